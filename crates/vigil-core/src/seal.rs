@@ -1,0 +1,151 @@
+//! Sealing reports to the desk with the `age` format (x25519 recipients).
+//!
+//! The intake holds only recipients (public keys); the desk holds the identity.
+//! A sealed report is a standard age file, so an operator can also open one with
+//! the `age` or `rage` command-line tools.
+
+use std::io::Write;
+use std::str::FromStr;
+
+use age::x25519;
+use zeroize::Zeroizing;
+
+use crate::report::ReportEnvelope;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("line {line}: not an age x25519 recipient (they start with \"age1\")")]
+    BadRecipient { line: usize },
+    #[error("no recipients given: the intake needs the desk's public recipient to seal reports")]
+    NoRecipients,
+    #[error("sealing failed")]
+    Seal,
+    #[error("this report was not sealed to this desk identity, or it is damaged")]
+    Open,
+    #[error("the opened report is not a vigil report envelope")]
+    Envelope,
+}
+
+/// The public keys that every report is sealed to.
+#[derive(Clone)]
+pub struct Recipients(Vec<x25519::Recipient>);
+
+impl Recipients {
+    /// Parses recipients, one per line, ignoring blank lines and `#` comments
+    /// (the layout of an age recipients file).
+    pub fn parse(text: &str) -> Result<Self, SealError> {
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let r = x25519::Recipient::from_str(line)
+                .map_err(|_| SealError::BadRecipient { line: i + 1 })?;
+            out.push(r);
+        }
+        if out.is_empty() {
+            return Err(SealError::NoRecipients);
+        }
+        Ok(Recipients(out))
+    }
+
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        let encryptor =
+            age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|_| SealError::Seal)?;
+        let mut out = Vec::with_capacity(plaintext.len() + 256);
+        let mut writer = encryptor.wrap_output(&mut out).map_err(|_| SealError::Seal)?;
+        writer.write_all(plaintext).map_err(|_| SealError::Seal)?;
+        writer.finish().map_err(|_| SealError::Seal)?;
+        Ok(out)
+    }
+
+    /// Seals a report envelope; the clear JSON is wiped from memory afterwards.
+    pub fn seal_envelope(&self, envelope: &ReportEnvelope) -> Result<Vec<u8>, SealError> {
+        let json = Zeroizing::new(serde_json::to_vec(envelope).map_err(|_| SealError::Seal)?);
+        self.seal(&json)
+    }
+}
+
+/// The desk's private identity. The x25519 secret inside is wiped on drop.
+pub struct DeskIdentity(x25519::Identity);
+
+impl DeskIdentity {
+    pub fn generate() -> Self {
+        DeskIdentity(x25519::Identity::generate())
+    }
+
+    /// The public recipient, `age1…`, to configure on the intake.
+    pub fn recipient(&self) -> String {
+        self.0.to_public().to_string()
+    }
+
+    pub fn recipients(&self) -> Recipients {
+        Recipients(vec![self.0.to_public()])
+    }
+
+    /// The identity in age's text form (`AGE-SECRET-KEY-1…`), for writing into
+    /// an encrypted identity file only.
+    pub(crate) fn secret_text(&self) -> Zeroizing<String> {
+        use age::secrecy::ExposeSecret;
+        Zeroizing::new(self.0.to_string().expose_secret().to_owned())
+    }
+
+    pub(crate) fn from_secret_text(text: &str) -> Option<Self> {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+            .and_then(|l| x25519::Identity::from_str(l).ok())
+            .map(DeskIdentity)
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        age::decrypt(&self.0, sealed)
+            .map(Zeroizing::new)
+            .map_err(|_| SealError::Open)
+    }
+
+    pub fn open_envelope(&self, sealed: &[u8]) -> Result<ReportEnvelope, SealError> {
+        let clear = self.open(sealed)?;
+        serde_json::from_slice(&clear).map_err(|_| SealError::Envelope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Channel, Day, Lang};
+
+    #[test]
+    fn sealed_envelope_opens_only_with_the_right_identity() {
+        let desk = DeskIdentity::generate();
+        let other = DeskIdentity::generate();
+        let env = ReportEnvelope::new(
+            "Задержан у метро",
+            true,
+            None,
+            Lang::Ru,
+            Channel::Api,
+            Day::today(),
+        )
+        .unwrap();
+        let sealed = desk.recipients().seal_envelope(&env).unwrap();
+        assert!(sealed.starts_with(b"age-encryption.org/v1"));
+        assert!(!sealed.windows(6).any(|w| w == "Задержан".as_bytes()[..6].as_ref()));
+        assert_eq!(desk.open_envelope(&sealed).unwrap(), env);
+        assert!(matches!(other.open(&sealed), Err(SealError::Open)));
+    }
+
+    #[test]
+    fn recipients_file_parsing_names_the_bad_line() {
+        let desk = DeskIdentity::generate();
+        let text = format!("# desk\n\n{}\nnot-a-key\n", desk.recipient());
+        match Recipients::parse(&text) {
+            Err(SealError::BadRecipient { line }) => assert_eq!(line, 4),
+            _ => panic!("expected a bad recipient error"),
+        }
+        assert!(matches!(Recipients::parse("# nothing\n"), Err(SealError::NoRecipients)));
+        assert!(Recipients::parse(&desk.recipient()).is_ok());
+    }
+}
