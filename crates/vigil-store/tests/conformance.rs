@@ -1,0 +1,209 @@
+//! The storage conformance suite: every check runs on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL needs `VIGIL_TEST_POSTGRES_URL`, a URL of a role allowed to create
+//! databases; `scripts/test` starts a throwaway cluster and sets it. Without it
+//! the PostgreSQL half fails, so that CI can never skip it by accident; set
+//! `VIGIL_TEST_POSTGRES=skip` to skip it on purpose on a developer machine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use vigil_core::{Day, ReportId};
+use vigil_store::{Account, SealedReport, Store, StoreError};
+
+/// A fresh, empty store for one test, and what keeps it alive.
+struct Fresh {
+    store: Arc<dyn Store>,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Fresh {
+    let dir = tempfile::tempdir().unwrap();
+    let url = vigil_store::sqlite_url(&dir.path().join("t.db"));
+    let store = vigil_store::open(&url).await.unwrap();
+    Fresh {
+        store,
+        url,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Option<Fresh> {
+    let admin = match std::env::var("VIGIL_TEST_POSTGRES_URL") {
+        Ok(u) => u,
+        Err(_) if std::env::var("VIGIL_TEST_POSTGRES").as_deref() == Ok("skip") => {
+            eprintln!("PostgreSQL half skipped on purpose (VIGIL_TEST_POSTGRES=skip)");
+            return None;
+        }
+        Err(_) => panic!(
+            "VIGIL_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL, \
+             or set VIGIL_TEST_POSTGRES=skip to skip the PostgreSQL half on purpose"
+        ),
+    };
+    use sqlx::Connection;
+    let name = format!("vigil_test_{}", ReportId::generate().unwrap());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let store = vigil_store::open(&url).await.unwrap();
+    Some(Fresh {
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+fn report(n: u8, day: &str) -> SealedReport {
+    SealedReport {
+        id: ReportId::generate().unwrap(),
+        receipt_hash: [n; 32],
+        sealed: format!("age-encryption.org/v1 sealed bytes {n}").into_bytes(),
+        received: day.parse().unwrap(),
+    }
+}
+
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::$check(super::sqlite().await).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    if let Some(fresh) = super::postgres().await {
+                        super::$check(fresh).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    intake_keeps_reports_until_acknowledged,
+    intake_batch_is_all_or_nothing,
+    desk_store_is_idempotent,
+    desk_counts_by_day,
+    accounts_put_get_replace,
+    data_survives_reopening,
+);
+
+async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
+    let s = f.store;
+    let (a, b, c) = (
+        report(1, "2024-01-01"),
+        report(2, "2024-01-01"),
+        report(3, "2024-01-02"),
+    );
+    s.intake_insert(&[a.clone(), b.clone()]).await.unwrap();
+    s.intake_insert(std::slice::from_ref(&c)).await.unwrap();
+    assert_eq!(s.intake_pending_count().await.unwrap(), 3);
+    assert_eq!(
+        s.intake_pending(10).await.unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert_eq!(s.intake_pending(2).await.unwrap(), vec![a.clone(), b.clone()]);
+    assert!(s.intake_receipt_known(&[2; 32]).await.unwrap());
+    assert!(!s.intake_receipt_known(&[9; 32]).await.unwrap());
+
+    assert_eq!(s.intake_acknowledge(&[a.id, c.id]).await.unwrap(), 2);
+    assert_eq!(s.intake_pending(10).await.unwrap(), vec![b.clone()]);
+    // A repeated acknowledgement, or one for an unknown id, changes nothing.
+    assert_eq!(
+        s.intake_acknowledge(&[a.id, ReportId::generate().unwrap()])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.intake_pending_count().await.unwrap(), 1);
+    // The receipt outlives the purged report.
+    assert!(s.intake_receipt_known(&[1; 32]).await.unwrap());
+}
+
+async fn intake_batch_is_all_or_nothing(f: Fresh) {
+    let s = f.store;
+    let a = report(1, "2024-01-01");
+    s.intake_insert(std::slice::from_ref(&a)).await.unwrap();
+    // The second report reuses an id already stored: the whole batch must fail.
+    let b = report(2, "2024-01-01");
+    let mut dup = report(3, "2024-01-01");
+    dup.id = a.id;
+    assert!(s.intake_insert(&[b, dup]).await.is_err());
+    assert_eq!(s.intake_pending(10).await.unwrap(), vec![a]);
+    assert!(!s.intake_receipt_known(&[2; 32]).await.unwrap());
+}
+
+async fn desk_store_is_idempotent(f: Fresh) {
+    let s = f.store;
+    let (a, b) = (report(1, "2024-01-01"), report(2, "2024-01-03"));
+    assert_eq!(s.desk_store_pulled(&[a.clone(), b.clone()]).await.unwrap(), 2);
+    // The same pull again, as after a crash before the acknowledgement.
+    assert_eq!(s.desk_store_pulled(&[a.clone(), b.clone()]).await.unwrap(), 0);
+    assert_eq!(s.desk_reports().await.unwrap(), vec![a, b]);
+}
+
+async fn desk_counts_by_day(f: Fresh) {
+    let s = f.store;
+    let reports = [
+        report(1, "2024-02-24"),
+        report(2, "2022-02-24"),
+        report(3, "2024-02-24"),
+        report(4, "2024-02-24"),
+    ];
+    s.desk_store_pulled(&reports).await.unwrap();
+    let d = |s: &str| s.parse::<Day>().unwrap();
+    assert_eq!(
+        s.desk_count_by_day().await.unwrap(),
+        vec![(d("2022-02-24"), 1), (d("2024-02-24"), 3)]
+    );
+}
+
+async fn accounts_put_get_replace(f: Fresh) {
+    let s = f.store;
+    assert_eq!(s.desk_account("lawyer").await.unwrap(), None);
+    let mut acct = Account {
+        username: "lawyer".into(),
+        password_hash: "$argon2id$first".into(),
+    };
+    s.desk_put_account(&acct).await.unwrap();
+    assert_eq!(s.desk_account("lawyer").await.unwrap(), Some(acct.clone()));
+    acct.password_hash = "$argon2id$second".into();
+    s.desk_put_account(&acct).await.unwrap();
+    assert_eq!(s.desk_account("lawyer").await.unwrap(), Some(acct));
+}
+
+async fn data_survives_reopening(f: Fresh) {
+    let a = report(7, "2024-05-05");
+    f.store.intake_insert(std::slice::from_ref(&a)).await.unwrap();
+    f.store.desk_store_pulled(std::slice::from_ref(&a)).await.unwrap();
+    drop(f.store);
+    // Opening again runs the migrations again: they must be a no-op.
+    let again = vigil_store::open(&f.url).await.unwrap();
+    assert_eq!(again.intake_pending(10).await.unwrap(), vec![a.clone()]);
+    assert_eq!(again.desk_reports().await.unwrap(), vec![a]);
+}
+
+#[tokio::test]
+async fn unknown_schemes_are_refused_with_a_hint() {
+    for url in ["mysql://x/y", "/var/lib/vigil.db", "sqlite3:x.db"] {
+        match vigil_store::open(url).await {
+            Err(e @ StoreError::UnknownScheme(_)) => {
+                assert!(e.to_string().contains("sqlite:PATH"), "{e}")
+            }
+            Err(other) => panic!("{url}: wrong error {other}"),
+            Ok(_) => panic!("{url}: accepted"),
+        }
+    }
+}
