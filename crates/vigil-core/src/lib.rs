@@ -12,9 +12,12 @@ pub mod receipt;
 pub mod release;
 pub mod report;
 pub mod seal;
+pub mod sealed;
+pub mod token;
 
 pub use day::Day;
 pub use lang::Lang;
 pub use receipt::{Receipt, ReceiptKey};
 pub use report::{Channel, ReportEnvelope, ReportError, ReportId};
 pub use seal::{DeskIdentity, Recipients, SealError};
+pub use sealed::SealedReport;

@@ -12,6 +12,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+pub use vigil_core::SealedReport;
 use vigil_core::{Day, ReportId};
 
 pub use postgres::PgStore;
@@ -35,18 +36,6 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
-}
-
-/// A sealed report as the intake stores it and the desk pulls it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedReport {
-    pub id: ReportId,
-    /// Keyed hash of the reporter's receipt; lets the desk answer the reporter
-    /// later without ever knowing the receipt.
-    pub receipt_hash: [u8; 32],
-    /// The age file.
-    pub sealed: Vec<u8>,
-    pub received: Day,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,155 @@
+//! The JSON API for reports, and its OpenAPI description.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use vigil_core::{Channel, Lang};
+
+use crate::texts::texts;
+use crate::{Intake, SubmitError};
+
+/// The API description, committed and served as is.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportRequest {
+    text: String,
+    #[serde(default)]
+    urgent: bool,
+    contact: Option<String>,
+    lang: Option<String>,
+}
+
+/// A JSON error: a stable code for programs, a message for people.
+pub(crate) fn error(status: StatusCode, code: &str, message: String) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+/// The language of error messages: the request's own `lang`, else the client's
+/// Accept-Language, else Russian. The header is read, never kept.
+fn lang_of(headers: &HeaderMap, requested: Option<&str>) -> Lang {
+    if requested.is_some() {
+        return Lang::from_code(requested);
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.split(';').next().unwrap_or_default());
+    Lang::from_code(accept)
+}
+
+pub(crate) async fn submit(
+    State(intake): State<Arc<Intake>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let header_lang = lang_of(&headers, None);
+    let body = match body {
+        Ok(b) => b,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message = header_lang.pick(
+                "Тело запроса слишком большое. Сократите текст сообщения.",
+                "The request body is too large. Shorten the report text.",
+            );
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message.into());
+        }
+        Err(r) => return error(r.status(), "bad_body", r.body_text()),
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !is_json {
+        let message = header_lang.pick(
+            "Отправьте JSON с заголовком Content-Type: application/json.",
+            "Send JSON with the header Content-Type: application/json.",
+        );
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_json", message.into());
+    }
+    let request: ReportRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            // Only serde's messages about field names are passed on: others may
+            // quote a value, and a report's words belong in no error.
+            let hint = header_lang.pick(
+                "Ожидается JSON-объект вида {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"ru\"}",
+                "Expected a JSON object like {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"en\"}",
+            );
+            let where_ = format!("line {}, column {}", e.line(), e.column());
+            let serde_says = e.to_string();
+            let what = if serde_says.starts_with("unknown field") || serde_says.starts_with("missing field") {
+                serde_says.split(" at line").next().unwrap_or_default().to_owned()
+            } else if e.classify() == serde_json::error::Category::Data {
+                header_lang
+                    .pick("у поля неверный тип", "a field has the wrong type")
+                    .to_owned()
+            } else {
+                header_lang
+                    .pick("некорректный JSON", "malformed JSON")
+                    .to_owned()
+            };
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("{hint}: {what} ({where_})"),
+            );
+        }
+    };
+    let lang = lang_of(&headers, request.lang.as_deref());
+    match intake
+        .submit(
+            &request.text,
+            request.urgent,
+            request.contact.as_deref(),
+            lang,
+            Channel::Api,
+        )
+        .await
+    {
+        Ok(receipt) => (
+            StatusCode::CREATED,
+            Json(json!({ "receipt": receipt.to_string() })),
+        )
+            .into_response(),
+        Err(SubmitError::Invalid(e)) => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.message(lang))
+        }
+        Err(SubmitError::Unavailable) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            texts(lang).unavailable.into(),
+        ),
+    }
+}
+
+pub(crate) async fn openapi() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+pub(crate) async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Нет такой страницы. / No such page.".into(),
+    )
+}

@@ -1,0 +1,91 @@
+//! The desk's pull API. Only the desk, with its token, may pull sealed reports
+//! and acknowledge them; a report leaves the intake only after that
+//! acknowledgement, so an interrupted pull loses nothing.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use vigil_core::sealed::{AckRequest, AckResponse, PullResponse};
+
+use crate::Intake;
+use crate::api::error;
+
+/// The most reports handed out in one pull.
+const MAX_PULL: u32 = 500;
+
+fn authorised(intake: &Intake, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| vigil_core::token::matches(token, &intake.config.desk_token_hash))
+}
+
+fn unauthorised() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorised",
+        "This API is for the desk; send its token as Authorization: Bearer TOKEN.".into(),
+    )
+}
+
+fn store_failed(e: vigil_store::StoreError) -> Response {
+    tracing::error!(error = %e, "desk API: storage failed");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "The intake's storage failed; try again.".into(),
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PullQuery {
+    limit: Option<u32>,
+}
+
+pub(crate) async fn pull(
+    State(intake): State<Arc<Intake>>,
+    headers: HeaderMap,
+    Query(q): Query<PullQuery>,
+) -> Response {
+    if !authorised(&intake, &headers) {
+        return unauthorised();
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PULL);
+    match intake.store.intake_pending(limit).await {
+        Ok(reports) => Json(PullResponse { reports }).into_response(),
+        Err(e) => store_failed(e),
+    }
+}
+
+pub(crate) async fn acknowledge(
+    State(intake): State<Arc<Intake>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorised(&intake, &headers) {
+        return unauthorised();
+    }
+    let request: AckRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "Expected {\"ids\": [\"<32 hex digits>\", ...]}".into(),
+            );
+        }
+    };
+    match intake.store.intake_acknowledge(&request.ids).await {
+        Ok(acknowledged) => {
+            tracing::info!(acknowledged, "desk acknowledged reports; purged");
+            Json(AckResponse { acknowledged }).into_response()
+        }
+        Err(e) => store_failed(e),
+    }
+}

@@ -1,0 +1,75 @@
+//! The one writer of the intake's store. Handlers hand it sealed reports and
+//! wait; it commits whatever has queued up in one transaction, so that a burst of
+//! submissions shares one fsync while each is still durable before its answer.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use vigil_store::{SealedReport, Store};
+
+/// The most reports committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Reports that may wait for the writer before submitters are slowed down.
+const QUEUE: usize = 8192;
+
+struct Job {
+    report: SealedReport,
+    done: oneshot::Sender<bool>,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+#[derive(Debug)]
+pub struct NotStored;
+
+impl Writer {
+    pub fn spawn(store: Arc<dyn Store>) -> Writer {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, rx));
+        Writer { tx }
+    }
+
+    /// Returns once the report is committed, or with an error if it is not.
+    pub async fn store(&self, report: SealedReport) -> Result<(), NotStored> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Job { report, done })
+            .await
+            .map_err(|_| NotStored)?;
+        match wait.await {
+            Ok(true) => Ok(()),
+            _ => Err(NotStored),
+        }
+    }
+}
+
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let (reports, dones): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.report, j.done)).unzip();
+        match store.intake_insert(&reports).await {
+            Ok(()) => {
+                for done in dones {
+                    let _ = done.send(true);
+                }
+            }
+            Err(e) if reports.len() > 1 => {
+                // One bad report must not sink the others: store them one by one.
+                tracing::warn!(batch = reports.len(), error = %e, "batch commit failed; retrying one by one");
+                for (report, done) in reports.into_iter().zip(dones) {
+                    let ok = store.intake_insert(std::slice::from_ref(&report)).await.is_ok();
+                    let _ = done.send(ok);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a report could not be stored");
+                for done in dones {
+                    let _ = done.send(false);
+                }
+            }
+        }
+    }
+}
