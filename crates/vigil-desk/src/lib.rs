@@ -1,1 +1,11 @@
+//! desk: the team's trusted workplace. It pulls sealed reports from the intake,
+//! keeps them sealed at rest, and opens them only in memory with the desk
+//! identity (itself kept encrypted with a passphrase).
 
+pub mod accounts;
+pub mod pull;
+pub mod queue;
+pub mod web;
+
+pub use pull::{PullError, PullOutcome, Puller};
+pub use queue::{QueueItem, open_queue};
