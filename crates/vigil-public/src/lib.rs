@@ -1,1 +1,19 @@
+//! public: signed static releases. `publish` turns the desk's data into a
+//! folder of static files any host can serve; `verify` proves a copy of it is
+//! complete, unchanged and signed by the release key.
 
+mod publish;
+mod verify;
+
+pub use publish::{PublishError, Release, publish};
+pub use verify::{VerifyError, Verified, verify};
+
+use std::path::PathBuf;
+
+use axum::Router;
+use tower_http::services::ServeDir;
+
+/// Serves a release folder as static files (what `vigil demo` does locally).
+pub fn site_router(dir: PathBuf) -> Router {
+    vigil_web::harden(Router::new().fallback_service(ServeDir::new(dir)))
+}
