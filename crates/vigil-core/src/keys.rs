@@ -8,7 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use age::secrecy::SecretString;
+pub use age::secrecy::SecretString;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
@@ -87,7 +87,10 @@ fn write_secret_file(
     Ok(())
 }
 
-fn read_secret_file(path: &Path, passphrase: &SecretString) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+fn read_secret_file(
+    path: &Path,
+    passphrase: &SecretString,
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let encrypted = fs::read(path).map_err(io_err(path))?;
     let identity = age::scrypt::Identity::new(passphrase.clone());
     age::decrypt(&identity, &encrypted)

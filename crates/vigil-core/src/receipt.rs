@@ -131,7 +131,10 @@ mod tests {
 
     #[test]
     fn hash_depends_on_key_and_receipt() {
-        let (k1, k2) = (ReceiptKey::generate().unwrap(), ReceiptKey::generate().unwrap());
+        let (k1, k2) = (
+            ReceiptKey::generate().unwrap(),
+            ReceiptKey::generate().unwrap(),
+        );
         let (r1, r2) = (Receipt::generate().unwrap(), Receipt::generate().unwrap());
         assert_eq!(k1.hash(&r1), k1.hash(&r1.clone()));
         assert_ne!(k1.hash(&r1), k1.hash(&r2));

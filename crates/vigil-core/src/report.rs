@@ -130,7 +130,9 @@ impl ReportEnvelope {
             return Err(ReportError::EmptyText);
         }
         if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(ReportError::TextTooLong { max: MAX_TEXT_CHARS });
+            return Err(ReportError::TextTooLong {
+                max: MAX_TEXT_CHARS,
+            });
         }
         let contact = contact.map(str::trim).filter(|c| !c.is_empty());
         if contact.is_some_and(|c| c.chars().count() > MAX_CONTACT_CHARS) {
@@ -205,8 +207,15 @@ mod tests {
     fn trims_and_rejects_empty_text() {
         let e = ReportEnvelope::new("  \n\t ", false, None, Lang::Ru, Channel::Api, day());
         assert_eq!(e.unwrap_err(), ReportError::EmptyText);
-        let ok = ReportEnvelope::new("  задержан  ", true, Some("  "), Lang::Ru, Channel::Api, day())
-            .unwrap();
+        let ok = ReportEnvelope::new(
+            "  задержан  ",
+            true,
+            Some("  "),
+            Lang::Ru,
+            Channel::Api,
+            day(),
+        )
+        .unwrap();
         assert_eq!(ok.text, "задержан");
         assert_eq!(ok.contact, None);
     }

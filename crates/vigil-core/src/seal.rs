@@ -55,7 +55,9 @@ impl Recipients {
             age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
                 .map_err(|_| SealError::Seal)?;
         let mut out = Vec::with_capacity(plaintext.len() + 256);
-        let mut writer = encryptor.wrap_output(&mut out).map_err(|_| SealError::Seal)?;
+        let mut writer = encryptor
+            .wrap_output(&mut out)
+            .map_err(|_| SealError::Seal)?;
         writer.write_all(plaintext).map_err(|_| SealError::Seal)?;
         writer.finish().map_err(|_| SealError::Seal)?;
         Ok(out)
@@ -132,7 +134,11 @@ mod tests {
         .unwrap();
         let sealed = desk.recipients().seal_envelope(&env).unwrap();
         assert!(sealed.starts_with(b"age-encryption.org/v1"));
-        assert!(!sealed.windows(6).any(|w| w == "Задержан".as_bytes()[..6].as_ref()));
+        assert!(
+            !sealed
+                .windows(6)
+                .any(|w| w == "Задержан".as_bytes()[..6].as_ref())
+        );
         assert_eq!(desk.open_envelope(&sealed).unwrap(), env);
         assert!(matches!(other.open(&sealed), Err(SealError::Open)));
     }
@@ -145,7 +151,10 @@ mod tests {
             Err(SealError::BadRecipient { line }) => assert_eq!(line, 4),
             _ => panic!("expected a bad recipient error"),
         }
-        assert!(matches!(Recipients::parse("# nothing\n"), Err(SealError::NoRecipients)));
+        assert!(matches!(
+            Recipients::parse("# nothing\n"),
+            Err(SealError::NoRecipients)
+        ));
         assert!(Recipients::parse(&desk.recipient()).is_ok());
     }
 }

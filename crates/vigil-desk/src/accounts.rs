@@ -1,7 +1,7 @@
 //! Desk accounts: Argon2id password hashes. Roles and a second factor come later.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use vigil_store::{Account, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,12 +21,15 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 fn valid_username(u: &str) -> bool {
     !u.is_empty()
         && u.len() <= 64
-        && u
-            .chars()
+        && u.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-pub async fn put_account(store: &dyn Store, username: &str, password: &str) -> Result<(), AccountError> {
+pub async fn put_account(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+) -> Result<(), AccountError> {
     if !valid_username(username) {
         return Err(AccountError::BadUsername);
     }
@@ -50,7 +53,11 @@ pub async fn put_account(store: &dyn Store, username: &str, password: &str) -> R
 
 /// Checks a login. Unknown users cost the same hashing time as known ones, so
 /// timing does not tell which usernames exist.
-pub async fn check_login(store: &dyn Store, username: &str, password: &str) -> Result<bool, AccountError> {
+pub async fn check_login(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+) -> Result<bool, AccountError> {
     let account = store.desk_account(username).await?;
     let stored = account.map(|a| a.password_hash);
     let password = zeroize::Zeroizing::new(password.to_owned());

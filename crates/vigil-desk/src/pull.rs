@@ -23,7 +23,9 @@ const MAX_PAGES: usize = 10_000;
 pub enum PullError {
     #[error("cannot reach the intake at {url}: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("the intake refused the desk's token (HTTP 401): check intake_token in the desk config")]
+    #[error(
+        "the intake refused the desk's token (HTTP 401): check intake_token in the desk config"
+    )]
     Unauthorised,
     #[error("the intake answered HTTP {status}")]
     Status { status: u16 },

@@ -35,7 +35,11 @@ struct Session {
 }
 
 impl DeskWeb {
-    pub fn new(store: Arc<dyn Store>, identity: Arc<DeskIdentity>, secure_cookies: bool) -> Arc<Self> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        identity: Arc<DeskIdentity>,
+        secure_cookies: bool,
+    ) -> Arc<Self> {
         Arc::new(DeskWeb {
             store,
             identity,
@@ -196,7 +200,10 @@ async fn login(State(desk): State<Arc<DeskWeb>>, Form(form): Form<LoginForm>) ->
         );
     }
     let secure = if desk.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}", token.as_str());
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}",
+        token.as_str()
+    );
     let mut response = Redirect::to(&format!("/?lang={}", lang.code())).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, v);
@@ -211,7 +218,9 @@ async fn logout(State(desk): State<Arc<DeskWeb>>, headers: HeaderMap) -> Respons
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("vigil_desk_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"),
+        HeaderValue::from_static(
+            "vigil_desk_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict",
+        ),
     );
     response
 }

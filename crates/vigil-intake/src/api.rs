@@ -64,7 +64,11 @@ pub(crate) async fn submit(
                 "Тело запроса слишком большое. Сократите текст сообщения.",
                 "The request body is too large. Shorten the report text.",
             );
-            return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message.into());
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                message.into(),
+            );
         }
         Err(r) => return error(r.status(), "bad_body", r.body_text()),
     };
@@ -77,7 +81,11 @@ pub(crate) async fn submit(
             "Отправьте JSON с заголовком Content-Type: application/json.",
             "Send JSON with the header Content-Type: application/json.",
         );
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_json", message.into());
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_json",
+            message.into(),
+        );
     }
     let request: ReportRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -90,8 +98,14 @@ pub(crate) async fn submit(
             );
             let where_ = format!("line {}, column {}", e.line(), e.column());
             let serde_says = e.to_string();
-            let what = if serde_says.starts_with("unknown field") || serde_says.starts_with("missing field") {
-                serde_says.split(" at line").next().unwrap_or_default().to_owned()
+            let what = if serde_says.starts_with("unknown field")
+                || serde_says.starts_with("missing field")
+            {
+                serde_says
+                    .split(" at line")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
             } else if e.classify() == serde_json::error::Category::Data {
                 header_lang
                     .pick("у поля неверный тип", "a field has the wrong type")

@@ -60,7 +60,10 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
                 // One bad report must not sink the others: store them one by one.
                 tracing::warn!(batch = reports.len(), error = %e, "batch commit failed; retrying one by one");
                 for (report, done) in reports.into_iter().zip(dones) {
-                    let ok = store.intake_insert(std::slice::from_ref(&report)).await.is_ok();
+                    let ok = store
+                        .intake_insert(std::slice::from_ref(&report))
+                        .await
+                        .is_ok();
                     let _ = done.send(ok);
                 }
             }

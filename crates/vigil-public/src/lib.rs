@@ -6,7 +6,7 @@ mod publish;
 mod verify;
 
 pub use publish::{PublishError, Release, publish};
-pub use verify::{VerifyError, Verified, verify};
+pub use verify::{Verified, VerifyError, verify};
 
 use std::path::PathBuf;
 

@@ -16,7 +16,9 @@ use vigil_store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("{path}: exists and is not a vigil release; refusing to overwrite it (choose an empty or new folder)")]
+    #[error(
+        "{path}: exists and is not a vigil release; refusing to overwrite it (choose an empty or new folder)"
+    )]
     NotARelease { path: String },
     #[error("{path}: {source}")]
     Io {
@@ -86,7 +88,8 @@ fn chart(days: &[DayCount]) -> Chart {
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let h = u32::try_from(d.reports * u64::from(CHART_HEIGHT) / max).unwrap_or(CHART_HEIGHT);
+            let h =
+                u32::try_from(d.reports * u64::from(CHART_HEIGHT) / max).unwrap_or(CHART_HEIGHT);
             let i = u32::try_from(i).unwrap_or(u32::MAX / slot);
             Bar {
                 x: i * slot,
@@ -174,7 +177,12 @@ struct IndexPage<'a> {
     public_key: &'a str,
 }
 
-fn write(dir: &Path, rel: &str, bytes: &[u8], files: &mut BTreeMap<String, String>) -> Result<(), PublishError> {
+fn write(
+    dir: &Path,
+    rel: &str,
+    bytes: &[u8],
+    files: &mut BTreeMap<String, String>,
+) -> Result<(), PublishError> {
     let path = dir.join(rel);
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io(parent))?;
@@ -229,7 +237,12 @@ pub async fn publish(
     for d in &days {
         csv.push_str(&format!("{},{}\n", d.day, d.reports));
     }
-    write(&staging, "data/reports-by-day.csv", csv.as_bytes(), &mut files)?;
+    write(
+        &staging,
+        "data/reports-by-day.csv",
+        csv.as_bytes(),
+        &mut files,
+    )?;
     let json = serde_json::to_vec_pretty(&ReportsByDay {
         released: &released,
         description: "Reports received by the hotline per day (UTC). Not a count of events or people.",
@@ -252,8 +265,18 @@ pub async fn publish(
         .map_err(|e| PublishError::Render(e.to_string()))?;
         write(&staging, file, html.as_bytes(), &mut files)?;
     }
-    write(&staging, "static/style.css", vigil_web::STYLESHEET.as_bytes(), &mut files)?;
-    write(&staging, PUBLIC_KEY_FILE, format!("{public_key}\n").as_bytes(), &mut files)?;
+    write(
+        &staging,
+        "static/style.css",
+        vigil_web::STYLESHEET.as_bytes(),
+        &mut files,
+    )?;
+    write(
+        &staging,
+        PUBLIC_KEY_FILE,
+        format!("{public_key}\n").as_bytes(),
+        &mut files,
+    )?;
 
     let manifest = Manifest {
         format: MANIFEST_FORMAT.into(),

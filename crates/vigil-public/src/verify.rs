@@ -6,7 +6,9 @@ use std::fs;
 use std::path::Path;
 
 use ed25519_dalek::VerifyingKey;
-use vigil_core::release::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, SIGNATURE_FILE, sha256_hex, verify_signature};
+use vigil_core::release::{
+    MANIFEST_FILE, MANIFEST_FORMAT, Manifest, SIGNATURE_FILE, sha256_hex, verify_signature,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -63,7 +65,8 @@ pub fn verify(dir: &Path, expected: Option<&VerifyingKey>) -> Result<Verified, V
             });
         }
     }
-    let sig_text = String::from_utf8(signature).map_err(|_| VerifyError::Signature("not text".into()))?;
+    let sig_text =
+        String::from_utf8(signature).map_err(|_| VerifyError::Signature("not text".into()))?;
     verify_signature(&named, &manifest_bytes, &sig_text)
         .map_err(|e| VerifyError::Signature(e.to_string()))?;
 
@@ -71,14 +74,18 @@ pub fn verify(dir: &Path, expected: Option<&VerifyingKey>) -> Result<Verified, V
     for (rel, hash) in &manifest.files {
         let safe = !rel.is_empty()
             && !rel.starts_with('/')
-            && rel.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
+            && rel
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..");
         if !safe {
             problems.push(format!("  {rel}: not a plain relative path"));
             continue;
         }
         match fs::read(dir.join(rel)) {
             Ok(bytes) if sha256_hex(&bytes) == *hash => {}
-            Ok(_) => problems.push(format!("  {rel}: changed (SHA-256 differs from the manifest)")),
+            Ok(_) => problems.push(format!(
+                "  {rel}: changed (SHA-256 differs from the manifest)"
+            )),
             Err(_) => problems.push(format!("  {rel}: missing")),
         }
     }
@@ -86,7 +93,9 @@ pub fn verify(dir: &Path, expected: Option<&VerifyingKey>) -> Result<Verified, V
     list_files(dir, dir, &mut present)?;
     for rel in present {
         if rel != MANIFEST_FILE && rel != SIGNATURE_FILE && !manifest.files.contains_key(&rel) {
-            problems.push(format!("  {rel}: not in the manifest (added after signing)"));
+            problems.push(format!(
+                "  {rel}: not in the manifest (added after signing)"
+            ));
         }
     }
     if !problems.is_empty() {

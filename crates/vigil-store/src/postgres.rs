@@ -66,10 +66,12 @@ impl PgStore {
                     version: m.version,
                     message: e.to_string(),
                 })?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied) VALUES ($1, CURRENT_DATE)")
-                .bind(m.version)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, applied) VALUES ($1, CURRENT_DATE)",
+            )
+            .bind(m.version)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -189,12 +191,11 @@ impl Store for PgStore {
     }
 
     async fn desk_account(&self, username: &str) -> Result<Option<Account>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT username, password_hash FROM desk_accounts WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT username, password_hash FROM desk_accounts WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|(username, password_hash)| Account {
             username,
             password_hash,

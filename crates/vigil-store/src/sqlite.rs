@@ -196,12 +196,11 @@ impl Store for SqliteStore {
     }
 
     async fn desk_account(&self, username: &str) -> Result<Option<Account>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT username, password_hash FROM desk_accounts WHERE username = ?",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT username, password_hash FROM desk_accounts WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|(username, password_hash)| Account {
             username,
             password_hash,

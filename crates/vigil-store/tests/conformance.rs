@@ -114,7 +114,10 @@ async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
         s.intake_pending(10).await.unwrap(),
         vec![a.clone(), b.clone(), c.clone()]
     );
-    assert_eq!(s.intake_pending(2).await.unwrap(), vec![a.clone(), b.clone()]);
+    assert_eq!(
+        s.intake_pending(2).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
     assert!(s.intake_receipt_known(&[2; 32]).await.unwrap());
     assert!(!s.intake_receipt_known(&[9; 32]).await.unwrap());
 
@@ -148,9 +151,15 @@ async fn intake_batch_is_all_or_nothing(f: Fresh) {
 async fn desk_store_is_idempotent(f: Fresh) {
     let s = f.store;
     let (a, b) = (report(1, "2024-01-01"), report(2, "2024-01-03"));
-    assert_eq!(s.desk_store_pulled(&[a.clone(), b.clone()]).await.unwrap(), 2);
+    assert_eq!(
+        s.desk_store_pulled(&[a.clone(), b.clone()]).await.unwrap(),
+        2
+    );
     // The same pull again, as after a crash before the acknowledgement.
-    assert_eq!(s.desk_store_pulled(&[a.clone(), b.clone()]).await.unwrap(), 0);
+    assert_eq!(
+        s.desk_store_pulled(&[a.clone(), b.clone()]).await.unwrap(),
+        0
+    );
     assert_eq!(s.desk_reports().await.unwrap(), vec![a, b]);
 }
 
@@ -186,8 +195,14 @@ async fn accounts_put_get_replace(f: Fresh) {
 
 async fn data_survives_reopening(f: Fresh) {
     let a = report(7, "2024-05-05");
-    f.store.intake_insert(std::slice::from_ref(&a)).await.unwrap();
-    f.store.desk_store_pulled(std::slice::from_ref(&a)).await.unwrap();
+    f.store
+        .intake_insert(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    f.store
+        .desk_store_pulled(std::slice::from_ref(&a))
+        .await
+        .unwrap();
     drop(f.store);
     // Opening again runs the migrations again: they must be a no-op.
     let again = vigil_store::open(&f.url).await.unwrap();

@@ -1,0 +1,127 @@
+//! The command line: the public contract of `vigil` (see README.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vigil",
+    version,
+    about = "Intake, desk and public release for documenting politically motivated persecution"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DataArg {
+    /// The data folder: one subfolder per zone (intake/, desk/, public/).
+    #[arg(long, env = "VIGIL_DATA", default_value = "vigil-data", global = true)]
+    pub data: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KdfArg {
+    /// scrypt work factor (log2 N) for new key files. Leave unset for about a
+    /// second of work on this machine; tests set a small one.
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u8).range(10..=22))]
+    pub kdf_work_factor: Option<u8>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start intake, desk and public site on 127.0.0.1 with demo data.
+    Demo(DemoArgs),
+    /// Create the desk identity (age, x25519) and the release signing key, both encrypted with a passphrase.
+    Keygen {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        kdf: KdfArg,
+    },
+    /// Run the intake zone (report form, JSON API, desk pull API).
+    Intake(IntakeArgs),
+    /// Run the desk zone, or one of its commands.
+    Desk(DeskArgs),
+    /// Build a signed static release of the desk's data.
+    Publish {
+        #[command(flatten)]
+        data: DataArg,
+        /// Where to write the release (a new or empty folder, or an earlier release).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a release: its signature and every file.
+    Verify {
+        /// The release folder.
+        dir: PathBuf,
+        /// The expected release public key (64 hex digits, or a file holding it).
+        /// Without it, only integrity is proven, not who signed.
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The demo's data folder (created if missing; reused if it holds an earlier demo).
+    #[arg(long, default_value = "vigil-demo")]
+    pub data: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub intake_addr: SocketAddr,
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub desk_addr: SocketAddr,
+    #[arg(long, default_value = "127.0.0.1:8082")]
+    pub public_addr: SocketAddr,
+    /// Seconds between the desk's pulls from the intake.
+    #[arg(long, default_value_t = 3)]
+    pub pull_every: u64,
+    #[command(flatten)]
+    pub kdf: KdfArg,
+}
+
+#[derive(Args, Debug)]
+pub struct IntakeArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The intake's config file [default: DATA/intake/intake.toml].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Listen here instead of the config's `listen`.
+    #[arg(long, env = "VIGIL_INTAKE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Args, Debug)]
+pub struct DeskArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The desk's config file [default: DATA/desk/desk.toml].
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<DeskCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeskCommand {
+    /// Serve the desk's web pages and pull from the intake regularly (the default).
+    Serve {
+        /// Listen here instead of the config's `listen`.
+        #[arg(long, env = "VIGIL_DESK_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Pull sealed reports from the intake once.
+    Pull,
+    /// Print the decrypted queue, urgent detentions first.
+    List {
+        /// One JSON array, for programs.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a desk account, or set its password (read from VIGIL_ACCOUNT_PASSWORD or a prompt).
+    Account { username: String },
+}

@@ -1,0 +1,42 @@
+//! One module per command.
+
+mod demo;
+mod desk;
+mod intake;
+mod keygen;
+mod release;
+
+use crate::cli::{Cli, Command};
+
+/// Errors reach the person as one clear line; the types below carry it.
+pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+pub async fn run(cli: Cli) -> Result {
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Keygen { data, kdf } => keygen::run(&data.data, kdf.kdf_work_factor),
+        Command::Intake(args) => intake::run(args).await,
+        Command::Desk(args) => desk::run(args).await,
+        Command::Publish { data, out } => release::publish(&data.data, out).await,
+        Command::Verify { dir, key } => release::verify(&dir, key.as_deref()),
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
