@@ -90,6 +90,8 @@ pub enum ColumnKind {
     Place,
     Text,
     Exact,
+    /// Sex as the name forms tell it (given name, patronymic, surname ending).
+    Sex,
 }
 
 impl ColumnKind {
@@ -97,6 +99,7 @@ impl ColumnKind {
     pub fn levels(self) -> &'static [&'static str] {
         match self {
             ColumnKind::Given => &[
+                "different names (both known, not forms of one name)",
                 "different",
                 "initial agrees",
                 "similar (Jaro-Winkler >= 0.80)",
@@ -119,7 +122,7 @@ impl ColumnKind {
             ],
             ColumnKind::Date => &[
                 "different",
-                "same year only",
+                "same year only (or years one digit apart, for partial dates)",
                 "agree as far as both are known (partial date)",
                 "one digit off or two digits transposed",
                 "day and month swapped",
@@ -134,13 +137,14 @@ impl ColumnKind {
                 "same",
             ],
             ColumnKind::Exact => &["different", "one character off", "same"],
+            ColumnKind::Sex => &["different (by the name forms)", "same (by the name forms)"],
         }
     }
 
     /// The level from which term-frequency adjustment applies (value-specific u).
     pub fn tf_level(self) -> Option<u8> {
         match self {
-            ColumnKind::Given => Some(5),
+            ColumnKind::Given => Some(6),
             ColumnKind::Surname => Some(4),
             ColumnKind::Place => Some(2),
             _ => None,
@@ -157,6 +161,7 @@ impl ColumnKind {
             ColumnKind::Place => "place",
             ColumnKind::Text => "text",
             ColumnKind::Exact => "exact",
+            ColumnKind::Sex => "sex",
         }
     }
 }

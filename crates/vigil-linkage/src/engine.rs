@@ -7,7 +7,10 @@ use std::hash::{Hash, Hasher};
 
 use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
 use crate::date::{PartialDate, Precision, parse_date, parse_year};
-use crate::names::{canonical_given, is_initial, patronymic_base, split_full_name, surname_base};
+use crate::names::{
+    GIVEN_NAMES, Gender, canonical_given, is_initial, patronymic_base, split_full_name,
+    surname_base,
+};
 use crate::normalize::{normalize, words};
 use crate::spec::{FieldKind, Spec};
 use crate::translit::word_keys;
@@ -30,6 +33,8 @@ struct NameValue {
     initial: u8,
     only_initial: bool,
     canon: &'static [u16],
+    /// 0 unknown, 1 male, 2 female, as the name's form tells.
+    sex: u8,
 }
 
 impl NameValue {
@@ -115,6 +120,18 @@ fn columns_for(spec: &Spec) -> Vec<Column> {
             FieldKind::Exact => push("", ColumnKind::Exact),
         }
     }
+    if columns.iter().any(|c| {
+        matches!(
+            c.kind,
+            ColumnKind::Given | ColumnKind::Surname | ColumnKind::Patronymic
+        )
+    }) {
+        columns.push(Column {
+            name: "sex (from name forms)".to_string(),
+            kind: ColumnKind::Sex,
+            field: usize::MAX,
+        });
+    }
     columns
 }
 
@@ -143,16 +160,29 @@ const PLACE_ALIASES: &[(&str, &str)] = &[
     ("спб", "санкт петербург"),
     ("питер", "санкт петербург"),
     ("петербург", "санкт петербург"),
-    ("spb", "санкт петербург"),
     ("st petersburg", "санкт петербург"),
     ("saint petersburg", "санкт петербург"),
-    ("petersburg", "санкт петербург"),
+    ("sankt peterburg", "санкт петербург"),
     ("мск", "москва"),
     ("moscow", "москва"),
-    ("msk", "москва"),
     ("нижний", "нижний новгород"),
     ("екб", "екатеринбург"),
 ];
+
+fn place_key(norm: &str) -> String {
+    words(norm).map(|w| word_keys(w).remove(0)).collect()
+}
+
+/// Aliases by phonetic key, so that "Piter" finds "питер" too.
+fn place_aliases() -> &'static HashMap<String, String> {
+    static ALIASES: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    ALIASES.get_or_init(|| {
+        PLACE_ALIASES
+            .iter()
+            .map(|(a, full)| (place_key(a), place_key(full)))
+            .collect()
+    })
+}
 
 impl Dataset {
     pub fn new(spec: Spec) -> Dataset {
@@ -270,6 +300,29 @@ impl Dataset {
             }
             col += 1;
         }
+        if let Some(sc) = self.columns.iter().position(|c| c.kind == ColumnKind::Sex) {
+            // The given name says most, then the patronymic, then the surname
+            // (whose masculine form is often used for women too).
+            let mut best = (0u8, 0u8);
+            for c in 0..sc {
+                if let Value::Name(n) = self.values[c][self.sources.len()] {
+                    let rank = match self.columns[c].kind {
+                        ColumnKind::Given => 3,
+                        ColumnKind::Patronymic => 2,
+                        ColumnKind::Surname if n.sex == 2 => 1,
+                        _ => 0,
+                    };
+                    if n.sex != 0 && rank > best.0 {
+                        best = (rank, n.sex);
+                    }
+                }
+            }
+            self.values[sc].push(if best.1 == 0 {
+                Value::Missing
+            } else {
+                Value::Year(u16::from(best.1))
+            });
+        }
         self.sources.push(source);
         problems
     }
@@ -297,9 +350,21 @@ impl Dataset {
             return Value::Missing;
         }
         let initial = keys[0].as_bytes()[0];
+        let first_key = keys[0].clone();
         let mut canon: &'static [u16] = &[];
+        let mut surname_sex = 0u8;
         match kind {
             ColumnKind::Surname => {
+                surname_sex = if crate::names::surname_is_feminine(&first_key) {
+                    2
+                } else if ["ov", "ev", "in", "ski", "cki"]
+                    .iter()
+                    .any(|e| first_key.ends_with(e))
+                {
+                    1
+                } else {
+                    0
+                };
                 for k in keys.iter_mut() {
                     *k = surname_base(k);
                 }
@@ -318,12 +383,43 @@ impl Dataset {
             }
             _ => {}
         }
+        let sex = if only_initial {
+            0
+        } else {
+            match kind {
+                ColumnKind::Given => {
+                    let mut sexes = canon.iter().map(|&id| GIVEN_NAMES[id as usize].gender);
+                    match sexes.next() {
+                        Some(first) if sexes.all(|g| g == first) => {
+                            if first == Gender::Male {
+                                1
+                            } else {
+                                2
+                            }
+                        }
+                        _ => 0,
+                    }
+                }
+                ColumnKind::Patronymic => {
+                    if first_key.ends_with("na") {
+                        2
+                    } else if first_key.ends_with("iq") {
+                        1
+                    } else {
+                        0
+                    }
+                }
+                ColumnKind::Surname => surname_sex,
+                _ => 0,
+            }
+        };
         let mut nv = NameValue {
             keys: [0; 3],
             n: 0,
             initial,
             only_initial,
             canon,
+            sex,
         };
         for k in keys.iter().take(3) {
             let id = self.interner.id(k);
@@ -338,14 +434,14 @@ impl Dataset {
     fn place_value(&mut self, raw: &str) -> Value {
         let norm = normalize(raw);
         let kept: Vec<&str> = words(&norm).filter(|w| !PLACE_NOISE.contains(w)).collect();
-        let mut joined = kept.join(" ");
-        if let Some((_, full)) = PLACE_ALIASES.iter().find(|(a, _)| *a == joined) {
-            joined = (*full).to_string();
-        }
+        let joined = kept.join(" ");
         if joined.is_empty() {
             return Value::Missing;
         }
-        let key: String = words(&joined).map(|w| word_keys(w).remove(0)).collect();
+        let mut key = place_key(&joined);
+        if let Some(full) = place_aliases().get(&key) {
+            key = full.clone();
+        }
         let id = self.interner.id(&key);
         Value::Name(NameValue {
             keys: [id, 0, 0],
@@ -353,6 +449,7 @@ impl Dataset {
             initial: key.as_bytes().first().copied().unwrap_or(0),
             only_initial: false,
             canon: &[],
+            sex: 0,
         })
     }
 
@@ -366,6 +463,7 @@ impl Dataset {
             (Value::Missing, _) | (_, Value::Missing) => MISSING,
             (Value::Name(x), Value::Name(y)) => self.name_level(kind, &x, &y),
             (Value::Date(x), Value::Date(y)) => date_level(&x, &y),
+            (Value::Year(x), Value::Year(y)) if kind == ColumnKind::Sex => u8::from(x == y),
             (Value::Year(x), Value::Year(y)) => match x.abs_diff(y) {
                 0 => 2,
                 1 => 1,
@@ -410,6 +508,13 @@ impl Dataset {
                 });
             return match kind {
                 ColumnKind::Place => 0,
+                ColumnKind::Given => {
+                    if agree {
+                        2
+                    } else {
+                        1
+                    }
+                }
                 _ => u8::from(agree),
             };
         }
@@ -417,7 +522,7 @@ impl Dataset {
             return top;
         }
         if kind == ColumnKind::Given && x.canon.iter().any(|c| y.canon.contains(c)) {
-            return 4;
+            return 5;
         }
         let mut best = 0.0_f64;
         for &k in x.keys() {
@@ -426,7 +531,20 @@ impl Dataset {
             }
         }
         match kind {
-            ColumnKind::Given | ColumnKind::Surname => {
+            ColumnKind::Given => {
+                if !x.canon.is_empty() && !y.canon.is_empty() {
+                    // Two known names that are not forms of one another (Юлия and
+                    // Алиса, Мария and Марина) are two people, whatever else they share.
+                    0
+                } else if best >= 0.92 {
+                    4
+                } else if best >= 0.80 {
+                    3
+                } else {
+                    1
+                }
+            }
+            ColumnKind::Surname => {
                 if best >= 0.92 {
                     3
                 } else if best >= 0.80 {
@@ -492,7 +610,9 @@ fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
         return u8::from(x.year == y.year);
     }
     if x.year != y.year {
-        return 0;
+        // A year written with one wrong digit.
+        let (dx, dy) = (x.digits(), y.digits());
+        return u8::from(osa_distance(&dx[..4], &dy[..4], 1) <= 1);
     }
     let month_ok = match (x.month, y.month) {
         (Some(a), Some(b)) => a == b || (Some(a) == y.day && Some(b) == x.day),
@@ -579,6 +699,8 @@ pub struct Linkage {
 struct TermFrequencies {
     counts: HashMap<u32, u32>,
     total: u32,
+    /// Probability that two random values agree: the sum of squared frequencies.
+    chance_agreement: f64,
 }
 
 /// A small deterministic generator: linkage results must not change between runs.
@@ -643,7 +765,7 @@ impl Dataset {
                     what: BlockWhat::Exact,
                     with_initial: false,
                 }),
-                ColumnKind::Text => {}
+                ColumnKind::Text | ColumnKind::Sex => {}
             }
         }
         out
@@ -805,7 +927,17 @@ impl Dataset {
                         total += 1;
                     }
                 }
-                Some(TermFrequencies { counts, total })
+                let t = f64::from(total.max(1));
+                let chance_agreement = counts
+                    .values()
+                    .map(|&k| (f64::from(k) / t).powi(2))
+                    .sum::<f64>()
+                    .max(1e-12);
+                Some(TermFrequencies {
+                    counts,
+                    total,
+                    chance_agreement,
+                })
             })
             .collect()
     }
@@ -863,14 +995,17 @@ impl Dataset {
             && level == tf_level
             && t.total > 0
         {
-            // Agreeing on a rare name says more than agreeing on a common one.
+            // Agreeing on a rare name says more than agreeing on a common one: scale
+            // u by how much more (or less) often this value agrees by chance than
+            // the average value does (splink's term-frequency adjustment, made
+            // relative so that it fits the u estimated among compared pairs).
             let freq = |r: usize| match self.values[c][r] {
                 Value::Name(n) => t.counts.get(&n.keys[0]).copied().unwrap_or(1),
                 _ => 1,
             };
             let f = freq(a).max(freq(b)) as f64 / t.total as f64;
-            // Keep the adjustment within a factor of 50 either way of the average.
-            u = f.clamp(u / 50.0, u * 50.0);
+            let ratio = (f / t.chance_agreement).clamp(1.0 / 30.0, 30.0);
+            u = (u * ratio).min(1.0);
         }
         (m / u).log2()
     }
@@ -938,97 +1073,201 @@ fn probability(weight: f64) -> f64 {
     }
 }
 
-/// Expectation–maximisation of the m probabilities and the match prior over the
-/// compared pairs, with u held at its random-pair estimate (as splink does).
-fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
-    let ncol = columns.len();
-    let mut patterns: HashMap<&[u8], f64> = HashMap::new();
-    for row in levels.chunks(ncol.max(1)) {
-        *patterns.entry(row).or_default() += 1.0;
-    }
-    let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
-    // Start from "matches mostly agree at the top level".
-    let mut m: Vec<Vec<f64>> = columns
-        .iter()
-        .map(|col| {
-            let nl = col.kind.levels().len();
-            (0..nl)
-                .map(|l| {
-                    if l + 1 == nl {
-                        0.7
-                    } else {
-                        0.3 / (nl - 1) as f64
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    let mut lambda = 0.1_f64;
+/// Runs EM over distinct comparison patterns with u fixed: estimates the match
+/// share and the m probabilities of the columns in `free` (others are ignored).
+fn em_fixed_u(
+    patterns: &[(&[u8], f64)],
+    u: &[Vec<f64>],
+    m: &mut [Vec<f64>],
+    free: &[bool],
+    estimate_m: bool,
+    mut lambda: f64,
+) -> (f64, f64, usize) {
+    let ncol = u.len();
     let total: f64 = patterns.iter().map(|p| p.1).sum();
+    let mut match_mass = 0.0;
     let mut iterations = 0;
-    for it in 0..200 {
+    for it in 0..300 {
         iterations = it + 1;
         let mut m_acc: Vec<Vec<f64>> = m.iter().map(|v| vec![0.0; v.len()]).collect();
         let mut m_tot = vec![0.0_f64; ncol];
-        let mut match_mass = 0.0;
-        for &(row, count) in &patterns {
-            let mut lm = lambda.ln();
-            let mut lu = (1.0 - lambda).ln();
+        match_mass = 0.0;
+        for &(row, count) in patterns {
+            let mut diff = (1.0 - lambda).ln() - lambda.ln();
             for (c, &l) in row.iter().enumerate() {
-                if l != MISSING {
-                    lm += m[c][l as usize].ln();
-                    lu += u[c][l as usize].ln();
+                if l != MISSING && free[c] {
+                    diff += u[c][l as usize].ln() - m[c][l as usize].ln();
                 }
             }
-            let p = 1.0 / (1.0 + (lu - lm).exp());
+            let p = 1.0 / (1.0 + diff.exp());
             match_mass += p * count;
             for (c, &l) in row.iter().enumerate() {
-                if l != MISSING {
+                if l != MISSING && free[c] {
                     m_acc[c][l as usize] += p * count;
                     m_tot[c] += p * count;
                 }
             }
         }
-        let new_lambda = (match_mass / total.max(1.0)).clamp(1e-6, 1.0 - 1e-6);
+        let new_lambda = (match_mass / total.max(1.0)).clamp(1e-7, 1.0 - 1e-7);
         let mut change = (new_lambda - lambda).abs();
-        for c in 0..ncol {
-            let nl = m[c].len();
-            for l in 0..nl {
-                let v = ((m_acc[c][l] + 1e-3) / (m_tot[c] + 1e-3 * nl as f64)).max(1e-6);
-                change = change.max((v - m[c][l]).abs());
-                m[c][l] = v;
+        lambda = new_lambda;
+        if estimate_m {
+            for c in (0..ncol).filter(|&c| free[c]) {
+                let nl = m[c].len();
+                for l in 0..nl {
+                    let v = ((m_acc[c][l] + 1e-3) / (m_tot[c] + 1e-3 * nl as f64)).max(1e-6);
+                    change = change.max((v - m[c][l]).abs());
+                    m[c][l] = v;
+                }
             }
         }
-        lambda = new_lambda;
-        if change < 1e-6 {
+        if change < 1e-7 {
             break;
         }
     }
+    (lambda, match_mass, iterations)
+}
+
+/// Unsupervised estimation in the way splink does it, adapted to one pass of
+/// comparisons. u comes from random pairs. Compared pairs are not random (blocking
+/// made them agree on something), so m is learnt in training rounds: each round
+/// takes the pairs that agree exactly on two columns and runs EM on the *other*
+/// columns, whose values among non-matches are then as good as random. Each
+/// column's m is the average over the rounds that estimated it, weighted by the
+/// matches a round found. Finally the share of matches among compared pairs is
+/// estimated with m and u fixed.
+fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
+    let ncol = columns.len();
+    let top: Vec<u8> = columns
+        .iter()
+        .map(|c| (c.kind.levels().len() - 1) as u8)
+        .collect();
+    let start_m = |nl: usize| -> Vec<f64> {
+        (0..nl)
+            .map(|l| {
+                if l + 1 == nl {
+                    0.8
+                } else {
+                    0.2 / (nl - 1) as f64
+                }
+            })
+            .collect()
+    };
+    let mut sum_m: Vec<Vec<f64>> = columns
+        .iter()
+        .map(|c| vec![0.0; c.kind.levels().len()])
+        .collect();
+    let mut weight = vec![0.0_f64; ncol];
+    let mut iterations = 0;
+    for ci in 0..ncol {
+        for cj in ci + 1..ncol {
+            let weak = |k: ColumnKind| matches!(k, ColumnKind::Text | ColumnKind::Sex);
+            if weak(columns[ci].kind) || weak(columns[cj].kind) {
+                continue;
+            }
+            // Relatives share surname, patronymic and place; pairs that agree on
+            // those alone are not random among non-matches, so every round needs
+            // a personal column: a given name, a date or an identifier.
+            let personal = |k: ColumnKind| {
+                matches!(
+                    k,
+                    ColumnKind::Given | ColumnKind::Date | ColumnKind::Year | ColumnKind::Exact
+                )
+            };
+            if !personal(columns[ci].kind) && !personal(columns[cj].kind) {
+                continue;
+            }
+            let mut patterns: HashMap<&[u8], f64> = HashMap::new();
+            for row in levels.chunks(ncol.max(1)) {
+                if row[ci] == top[ci] && row[cj] == top[cj] {
+                    *patterns.entry(row).or_default() += 1.0;
+                }
+            }
+            let n: f64 = patterns.values().sum();
+            if n < 30.0 || ncol < 3 {
+                continue;
+            }
+            let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
+            let free: Vec<bool> = (0..ncol).map(|c| c != ci && c != cj).collect();
+            let mut m: Vec<Vec<f64>> = columns
+                .iter()
+                .map(|c| start_m(c.kind.levels().len()))
+                .collect();
+            let (_, matches, its) = em_fixed_u(&patterns, &u, &mut m, &free, true, 0.5);
+            iterations += its;
+            for c in (0..ncol).filter(|&c| free[c]) {
+                for (l, v) in m[c].iter().enumerate() {
+                    sum_m[c][l] += v * matches;
+                }
+                weight[c] += matches;
+            }
+        }
+    }
+    let m: Vec<Vec<f64>> = (0..ncol)
+        .map(|c| {
+            if weight[c] > 0.0 {
+                sum_m[c].iter().map(|v| v / weight[c]).collect()
+            } else {
+                start_m(columns[c].kind.levels().len())
+            }
+        })
+        .collect();
+    let mut patterns: HashMap<&[u8], f64> = HashMap::new();
+    for row in levels.chunks(ncol.max(1)) {
+        *patterns.entry(row).or_default() += 1.0;
+    }
+    let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
+    let mut m_fixed = m.clone();
+    let all = vec![true; ncol];
+    let (lambda, _, its) = em_fixed_u(&patterns, &u, &mut m_fixed, &all, false, 0.01);
     Model {
         lambda,
         m,
         u,
-        em_iterations: iterations,
+        em_iterations: iterations + its,
     }
 }
 
-/// Connected components of the pairs at or above the threshold.
+/// Clusters from the linked pairs (probability at or above the threshold), taken
+/// strongest first. Two groups merge only when most of the pairs between them are
+/// linked: one strong pair between a person's reports and a sibling's must not
+/// pull the whole family into one cluster, as plain connected components would.
 fn cluster(n: usize, pairs: &[ScoredPair], threshold: f64) -> Vec<u32> {
-    let mut parent: Vec<u32> = (0..n as u32).collect();
-    fn find(parent: &mut [u32], mut x: u32) -> u32 {
-        while parent[x as usize] != x {
-            let up = parent[parent[x as usize] as usize];
-            parent[x as usize] = up;
-            x = up;
+    let mut linked: Vec<&ScoredPair> = pairs
+        .iter()
+        .filter(|p| p.probability >= threshold)
+        .collect();
+    linked.sort_by(|x, y| y.weight.total_cmp(&x.weight));
+    let key = |a: u32, b: u32| (u64::from(a.min(b)) << 32) | u64::from(a.max(b));
+    let is_linked: std::collections::HashSet<u64> = linked.iter().map(|p| key(p.a, p.b)).collect();
+    let mut root: Vec<u32> = (0..n as u32).collect();
+    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    for p in linked {
+        let (ra, rb) = (root[p.a as usize], root[p.b as usize]);
+        if ra == rb {
+            continue;
         }
-        x
-    }
-    for p in pairs.iter().filter(|p| p.probability >= threshold) {
-        let (ra, rb) = (find(&mut parent, p.a), find(&mut parent, p.b));
-        if ra != rb {
-            let (lo, hi) = (ra.min(rb), ra.max(rb));
-            parent[hi as usize] = lo;
+        let ma = members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
+        let mb = members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
+        let links = ma
+            .iter()
+            .map(|&x| {
+                mb.iter()
+                    .filter(|&&y| is_linked.contains(&key(x, y)))
+                    .count()
+            })
+            .sum::<usize>();
+        if links * 2 <= ma.len() * mb.len() {
+            continue;
         }
+        let (keep, gone) = (ra.min(rb), ra.max(rb));
+        let mut all = ma;
+        all.extend(mb);
+        for &x in &all {
+            root[x as usize] = keep;
+        }
+        members.remove(&gone);
+        members.insert(keep, all);
     }
-    (0..n as u32).map(|x| find(&mut parent, x)).collect()
+    root
 }

@@ -412,33 +412,26 @@ fn latin_key(word: &[u8], family: Family) -> String {
 /// Tidies a raw key so that the systems' different renderings of iotated vowels,
 /// doubled letters and `-ий` endings coincide.
 fn finish_key(raw: &str) -> String {
-    let b = raw.as_bytes();
     let is_vowel = |x: u8| matches!(x, b'a' | b'e' | b'i' | b'o' | b'u');
+    let mut b: Vec<u8> = raw.bytes().collect();
+    b.dedup();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
     for (k, &c) in b.iter().enumerate() {
         let next = b.get(k + 1).copied();
         // `i` before `e` is how systems write е at a word start, after a vowel or
         // after ь (Yelena, Andreyev, Solovyev); ё after a consonant (Fyodor,
         // Semyonov, Pyotr) is е in the key.
-        if c == b'i' && matches!(next, Some(b'e')) {
+        if c == b'i' && next == Some(b'e') {
             continue;
         }
-        if c == b'o'
-            && out.last() == Some(&b'i')
-            && out.len() >= 2
-            && !is_vowel(out[out.len() - 2])
-            && b.len() > 2
+        if c == b'o' && out.last() == Some(&b'i') && out.len() >= 2 && !is_vowel(out[out.len() - 2])
         {
             out.pop();
             out.push(b'e');
             continue;
         }
-        if out.last() == Some(&c) {
-            continue;
-        }
         out.push(c);
     }
-    // Doubled letters can appear only after a removal above.
     out.dedup();
     String::from_utf8(out).unwrap_or_default()
 }
