@@ -815,6 +815,41 @@ impl Dataset {
             }
             entries.sort_unstable();
             entries.dedup();
+            // A rule that would compare many more pairs than there are records is
+            // not selective there (given name and city in a large file): it keeps
+            // only its smaller blocks, where agreeing still says something.
+            let mut sizes: Vec<usize> = Vec::new();
+            let mut start = 0;
+            while start < entries.len() {
+                let mut end = start + 1;
+                while end < entries.len() && entries[end].0 == entries[start].0 {
+                    end += 1;
+                }
+                sizes.push(end - start);
+                start = end;
+            }
+            let budget = (8 * n).max(200_000);
+            let mut cap = self.spec.max_block;
+            while cap > 2 {
+                let pairs_at = |cap: usize| -> usize {
+                    sizes
+                        .iter()
+                        .filter(|&&s| s <= cap)
+                        .map(|&s| s * (s - 1) / 2)
+                        .sum()
+                };
+                if pairs_at(cap) <= budget {
+                    break;
+                }
+                cap = cap * 2 / 3;
+            }
+            if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                let names: Vec<&str> = rule
+                    .iter()
+                    .map(|&i| self.columns[items[i].column].name.as_str())
+                    .collect();
+                eprintln!("blocking rule {names:?}: largest block compared {cap}");
+            }
             let mut start = 0;
             while start < entries.len() {
                 let mut end = start + 1;
@@ -822,7 +857,7 @@ impl Dataset {
                     end += 1;
                 }
                 let size = end - start;
-                if size >= 2 && size <= self.spec.max_block {
+                if size >= 2 && size <= cap {
                     for i in start..end {
                         for j in i + 1..end {
                             let (a, b) = (entries[i].1, entries[j].1);
@@ -1133,8 +1168,7 @@ fn em_fixed_u(
 /// made them agree on something), so m is learnt in training rounds: each round
 /// takes the pairs that agree exactly on two columns and runs EM on the *other*
 /// columns, whose values among non-matches are then as good as random. Each
-/// column's m is the average over the rounds that estimated it, weighted by the
-/// matches a round found. Finally the share of matches among compared pairs is
+/// column's m is the median over the rounds that estimated it. Finally the share of matches among compared pairs is
 /// estimated with m and u fixed.
 fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
     let ncol = columns.len();
@@ -1153,11 +1187,7 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
             })
             .collect()
     };
-    let mut sum_m: Vec<Vec<f64>> = columns
-        .iter()
-        .map(|c| vec![0.0; c.kind.levels().len()])
-        .collect();
-    let mut weight = vec![0.0_f64; ncol];
+    let mut estimates: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ncol];
     let mut iterations = 0;
     for ci in 0..ncol {
         for cj in ci + 1..ncol {
@@ -1188,28 +1218,72 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
                 continue;
             }
             let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
-            let free: Vec<bool> = (0..ncol).map(|c| c != ci && c != cj).collect();
+            // The sex column follows from the name columns; it is learnt only in
+            // rounds where no name is held fixed, or it would look like proof.
+            let is_name = |k: ColumnKind| {
+                matches!(
+                    k,
+                    ColumnKind::Given | ColumnKind::Surname | ColumnKind::Patronymic
+                )
+            };
+            let names_fixed = is_name(columns[ci].kind) || is_name(columns[cj].kind);
+            let free: Vec<bool> = (0..ncol)
+                .map(|c| c != ci && c != cj && !(names_fixed && columns[c].kind == ColumnKind::Sex))
+                .collect();
             let mut m: Vec<Vec<f64>> = columns
                 .iter()
                 .map(|c| start_m(c.kind.levels().len()))
                 .collect();
             let (_, matches, its) = em_fixed_u(&patterns, &u, &mut m, &free, true, 0.5);
             iterations += its;
-            for c in (0..ncol).filter(|&c| free[c]) {
-                for (l, v) in m[c].iter().enumerate() {
-                    sum_m[c][l] += v * matches;
+            if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                eprintln!(
+                    "round {} {}: pairs {n} matches {matches:.0}",
+                    columns[ci].name, columns[cj].name
+                );
+                for c in (0..ncol).filter(|&c| free[c]) {
+                    eprintln!(
+                        "   {} m={:?}",
+                        columns[c].name,
+                        m[c].iter()
+                            .map(|v| (v * 1000.0).round() / 1000.0)
+                            .collect::<Vec<_>>()
+                    );
                 }
-                weight[c] += matches;
+            }
+            if matches < 10.0 {
+                continue;
+            }
+            for c in (0..ncol).filter(|&c| free[c]) {
+                estimates[c].push(m[c].clone());
             }
         }
     }
+    // The median over rounds, level by level: a round whose EM settled on the
+    // wrong split (namesakes in one city) must not drag the others along.
     let m: Vec<Vec<f64>> = (0..ncol)
         .map(|c| {
-            if weight[c] > 0.0 {
-                sum_m[c].iter().map(|v| v / weight[c]).collect()
-            } else {
-                start_m(columns[c].kind.levels().len())
+            let nl = columns[c].kind.levels().len();
+            if estimates[c].is_empty() {
+                return start_m(nl);
             }
+            let mut med: Vec<f64> = (0..nl)
+                .map(|l| {
+                    let mut v: Vec<f64> = estimates[c].iter().map(|e| e[l]).collect();
+                    v.sort_by(f64::total_cmp);
+                    let k = v.len();
+                    if k % 2 == 1 {
+                        v[k / 2]
+                    } else {
+                        (v[k / 2 - 1] + v[k / 2]) / 2.0
+                    }
+                })
+                .collect();
+            let total: f64 = med.iter().sum();
+            for x in med.iter_mut() {
+                *x = (*x / total).max(1e-6);
+            }
+            med
         })
         .collect();
     let mut patterns: HashMap<&[u8], f64> = HashMap::new();

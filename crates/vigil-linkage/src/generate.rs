@@ -351,6 +351,12 @@ const ROOTS: &[&str] = &[
     "Ястреб",
 ];
 
+/// Syllables put before a root for rarer surnames (Бел + ух → Белух-ов).
+const SYLLABLES: &[&str] = &[
+    "Бе", "Во", "Га", "До", "Жу", "За", "Ка", "Ло", "Ма", "Не", "Па", "Ра", "Са", "То", "Фе", "Ха",
+    "Че", "Ша", "Ба", "Ве", "Го", "Ду", "Ко", "Ле", "Му", "Но", "Пе", "Ро", "Су", "Ту",
+];
+
 const CITIES: &[(&str, &[&str])] = &[
     ("Москва", &["г. Москва", "Мск"]),
     ("Санкт-Петербург", &["СПб", "Питер", "г. Санкт-Петербург"]),
@@ -507,9 +513,16 @@ pub fn generate(records: usize, seed: u64) -> Vec<GeneratedRecord> {
     let zs = zipf_table(SURNAMES.len(), 0.5);
     let zc = zipf_table(CITIES.len(), 1.1);
     let surname_of = |rng: &mut Rng| -> String {
-        if rng.chance(0.35) {
+        if rng.chance(0.7) {
+            // The long tail: thousands of rarer surnames from syllables and roots.
             let root = ROOTS[rng.below(ROOTS.len())];
-            let suffix = ["ов", "ин", "ский", "ев", "енко"][rng.below(5)];
+            let syllable = SYLLABLES[rng.below(SYLLABLES.len())];
+            let suffix = ["ов", "ин", "ский", "ев", "енко", "ов", "ин"][rng.below(7)];
+            let root = if rng.chance(0.8) {
+                format!("{syllable}{}", root.to_lowercase())
+            } else {
+                root.to_string()
+            };
             format!("{root}{suffix}")
         } else {
             SURNAMES[rng.zipf(SURNAMES.len(), &zs)].to_string()
