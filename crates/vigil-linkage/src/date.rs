@@ -110,7 +110,7 @@ pub fn parse_date(raw: &str) -> Result<Option<PartialDate>, DateError> {
     }
     let err = || DateError(raw.to_string());
     let parts: Vec<&str> = text
-        .split(|c: char| matches!(c, '-' | '.' | '/' | ' '))
+        .split(['-', '.', '/', ' '])
         .filter(|p| !p.is_empty())
         .collect();
     let num = |s: &str| -> Result<u16, DateError> {
