@@ -1,0 +1,1347 @@
+//! The linkage engine: prepared records, blocking, comparison, Fellegi–Sunter
+//! scoring with unsupervised (EM) estimation, clustering and explanations.
+//! No I/O here: records come in as strings, results go out as values.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
+use crate::date::{PartialDate, Precision, parse_date, parse_year};
+use crate::names::{
+    GIVEN_NAMES, Gender, canonical_given, is_initial, patronymic_base, split_full_name,
+    surname_base,
+};
+use crate::normalize::{normalize, words};
+use crate::spec::{FieldKind, Spec};
+use crate::translit::word_keys;
+
+const MISSING: u8 = u8::MAX;
+
+/// One comparison column: a field, or one part of a full-name field.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub kind: ColumnKind,
+    /// Index of the spec field it comes from.
+    pub field: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NameValue {
+    keys: [u32; 3],
+    n: u8,
+    initial: u8,
+    only_initial: bool,
+    canon: &'static [u16],
+    /// 0 unknown, 1 male, 2 female, as the name's form tells.
+    sex: u8,
+}
+
+impl NameValue {
+    fn keys(&self) -> &[u32] {
+        &self.keys[..self.n as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    Missing,
+    Name(NameValue),
+    Date(PartialDate),
+    Year(u16),
+    Text(u32),
+    Exact(u32),
+}
+
+/// Strings seen in keys and identifiers, stored once.
+#[derive(Default)]
+struct Interner {
+    map: HashMap<Box<str>, u32>,
+    strs: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        let id = self.strs.len() as u32;
+        self.strs.push(s.into());
+        self.map.insert(s.into(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.strs.get(id as usize).map(|s| &**s).unwrap_or("")
+    }
+}
+
+/// A value that could not be read; the record keeps going with the value missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueProblem {
+    /// Index of the spec field.
+    pub field: usize,
+    pub message: String,
+}
+
+/// Records prepared for linkage.
+pub struct Dataset {
+    spec: Spec,
+    columns: Vec<Column>,
+    values: Vec<Vec<Value>>,
+    sources: Vec<u8>,
+    interner: Interner,
+    texts: Vec<Box<[u32]>>,
+}
+
+fn columns_for(spec: &Spec) -> Vec<Column> {
+    let mut columns = Vec::new();
+    for (i, f) in spec.fields.iter().enumerate() {
+        let mut push = |suffix: &str, kind| {
+            columns.push(Column {
+                name: format!("{}{suffix}", f.column),
+                kind,
+                field: i,
+            })
+        };
+        match f.kind {
+            FieldKind::PersonName => {
+                push(".given", ColumnKind::Given);
+                push(".surname", ColumnKind::Surname);
+                push(".patronymic", ColumnKind::Patronymic);
+            }
+            FieldKind::GivenName => push("", ColumnKind::Given),
+            FieldKind::Surname => push("", ColumnKind::Surname),
+            FieldKind::Patronymic => push("", ColumnKind::Patronymic),
+            FieldKind::Date => push("", ColumnKind::Date),
+            FieldKind::Year => push("", ColumnKind::Year),
+            FieldKind::Place => push("", ColumnKind::Place),
+            FieldKind::Text => push("", ColumnKind::Text),
+            FieldKind::Exact => push("", ColumnKind::Exact),
+        }
+    }
+    if columns.iter().any(|c| {
+        matches!(
+            c.kind,
+            ColumnKind::Given | ColumnKind::Surname | ColumnKind::Patronymic
+        )
+    }) {
+        columns.push(Column {
+            name: "sex (from name forms)".to_string(),
+            kind: ColumnKind::Sex,
+            field: usize::MAX,
+        });
+    }
+    columns
+}
+
+/// Words that only say what kind of place follows ("г. Москва", "city of").
+const PLACE_NOISE: &[&str] = &[
+    "г",
+    "гор",
+    "город",
+    "пос",
+    "поселок",
+    "с",
+    "село",
+    "city",
+    "of",
+    "gorod",
+    "g",
+    "obl",
+    "область",
+    "обл",
+    "oblast",
+    "region",
+];
+
+/// Place names people write in more than one way.
+const PLACE_ALIASES: &[(&str, &str)] = &[
+    ("спб", "санкт петербург"),
+    ("питер", "санкт петербург"),
+    ("петербург", "санкт петербург"),
+    ("st petersburg", "санкт петербург"),
+    ("saint petersburg", "санкт петербург"),
+    ("sankt peterburg", "санкт петербург"),
+    ("мск", "москва"),
+    ("moscow", "москва"),
+    ("нижний", "нижний новгород"),
+    ("екб", "екатеринбург"),
+];
+
+fn place_key(norm: &str) -> String {
+    words(norm).map(|w| word_keys(w).remove(0)).collect()
+}
+
+/// Aliases by phonetic key, so that "Piter" finds "питер" too.
+fn place_aliases() -> &'static HashMap<String, String> {
+    static ALIASES: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    ALIASES.get_or_init(|| {
+        PLACE_ALIASES
+            .iter()
+            .map(|(a, full)| (place_key(a), place_key(full)))
+            .collect()
+    })
+}
+
+impl Dataset {
+    pub fn new(spec: Spec) -> Dataset {
+        let columns = columns_for(&spec);
+        Dataset {
+            values: vec![Vec::new(); columns.len()],
+            columns,
+            spec,
+            sources: Vec::new(),
+            interner: Interner::default(),
+            texts: Vec::new(),
+        }
+    }
+
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    pub fn source(&self, record: usize) -> u8 {
+        self.sources.get(record).copied().unwrap_or(0)
+    }
+
+    /// Adds one record; `fields` holds the raw text of each spec field in order.
+    /// Values that cannot be read (a date that is no date) are kept as missing
+    /// and reported back.
+    pub fn push(&mut self, source: u8, fields: &[&str]) -> Vec<ValueProblem> {
+        let mut problems = Vec::new();
+        let mut col = 0;
+        for (fi, f) in self.spec.fields.clone().iter().enumerate() {
+            let raw = fields.get(fi).copied().unwrap_or("");
+            match f.kind {
+                FieldKind::PersonName => {
+                    let parts = split_full_name(&normalize(raw));
+                    let g = self.name_value(parts.given.as_deref(), ColumnKind::Given);
+                    let s = self.name_value(parts.surname.as_deref(), ColumnKind::Surname);
+                    let p = self.name_value(parts.patronymic.as_deref(), ColumnKind::Patronymic);
+                    self.values[col].push(g);
+                    self.values[col + 1].push(s);
+                    self.values[col + 2].push(p);
+                    col += 3;
+                    continue;
+                }
+                FieldKind::GivenName | FieldKind::Surname | FieldKind::Patronymic => {
+                    let kind = self.columns[col].kind;
+                    let norm = normalize(raw);
+                    let v = self.name_value(Some(&norm), kind);
+                    self.values[col].push(v);
+                }
+                FieldKind::Place => {
+                    let v = self.place_value(raw);
+                    self.values[col].push(v);
+                }
+                FieldKind::Date => {
+                    let v = match parse_date(raw) {
+                        Ok(Some(d)) => Value::Date(d),
+                        Ok(None) => Value::Missing,
+                        Err(e) => {
+                            problems.push(ValueProblem {
+                                field: fi,
+                                message: e.to_string(),
+                            });
+                            Value::Missing
+                        }
+                    };
+                    self.values[col].push(v);
+                }
+                FieldKind::Year => {
+                    let v = match parse_year(raw) {
+                        Ok(Some(y)) => Value::Year(y),
+                        Ok(None) => Value::Missing,
+                        Err(e) => {
+                            problems.push(ValueProblem {
+                                field: fi,
+                                message: e.to_string(),
+                            });
+                            Value::Missing
+                        }
+                    };
+                    self.values[col].push(v);
+                }
+                FieldKind::Text => {
+                    let norm = normalize(raw);
+                    let v = if norm.is_empty() {
+                        Value::Missing
+                    } else {
+                        let mut ids: Vec<u32> = words(&norm).map(|w| self.interner.id(w)).collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        self.texts.push(ids.into_boxed_slice());
+                        Value::Text(self.texts.len() as u32 - 1)
+                    };
+                    self.values[col].push(v);
+                }
+                FieldKind::Exact => {
+                    let t: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let v = if t.is_empty() {
+                        Value::Missing
+                    } else {
+                        Value::Exact(self.interner.id(&t.to_lowercase()))
+                    };
+                    self.values[col].push(v);
+                }
+            }
+            col += 1;
+        }
+        if let Some(sc) = self.columns.iter().position(|c| c.kind == ColumnKind::Sex) {
+            // The given name says most, then the patronymic, then the surname
+            // (whose masculine form is often used for women too).
+            let mut best = (0u8, 0u8);
+            for c in 0..sc {
+                if let Value::Name(n) = self.values[c][self.sources.len()] {
+                    let rank = match self.columns[c].kind {
+                        ColumnKind::Given => 3,
+                        ColumnKind::Patronymic => 2,
+                        ColumnKind::Surname if n.sex == 2 => 1,
+                        _ => 0,
+                    };
+                    if n.sex != 0 && rank > best.0 {
+                        best = (rank, n.sex);
+                    }
+                }
+            }
+            self.values[sc].push(if best.1 == 0 {
+                Value::Missing
+            } else {
+                Value::Year(u16::from(best.1))
+            });
+        }
+        self.sources.push(source);
+        problems
+    }
+
+    fn name_value(&mut self, norm: Option<&str>, kind: ColumnKind) -> Value {
+        let Some(norm) = norm else {
+            return Value::Missing;
+        };
+        let ws: Vec<&str> = words(norm).collect();
+        let Some(first) = ws.first() else {
+            return Value::Missing;
+        };
+        let only_initial = ws.len() == 1 && is_initial(first);
+        // Given names and patronymics: the first word; surnames: all words joined
+        // (double surnames, "фон" and the like stay part of the key).
+        let mut keys: Vec<String> = match kind {
+            ColumnKind::Surname if ws.len() > 1 => {
+                let per_word: Vec<String> = ws.iter().map(|w| word_keys(w).remove(0)).collect();
+                vec![per_word.concat()]
+            }
+            _ => word_keys(first),
+        };
+        keys.retain(|k| !k.is_empty());
+        if keys.is_empty() {
+            return Value::Missing;
+        }
+        let initial = keys[0].as_bytes()[0];
+        let first_key = keys[0].clone();
+        let mut canon: &'static [u16] = &[];
+        let mut surname_sex = 0u8;
+        match kind {
+            ColumnKind::Surname => {
+                surname_sex = if crate::names::surname_is_feminine(&first_key) {
+                    2
+                } else if ["ov", "ev", "in", "ski", "cki"]
+                    .iter()
+                    .any(|e| first_key.ends_with(e))
+                {
+                    1
+                } else {
+                    0
+                };
+                for k in keys.iter_mut() {
+                    *k = surname_base(k);
+                }
+            }
+            ColumnKind::Patronymic => {
+                for k in keys.iter_mut() {
+                    *k = patronymic_base(k);
+                }
+            }
+            ColumnKind::Given => {
+                canon = keys
+                    .iter()
+                    .map(|k| canonical_given(k))
+                    .find(|c| !c.is_empty())
+                    .unwrap_or(&[]);
+            }
+            _ => {}
+        }
+        let sex = if only_initial {
+            0
+        } else {
+            match kind {
+                ColumnKind::Given => {
+                    let mut sexes = canon.iter().map(|&id| GIVEN_NAMES[id as usize].gender);
+                    match sexes.next() {
+                        Some(first) if sexes.all(|g| g == first) => {
+                            if first == Gender::Male {
+                                1
+                            } else {
+                                2
+                            }
+                        }
+                        _ => 0,
+                    }
+                }
+                ColumnKind::Patronymic => {
+                    if first_key.ends_with("na") {
+                        2
+                    } else if first_key.ends_with("iq") {
+                        1
+                    } else {
+                        0
+                    }
+                }
+                ColumnKind::Surname => surname_sex,
+                _ => 0,
+            }
+        };
+        let mut nv = NameValue {
+            keys: [0; 3],
+            n: 0,
+            initial,
+            only_initial,
+            canon,
+            sex,
+        };
+        for k in keys.iter().take(3) {
+            let id = self.interner.id(k);
+            if !nv.keys().contains(&id) {
+                nv.keys[nv.n as usize] = id;
+                nv.n += 1;
+            }
+        }
+        Value::Name(nv)
+    }
+
+    fn place_value(&mut self, raw: &str) -> Value {
+        let norm = normalize(raw);
+        let kept: Vec<&str> = words(&norm).filter(|w| !PLACE_NOISE.contains(w)).collect();
+        let joined = kept.join(" ");
+        if joined.is_empty() {
+            return Value::Missing;
+        }
+        let mut key = place_key(&joined);
+        if let Some(full) = place_aliases().get(&key) {
+            key = full.clone();
+        }
+        let id = self.interner.id(&key);
+        Value::Name(NameValue {
+            keys: [id, 0, 0],
+            n: 1,
+            initial: key.as_bytes().first().copied().unwrap_or(0),
+            only_initial: false,
+            canon: &[],
+            sex: 0,
+        })
+    }
+
+    /// The comparison level of one column for two records, or `None` when
+    /// either value is missing.
+    fn level(&self, col: usize, a: usize, b: usize) -> u8 {
+        let va = self.values[col][a];
+        let vb = self.values[col][b];
+        let kind = self.columns[col].kind;
+        match (va, vb) {
+            (Value::Missing, _) | (_, Value::Missing) => MISSING,
+            (Value::Name(x), Value::Name(y)) => self.name_level(kind, &x, &y),
+            (Value::Date(x), Value::Date(y)) => date_level(&x, &y),
+            (Value::Year(x), Value::Year(y)) if kind == ColumnKind::Sex => u8::from(x == y),
+            (Value::Year(x), Value::Year(y)) => match x.abs_diff(y) {
+                0 => 2,
+                1 => 1,
+                _ => 0,
+            },
+            (Value::Text(x), Value::Text(y)) => {
+                let (tx, ty) = (&self.texts[x as usize], &self.texts[y as usize]);
+                if tx == ty {
+                    return 3;
+                }
+                let common = tx.iter().filter(|t| ty.binary_search(t).is_ok()).count();
+                let union = tx.len() + ty.len() - common;
+                if common == 0 {
+                    0
+                } else if common * 2 >= union {
+                    2
+                } else {
+                    1
+                }
+            }
+            (Value::Exact(x), Value::Exact(y)) => {
+                if x == y {
+                    2
+                } else {
+                    let (sx, sy) = (self.interner.get(x), self.interner.get(y));
+                    u8::from(osa_distance(sx.as_bytes(), sy.as_bytes(), 1) <= 1)
+                }
+            }
+            _ => MISSING,
+        }
+    }
+
+    fn name_level(&self, kind: ColumnKind, x: &NameValue, y: &NameValue) -> u8 {
+        let top = (kind.levels().len() - 1) as u8;
+        if x.only_initial || y.only_initial {
+            let agree = x.initial == y.initial
+                || x.keys().iter().any(|&k| {
+                    y.keys().iter().any(|&l| {
+                        self.interner.get(k).as_bytes().first()
+                            == self.interner.get(l).as_bytes().first()
+                    })
+                });
+            return match kind {
+                ColumnKind::Place => 0,
+                ColumnKind::Given => {
+                    if agree {
+                        2
+                    } else {
+                        1
+                    }
+                }
+                _ => u8::from(agree),
+            };
+        }
+        if x.keys().iter().any(|k| y.keys().contains(k)) {
+            return top;
+        }
+        if kind == ColumnKind::Given && x.canon.iter().any(|c| y.canon.contains(c)) {
+            return 5;
+        }
+        let mut best = 0.0_f64;
+        for &k in x.keys() {
+            for &l in y.keys() {
+                best = best.max(jaro_winkler(self.interner.get(k), self.interner.get(l)));
+            }
+        }
+        match kind {
+            ColumnKind::Given => {
+                if !x.canon.is_empty() && !y.canon.is_empty() {
+                    // Two known names that are not forms of one another (Юлия and
+                    // Алиса, Мария and Марина) are two people, whatever else they share.
+                    0
+                } else if best >= 0.92 {
+                    4
+                } else if best >= 0.80 {
+                    3
+                } else {
+                    1
+                }
+            }
+            ColumnKind::Surname => {
+                if best >= 0.92 {
+                    3
+                } else if best >= 0.80 {
+                    2
+                } else {
+                    0
+                }
+            }
+            ColumnKind::Patronymic => {
+                if best >= 0.88 {
+                    2
+                } else {
+                    0
+                }
+            }
+            _ => u8::from(best >= 0.88),
+        }
+    }
+
+    /// Blocking keys of one record for one blockable item.
+    fn block_keys(&self, item: Blockable, r: usize, out: &mut Vec<u64>) {
+        out.clear();
+        let v = self.values[item.column][r];
+        match (item.what, v) {
+            (BlockWhat::Name, Value::Name(n)) => {
+                if !n.only_initial {
+                    for &k in n.keys() {
+                        out.push(u64::from(k) << 2);
+                    }
+                    for &c in n.canon {
+                        out.push((u64::from(c) << 2) | 1);
+                    }
+                }
+                if item.with_initial {
+                    out.push((u64::from(n.initial) << 2) | 2);
+                }
+            }
+            (BlockWhat::FullDate, Value::Date(d)) if d.precision() == Precision::Day => {
+                let (m, dd) = (d.month.unwrap_or(0), d.day.unwrap_or(0));
+                let (lo, hi) = (m.min(dd), m.max(dd));
+                out.push((u64::from(d.year) << 16) | (u64::from(lo) << 8) | u64::from(hi));
+            }
+            (BlockWhat::Year, Value::Date(d)) => out.push(u64::from(d.year)),
+            (BlockWhat::Year, Value::Year(y)) => out.push(u64::from(y)),
+            (BlockWhat::Exact, Value::Exact(x)) => out.push(u64::from(x)),
+            _ => {}
+        }
+    }
+}
+
+fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
+    let (px, py) = (x.precision(), y.precision());
+    if px == Precision::Day && py == Precision::Day {
+        if x == y {
+            return 5;
+        }
+        if x.year == y.year && x.month == y.day && x.day == y.month {
+            return 4;
+        }
+        if osa_distance(&x.digits(), &y.digits(), 1) <= 1 {
+            return 3;
+        }
+        return u8::from(x.year == y.year);
+    }
+    if x.year != y.year {
+        // A year written with one wrong digit.
+        let (dx, dy) = (x.digits(), y.digits());
+        return u8::from(osa_distance(&dx[..4], &dy[..4], 1) <= 1);
+    }
+    let month_ok = match (x.month, y.month) {
+        (Some(a), Some(b)) => a == b || (Some(a) == y.day && Some(b) == x.day),
+        _ => true,
+    };
+    if month_ok { 2 } else { 1 }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockWhat {
+    Name,
+    FullDate,
+    Year,
+    Exact,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Blockable {
+    column: usize,
+    what: BlockWhat,
+    with_initial: bool,
+}
+
+/// Estimated parameters of the Fellegi–Sunter model.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Prior probability that a compared pair is a match.
+    pub lambda: f64,
+    /// `m[c][l]`: probability of level `l` in column `c` among matches.
+    pub m: Vec<Vec<f64>>,
+    /// `u[c][l]`: the same among non-matches.
+    pub u: Vec<Vec<f64>>,
+    pub em_iterations: usize,
+}
+
+/// One column's part in a pair's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub column: String,
+    /// `None` when a value is missing.
+    pub level: Option<u8>,
+    pub label: &'static str,
+    /// log2 Bayes factor: positive for evidence of a match.
+    pub bits: f64,
+}
+
+/// A compared pair with its score.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoredPair {
+    pub a: u32,
+    pub b: u32,
+    pub weight: f64,
+    pub probability: f64,
+}
+
+/// Reports progress of long stages.
+pub trait Progress {
+    fn start(&mut self, stage: &'static str, total: u64);
+    fn advance(&mut self, n: u64);
+    fn finish(&mut self);
+}
+
+/// Progress that nobody watches.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&mut self, _: &'static str, _: u64) {}
+    fn advance(&mut self, _: u64) {}
+    fn finish(&mut self) {}
+}
+
+/// The result of a linkage run.
+pub struct Linkage {
+    pub model: Model,
+    /// Every compared pair, scored.
+    pub pairs: Vec<ScoredPair>,
+    /// Cluster number of each record (the smallest record index in its cluster).
+    pub clusters: Vec<u32>,
+    pub compared: usize,
+    levels: Vec<u8>,
+    tf: Vec<Option<TermFrequencies>>,
+}
+
+struct TermFrequencies {
+    counts: HashMap<u32, u32>,
+    total: u32,
+    /// Probability that two random values agree: the sum of squared frequencies.
+    chance_agreement: f64,
+}
+
+/// A small deterministic generator: linkage results must not change between runs.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mix(rule: usize, a: u64, b: u64) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (rule, a, b).hash(&mut h);
+    h.finish()
+}
+
+impl Dataset {
+    fn blockables(&self) -> Vec<Blockable> {
+        let mut out = Vec::new();
+        for (c, col) in self.columns.iter().enumerate() {
+            match col.kind {
+                ColumnKind::Given => out.push(Blockable {
+                    column: c,
+                    what: BlockWhat::Name,
+                    with_initial: true,
+                }),
+                ColumnKind::Surname | ColumnKind::Patronymic | ColumnKind::Place => {
+                    out.push(Blockable {
+                        column: c,
+                        what: BlockWhat::Name,
+                        with_initial: false,
+                    })
+                }
+                ColumnKind::Date => {
+                    out.push(Blockable {
+                        column: c,
+                        what: BlockWhat::FullDate,
+                        with_initial: false,
+                    });
+                    out.push(Blockable {
+                        column: c,
+                        what: BlockWhat::Year,
+                        with_initial: false,
+                    });
+                }
+                ColumnKind::Year => out.push(Blockable {
+                    column: c,
+                    what: BlockWhat::Year,
+                    with_initial: false,
+                }),
+                ColumnKind::Exact => out.push(Blockable {
+                    column: c,
+                    what: BlockWhat::Exact,
+                    with_initial: false,
+                }),
+                ColumnKind::Text | ColumnKind::Sex => {}
+            }
+        }
+        out
+    }
+
+    /// Candidate pairs: records that share the values of any two blockable
+    /// fields (or one identifier), skipping blocks too large to tell anything.
+    pub fn candidate_pairs(&self, progress: &mut dyn Progress) -> Vec<(u32, u32)> {
+        let items = self.blockables();
+        let mut rules: Vec<Vec<usize>> = Vec::new();
+        for i in 0..items.len() {
+            if items[i].what == BlockWhat::Exact {
+                rules.push(vec![i]);
+            }
+            for j in i + 1..items.len() {
+                if items[i].column == items[j].column {
+                    continue;
+                }
+                rules.push(vec![i, j]);
+            }
+        }
+        let n = self.len();
+        let linking = self.sources.iter().any(|&s| s != self.sources[0]);
+        let mut pairs: Vec<u64> = Vec::new();
+        progress.start("blocking", rules.len() as u64);
+        let mut ka = Vec::new();
+        let mut kb = Vec::new();
+        for (ri, rule) in rules.iter().enumerate() {
+            let mut entries: Vec<(u64, u32)> = Vec::with_capacity(n);
+            for r in 0..n {
+                self.block_keys(items[rule[0]], r, &mut ka);
+                if ka.is_empty() {
+                    continue;
+                }
+                if let Some(&second) = rule.get(1) {
+                    self.block_keys(items[second], r, &mut kb);
+                    for &x in &ka {
+                        for &y in &kb {
+                            entries.push((mix(ri, x, y), r as u32));
+                        }
+                    }
+                } else {
+                    for &x in &ka {
+                        entries.push((mix(ri, x, u64::MAX), r as u32));
+                    }
+                }
+            }
+            entries.sort_unstable();
+            entries.dedup();
+            // A rule that would compare many more pairs than there are records is
+            // not selective there (given name and city in a large file): it keeps
+            // only its smaller blocks, where agreeing still says something.
+            let mut sizes: Vec<usize> = Vec::new();
+            let mut start = 0;
+            while start < entries.len() {
+                let mut end = start + 1;
+                while end < entries.len() && entries[end].0 == entries[start].0 {
+                    end += 1;
+                }
+                sizes.push(end - start);
+                start = end;
+            }
+            let budget = (8 * n).max(200_000);
+            let mut cap = self.spec.max_block;
+            while cap > 2 {
+                let pairs_at = |cap: usize| -> usize {
+                    sizes
+                        .iter()
+                        .filter(|&&s| s <= cap)
+                        .map(|&s| s * (s - 1) / 2)
+                        .sum()
+                };
+                if pairs_at(cap) <= budget {
+                    break;
+                }
+                cap = cap * 2 / 3;
+            }
+            if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                let names: Vec<&str> = rule
+                    .iter()
+                    .map(|&i| self.columns[items[i].column].name.as_str())
+                    .collect();
+                eprintln!("blocking rule {names:?}: largest block compared {cap}");
+            }
+            let mut start = 0;
+            while start < entries.len() {
+                let mut end = start + 1;
+                while end < entries.len() && entries[end].0 == entries[start].0 {
+                    end += 1;
+                }
+                let size = end - start;
+                if size >= 2 && size <= cap {
+                    for i in start..end {
+                        for j in i + 1..end {
+                            let (a, b) = (entries[i].1, entries[j].1);
+                            if linking && self.sources[a as usize] == self.sources[b as usize] {
+                                continue;
+                            }
+                            pairs.push((u64::from(a) << 32) | u64::from(b));
+                        }
+                    }
+                }
+                start = end;
+            }
+            progress.advance(1);
+        }
+        progress.finish();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+            .into_iter()
+            .map(|p| ((p >> 32) as u32, p as u32))
+            .collect()
+    }
+
+    fn compare_pairs(&self, pairs: &[(u32, u32)], progress: &mut dyn Progress) -> Vec<u8> {
+        let ncol = self.columns.len();
+        let mut levels = vec![0u8; pairs.len() * ncol];
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let chunk = pairs.len().div_ceil(threads).max(1);
+        progress.start("comparing", pairs.len() as u64);
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for (ps, out) in pairs.chunks(chunk).zip(levels.chunks_mut(chunk * ncol)) {
+                handles.push(scope.spawn(move || {
+                    for (k, &(a, b)) in ps.iter().enumerate() {
+                        for c in 0..ncol {
+                            out[k * ncol + c] = self.level(c, a as usize, b as usize);
+                        }
+                    }
+                }));
+            }
+            for h in handles {
+                let _ = h.join();
+            }
+        });
+        progress.advance(pairs.len() as u64);
+        progress.finish();
+        levels
+    }
+
+    /// u probabilities from random pairs, which are almost all non-matches.
+    fn estimate_u(&self, samples: usize) -> Vec<Vec<f64>> {
+        let n = self.len();
+        let linking = self.sources.iter().any(|&s| s != self.sources[0]);
+        let mut rng = SplitMix(0x5EED_1234_ABCD_0001);
+        let mut pairs = Vec::with_capacity(samples);
+        let mut tries = 0;
+        while pairs.len() < samples && n >= 2 && tries < samples * 4 {
+            tries += 1;
+            let a = rng.below(n);
+            let b = rng.below(n);
+            if a == b || (linking && self.sources[a] == self.sources[b]) {
+                continue;
+            }
+            pairs.push((a.min(b) as u32, a.max(b) as u32));
+        }
+        let levels = self.compare_pairs(&pairs, &mut Quiet);
+        let ncol = self.columns.len();
+        (0..ncol)
+            .map(|c| {
+                let nl = self.columns[c].kind.levels().len();
+                let mut counts = vec![0.0_f64; nl];
+                for row in levels.chunks(ncol) {
+                    if row[c] != MISSING {
+                        counts[row[c] as usize] += 1.0;
+                    }
+                }
+                let total: f64 = counts.iter().sum();
+                counts
+                    .iter()
+                    .map(|&x| (x + 0.5) / (total + 0.5 * nl as f64))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn term_frequencies(&self) -> Vec<Option<TermFrequencies>> {
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(c, col)| {
+                col.kind.tf_level()?;
+                let mut counts: HashMap<u32, u32> = HashMap::new();
+                let mut total = 0u32;
+                for v in &self.values[c] {
+                    if let Value::Name(n) = v
+                        && !n.only_initial
+                    {
+                        *counts.entry(n.keys[0]).or_default() += 1;
+                        total += 1;
+                    }
+                }
+                let t = f64::from(total.max(1));
+                let chance_agreement = counts
+                    .values()
+                    .map(|&k| (f64::from(k) / t).powi(2))
+                    .sum::<f64>()
+                    .max(1e-12);
+                Some(TermFrequencies {
+                    counts,
+                    total,
+                    chance_agreement,
+                })
+            })
+            .collect()
+    }
+
+    /// Runs the whole linkage: blocking, comparison, estimation, scoring, clustering.
+    pub fn link(&self, progress: &mut dyn Progress) -> Linkage {
+        let pairs = self.candidate_pairs(progress);
+        let levels = self.compare_pairs(&pairs, progress);
+        let u = self.estimate_u(400_000.min(self.len().saturating_mul(40)).max(1000));
+        let model = estimate_m(&self.columns, &levels, u);
+        let tf = self.term_frequencies();
+        let ncol = self.columns.len();
+        let prior = (model.lambda / (1.0 - model.lambda)).log2();
+        let mut scored = Vec::with_capacity(pairs.len());
+        for (k, &(a, b)) in pairs.iter().enumerate() {
+            let row = &levels[k * ncol..(k + 1) * ncol];
+            let mut w = prior;
+            for (c, &l) in row.iter().enumerate() {
+                w += self.bits(&model, &tf, c, l, a as usize, b as usize);
+            }
+            scored.push(ScoredPair {
+                a,
+                b,
+                weight: w,
+                probability: probability(w),
+            });
+        }
+        let clusters = cluster(self.len(), &scored, self.spec.threshold);
+        Linkage {
+            model,
+            compared: pairs.len(),
+            pairs: scored,
+            clusters,
+            levels,
+            tf,
+        }
+    }
+
+    fn bits(
+        &self,
+        model: &Model,
+        tf: &[Option<TermFrequencies>],
+        c: usize,
+        level: u8,
+        a: usize,
+        b: usize,
+    ) -> f64 {
+        if level == MISSING {
+            return 0.0;
+        }
+        let l = level as usize;
+        let m = model.m[c][l];
+        let mut u = model.u[c][l];
+        if let (Some(tf_level), Some(Some(t))) = (self.columns[c].kind.tf_level(), tf.get(c))
+            && level == tf_level
+            && t.total > 0
+        {
+            // Agreeing on a rare name says more than agreeing on a common one: scale
+            // u by how much more (or less) often this value agrees by chance than
+            // the average value does (splink's term-frequency adjustment, made
+            // relative so that it fits the u estimated among compared pairs).
+            let freq = |r: usize| match self.values[c][r] {
+                Value::Name(n) => t.counts.get(&n.keys[0]).copied().unwrap_or(1),
+                _ => 1,
+            };
+            let f = freq(a).max(freq(b)) as f64 / t.total as f64;
+            let ratio = (f / t.chance_agreement).clamp(1.0 / 30.0, 30.0);
+            u = (u * ratio).min(1.0);
+        }
+        (m / u).log2()
+    }
+
+    /// Why a pair scored as it did, column by column.
+    pub fn explain(&self, linkage: &Linkage, pair_index: usize) -> Vec<Contribution> {
+        let ncol = self.columns.len();
+        let Some(pair) = linkage.pairs.get(pair_index) else {
+            return Vec::new();
+        };
+        let row = &linkage.levels[pair_index * ncol..(pair_index + 1) * ncol];
+        row.iter()
+            .enumerate()
+            .map(|(c, &l)| {
+                let col = &self.columns[c];
+                Contribution {
+                    column: col.name.clone(),
+                    level: (l != MISSING).then_some(l),
+                    label: if l == MISSING {
+                        "missing"
+                    } else {
+                        col.kind.levels()[l as usize]
+                    },
+                    bits: self.bits(
+                        &linkage.model,
+                        &linkage.tf,
+                        c,
+                        l,
+                        pair.a as usize,
+                        pair.b as usize,
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// The score of one pair of records, compared directly (no blocking).
+    /// Needs a model, for example from an earlier [`Dataset::link`].
+    pub fn score_pair(&self, model: &Model, a: usize, b: usize) -> f64 {
+        let mut w = (model.lambda / (1.0 - model.lambda)).log2();
+        for c in 0..self.columns.len() {
+            let l = self.level(c, a, b);
+            w += self.bits(model, &[], c, l, a, b);
+        }
+        w
+    }
+
+    /// Comparison levels of one pair, for tests and explanations.
+    pub fn levels_of(&self, a: usize, b: usize) -> Vec<Option<u8>> {
+        (0..self.columns.len())
+            .map(|c| {
+                let l = self.level(c, a, b);
+                (l != MISSING).then_some(l)
+            })
+            .collect()
+    }
+}
+
+fn probability(weight: f64) -> f64 {
+    let odds = weight.exp2();
+    if odds.is_infinite() {
+        1.0
+    } else {
+        odds / (1.0 + odds)
+    }
+}
+
+/// Runs EM over distinct comparison patterns with u fixed: estimates the match
+/// share and the m probabilities of the columns in `free` (others are ignored).
+fn em_fixed_u(
+    patterns: &[(&[u8], f64)],
+    u: &[Vec<f64>],
+    m: &mut [Vec<f64>],
+    free: &[bool],
+    estimate_m: bool,
+    mut lambda: f64,
+) -> (f64, f64, usize) {
+    let ncol = u.len();
+    let total: f64 = patterns.iter().map(|p| p.1).sum();
+    let mut match_mass = 0.0;
+    let mut iterations = 0;
+    for it in 0..300 {
+        iterations = it + 1;
+        let mut m_acc: Vec<Vec<f64>> = m.iter().map(|v| vec![0.0; v.len()]).collect();
+        let mut m_tot = vec![0.0_f64; ncol];
+        match_mass = 0.0;
+        for &(row, count) in patterns {
+            let mut diff = (1.0 - lambda).ln() - lambda.ln();
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING && free[c] {
+                    diff += u[c][l as usize].ln() - m[c][l as usize].ln();
+                }
+            }
+            let p = 1.0 / (1.0 + diff.exp());
+            match_mass += p * count;
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING && free[c] {
+                    m_acc[c][l as usize] += p * count;
+                    m_tot[c] += p * count;
+                }
+            }
+        }
+        let new_lambda = (match_mass / total.max(1.0)).clamp(1e-7, 1.0 - 1e-7);
+        let mut change = (new_lambda - lambda).abs();
+        lambda = new_lambda;
+        if estimate_m {
+            for c in (0..ncol).filter(|&c| free[c]) {
+                let nl = m[c].len();
+                for l in 0..nl {
+                    let v = ((m_acc[c][l] + 1e-3) / (m_tot[c] + 1e-3 * nl as f64)).max(1e-6);
+                    change = change.max((v - m[c][l]).abs());
+                    m[c][l] = v;
+                }
+            }
+        }
+        if change < 1e-7 {
+            break;
+        }
+    }
+    (lambda, match_mass, iterations)
+}
+
+/// Unsupervised estimation in the way splink does it, adapted to one pass of
+/// comparisons. u comes from random pairs. Compared pairs are not random (blocking
+/// made them agree on something), so m is learnt in training rounds: each round
+/// takes the pairs that agree exactly on two columns and runs EM on the *other*
+/// columns, whose values among non-matches are then as good as random. Each
+/// column's m is the median over the rounds that estimated it. Finally the share of matches among compared pairs is
+/// estimated with m and u fixed.
+fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
+    let ncol = columns.len();
+    let top: Vec<u8> = columns
+        .iter()
+        .map(|c| (c.kind.levels().len() - 1) as u8)
+        .collect();
+    let start_m = |nl: usize| -> Vec<f64> {
+        (0..nl)
+            .map(|l| {
+                if l + 1 == nl {
+                    0.8
+                } else {
+                    0.2 / (nl - 1) as f64
+                }
+            })
+            .collect()
+    };
+    let mut estimates: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ncol];
+    let mut iterations = 0;
+    for ci in 0..ncol {
+        for cj in ci + 1..ncol {
+            let weak = |k: ColumnKind| matches!(k, ColumnKind::Text | ColumnKind::Sex);
+            if weak(columns[ci].kind) || weak(columns[cj].kind) {
+                continue;
+            }
+            // Relatives share surname, patronymic and place; pairs that agree on
+            // those alone are not random among non-matches, so every round needs
+            // a personal column: a given name, a date or an identifier.
+            let personal = |k: ColumnKind| {
+                matches!(
+                    k,
+                    ColumnKind::Given | ColumnKind::Date | ColumnKind::Year | ColumnKind::Exact
+                )
+            };
+            if !personal(columns[ci].kind) && !personal(columns[cj].kind) {
+                continue;
+            }
+            let mut patterns: HashMap<&[u8], f64> = HashMap::new();
+            for row in levels.chunks(ncol.max(1)) {
+                if row[ci] == top[ci] && row[cj] == top[cj] {
+                    *patterns.entry(row).or_default() += 1.0;
+                }
+            }
+            let n: f64 = patterns.values().sum();
+            if n < 30.0 || ncol < 3 {
+                continue;
+            }
+            let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
+            // The sex column follows from the name columns; it is learnt only in
+            // rounds where no name is held fixed, or it would look like proof.
+            let is_name = |k: ColumnKind| {
+                matches!(
+                    k,
+                    ColumnKind::Given | ColumnKind::Surname | ColumnKind::Patronymic
+                )
+            };
+            let names_fixed = is_name(columns[ci].kind) || is_name(columns[cj].kind);
+            let free: Vec<bool> = (0..ncol)
+                .map(|c| c != ci && c != cj && !(names_fixed && columns[c].kind == ColumnKind::Sex))
+                .collect();
+            let mut m: Vec<Vec<f64>> = columns
+                .iter()
+                .map(|c| start_m(c.kind.levels().len()))
+                .collect();
+            let (_, matches, its) = em_fixed_u(&patterns, &u, &mut m, &free, true, 0.5);
+            iterations += its;
+            if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                eprintln!(
+                    "round {} {}: pairs {n} matches {matches:.0}",
+                    columns[ci].name, columns[cj].name
+                );
+                for c in (0..ncol).filter(|&c| free[c]) {
+                    eprintln!(
+                        "   {} m={:?}",
+                        columns[c].name,
+                        m[c].iter()
+                            .map(|v| (v * 1000.0).round() / 1000.0)
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+            if matches < 10.0 {
+                continue;
+            }
+            for c in (0..ncol).filter(|&c| free[c]) {
+                estimates[c].push(m[c].clone());
+            }
+        }
+    }
+    // The median over rounds, level by level: a round whose EM settled on the
+    // wrong split (namesakes in one city) must not drag the others along.
+    let m: Vec<Vec<f64>> = (0..ncol)
+        .map(|c| {
+            let nl = columns[c].kind.levels().len();
+            if estimates[c].is_empty() {
+                return start_m(nl);
+            }
+            let mut med: Vec<f64> = (0..nl)
+                .map(|l| {
+                    let mut v: Vec<f64> = estimates[c].iter().map(|e| e[l]).collect();
+                    v.sort_by(f64::total_cmp);
+                    let k = v.len();
+                    if k % 2 == 1 {
+                        v[k / 2]
+                    } else {
+                        (v[k / 2 - 1] + v[k / 2]) / 2.0
+                    }
+                })
+                .collect();
+            let total: f64 = med.iter().sum();
+            for x in med.iter_mut() {
+                *x = (*x / total).max(1e-6);
+            }
+            med
+        })
+        .collect();
+    let mut patterns: HashMap<&[u8], f64> = HashMap::new();
+    for row in levels.chunks(ncol.max(1)) {
+        *patterns.entry(row).or_default() += 1.0;
+    }
+    let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
+    let mut m_fixed = m.clone();
+    let all = vec![true; ncol];
+    let (lambda, _, its) = em_fixed_u(&patterns, &u, &mut m_fixed, &all, false, 0.01);
+    Model {
+        lambda,
+        m,
+        u,
+        em_iterations: iterations + its,
+    }
+}
+
+/// Clusters from the linked pairs (probability at or above the threshold), taken
+/// strongest first. Two groups merge only when most of the pairs between them are
+/// linked: one strong pair between a person's reports and a sibling's must not
+/// pull the whole family into one cluster, as plain connected components would.
+fn cluster(n: usize, pairs: &[ScoredPair], threshold: f64) -> Vec<u32> {
+    let mut linked: Vec<&ScoredPair> = pairs
+        .iter()
+        .filter(|p| p.probability >= threshold)
+        .collect();
+    linked.sort_by(|x, y| y.weight.total_cmp(&x.weight));
+    let key = |a: u32, b: u32| (u64::from(a.min(b)) << 32) | u64::from(a.max(b));
+    let is_linked: std::collections::HashSet<u64> = linked.iter().map(|p| key(p.a, p.b)).collect();
+    let mut root: Vec<u32> = (0..n as u32).collect();
+    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    for p in linked {
+        let (ra, rb) = (root[p.a as usize], root[p.b as usize]);
+        if ra == rb {
+            continue;
+        }
+        let ma = members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
+        let mb = members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
+        let links = ma
+            .iter()
+            .map(|&x| {
+                mb.iter()
+                    .filter(|&&y| is_linked.contains(&key(x, y)))
+                    .count()
+            })
+            .sum::<usize>();
+        if links * 2 <= ma.len() * mb.len() {
+            continue;
+        }
+        let (keep, gone) = (ra.min(rb), ra.max(rb));
+        let mut all = ma;
+        all.extend(mb);
+        for &x in &all {
+            root[x as usize] = keep;
+        }
+        members.remove(&gone);
+        members.insert(keep, all);
+    }
+    root
+}
