@@ -88,8 +88,9 @@ impl DeskIdentity {
     }
 
     /// The identity in age's text form (`AGE-SECRET-KEY-1…`), for writing into
-    /// an encrypted identity file only.
-    pub(crate) fn secret_text(&self) -> Zeroizing<String> {
+    /// an encrypted identity file, or handing to the `age` tool in memory.
+    /// Never write it to disk in clear outside a test.
+    pub fn secret_text(&self) -> Zeroizing<String> {
         use age::secrecy::ExposeSecret;
         Zeroizing::new(self.0.to_string().expose_secret().to_owned())
     }

@@ -54,6 +54,8 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Find the same person across records (duplicate detection and linkage).
+    Link(vigil_linkage::cli::LinkArgs),
     /// Check a release: its signature and every file.
     Verify {
         /// The release folder.

@@ -19,6 +19,7 @@ pub async fn run(cli: Cli) -> Result {
         Command::Desk(args) => desk::run(args).await,
         Command::Publish { data, out } => release::publish(&data.data, out).await,
         Command::Verify { dir, key } => release::verify(&dir, key.as_deref()),
+        Command::Link(args) => Ok(vigil_linkage::cli::run(&args)?),
     }
 }
 

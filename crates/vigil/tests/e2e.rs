@@ -1,0 +1,814 @@
+//! End-to-end tests of the `vigil` binary: real processes, real HTTP on
+//! 127.0.0.1 port 0, real SQLite files, PostgreSQL from `scripts/test`, the
+//! standard `age` tool and Debian's Chromium. No sleeps: a server is ready when
+//! it has printed the address it listens on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use vigil_core::ReportId;
+use vigil_store::Store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vigil");
+const PASS: &str = "test passphrase, not for real use";
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A data folder with keys and both zone configs, and every line any vigil
+/// process printed while the test ran (to search for leaks).
+struct World {
+    dir: tempfile::TempDir,
+    logs: Arc<Mutex<Vec<u8>>>,
+    children: Vec<Child>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn vigil(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env("VIGIL_PASSPHRASE", PASS)
+        .env_remove("VIGIL_DATABASE_URL")
+        .env_remove("VIGIL_DATA");
+    c
+}
+
+impl World {
+    fn new() -> World {
+        Self::with_intake_db(None)
+    }
+
+    fn with_intake_db(intake_db: Option<&str>) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let w = World {
+            dir,
+            logs: Arc::default(),
+            children: Vec::new(),
+        };
+        let out = w.run_ok(&["keygen", "--kdf-work-factor", "10"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("age1"));
+        let recipient = fs::read_to_string(w.data().join("desk/recipient.txt")).unwrap();
+        let db = intake_db
+            .map(|u| format!("database_url = \"{u}\"\n"))
+            .unwrap_or_default();
+        fs::create_dir_all(w.data().join("intake")).unwrap();
+        fs::write(
+            w.data().join("intake/intake.toml"),
+            format!(
+                "version = 1\nlisten = \"127.0.0.1:0\"\n{db}recipients = [\"{}\"]\ndesk_token_sha256 = \"{}\"\n",
+                recipient.trim(),
+                vigil_core::token::hash_hex(TOKEN)
+            ),
+        )
+        .unwrap();
+        w
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn write_desk_config(&self, intake: &str) {
+        fs::write(
+            self.data().join("desk/desk.toml"),
+            format!(
+                "version = 1\nlisten = \"127.0.0.1:0\"\nintake_url = \"{intake}\"\nintake_token = \"{TOKEN}\"\nsecure_cookies = false\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = vigil(args);
+        c.arg("--data").arg(self.data());
+        c
+    }
+
+    fn record(&self, out: &Output) {
+        let mut logs = self.logs.lock().unwrap();
+        logs.extend_from_slice(&out.stdout);
+        logs.extend_from_slice(&out.stderr);
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        self.record(&out);
+        out
+    }
+
+    /// `vigil verify` reads only the release folder.
+    fn verify(&self, dir: &str, key: &str) -> Output {
+        let out = vigil(&["verify", dir, "--key", key]).output().unwrap();
+        self.record(&out);
+        out
+    }
+
+    fn run_ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "vigil {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Starts a server; returns its base URL once it printed it.
+    fn serve(&mut self, args: &[&str], ready_prefix: &str) -> String {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = self.logs.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                logs.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let mut url = None;
+        let mut line = String::new();
+        while url.is_none() {
+            line.clear();
+            let n = stdout.read_line(&mut line).unwrap();
+            assert!(n > 0, "vigil {args:?} exited before it was ready");
+            self.logs.lock().unwrap().extend_from_slice(line.as_bytes());
+            if let Some(rest) = line.trim().strip_prefix(ready_prefix) {
+                url = Some(rest.trim().to_owned());
+            }
+        }
+        let logs = self.logs.clone();
+        std::thread::spawn(move || {
+            let mut rest = Vec::new();
+            let _ = stdout.read_to_end(&mut rest);
+            logs.lock().unwrap().extend_from_slice(&rest);
+        });
+        self.children.push(child);
+        url.unwrap()
+    }
+
+    fn start_intake(&mut self) -> String {
+        let url = self.serve(&["intake"], "intake listening on");
+        self.write_desk_config(&url);
+        url
+    }
+
+    async fn intake_store(&self) -> Arc<dyn Store> {
+        vigil_store::open(&vigil_store::sqlite_url(
+            &self.data().join("intake/intake.db"),
+        ))
+        .await
+        .unwrap()
+    }
+
+    async fn desk_store(&self) -> Arc<dyn Store> {
+        vigil_store::open(&vigil_store::sqlite_url(&self.data().join("desk/desk.db")))
+            .await
+            .unwrap()
+    }
+
+    /// The decrypted queue. Its stdout is the desk's own output, meant to show
+    /// reports, so only its stderr counts as a log.
+    fn desk_list(&self) -> Vec<Value> {
+        let out = self.command(&["desk", "list", "--json"]).output().unwrap();
+        self.logs.lock().unwrap().extend_from_slice(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn post_json(intake: &str, body: Value) -> (u16, Value) {
+    let r = client()
+        .post(format!("{intake}/api/v1/reports"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// A marker must not be in any intake file, nor in any line printed.
+fn assert_nowhere(w: &World, marker: &str) {
+    for f in files_under(&w.data().join("intake")) {
+        let bytes = fs::read(&f).unwrap();
+        assert!(
+            !contains(&bytes, marker),
+            "{marker} found in {}",
+            f.display()
+        );
+    }
+    let logs = w.logs.lock().unwrap();
+    assert!(!logs.is_empty(), "no logs were captured at all");
+    assert!(!contains(&logs, marker), "{marker} found in a log line");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_travels_from_form_and_api_to_the_desk_sealed_all_the_way() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    let api_marker = "МАРКЕР-api-7f3a Иванова задержана у метро";
+    let form_marker = "МАРКЕР-form-91c2 обыск у Петрова";
+
+    let (status, body) = post_json(
+        &intake,
+        serde_json::json!({ "text": api_marker, "urgent": false, "contact": "signal-МАРКЕР-contact" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let receipt = body["receipt"].as_str().unwrap();
+    assert!(receipt.parse::<vigil_core::Receipt>().is_ok(), "{receipt}");
+
+    let page = client()
+        .post(format!("{intake}/report"))
+        .form(&[("text", form_marker), ("urgent", "on"), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Report received"), "{html}");
+    assert!(html.contains("class=\"receipt\""));
+
+    let intake_store = w.intake_store().await;
+    assert_eq!(intake_store.intake_pending_count().await.unwrap(), 2);
+    for m in [api_marker, form_marker, "МАРКЕР-contact"] {
+        assert_nowhere(&w, m);
+    }
+
+    let out = w.run_ok(&["desk", "pull"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 new"));
+    // Acknowledged, so purged from the intake.
+    assert_eq!(intake_store.intake_pending_count().await.unwrap(), 0);
+
+    let queue = w.desk_list();
+    assert_eq!(queue.len(), 2);
+    // Urgent first, though it arrived second.
+    assert_eq!(queue[0]["text"], form_marker);
+    assert_eq!(queue[0]["urgent"], true);
+    assert_eq!(queue[0]["channel"], "web_form");
+    assert_eq!(queue[1]["text"], api_marker);
+    assert_eq!(queue[1]["contact"], "signal-МАРКЕР-contact");
+    // The desk keeps reports sealed at rest too.
+    for f in files_under(&w.data().join("desk")) {
+        assert!(
+            !contains(&fs::read(&f).unwrap(), api_marker),
+            "{}",
+            f.display()
+        );
+    }
+    // The intake still holds nothing readable, and nothing was logged.
+    for m in [api_marker, form_marker, "МАРКЕР-contact"] {
+        assert_nowhere(&w, m);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_pull_neither_loses_nor_duplicates() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    for i in 0..3 {
+        let (status, _) = post_json(
+            &intake,
+            serde_json::json!({ "text": format!("report {i}") }),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let intake_store = w.intake_store().await;
+    let desk_store = w.desk_store().await;
+    let puller =
+        vigil_desk::Puller::new(&intake, zeroize::Zeroizing::new(TOKEN.to_owned())).unwrap();
+
+    // A pull that dies after fetching, before storing: nothing changes.
+    let fetched = puller.fetch(10).await.unwrap();
+    assert_eq!(fetched.len(), 3);
+    assert_eq!(intake_store.intake_pending_count().await.unwrap(), 3);
+
+    // A pull that dies after storing, before acknowledging.
+    assert_eq!(desk_store.desk_store_pulled(&fetched).await.unwrap(), 3);
+    assert_eq!(
+        intake_store.intake_pending_count().await.unwrap(),
+        3,
+        "purged before acknowledgement"
+    );
+
+    // The next pull finishes the job: no copy lost, none duplicated.
+    let out = w.run_ok(&["desk", "pull"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 new, 3 acknowledged"));
+    assert_eq!(intake_store.intake_pending_count().await.unwrap(), 0);
+    let held = desk_store.desk_reports().await.unwrap();
+    let mut ids: Vec<ReportId> = held.iter().map(|r| r.id).collect();
+    ids.sort();
+    let mut expected: Vec<ReportId> = fetched.iter().map(|r| r.id).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(w.desk_list().len(), 3);
+
+    // A pull with a wrong token is refused and changes nothing.
+    let bad = vigil_desk::Puller::new(&intake, zeroize::Zeroizing::new("wrong".into())).unwrap();
+    assert!(matches!(
+        bad.fetch(10).await,
+        Err(vigil_desk::PullError::Unauthorised)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    let c = client();
+    let api = format!("{intake}/api/v1/reports");
+
+    let send = |body: Vec<u8>, ctype: &'static str, lang: &'static str| {
+        let c = c.clone();
+        let api = api.clone();
+        async move {
+            let r = c
+                .post(api)
+                .header("content-type", ctype)
+                .header("accept-language", lang)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let json: Value = r.json().await.expect("every API error is JSON");
+            (status, json)
+        }
+    };
+
+    let (s, j) = send(b"{\"text\": ".to_vec(), "application/json", "ru").await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+
+    let (s, j) = send(br#"{"text": "   "}"#.to_vec(), "application/json", "ru-RU").await;
+    assert_eq!((s, j["error"]["code"].as_str()), (422, Some("empty_text")));
+    assert!(
+        j["error"]["message"].as_str().unwrap().contains("Опишите"),
+        "{j}"
+    );
+
+    let (s, j) = send(
+        br#"{"text": ""}"#.to_vec(),
+        "application/json",
+        "en-GB,en;q=0.9",
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(
+        j["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Describe what happened"),
+        "{j}"
+    );
+
+    let (s, j) = send(br#"{"txt": "typo"}"#.to_vec(), "application/json", "en").await;
+    assert_eq!(s, 400);
+    assert!(
+        j["error"]["message"].as_str().unwrap().contains("txt"),
+        "{j}"
+    );
+
+    let (s, j) = send(
+        r#"{"text": "x", "urgent": "СЕКРЕТ"}"#.as_bytes().to_vec(),
+        "application/json",
+        "en",
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(
+        !j.to_string().contains("СЕКРЕТ"),
+        "an error echoed report content: {j}"
+    );
+
+    let big = format!("{{\"text\": \"{}\"}}", "я".repeat(100_000));
+    let (s, j) = send(big.into_bytes(), "application/json", "en").await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
+
+    let (s, j) = send(
+        b"text=hello".to_vec(),
+        "application/x-www-form-urlencoded",
+        "en",
+    )
+    .await;
+    assert_eq!((s, j["error"]["code"].as_str()), (415, Some("not_json")));
+
+    // The form: an empty text gives the form back with the error, in Russian.
+    let r = c
+        .post(format!("{intake}/report"))
+        .form(&[("text", "  "), ("contact", "keep me")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Текст сообщения пуст"));
+    assert!(
+        html.contains("value=\"keep me\""),
+        "the reporter's input was lost"
+    );
+
+    // A script in a report is escaped when a page shows it back.
+    let r = c
+        .post(format!("{intake}/report"))
+        .form(&[("text", ""), ("contact", "<script>alert(1)</script>")])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)"));
+
+    // Nothing was stored, and the intake still serves.
+    let store = w.intake_store().await;
+    assert_eq!(store.intake_pending_count().await.unwrap(), 0);
+    let (s, _) = post_json(&intake, serde_json::json!({ "text": "still working" })).await;
+    assert_eq!(s, 201);
+    assert_eq!(store.intake_pending_count().await.unwrap(), 1);
+    let spec: Value = c
+        .get(format!("{intake}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/api/v1/reports"]["post"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_then_verify_and_any_change_fails_verification() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    for t in ["one", "two", "three"] {
+        post_json(&intake, serde_json::json!({ "text": t })).await;
+    }
+    w.run_ok(&["desk", "pull"]);
+    let site = w.dir.path().join("site");
+    let site_s = site.to_str().unwrap();
+    w.run_ok(&["publish", "--out", site_s]);
+    let key = w.data().join("desk/release-key.pub");
+    let key_s = key.to_str().unwrap();
+    let ok = w.verify(site_s, key_s);
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK"));
+    let csv = fs::read_to_string(site.join("data/reports-by-day.csv")).unwrap();
+    assert!(csv.trim_end().ends_with(",3"), "{csv}");
+
+    // Change one byte of each file in turn, in a fresh copy each time.
+    let files = files_under(&site);
+    assert!(files.len() >= 8, "{files:?}");
+    for f in &files {
+        let rel = f.strip_prefix(&site).unwrap();
+        let copy = w.dir.path().join("tampered");
+        let _ = fs::remove_dir_all(&copy);
+        copy_dir(&site, &copy);
+        let target = copy.join(rel);
+        let mut bytes = fs::read(&target).unwrap();
+        let i = bytes.len() / 2;
+        bytes[i] ^= 0x01;
+        fs::write(&target, bytes).unwrap();
+        let out = w.verify(copy.to_str().unwrap(), key_s);
+        assert!(
+            !out.status.success(),
+            "verify passed after changing {}",
+            rel.display()
+        );
+    }
+    // A file added after signing, and the wrong key, also fail.
+    fs::write(site.join("extra.html"), "<p>added</p>").unwrap();
+    assert!(!w.verify(site_s, key_s).status.success());
+    fs::remove_file(site.join("extra.html")).unwrap();
+    let wrong = vigil_core::keys::ReleaseKey::generate()
+        .unwrap()
+        .public_hex();
+    let out = w.verify(site_s, &wrong);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not by the expected key"));
+    assert!(w.verify(site_s, key_s).status.success());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sealed_report_opens_with_the_standard_age_tool() {
+    let age = Command::new("age").arg("--version").output();
+    assert!(
+        age.is_ok(),
+        "the `age` tool is missing: run the tests with scripts/test, which installs it"
+    );
+    let mut w = World::new();
+    let intake = w.start_intake();
+    post_json(
+        &intake,
+        serde_json::json!({ "text": "opened by age-ИНТЕРОП" }),
+    )
+    .await;
+    let puller =
+        vigil_desk::Puller::new(&intake, zeroize::Zeroizing::new(TOKEN.to_owned())).unwrap();
+    let sealed = puller.fetch(1).await.unwrap().remove(0);
+    let file = w.dir.path().join("report.age");
+    fs::write(&file, &sealed.sealed).unwrap();
+    // The identity file is passphrase-protected; `age` would ask on a terminal,
+    // so the test opens it with vigil and hands `age` the plain identity.
+    let passphrase = vigil_core::keys::SecretString::from(PASS.to_owned());
+    let identity =
+        vigil_core::keys::read_identity(&w.data().join("desk/identity.age"), &passphrase).unwrap();
+    let clear_key = w.dir.path().join("clear-identity.txt");
+    let desk_recipient = identity.recipient();
+    let plain = identity.secret_text();
+    fs::write(&clear_key, plain.as_bytes()).unwrap();
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&clear_key)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(envelope["text"], "opened by age-ИНТЕРОП");
+    assert!(desk_recipient.starts_with("age1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_desk_pages_need_a_login_and_show_the_queue() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    post_json(
+        &intake,
+        serde_json::json!({ "text": "<b>bold</b> desk-page-marker", "urgent": true }),
+    )
+    .await;
+    let mut account = w.command(&["desk", "account", "lawyer"]);
+    account.env("VIGIL_ACCOUNT_PASSWORD", "correct horse battery");
+    assert!(account.output().unwrap().status.success());
+    let desk = w.serve(&["desk", "serve"], "desk listening on");
+    let c = client();
+    let r = c.get(format!("{desk}/")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    let r = c
+        .post(format!("{desk}/login"))
+        .form(&[("username", "lawyer"), ("password", "wrong password!!")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .post(format!("{desk}/login"))
+        .form(&[
+            ("username", "lawyer"),
+            ("password", "correct horse battery"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The desk pulls on start; pull once more by hand so the test does not wait.
+    w.run_ok(&["desk", "pull"]);
+    let html = c
+        .get(format!("{desk}/?lang=en"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("desk-page-marker"), "{html}");
+    assert!(!html.contains("<b>bold"), "report text must be escaped");
+    assert!(html.contains("&#60;b&#62;bold") || html.contains("&lt;b&gt;bold"), "{html}");
+    assert!(html.contains("URGENT"));
+}
+
+#[test]
+fn an_unknown_database_url_is_refused_clearly() {
+    let w = World::with_intake_db(Some("mysql://root@localhost/vigil"));
+    let out = w.run(&["intake"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown database URL scheme") && err.contains("sqlite:PATH"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_intake_runs_on_postgresql_too() {
+    let Ok(admin) = std::env::var("VIGIL_TEST_POSTGRES_URL") else {
+        if std::env::var("VIGIL_TEST_POSTGRES").as_deref() == Ok("skip") {
+            return;
+        }
+        panic!("VIGIL_TEST_POSTGRES_URL is not set: run the tests with scripts/test");
+    };
+    use sqlx_free_create_db::create_database;
+    let url = create_database(&admin).await;
+    let mut w = World::with_intake_db(Some(&url));
+    let intake = w.start_intake();
+    let (s, _) = post_json(
+        &intake,
+        serde_json::json!({ "text": "stored in PostgreSQL" }),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let pg = vigil_store::open(&url).await.unwrap();
+    assert_eq!(pg.intake_pending_count().await.unwrap(), 1);
+    w.run_ok(&["desk", "pull"]);
+    assert_eq!(pg.intake_pending_count().await.unwrap(), 0);
+    assert_eq!(w.desk_list()[0]["text"], "stored in PostgreSQL");
+}
+
+/// Creating a database needs a connection outside any store; `psql` from
+/// PostgreSQL's client package does it without another Rust dependency.
+mod sqlx_free_create_db {
+    pub async fn create_database(admin: &str) -> String {
+        let name = format!("vigil_e2e_{}", vigil_core::ReportId::generate().unwrap());
+        let out = std::process::Command::new("psql")
+            .arg(admin)
+            .arg("-qc")
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        format!("{base}/{name}")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_serves_all_three_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut child = vigil(&[
+        "demo",
+        "--kdf-work-factor",
+        "10",
+        "--intake-addr",
+        "127.0.0.1:0",
+        "--desk-addr",
+        "127.0.0.1:0",
+        "--public-addr",
+        "127.0.0.1:0",
+    ])
+    .arg("--data")
+    .arg(&data)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("release key:") {
+        let n = stdout.read_line(&mut banner).unwrap();
+        assert!(n > 0, "demo exited: {banner}");
+    }
+    let url = |zone: &str| {
+        banner
+            .lines()
+            .find(|l| l.trim_start().starts_with(zone))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    let c = client();
+    let form = c
+        .get(url("intake:"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("<form method=\"post\" action=\"/report\""));
+    let login = c
+        .get(format!("{}/login", url("desk:")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let public = c
+        .get(format!("{}/index.en.html", url("public:")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(public.contains("Reports in total: 6"), "{public}");
+    let site = data.join("public/site");
+    let out = vigil(&["verify"]).arg(&site).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The printed passphrase opens the desk next to the running demo.
+    let passphrase = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("desk passphrase: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let out = vigil(&["desk", "list", "--json"])
+        .arg("--data")
+        .arg(&data)
+        .env("VIGIL_PASSPHRASE", passphrase)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queue: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(queue.len(), 6);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
