@@ -659,7 +659,10 @@ async fn the_desk_pages_need_a_login_and_show_the_queue() {
         .unwrap();
     assert!(html.contains("desk-page-marker"), "{html}");
     assert!(!html.contains("<b>bold"), "report text must be escaped");
-    assert!(html.contains("&#60;b&#62;bold") || html.contains("&lt;b&gt;bold"), "{html}");
+    assert!(
+        html.contains("&#60;b&#62;bold") || html.contains("&lt;b&gt;bold"),
+        "{html}"
+    );
     assert!(html.contains("URGENT"));
 }
 
@@ -811,4 +814,185 @@ async fn the_demo_serves_all_three_zones() {
     assert_eq!(queue.len(), 6);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// A tiny WebDriver client over HTTP: enough to drive Debian's Chromium
+/// through chromedriver without another dependency.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    async fn start() -> Browser {
+        let mut driver = Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is missing: run the tests with scripts/test, which installs it");
+        let mut out = BufReader::new(driver.stdout.take().unwrap());
+        let mut line = String::new();
+        let port = loop {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0, "chromedriver exited");
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                break rest.trim().trim_end_matches('.').to_owned();
+            }
+        };
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = out.read_to_end(&mut sink);
+        });
+        let profile = tempfile::tempdir().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let caps = serde_json::json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         format!("--user-data-dir={}", profile.path().display())],
+                // Reporters often use Tor Browser at its safest level: no JavaScript.
+                "prefs": { "profile.managed_default_content_settings.javascript": 2 }
+            }
+        }}});
+        let v: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {v}"))
+            .to_owned();
+        Browser {
+            http,
+            base,
+            session,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method, url);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let v: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"]["error"].is_null(), "webdriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/url",
+            serde_json::json!({ "url": url }),
+        )
+        .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                serde_json::json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {v}"))
+            .to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            serde_json::json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            serde_json::json!({}),
+        )
+        .await;
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{e}/text"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reporter_sends_the_form_from_chromium_with_javascript_off() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    let browser = Browser::start().await;
+    browser.goto(&format!("{intake}/")).await;
+    assert_eq!(browser.text_of("h1").await, "Сообщить о преследовании");
+    // The language switch, then the form in English.
+    browser.click("header a").await;
+    assert_eq!(browser.text_of("h1").await, "Report persecution");
+    browser
+        .type_into(
+            "#text",
+            "Browser-marker: my neighbour was detained at a single picket",
+        )
+        .await;
+    browser.click("input[name=urgent]").await;
+    browser.type_into("#contact", "ask at the hotline").await;
+    browser.click("button[type=submit]").await;
+    let receipt = browser.text_of("#receipt").await;
+    assert!(receipt.parse::<vigil_core::Receipt>().is_ok(), "{receipt}");
+    assert!(browser.text_of(".urgent").await.contains("duty lawyer"));
+
+    w.run_ok(&["desk", "pull"]);
+    let queue = w.desk_list();
+    assert_eq!(queue.len(), 1);
+    assert!(
+        queue[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Browser-marker")
+    );
+    assert_eq!(queue[0]["urgent"], true);
+    assert_eq!(queue[0]["lang"], "en");
+    assert_eq!(queue[0]["channel"], "web_form");
 }
