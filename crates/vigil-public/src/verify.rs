@@ -57,13 +57,13 @@ pub fn verify(dir: &Path, expected: Option<&VerifyingKey>) -> Result<Verified, V
     }
     let named = vigil_core::keys::parse_public_key(&manifest.public_key)
         .map_err(|e| VerifyError::BadManifest(format!("public_key: {e}")))?;
-    if let Some(expected) = expected {
-        if expected != &named {
-            return Err(VerifyError::WrongKey {
-                found: manifest.public_key.clone(),
-                expected: hex::encode(expected.as_bytes()),
-            });
-        }
+    if let Some(expected) = expected
+        && expected != &named
+    {
+        return Err(VerifyError::WrongKey {
+            found: manifest.public_key.clone(),
+            expected: hex::encode(expected.as_bytes()),
+        });
     }
     let sig_text =
         String::from_utf8(signature).map_err(|_| VerifyError::Signature("not text".into()))?;
