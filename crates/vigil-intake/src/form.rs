@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use vigil_core::{Channel, Lang};
 
@@ -38,13 +38,7 @@ pub(crate) struct LangQuery {
 }
 
 fn render(template: &impl Template, status: StatusCode) -> Response {
-    match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+    vigil_web::page(template.render(), status)
 }
 
 pub(crate) async fn show(Query(q): Query<LangQuery>) -> Response {

@@ -8,9 +8,9 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
@@ -52,6 +52,18 @@ async fn stylesheet() -> impl IntoResponse {
         ],
         STYLESHEET,
     )
+}
+
+/// Answers with a rendered page, or a bare 500 if rendering failed (the
+/// template error is logged; it names a template, never its data).
+pub fn page<E: std::fmt::Display>(rendered: Result<String, E>, status: StatusCode) -> Response {
+    match rendered {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// Adds the stylesheet route and the security headers to a zone's router.
