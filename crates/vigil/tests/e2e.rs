@@ -996,3 +996,48 @@ async fn a_reporter_sends_the_form_from_chromium_with_javascript_off() {
     assert_eq!(queue[0]["lang"], "en");
     assert_eq!(queue[0]["channel"], "web_form");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_reports_is_stored_whole_each_with_its_own_receipt() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    let c = client();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let c = c.clone();
+            let url = format!("{intake}/api/v1/reports");
+            tokio::spawn(async move {
+                let r = c
+                    .post(url)
+                    .json(&serde_json::json!({ "text": format!("burst report {i}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+                let v: Value = r.json().await.unwrap();
+                v["receipt"].as_str().unwrap().to_owned()
+            })
+        })
+        .collect();
+    let mut receipts = Vec::new();
+    for t in tasks {
+        receipts.push(t.await.unwrap());
+    }
+    receipts.sort();
+    receipts.dedup();
+    assert_eq!(receipts.len(), 200);
+    // Every 201 meant durable: all 200 are in the store before any pull.
+    assert_eq!(
+        w.intake_store().await.intake_pending_count().await.unwrap(),
+        200
+    );
+    w.run_ok(&["desk", "pull"]);
+    let mut texts: Vec<String> = w
+        .desk_list()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_owned())
+        .collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), 200);
+}
