@@ -64,6 +64,9 @@ pub enum Command {
         /// Without it, only integrity is proven, not who signed.
         #[arg(long)]
         key: Option<String>,
+        /// A desk's data folder: without --key, expect its DATA/desk/release-key.pub.
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
 }
 
