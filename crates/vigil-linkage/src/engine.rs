@@ -881,6 +881,21 @@ impl Dataset {
             .collect()
     }
 
+    /// How many pairs of records there are to link: all pairs when
+    /// deduplicating, pairs across inputs when linking.
+    fn total_pairs(&self) -> f64 {
+        let n = self.len() as f64;
+        let linking = self.sources.iter().any(|&s| s != self.sources[0]);
+        if !linking {
+            return n * (n - 1.0) / 2.0;
+        }
+        let mut per_source: HashMap<u8, f64> = HashMap::new();
+        for &s in &self.sources {
+            *per_source.entry(s).or_default() += 1.0;
+        }
+        (n * n - per_source.values().map(|k| k * k).sum::<f64>()) / 2.0
+    }
+
     fn compare_pairs(&self, pairs: &[(u32, u32)], progress: &mut dyn Progress) -> Vec<u8> {
         let ncol = self.columns.len();
         let mut levels = vec![0u8; pairs.len() * ncol];
@@ -982,7 +997,7 @@ impl Dataset {
         let pairs = self.candidate_pairs(progress);
         let levels = self.compare_pairs(&pairs, progress);
         let u = self.estimate_u(400_000.min(self.len().saturating_mul(40)).max(1000));
-        let model = estimate_m(&self.columns, &levels, u);
+        let model = estimate_m(&self.columns, &levels, u, self.total_pairs());
         let tf = self.term_frequencies();
         let ncol = self.columns.len();
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
@@ -1000,7 +1015,9 @@ impl Dataset {
                 probability: probability(w),
             });
         }
-        let clusters = cluster(self.len(), &scored, self.spec.threshold);
+        let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
+            probability(self.pair_weight(&model, &tf, a as usize, b as usize))
+        });
         Linkage {
             model,
             compared: pairs.len(),
@@ -1043,6 +1060,21 @@ impl Dataset {
             u = (u * ratio).min(1.0);
         }
         (m / u).log2()
+    }
+
+    /// The match weight of one pair, compared directly.
+    fn pair_weight(
+        &self,
+        model: &Model,
+        tf: &[Option<TermFrequencies>],
+        a: usize,
+        b: usize,
+    ) -> f64 {
+        let mut w = (model.lambda / (1.0 - model.lambda)).log2();
+        for c in 0..self.columns.len() {
+            w += self.bits(model, tf, c, self.level(c, a, b), a, b);
+        }
+        w
     }
 
     /// Why a pair scored as it did, column by column.
@@ -1170,7 +1202,7 @@ fn em_fixed_u(
 /// columns, whose values among non-matches are then as good as random. Each
 /// column's m is the median over the rounds that estimated it. Finally the share of matches among compared pairs is
 /// estimated with m and u fixed.
-fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
+fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -> Model {
     let ncol = columns.len();
     let top: Vec<u8> = columns
         .iter()
@@ -1291,9 +1323,7 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
         *patterns.entry(row).or_default() += 1.0;
     }
     let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
-    let mut m_fixed = m.clone();
-    let all = vec![true; ncol];
-    let (lambda, _, its) = em_fixed_u(&patterns, &u, &mut m_fixed, &all, false, 0.01);
+    let (lambda, its) = match_share(&patterns, &u, &m, total_pairs);
     Model {
         lambda,
         m,
@@ -1302,18 +1332,67 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
     }
 }
 
+/// The share of matches among *all* pairs of records, by EM with m and u fixed.
+/// u describes random pairs, so the prior that goes with it is the chance that two
+/// random records match, not the (much larger) share among compared pairs: using
+/// that would count the blocking agreement twice. Pairs that blocking left out
+/// are taken as non-matches, so the EM step is `lambda = sum of posteriors / all pairs`.
+fn match_share(
+    patterns: &[(&[u8], f64)],
+    u: &[Vec<f64>],
+    m: &[Vec<f64>],
+    total_pairs: f64,
+) -> (f64, usize) {
+    let compared: f64 = patterns.iter().map(|p| p.1).sum();
+    let total = total_pairs.max(compared).max(1.0);
+    // Log Bayes factor of each pattern, computed once.
+    let factors: Vec<(f64, f64)> = patterns
+        .iter()
+        .map(|&(row, count)| {
+            let mut f = 0.0;
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING {
+                    f += m[c][l as usize].ln() - u[c][l as usize].ln();
+                }
+            }
+            (f, count)
+        })
+        .collect();
+    let mut lambda = (0.1 * compared / total).clamp(1e-12, 0.5);
+    let mut iterations = 0;
+    for it in 0..500 {
+        iterations = it + 1;
+        let prior = lambda.ln() - (1.0 - lambda).ln();
+        let mass: f64 = factors
+            .iter()
+            .map(|&(f, count)| count / (1.0 + (-(prior + f)).exp()))
+            .sum();
+        let next = (mass / total).clamp(1e-12, 1.0 - 1e-7);
+        let change = (next - lambda).abs() / lambda;
+        lambda = next;
+        if change < 1e-9 {
+            break;
+        }
+    }
+    (lambda, iterations)
+}
+
 /// Clusters from the linked pairs (probability at or above the threshold), taken
-/// strongest first. Two groups merge only when most of the pairs between them are
-/// linked: one strong pair between a person's reports and a sibling's must not
-/// pull the whole family into one cluster, as plain connected components would.
-fn cluster(n: usize, pairs: &[ScoredPair], threshold: f64) -> Vec<u32> {
+/// strongest first. Two groups merge only when the pairs between them, scored
+/// directly (blocking may have left some out), are on average a match: one strong
+/// pair between a person's reports and a sibling's must not pull the whole family
+/// into one cluster, as plain connected components would.
+fn cluster(
+    n: usize,
+    pairs: &[ScoredPair],
+    threshold: f64,
+    score: impl Fn(u32, u32) -> f64,
+) -> Vec<u32> {
     let mut linked: Vec<&ScoredPair> = pairs
         .iter()
         .filter(|p| p.probability >= threshold)
         .collect();
     linked.sort_by(|x, y| y.weight.total_cmp(&x.weight));
-    let key = |a: u32, b: u32| (u64::from(a.min(b)) << 32) | u64::from(a.max(b));
-    let is_linked: std::collections::HashSet<u64> = linked.iter().map(|p| key(p.a, p.b)).collect();
     let mut root: Vec<u32> = (0..n as u32).collect();
     let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
     for p in linked {
@@ -1323,15 +1402,11 @@ fn cluster(n: usize, pairs: &[ScoredPair], threshold: f64) -> Vec<u32> {
         }
         let ma = members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
         let mb = members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
-        let links = ma
+        let support: f64 = ma
             .iter()
-            .map(|&x| {
-                mb.iter()
-                    .filter(|&&y| is_linked.contains(&key(x, y)))
-                    .count()
-            })
-            .sum::<usize>();
-        if links * 2 <= ma.len() * mb.len() {
+            .map(|&x| mb.iter().map(|&y| score(x, y)).sum::<f64>())
+            .sum();
+        if support < threshold * (ma.len() * mb.len()) as f64 {
             continue;
         }
         let (keep, gone) = (ra.min(rb), ra.max(rb));
