@@ -17,6 +17,9 @@ use crate::translit::word_keys;
 
 const MISSING: u8 = u8::MAX;
 
+/// Compared pairs below this match probability are counted but not kept.
+const KEEP_PROBABILITY: f64 = 0.1;
+
 /// One comparison column: a field, or one part of a full-name field.
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -88,10 +91,13 @@ pub struct ValueProblem {
 pub struct Dataset {
     spec: Spec,
     columns: Vec<Column>,
-    values: Vec<Vec<Value>>,
+    /// Row by row: all columns of record 0, then of record 1, ...
+    values: Vec<Value>,
     sources: Vec<u8>,
     interner: Interner,
     texts: Vec<Box<[u32]>>,
+    /// Prepared values by column and raw text: names and places repeat a lot.
+    prepared: Vec<HashMap<Box<str>, Value>>,
 }
 
 fn columns_for(spec: &Spec) -> Vec<Column> {
@@ -187,13 +193,15 @@ fn place_aliases() -> &'static HashMap<String, String> {
 impl Dataset {
     pub fn new(spec: Spec) -> Dataset {
         let columns = columns_for(&spec);
+        let columns_len = columns.len();
         Dataset {
-            values: vec![Vec::new(); columns.len()],
+            values: Vec::new(),
             columns,
             spec,
             sources: Vec::new(),
             interner: Interner::default(),
             texts: Vec::new(),
+            prepared: vec![HashMap::new(); columns_len],
         }
     }
 
@@ -231,21 +239,35 @@ impl Dataset {
                     let g = self.name_value(parts.given.as_deref(), ColumnKind::Given);
                     let s = self.name_value(parts.surname.as_deref(), ColumnKind::Surname);
                     let p = self.name_value(parts.patronymic.as_deref(), ColumnKind::Patronymic);
-                    self.values[col].push(g);
-                    self.values[col + 1].push(s);
-                    self.values[col + 2].push(p);
+                    self.values.push(g);
+                    self.values.push(s);
+                    self.values.push(p);
                     col += 3;
                     continue;
                 }
                 FieldKind::GivenName | FieldKind::Surname | FieldKind::Patronymic => {
-                    let kind = self.columns[col].kind;
-                    let norm = normalize(raw);
-                    let v = self.name_value(Some(&norm), kind);
-                    self.values[col].push(v);
+                    let v = match self.prepared[col].get(raw) {
+                        Some(&v) => v,
+                        None => {
+                            let kind = self.columns[col].kind;
+                            let norm = normalize(raw);
+                            let v = self.name_value(Some(&norm), kind);
+                            self.prepared[col].insert(raw.into(), v);
+                            v
+                        }
+                    };
+                    self.values.push(v);
                 }
                 FieldKind::Place => {
-                    let v = self.place_value(raw);
-                    self.values[col].push(v);
+                    let v = match self.prepared[col].get(raw) {
+                        Some(&v) => v,
+                        None => {
+                            let v = self.place_value(raw);
+                            self.prepared[col].insert(raw.into(), v);
+                            v
+                        }
+                    };
+                    self.values.push(v);
                 }
                 FieldKind::Date => {
                     let v = match parse_date(raw) {
@@ -259,7 +281,7 @@ impl Dataset {
                             Value::Missing
                         }
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
                 FieldKind::Year => {
                     let v = match parse_year(raw) {
@@ -273,7 +295,7 @@ impl Dataset {
                             Value::Missing
                         }
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
                 FieldKind::Text => {
                     let norm = normalize(raw);
@@ -286,7 +308,7 @@ impl Dataset {
                         self.texts.push(ids.into_boxed_slice());
                         Value::Text(self.texts.len() as u32 - 1)
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
                 FieldKind::Exact => {
                     let t: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -295,7 +317,7 @@ impl Dataset {
                     } else {
                         Value::Exact(self.interner.id(&t.to_lowercase()))
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
             }
             col += 1;
@@ -305,7 +327,7 @@ impl Dataset {
             // (whose masculine form is often used for women too).
             let mut best = (0u8, 0u8);
             for c in 0..sc {
-                if let Value::Name(n) = self.values[c][self.sources.len()] {
+                if let Value::Name(n) = self.values[self.sources.len() * self.columns.len() + c] {
                     let rank = match self.columns[c].kind {
                         ColumnKind::Given => 3,
                         ColumnKind::Patronymic => 2,
@@ -317,7 +339,7 @@ impl Dataset {
                     }
                 }
             }
-            self.values[sc].push(if best.1 == 0 {
+            self.values.push(if best.1 == 0 {
                 Value::Missing
             } else {
                 Value::Year(u16::from(best.1))
@@ -456,8 +478,9 @@ impl Dataset {
     /// The comparison level of one column for two records, or `None` when
     /// either value is missing.
     fn level(&self, col: usize, a: usize, b: usize) -> u8 {
-        let va = self.values[col][a];
-        let vb = self.values[col][b];
+        let ncol = self.columns.len();
+        let va = self.values[a * ncol + col];
+        let vb = self.values[b * ncol + col];
         let kind = self.columns[col].kind;
         match (va, vb) {
             (Value::Missing, _) | (_, Value::Missing) => MISSING,
@@ -521,22 +544,25 @@ impl Dataset {
         if x.keys().iter().any(|k| y.keys().contains(k)) {
             return top;
         }
-        if kind == ColumnKind::Given && x.canon.iter().any(|c| y.canon.contains(c)) {
-            return 5;
+        if kind == ColumnKind::Given {
+            if x.canon.iter().any(|c| y.canon.contains(c)) {
+                return 5;
+            }
+            if !x.canon.is_empty() && !y.canon.is_empty() {
+                // Two known names that are not forms of one another (Юлия and
+                // Алиса, Мария and Марина) are two people, whatever else they share.
+                return 0;
+            }
         }
         let mut best = 0.0_f64;
         for &k in x.keys() {
             for &l in y.keys() {
-                best = best.max(jaro_winkler(self.interner.get(k), self.interner.get(l)));
+                best = best.max(self.similarity(k, l));
             }
         }
         match kind {
             ColumnKind::Given => {
-                if !x.canon.is_empty() && !y.canon.is_empty() {
-                    // Two known names that are not forms of one another (Юлия and
-                    // Алиса, Мария and Марина) are two people, whatever else they share.
-                    0
-                } else if best >= 0.92 {
+                if best >= 0.92 {
                     4
                 } else if best >= 0.80 {
                     3
@@ -564,10 +590,33 @@ impl Dataset {
         }
     }
 
+    /// Jaro–Winkler similarity of two interned keys, remembered in a small
+    /// per-thread cache: the same names meet again and again.
+    fn similarity(&self, k: u32, l: u32) -> f64 {
+        const SLOTS: usize = 1 << 16;
+        thread_local! {
+            static CACHE: std::cell::RefCell<Vec<(u64, f64)>> =
+                std::cell::RefCell::new(vec![(u64::MAX, 0.0); SLOTS]);
+        }
+        let (k, l) = (k.min(l), k.max(l));
+        let key = (u64::from(k) << 32) | u64::from(l);
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize % SLOTS;
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let entry = &mut cache[slot];
+            if entry.0 == key {
+                return entry.1;
+            }
+            let v = jaro_winkler(self.interner.get(k), self.interner.get(l));
+            *entry = (key, v);
+            v
+        })
+    }
+
     /// Blocking keys of one record for one blockable item.
     fn block_keys(&self, item: Blockable, r: usize, out: &mut Vec<u64>) {
         out.clear();
-        let v = self.values[item.column][r];
+        let v = self.values[r * self.columns.len() + item.column];
         match (item.what, v) {
             (BlockWhat::Name, Value::Name(n)) => {
                 if !n.only_initial {
@@ -687,7 +736,7 @@ impl Progress for Quiet {
 /// The result of a linkage run.
 pub struct Linkage {
     pub model: Model,
-    /// Every compared pair, scored.
+    /// The compared pairs with a match probability of at least 0.1, scored.
     pub pairs: Vec<ScoredPair>,
     /// Cluster number of each record (the smallest record index in its cluster).
     pub clusters: Vec<u32>,
@@ -697,10 +746,10 @@ pub struct Linkage {
 }
 
 struct TermFrequencies {
-    counts: HashMap<u32, u32>,
-    total: u32,
-    /// Probability that two random values agree: the sum of squared frequencies.
-    chance_agreement: f64,
+    /// Per record: how much more often than the average value its value agrees
+    /// by chance (its frequency over the sum of squared frequencies); 0 when the
+    /// value is missing or only an initial.
+    ratio: Vec<f32>,
 }
 
 /// A small deterministic generator: linkage results must not change between runs.
@@ -828,7 +877,11 @@ impl Dataset {
                 sizes.push(end - start);
                 start = end;
             }
-            let budget = (8 * n).max(200_000);
+            let per_record: usize = std::env::var("VLB")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let budget = (per_record * n).max(200_000);
             let mut cap = self.spec.max_block;
             while cap > 2 {
                 let pairs_at = |cap: usize| -> usize {
@@ -969,7 +1022,7 @@ impl Dataset {
                 col.kind.tf_level()?;
                 let mut counts: HashMap<u32, u32> = HashMap::new();
                 let mut total = 0u32;
-                for v in &self.values[c] {
+                for v in self.values.iter().skip(c).step_by(self.columns.len()) {
                     if let Value::Name(n) = v
                         && !n.only_initial
                     {
@@ -977,53 +1030,106 @@ impl Dataset {
                         total += 1;
                     }
                 }
-                let t = f64::from(total.max(1));
+                if total == 0 {
+                    return None;
+                }
+                let t = f64::from(total);
                 let chance_agreement = counts
                     .values()
                     .map(|&k| (f64::from(k) / t).powi(2))
                     .sum::<f64>()
                     .max(1e-12);
-                Some(TermFrequencies {
-                    counts,
-                    total,
-                    chance_agreement,
-                })
+                let ratio = self
+                    .values
+                    .iter()
+                    .skip(c)
+                    .step_by(self.columns.len())
+                    .map(|v| match v {
+                        Value::Name(n) if !n.only_initial => {
+                            let k = counts.get(&n.keys[0]).copied().unwrap_or(1);
+                            (f64::from(k) / t / chance_agreement) as f32
+                        }
+                        _ => 0.0,
+                    })
+                    .collect();
+                Some(TermFrequencies { ratio })
             })
             .collect()
     }
 
     /// Runs the whole linkage: blocking, comparison, estimation, scoring, clustering.
     pub fn link(&self, progress: &mut dyn Progress) -> Linkage {
+        let debug = std::env::var_os("VIGIL_LINK_DEBUG").is_some();
+        let t0 = std::time::Instant::now();
+        let stage = |name: &str| {
+            if debug {
+                eprintln!("stage {name}: {:.2} s", t0.elapsed().as_secs_f64());
+            }
+        };
         let pairs = self.candidate_pairs(progress);
+        stage("blocking");
         let levels = self.compare_pairs(&pairs, progress);
+        stage("comparing");
         let u = self.estimate_u(400_000.min(self.len().saturating_mul(40)).max(1000));
+        stage("u");
         let model = estimate_m(&self.columns, &levels, u, self.total_pairs());
+        stage("m");
         let tf = self.term_frequencies();
         let ncol = self.columns.len();
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
-        let mut scored = Vec::with_capacity(pairs.len());
+        // Weights of each column's levels, before term-frequency adjustment.
+        let table: Vec<Vec<f64>> = (0..ncol)
+            .map(|c| {
+                (0..model.m[c].len())
+                    .map(|l| (model.m[c][l] / model.u[c][l]).log2())
+                    .collect()
+            })
+            .collect();
+        let tf_level: Vec<Option<u8>> = (0..ncol)
+            .map(|c| tf[c].as_ref().and(self.columns[c].kind.tf_level()))
+            .collect();
+        // Only pairs that could matter are kept (for clustering, --pairs and
+        // explanations); the rest are counted.
+        let mut scored = Vec::new();
+        let mut kept_levels = Vec::new();
         for (k, &(a, b)) in pairs.iter().enumerate() {
             let row = &levels[k * ncol..(k + 1) * ncol];
             let mut w = prior;
             for (c, &l) in row.iter().enumerate() {
-                w += self.bits(&model, &tf, c, l, a as usize, b as usize);
+                if l == MISSING {
+                    continue;
+                }
+                w += if tf_level[c] == Some(l) {
+                    self.bits(&model, &tf, c, l, a as usize, b as usize)
+                } else {
+                    table[c][l as usize]
+                };
             }
-            scored.push(ScoredPair {
-                a,
-                b,
-                weight: w,
-                probability: probability(w),
-            });
+            let probability = probability(w);
+            if probability >= KEEP_PROBABILITY {
+                scored.push(ScoredPair {
+                    a,
+                    b,
+                    weight: w,
+                    probability,
+                });
+                kept_levels.extend_from_slice(row);
+            }
         }
+        let compared = pairs.len();
+        drop(levels);
+        drop(pairs);
+        stage("scoring");
         let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
             probability(self.pair_weight(&model, &tf, a as usize, b as usize))
         });
+        stage("clustering");
         Linkage {
             model,
-            compared: pairs.len(),
+            compared,
             pairs: scored,
             clusters,
-            levels,
+            levels: kept_levels,
             tf,
         }
     }
@@ -1045,19 +1151,16 @@ impl Dataset {
         let mut u = model.u[c][l];
         if let (Some(tf_level), Some(Some(t))) = (self.columns[c].kind.tf_level(), tf.get(c))
             && level == tf_level
-            && t.total > 0
         {
             // Agreeing on a rare name says more than agreeing on a common one: scale
             // u by how much more (or less) often this value agrees by chance than
             // the average value does (splink's term-frequency adjustment, made
-            // relative so that it fits the u estimated among compared pairs).
-            let freq = |r: usize| match self.values[c][r] {
-                Value::Name(n) => t.counts.get(&n.keys[0]).copied().unwrap_or(1),
-                _ => 1,
-            };
-            let f = freq(a).max(freq(b)) as f64 / t.total as f64;
-            let ratio = (f / t.chance_agreement).clamp(1.0 / 30.0, 30.0);
-            u = (u * ratio).min(1.0);
+            // relative so that it fits the u estimated from random pairs).
+            let f = t.ratio[a].max(t.ratio[b]);
+            if f > 0.0 {
+                let ratio = f64::from(f).clamp(1.0 / 30.0, 30.0);
+                u = (u * ratio).min(1.0);
+            }
         }
         (m / u).log2()
     }
@@ -1219,6 +1322,14 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
             })
             .collect()
     };
+    // Distinct comparison patterns with their counts, sorted so that the
+    // result does not depend on hashing order.
+    let mut counted: HashMap<&[u8], f64> = HashMap::new();
+    for row in levels.chunks(ncol.max(1)) {
+        *counted.entry(row).or_default() += 1.0;
+    }
+    let mut all_patterns: Vec<(&[u8], f64)> = counted.into_iter().collect();
+    all_patterns.sort_by(|x, y| x.0.cmp(y.0));
     let mut estimates: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ncol];
     let mut iterations = 0;
     for ci in 0..ncol {
@@ -1239,17 +1350,15 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
             if !personal(columns[ci].kind) && !personal(columns[cj].kind) {
                 continue;
             }
-            let mut patterns: HashMap<&[u8], f64> = HashMap::new();
-            for row in levels.chunks(ncol.max(1)) {
-                if row[ci] == top[ci] && row[cj] == top[cj] {
-                    *patterns.entry(row).or_default() += 1.0;
-                }
-            }
-            let n: f64 = patterns.values().sum();
+            let patterns: Vec<(&[u8], f64)> = all_patterns
+                .iter()
+                .filter(|(row, _)| row[ci] == top[ci] && row[cj] == top[cj])
+                .copied()
+                .collect();
+            let n: f64 = patterns.iter().map(|p| p.1).sum();
             if n < 30.0 || ncol < 3 {
                 continue;
             }
-            let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
             // The sex column follows from the name columns; it is learnt only in
             // rounds where no name is held fixed, or it would look like proof.
             let is_name = |k: ColumnKind| {
@@ -1318,12 +1427,7 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
             med
         })
         .collect();
-    let mut patterns: HashMap<&[u8], f64> = HashMap::new();
-    for row in levels.chunks(ncol.max(1)) {
-        *patterns.entry(row).or_default() += 1.0;
-    }
-    let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
-    let (lambda, its) = match_share(&patterns, &u, &m, total_pairs);
+    let (lambda, its) = match_share(&all_patterns, &u, &m, total_pairs);
     Model {
         lambda,
         m,
