@@ -644,6 +644,28 @@ impl Dataset {
     }
 }
 
+/// Whether two digit strings of one length are at most one substitution or one
+/// swap of neighbours apart (optimal string alignment distance <= 1; with equal
+/// lengths an insertion needs a deletion too, so it never helps).
+fn within_one_edit(x: &[u8], y: &[u8]) -> bool {
+    let mut first = None;
+    let mut differ = 0;
+    for (i, (a, b)) in x.iter().zip(y).enumerate() {
+        if a != b {
+            differ += 1;
+            if differ > 2 {
+                return false;
+            }
+            first.get_or_insert(i);
+        }
+    }
+    match (differ, first) {
+        (0 | 1, _) => x.len() == y.len(),
+        (2, Some(i)) => i + 1 < x.len() && x[i] == y[i + 1] && x[i + 1] == y[i],
+        _ => false,
+    }
+}
+
 fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
     let (px, py) = (x.precision(), y.precision());
     if px == Precision::Day && py == Precision::Day {
@@ -653,7 +675,7 @@ fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
         if x.year == y.year && x.month == y.day && x.day == y.month {
             return 4;
         }
-        if osa_distance(&x.digits(), &y.digits(), 1) <= 1 {
+        if within_one_edit(&x.digits(), &y.digits()) {
             return 3;
         }
         return u8::from(x.year == y.year);
@@ -661,7 +683,7 @@ fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
     if x.year != y.year {
         // A year written with one wrong digit.
         let (dx, dy) = (x.digits(), y.digits());
-        return u8::from(osa_distance(&dx[..4], &dy[..4], 1) <= 1);
+        return u8::from(within_one_edit(&dx[..4], &dy[..4]));
     }
     let month_ok = match (x.month, y.month) {
         (Some(a), Some(b)) => a == b || (Some(a) == y.day && Some(b) == x.day),
@@ -1523,4 +1545,32 @@ fn cluster(
         members.insert(keep, all);
     }
     root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_one_edit_agrees_with_osa() {
+        let mut rng = SplitMix(7);
+        for _ in 0..20_000 {
+            let x: Vec<u8> = (0..8).map(|_| rng.below(3) as u8).collect();
+            let mut y = x.clone();
+            for _ in 0..rng.below(3) {
+                match rng.below(2) {
+                    0 => y[rng.below(8)] = rng.below(3) as u8,
+                    _ => {
+                        let i = rng.below(7);
+                        y.swap(i, i + 1);
+                    }
+                }
+            }
+            assert_eq!(
+                within_one_edit(&x, &y),
+                osa_distance(&x, &y, 1) <= 1,
+                "{x:?} {y:?}"
+            );
+        }
+    }
 }
