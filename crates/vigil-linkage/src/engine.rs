@@ -35,7 +35,9 @@ struct NameValue {
     n: u8,
     initial: u8,
     only_initial: bool,
-    canon: &'static [u16],
+    /// The given names it can stand for: an index into the dataset's
+    /// `canon_sets` (0: none).
+    canon: u16,
     /// 0 unknown, 1 male, 2 female, as the name's form tells.
     sex: u8,
 }
@@ -98,6 +100,8 @@ pub struct Dataset {
     texts: Vec<Box<[u32]>>,
     /// Prepared values by column and raw text: names and places repeat a lot.
     prepared: Vec<HashMap<Box<str>, Value>>,
+    /// Sets of given names a key can stand for; entry 0 is the empty set.
+    canon_sets: Vec<&'static [u16]>,
 }
 
 fn columns_for(spec: &Spec) -> Vec<Column> {
@@ -202,6 +206,7 @@ impl Dataset {
             interner: Interner::default(),
             texts: Vec::new(),
             prepared: vec![HashMap::new(); columns_len],
+            canon_sets: vec![&[]],
         }
     }
 
@@ -440,7 +445,7 @@ impl Dataset {
             n: 0,
             initial,
             only_initial,
-            canon,
+            canon: self.canon_id(canon),
             sex,
         };
         for k in keys.iter().take(3) {
@@ -451,6 +456,17 @@ impl Dataset {
             }
         }
         Value::Name(nv)
+    }
+
+    fn canon_id(&mut self, set: &'static [u16]) -> u16 {
+        if set.is_empty() {
+            return 0;
+        }
+        if let Some(i) = self.canon_sets.iter().position(|s| *s == set) {
+            return i as u16;
+        }
+        self.canon_sets.push(set);
+        (self.canon_sets.len() - 1) as u16
     }
 
     fn place_value(&mut self, raw: &str) -> Value {
@@ -470,7 +486,7 @@ impl Dataset {
             n: 1,
             initial: key.as_bytes().first().copied().unwrap_or(0),
             only_initial: false,
-            canon: &[],
+            canon: 0,
             sex: 0,
         })
     }
@@ -545,10 +561,11 @@ impl Dataset {
             return top;
         }
         if kind == ColumnKind::Given {
-            if x.canon.iter().any(|c| y.canon.contains(c)) {
+            let (xc, yc) = (self.canon_sets[x.canon as usize], self.canon_sets[y.canon as usize]);
+            if xc.iter().any(|c| yc.contains(c)) {
                 return 5;
             }
-            if !x.canon.is_empty() && !y.canon.is_empty() {
+            if !xc.is_empty() && !yc.is_empty() {
                 // Two known names that are not forms of one another (Юлия and
                 // Алиса, Мария and Марина) are two people, whatever else they share.
                 return 0;
@@ -623,7 +640,7 @@ impl Dataset {
                     for &k in n.keys() {
                         out.push(u64::from(k) << 2);
                     }
-                    for &c in n.canon {
+                    for &c in self.canon_sets[n.canon as usize] {
                         out.push((u64::from(c) << 2) | 1);
                     }
                 }
@@ -1550,6 +1567,12 @@ fn cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_stay_small() {
+        // Comparison is bound by memory reads of the second record's row.
+        assert!(std::mem::size_of::<Value>() <= 24, "{}", std::mem::size_of::<Value>());
+    }
 
     #[test]
     fn within_one_edit_agrees_with_osa() {
