@@ -3,7 +3,6 @@
 //! No I/O here: records come in as strings, results go out as values.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
 use crate::date::{PartialDate, Precision, parse_date, parse_year};
@@ -561,7 +560,10 @@ impl Dataset {
             return top;
         }
         if kind == ColumnKind::Given {
-            let (xc, yc) = (self.canon_sets[x.canon as usize], self.canon_sets[y.canon as usize]);
+            let (xc, yc) = (
+                self.canon_sets[x.canon as usize],
+                self.canon_sets[y.canon as usize],
+            );
             if xc.iter().any(|c| yc.contains(c)) {
                 return 5;
             }
@@ -808,10 +810,15 @@ impl SplitMix {
     }
 }
 
+/// A fast, fixed 64-bit hash of a blocking rule and two keys.
 fn mix(rule: usize, a: u64, b: u64) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (rule, a, b).hash(&mut h);
-    h.finish()
+    let fold = |h: u64, x: u64| {
+        let mut z = (h ^ x).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    fold(fold(fold(0x243F_6A88_85A3_08D3, rule as u64), a), b)
 }
 
 impl Dataset {
@@ -881,31 +888,56 @@ impl Dataset {
         progress.start("blocking", rules.len() as u64);
         let mut ka = Vec::new();
         let mut kb = Vec::new();
+        // Within a block, records are ordered by the values of columns the rule
+        // does not use (surname first), so that a block too large to compare in
+        // full is compared in a sliding window over likely matches.
+        let priority = |b: &Blockable| match (self.columns[b.column].kind, b.what) {
+            (ColumnKind::Surname, _) => 0,
+            (ColumnKind::Given, _) => 1,
+            (_, BlockWhat::FullDate) => 2,
+            (_, BlockWhat::Exact) => 3,
+            (ColumnKind::Patronymic, _) => 4,
+            _ => 5,
+        };
+        let mut by_priority: Vec<usize> = (0..items.len()).collect();
+        by_priority.sort_by_key(|&i| priority(&items[i]));
+        let mut ks = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
-            let mut entries: Vec<(u64, u32)> = Vec::with_capacity(n);
+            let order: Vec<usize> = by_priority
+                .iter()
+                .copied()
+                .filter(|&i| rule.iter().all(|&k| items[k].column != items[i].column))
+                .take(2)
+                .collect();
+            let mut entries: Vec<(u64, u64, u32)> = Vec::with_capacity(n);
             for r in 0..n {
                 self.block_keys(items[rule[0]], r, &mut ka);
                 if ka.is_empty() {
                     continue;
                 }
+                let mut sig = 0u64;
+                for &o in &order {
+                    self.block_keys(items[o], r, &mut ks);
+                    let part = ks
+                        .first()
+                        .map_or(u32::MAX, |&k| (mix(o, k, 0) >> 33) as u32);
+                    sig = (sig << 32) | u64::from(part);
+                }
                 if let Some(&second) = rule.get(1) {
                     self.block_keys(items[second], r, &mut kb);
                     for &x in &ka {
                         for &y in &kb {
-                            entries.push((mix(ri, x, y), r as u32));
+                            entries.push((mix(ri, x, y), sig, r as u32));
                         }
                     }
                 } else {
                     for &x in &ka {
-                        entries.push((mix(ri, x, u64::MAX), r as u32));
+                        entries.push((mix(ri, x, u64::MAX), sig, r as u32));
                     }
                 }
             }
             entries.sort_unstable();
             entries.dedup();
-            // A rule that would compare many more pairs than there are records is
-            // not selective there (given name and city in a large file): it keeps
-            // only its smaller blocks, where agreeing still says something.
             let mut sizes: Vec<usize> = Vec::new();
             let mut start = 0;
             while start < entries.len() {
@@ -916,31 +948,32 @@ impl Dataset {
                 sizes.push(end - start);
                 start = end;
             }
-            let per_record: usize = std::env::var("VLB")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
-            let budget = (per_record * n).max(200_000);
-            let mut cap = self.spec.max_block;
-            while cap > 2 {
-                let pairs_at = |cap: usize| -> usize {
-                    sizes
-                        .iter()
-                        .filter(|&&s| s <= cap)
-                        .map(|&s| s * (s - 1) / 2)
-                        .sum()
-                };
-                if pairs_at(cap) <= budget {
-                    break;
-                }
-                cap = cap * 2 / 3;
+            // A rule that would compare many more pairs than there are records is
+            // not selective there (given name and city in a large file): its
+            // larger blocks are compared in a window of the nearest records only.
+            let budget = (n).max(200_000);
+            let pairs_at = |w: usize| -> usize {
+                sizes
+                    .iter()
+                    .map(|&s| {
+                        if s <= w + 1 {
+                            s * (s - 1) / 2
+                        } else {
+                            s * w - w * (w + 1) / 2
+                        }
+                    })
+                    .sum()
+            };
+            let mut window = self.spec.max_block.max(2) - 1;
+            while window > 1 && pairs_at(window) > budget {
+                window = window * 2 / 3;
             }
             if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
                 let names: Vec<&str> = rule
                     .iter()
                     .map(|&i| self.columns[items[i].column].name.as_str())
                     .collect();
-                eprintln!("blocking rule {names:?}: largest block compared {cap}");
+                eprintln!("blocking rule {names:?}: window {window}");
             }
             let mut start = 0;
             while start < entries.len() {
@@ -948,16 +981,15 @@ impl Dataset {
                 while end < entries.len() && entries[end].0 == entries[start].0 {
                     end += 1;
                 }
-                let size = end - start;
-                if size >= 2 && size <= cap {
-                    for i in start..end {
-                        for j in i + 1..end {
-                            let (a, b) = (entries[i].1, entries[j].1);
-                            if linking && self.sources[a as usize] == self.sources[b as usize] {
-                                continue;
-                            }
-                            pairs.push((u64::from(a) << 32) | u64::from(b));
+                for i in start..end {
+                    for j in i + 1..end.min(i + 1 + window) {
+                        let (a, b) = (entries[i].2, entries[j].2);
+                        if a == b
+                            || (linking && self.sources[a as usize] == self.sources[b as usize])
+                        {
+                            continue;
                         }
+                        pairs.push((u64::from(a.min(b)) << 32) | u64::from(a.max(b)));
                     }
                 }
                 start = end;
@@ -1571,7 +1603,11 @@ mod tests {
     #[test]
     fn values_stay_small() {
         // Comparison is bound by memory reads of the second record's row.
-        assert!(std::mem::size_of::<Value>() <= 24, "{}", std::mem::size_of::<Value>());
+        assert!(
+            std::mem::size_of::<Value>() <= 24,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
     }
 
     #[test]
