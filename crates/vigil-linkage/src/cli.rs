@@ -278,6 +278,9 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
             "warning: {unreadable} values in all could not be read and were treated as missing"
         );
     }
+    if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+        eprintln!("read: {:.2} s", started.elapsed().as_secs_f64());
+    }
     let show_progress = !args.quiet && !args.json && data.len() >= 20_000;
     let mut bar = Bar(None, show_progress);
     let linkage = data.link(&mut bar);
@@ -289,6 +292,9 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
         write_pairs(out, &data, &linkage, &origins, &names)?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+        eprintln!("linked and written: {seconds:.2} s");
+    }
     let cpu = cpu_seconds().map(|end| end - cpu_started.unwrap_or(0.0));
     let linking = args.input.len() == 2;
     let linked_pairs = linkage

@@ -783,13 +783,17 @@ pub struct Linkage {
     pub clusters: Vec<u32>,
     pub compared: usize,
     levels: Vec<u8>,
-    tf: Vec<Option<TermFrequencies>>,
+    tf: TermFrequencies,
 }
 
+#[derive(Default)]
 struct TermFrequencies {
-    /// Per record: how much more often than the average value its value agrees
-    /// by chance (its frequency over the sum of squared frequencies); 0 when the
-    /// value is missing or only an initial.
+    /// Per column: its place in a record's row of `ratio`, if it has one.
+    slot: Vec<Option<usize>>,
+    stride: usize,
+    /// Row by row, per adjusted column: how much more often than the average
+    /// value the record's value agrees by chance (its frequency over the sum of
+    /// squared frequencies); 0 when missing or only an initial.
     ratio: Vec<f32>,
 }
 
@@ -1085,15 +1089,14 @@ impl Dataset {
             .collect()
     }
 
-    fn term_frequencies(&self) -> Vec<Option<TermFrequencies>> {
-        self.columns
-            .iter()
-            .enumerate()
-            .map(|(c, col)| {
-                col.kind.tf_level()?;
+    fn term_frequencies(&self) -> TermFrequencies {
+        let ncol = self.columns.len();
+        let per_column: Vec<Option<Vec<f32>>> = (0..ncol)
+            .map(|c| {
+                self.columns[c].kind.tf_level()?;
                 let mut counts: HashMap<u32, u32> = HashMap::new();
                 let mut total = 0u32;
-                for v in self.values.iter().skip(c).step_by(self.columns.len()) {
+                for v in self.values.iter().skip(c).step_by(ncol) {
                     if let Value::Name(n) = v
                         && !n.only_initial
                     {
@@ -1110,22 +1113,40 @@ impl Dataset {
                     .map(|&k| (f64::from(k) / t).powi(2))
                     .sum::<f64>()
                     .max(1e-12);
-                let ratio = self
-                    .values
-                    .iter()
-                    .skip(c)
-                    .step_by(self.columns.len())
-                    .map(|v| match v {
-                        Value::Name(n) if !n.only_initial => {
-                            let k = counts.get(&n.keys[0]).copied().unwrap_or(1);
-                            (f64::from(k) / t / chance_agreement) as f32
-                        }
-                        _ => 0.0,
-                    })
-                    .collect();
-                Some(TermFrequencies { ratio })
+                Some(
+                    self.values
+                        .iter()
+                        .skip(c)
+                        .step_by(ncol)
+                        .map(|v| match v {
+                            Value::Name(n) if !n.only_initial => {
+                                let k = counts.get(&n.keys[0]).copied().unwrap_or(1);
+                                (f64::from(k) / t / chance_agreement) as f32
+                            }
+                            _ => 0.0,
+                        })
+                        .collect(),
+                )
             })
-            .collect()
+            .collect();
+        let mut slot = vec![None; ncol];
+        let mut columns = Vec::new();
+        for (c, r) in per_column.into_iter().enumerate() {
+            if let Some(r) = r {
+                slot[c] = Some(columns.len());
+                columns.push(r);
+            }
+        }
+        let stride = columns.len();
+        let mut ratio = Vec::with_capacity(stride * self.len());
+        for r in 0..self.len() {
+            ratio.extend(columns.iter().map(|col| col[r]));
+        }
+        TermFrequencies {
+            slot,
+            stride,
+            ratio,
+        }
     }
 
     /// Runs the whole linkage: blocking, comparison, estimation, scoring, clustering.
@@ -1157,7 +1178,7 @@ impl Dataset {
             })
             .collect();
         let tf_level: Vec<Option<u8>> = (0..ncol)
-            .map(|c| tf[c].as_ref().and(self.columns[c].kind.tf_level()))
+            .map(|c| tf.slot[c].and(self.columns[c].kind.tf_level()))
             .collect();
         // Only pairs that could matter are kept (for clustering, --pairs and
         // explanations); the rest are counted.
@@ -1208,7 +1229,7 @@ impl Dataset {
     fn bits(
         &self,
         model: &Model,
-        tf: &[Option<TermFrequencies>],
+        tf: &TermFrequencies,
         c: usize,
         level: u8,
         a: usize,
@@ -1220,14 +1241,15 @@ impl Dataset {
         let l = level as usize;
         let m = model.m[c][l];
         let mut u = model.u[c][l];
-        if let (Some(tf_level), Some(Some(t))) = (self.columns[c].kind.tf_level(), tf.get(c))
+        if let (Some(tf_level), Some(Some(slot))) =
+            (self.columns[c].kind.tf_level(), tf.slot.get(c))
             && level == tf_level
         {
             // Agreeing on a rare name says more than agreeing on a common one: scale
             // u by how much more (or less) often this value agrees by chance than
             // the average value does (splink's term-frequency adjustment, made
             // relative so that it fits the u estimated from random pairs).
-            let f = t.ratio[a].max(t.ratio[b]);
+            let f = tf.ratio[a * tf.stride + slot].max(tf.ratio[b * tf.stride + slot]);
             if f > 0.0 {
                 let ratio = f64::from(f).clamp(1.0 / 30.0, 30.0);
                 u = (u * ratio).min(1.0);
@@ -1237,13 +1259,7 @@ impl Dataset {
     }
 
     /// The match weight of one pair, compared directly.
-    fn pair_weight(
-        &self,
-        model: &Model,
-        tf: &[Option<TermFrequencies>],
-        a: usize,
-        b: usize,
-    ) -> f64 {
+    fn pair_weight(&self, model: &Model, tf: &TermFrequencies, a: usize, b: usize) -> f64 {
         let mut w = (model.lambda / (1.0 - model.lambda)).log2();
         for c in 0..self.columns.len() {
             w += self.bits(model, tf, c, self.level(c, a, b), a, b);
@@ -1289,7 +1305,7 @@ impl Dataset {
         let mut w = (model.lambda / (1.0 - model.lambda)).log2();
         for c in 0..self.columns.len() {
             let l = self.level(c, a, b);
-            w += self.bits(model, &[], c, l, a, b);
+            w += self.bits(model, &TermFrequencies::default(), c, l, a, b);
         }
         w
     }
