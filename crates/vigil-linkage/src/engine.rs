@@ -955,10 +955,25 @@ impl Dataset {
             // A rule that would compare many more pairs than there are records is
             // not selective there (given name and city in a large file): its
             // larger blocks are compared in a window of the nearest records only.
-            let budget = (n).max(200_000);
-            let pairs_at = |w: usize| -> usize {
+            let budget = n.max(200_000);
+            // Blocks up to `full` records are compared in full within half the
+            // budget; larger ones in a window of `window` neighbours within the rest.
+            let full_pairs = |cap: usize| -> usize {
                 sizes
                     .iter()
+                    .filter(|&&s| s <= cap)
+                    .map(|&s| s * (s - 1) / 2)
+                    .sum()
+            };
+            let mut full = self.spec.max_block.max(2);
+            while full > 2 && full_pairs(full) > budget / 2 {
+                full = full * 2 / 3;
+            }
+            let rest = budget.saturating_sub(full_pairs(full));
+            let window_pairs = |w: usize| -> usize {
+                sizes
+                    .iter()
+                    .filter(|&&s| s > full)
                     .map(|&s| {
                         if s <= w + 1 {
                             s * (s - 1) / 2
@@ -968,8 +983,8 @@ impl Dataset {
                     })
                     .sum()
             };
-            let mut window = self.spec.max_block.max(2) - 1;
-            while window > 1 && pairs_at(window) > budget {
+            let mut window = full.saturating_sub(1).max(1);
+            while window > 1 && window_pairs(window) > rest {
                 window = window * 2 / 3;
             }
             if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
@@ -977,7 +992,7 @@ impl Dataset {
                     .iter()
                     .map(|&i| self.columns[items[i].column].name.as_str())
                     .collect();
-                eprintln!("blocking rule {names:?}: window {window}");
+                eprintln!("blocking rule {names:?}: blocks up to {full} in full, then window {window}");
             }
             let mut start = 0;
             while start < entries.len() {
@@ -985,6 +1000,7 @@ impl Dataset {
                 while end < entries.len() && entries[end].0 == entries[start].0 {
                     end += 1;
                 }
+                let window = if end - start <= full { full } else { window };
                 for i in start..end {
                     for j in i + 1..end.min(i + 1 + window) {
                         let (a, b) = (entries[i].2, entries[j].2);
