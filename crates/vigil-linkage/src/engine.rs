@@ -891,7 +891,6 @@ impl Dataset {
         let mut pairs: Vec<u64> = Vec::new();
         progress.start("blocking", rules.len() as u64);
         let mut ka = Vec::new();
-        let mut kb = Vec::new();
         // Within a block, records are ordered by the values of columns the rule
         // does not use (surname first), so that a block too large to compare in
         // full is compared in a sliding window over likely matches.
@@ -905,7 +904,35 @@ impl Dataset {
         };
         let mut by_priority: Vec<usize> = (0..items.len()).collect();
         by_priority.sort_by_key(|&i| priority(&items[i]));
-        let mut ks = Vec::new();
+        // Every record's keys for every item, computed once: flat, with offsets.
+        let mut key_table: Vec<(Vec<u32>, Vec<u64>)> = Vec::with_capacity(items.len());
+        for &item in &items {
+            let mut offsets = Vec::with_capacity(n + 1);
+            let mut keys = Vec::with_capacity(n);
+            offsets.push(0u32);
+            for r in 0..n {
+                self.block_keys(item, r, &mut ka);
+                keys.extend_from_slice(&ka);
+                offsets.push(keys.len() as u32);
+            }
+            key_table.push((offsets, keys));
+        }
+        let keys_of = |i: usize, r: usize| -> &[u64] {
+            let (offsets, keys) = &key_table[i];
+            &keys[offsets[r] as usize..offsets[r + 1] as usize]
+        };
+        // The order inside blocks: a hash of each record's first key per item.
+        let first_hash: Vec<Vec<u32>> = (0..items.len())
+            .map(|i| {
+                (0..n)
+                    .map(|r| {
+                        keys_of(i, r)
+                            .first()
+                            .map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32)
+                    })
+                    .collect()
+            })
+            .collect();
         for (ri, rule) in rules.iter().enumerate() {
             let order: Vec<usize> = by_priority
                 .iter()
@@ -913,30 +940,29 @@ impl Dataset {
                 .filter(|&i| rule.iter().all(|&k| items[k].column != items[i].column))
                 .take(2)
                 .collect();
-            let mut entries: Vec<(u64, u64, u32)> = Vec::with_capacity(n);
+            // (block, order within the block and record): the order takes 20 bits
+            // of the first item's hash and 12 of the second's.
+            let mut entries: Vec<(u64, u64)> = Vec::with_capacity(n);
             for r in 0..n {
-                self.block_keys(items[rule[0]], r, &mut ka);
+                let ka = keys_of(rule[0], r);
                 if ka.is_empty() {
                     continue;
                 }
                 let mut sig = 0u64;
-                for &o in &order {
-                    self.block_keys(items[o], r, &mut ks);
-                    let part = ks
-                        .first()
-                        .map_or(u32::MAX, |&k| (mix(o, k, 0) >> 33) as u32);
-                    sig = (sig << 32) | u64::from(part);
+                for (k, &o) in order.iter().enumerate() {
+                    let h = u64::from(first_hash[o][r]);
+                    sig |= if k == 0 { h >> 12 << 12 } else { h >> 20 };
                 }
+                let tail = (sig << 32) | r as u64;
                 if let Some(&second) = rule.get(1) {
-                    self.block_keys(items[second], r, &mut kb);
-                    for &x in &ka {
-                        for &y in &kb {
-                            entries.push((mix(ri, x, y), sig, r as u32));
+                    for &x in ka {
+                        for &y in keys_of(second, r) {
+                            entries.push((mix(ri, x, y), tail));
                         }
                     }
                 } else {
-                    for &x in &ka {
-                        entries.push((mix(ri, x, u64::MAX), sig, r as u32));
+                    for &x in ka {
+                        entries.push((mix(ri, x, u64::MAX), tail));
                     }
                 }
             }
@@ -992,7 +1018,9 @@ impl Dataset {
                     .iter()
                     .map(|&i| self.columns[items[i].column].name.as_str())
                     .collect();
-                eprintln!("blocking rule {names:?}: blocks up to {full} in full, then window {window}");
+                eprintln!(
+                    "blocking rule {names:?}: blocks up to {full} in full, then window {window}"
+                );
             }
             let mut start = 0;
             while start < entries.len() {
@@ -1003,7 +1031,7 @@ impl Dataset {
                 let window = if end - start <= full { full } else { window };
                 for i in start..end {
                     for j in i + 1..end.min(i + 1 + window) {
-                        let (a, b) = (entries[i].2, entries[j].2);
+                        let (a, b) = (entries[i].1 as u32, entries[j].1 as u32);
                         if a == b
                             || (linking && self.sources[a as usize] == self.sources[b as usize])
                         {
