@@ -922,17 +922,17 @@ impl Dataset {
             &keys[offsets[r] as usize..offsets[r + 1] as usize]
         };
         // The order inside blocks: a hash of each record's first key per item.
-        let first_hash: Vec<Vec<u32>> = (0..items.len())
-            .map(|i| {
-                (0..n)
-                    .map(|r| {
-                        keys_of(i, r)
-                            .first()
-                            .map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32)
-                    })
-                    .collect()
-            })
-            .collect();
+        let ni = items.len();
+        let mut first_hash: Vec<u32> = Vec::with_capacity(n * ni);
+        for r in 0..n {
+            for i in 0..ni {
+                first_hash.push(
+                    keys_of(i, r)
+                        .first()
+                        .map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32),
+                );
+            }
+        }
         for (ri, rule) in rules.iter().enumerate() {
             let order: Vec<usize> = by_priority
                 .iter()
@@ -950,7 +950,7 @@ impl Dataset {
                 }
                 let mut sig = 0u64;
                 for (k, &o) in order.iter().enumerate() {
-                    let h = u64::from(first_hash[o][r]);
+                    let h = u64::from(first_hash[r * ni + o]);
                     sig |= if k == 0 { h >> 12 << 12 } else { h >> 20 };
                 }
                 let tail = (sig << 32) | r as u64;
