@@ -1,7 +1,6 @@
 //! `vigil link`: reads CSV files as a spec describes them, links, writes clusters
 //! and scored pairs, and evaluates against a truth column.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -201,7 +200,7 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
     }
     let mut data = Dataset::new(spec.clone());
     let mut origins: Vec<Origin> = Vec::new();
-    let mut truth_ids: HashMap<String, u32> = HashMap::new();
+    let mut truth_ids: crate::engine::FastMap<String, u32> = Default::default();
     let mut warnings: Vec<String> = Vec::new();
     let mut unreadable = 0usize;
     for (source, path) in args.input.iter().enumerate() {
@@ -258,9 +257,15 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
             }
             let truth = match truth_col {
                 Some(c) => {
-                    let t = record.get(c).unwrap_or("").trim().to_string();
-                    let next = truth_ids.len() as u32;
-                    *truth_ids.entry(t).or_insert(next)
+                    let t = record.get(c).unwrap_or("").trim();
+                    match truth_ids.get(t) {
+                        Some(&id) => id,
+                        None => {
+                            let next = truth_ids.len() as u32;
+                            truth_ids.insert(t.to_string(), next);
+                            next
+                        }
+                    }
                 }
                 None => 0,
             };

@@ -16,6 +16,53 @@ use crate::translit::word_keys;
 
 const MISSING: u8 = u8::MAX;
 
+/// A fast hasher for the engine's own maps (keys are not attacker-chosen in a
+/// way that matters: the worst case is a slower run). FxHash's mixing step.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // The multiply leaves the low bits weak; the table uses them for buckets.
+        let z = self.0;
+        let z = (z ^ (z >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        z ^ (z >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(u64::from(x));
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
 /// Compared pairs below this match probability are counted but not kept.
 const KEEP_PROBABILITY: f64 = 0.1;
 
@@ -60,7 +107,7 @@ enum Value {
 /// Strings seen in keys and identifiers, stored once.
 #[derive(Default)]
 struct Interner {
-    map: HashMap<Box<str>, u32>,
+    map: FastMap<Box<str>, u32>,
     strs: Vec<Box<str>>,
 }
 
@@ -98,7 +145,7 @@ pub struct Dataset {
     interner: Interner,
     texts: Vec<Box<[u32]>>,
     /// Prepared values by column and raw text: names and places repeat a lot.
-    prepared: Vec<HashMap<Box<str>, Value>>,
+    prepared: Vec<FastMap<Box<str>, Value>>,
     /// Sets of given names a key can stand for; entry 0 is the empty set.
     canon_sets: Vec<&'static [u16]>,
 }
@@ -204,7 +251,7 @@ impl Dataset {
             sources: Vec::new(),
             interner: Interner::default(),
             texts: Vec::new(),
-            prepared: vec![HashMap::new(); columns_len],
+            prepared: vec![FastMap::default(); columns_len],
             canon_sets: vec![&[]],
         }
     }
@@ -235,9 +282,10 @@ impl Dataset {
     pub fn push(&mut self, source: u8, fields: &[&str]) -> Vec<ValueProblem> {
         let mut problems = Vec::new();
         let mut col = 0;
-        for (fi, f) in self.spec.fields.clone().iter().enumerate() {
+        for fi in 0..self.spec.fields.len() {
+            let kind = self.spec.fields[fi].kind;
             let raw = fields.get(fi).copied().unwrap_or("");
-            match f.kind {
+            match kind {
                 FieldKind::PersonName => {
                     let parts = split_full_name(&normalize(raw));
                     let g = self.name_value(parts.given.as_deref(), ColumnKind::Given);
@@ -1138,7 +1186,7 @@ impl Dataset {
         let per_column: Vec<Option<Vec<f32>>> = (0..ncol)
             .map(|c| {
                 self.columns[c].kind.tf_level()?;
-                let mut counts: HashMap<u32, u32> = HashMap::new();
+                let mut counts: FastMap<u32, u32> = FastMap::default();
                 let mut total = 0u32;
                 for v in self.values.iter().skip(c).step_by(ncol) {
                     if let Value::Name(n) = v
@@ -1455,7 +1503,7 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
     };
     // Distinct comparison patterns with their counts, sorted so that the
     // result does not depend on hashing order.
-    let mut counted: HashMap<&[u8], f64> = HashMap::new();
+    let mut counted: FastMap<&[u8], f64> = FastMap::default();
     for row in levels.chunks(ncol.max(1)) {
         *counted.entry(row).or_default() += 1.0;
     }
@@ -1629,7 +1677,7 @@ fn cluster(
         .collect();
     linked.sort_by(|x, y| y.weight.total_cmp(&x.weight));
     let mut root: Vec<u32> = (0..n as u32).collect();
-    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut members: FastMap<u32, Vec<u32>> = FastMap::default();
     for p in linked {
         let (ra, rb) = (root[p.a as usize], root[p.b as usize]);
         if ra == rb {
