@@ -1276,8 +1276,22 @@ impl Dataset {
         // explanations); the rest are counted.
         let mut scored = Vec::new();
         let mut kept_levels = Vec::new();
+        // A term-frequency adjustment adds at most log2(30) bits per column, so
+        // pairs that stay below the kept probability even so need no look-up.
+        let keep_weight = (KEEP_PROBABILITY / (1.0 - KEEP_PROBABILITY)).log2();
         for (k, &(a, b)) in pairs.iter().enumerate() {
             let row = &levels[k * ncol..(k + 1) * ncol];
+            let mut bound = prior;
+            let mut adjusted = 0;
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING {
+                    bound += table[c][l as usize];
+                    adjusted += usize::from(tf_level[c] == Some(l));
+                }
+            }
+            if bound + adjusted as f64 * 30f64.log2() < keep_weight {
+                continue;
+            }
             let mut w = prior;
             for (c, &l) in row.iter().enumerate() {
                 if l == MISSING {
