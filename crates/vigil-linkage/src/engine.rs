@@ -945,10 +945,11 @@ impl Dataset {
         let priority = |b: &Blockable| match (self.columns[b.column].kind, b.what) {
             (ColumnKind::Surname, _) => 0,
             (ColumnKind::Given, _) => 1,
-            (_, BlockWhat::FullDate) => 2,
-            (_, BlockWhat::Exact) => 3,
-            (ColumnKind::Patronymic, _) => 4,
-            _ => 5,
+            (_, BlockWhat::Year) => 2,
+            (_, BlockWhat::FullDate) => 3,
+            (_, BlockWhat::Exact) => 4,
+            (ColumnKind::Patronymic, _) => 5,
+            _ => 6,
         };
         let mut by_priority: Vec<usize> = (0..items.len()).collect();
         by_priority.sort_by_key(|&i| priority(&items[i]));
