@@ -975,11 +975,14 @@ impl Dataset {
         let mut first_hash: Vec<u32> = Vec::with_capacity(n * ni);
         for r in 0..n {
             for i in 0..ni {
-                first_hash.push(
-                    keys_of(i, r)
-                        .first()
-                        .map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32),
-                );
+                // A given name's canonical name (tag 1) if it has one, so that
+                // Саша and Александра sit next to each other.
+                let ks = keys_of(i, r);
+                let key = match items[i].what {
+                    BlockWhat::Name => ks.iter().find(|&&k| k & 3 == 1).or(ks.first()),
+                    _ => ks.first(),
+                };
+                first_hash.push(key.map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32));
             }
         }
         for (ri, rule) in rules.iter().enumerate() {
