@@ -974,11 +974,11 @@ impl Dataset {
         let ni = items.len();
         let mut first_hash: Vec<u32> = Vec::with_capacity(n * ni);
         for r in 0..n {
-            for i in 0..ni {
+            for (i, item) in items.iter().enumerate() {
                 // A given name's canonical name (tag 1) if it has one, so that
                 // Саша and Александра sit next to each other.
                 let ks = keys_of(i, r);
-                let key = match items[i].what {
+                let key = match item.what {
                     BlockWhat::Name => ks.iter().find(|&&k| k & 3 == 1).or(ks.first()),
                     _ => ks.first(),
                 };
