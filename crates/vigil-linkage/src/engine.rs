@@ -63,6 +63,9 @@ impl std::hash::Hasher for FastHasher {
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
+/// Weights are clipped to this many bits when clustering weighs two groups.
+const MERGE_CLIP: f64 = 10.0;
+
 /// Compared pairs below this match probability are counted but not kept.
 const KEEP_PROBABILITY: f64 = 0.1;
 
@@ -1323,7 +1326,7 @@ impl Dataset {
         drop(pairs);
         stage("scoring");
         let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
-            probability(self.pair_weight(&model, &tf, a as usize, b as usize))
+            self.pair_weight(&model, &tf, a as usize, b as usize)
         });
         stage("clustering");
         Linkage {
@@ -1680,20 +1683,22 @@ fn match_share(
 
 /// Clusters from the linked pairs (probability at or above the threshold), taken
 /// strongest first. Two groups merge only when the pairs between them, scored
-/// directly (blocking may have left some out), are on average a match: one strong
-/// pair between a person's reports and a sibling's must not pull the whole family
-/// into one cluster, as plain connected components would.
+/// directly (blocking may have left some out), are on average evidence of a match
+/// (mean clipped weight at least the threshold's): one strong pair between a
+/// person's reports and a sibling's must not pull the whole family into one
+/// cluster, as plain connected components would.
 fn cluster(
     n: usize,
     pairs: &[ScoredPair],
     threshold: f64,
-    score: impl Fn(u32, u32) -> f64,
+    weight: impl Fn(u32, u32) -> f64,
 ) -> Vec<u32> {
     let mut linked: Vec<&ScoredPair> = pairs
         .iter()
         .filter(|p| p.probability >= threshold)
         .collect();
     linked.sort_by(|x, y| y.weight.total_cmp(&x.weight));
+    let threshold_weight = (threshold / (1.0 - threshold)).log2();
     let mut root: Vec<u32> = (0..n as u32).collect();
     let mut members: FastMap<u32, Vec<u32>> = FastMap::default();
     for p in linked {
@@ -1703,11 +1708,18 @@ fn cluster(
         }
         let ma = members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
         let mb = members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
+        // The average evidence between the groups, each pair's weight clipped to
+        // ±10 bits, so that neither one overwhelming pair nor one pair that blocking
+        // left weak (initials, a missing date) decides alone.
         let support: f64 = ma
             .iter()
-            .map(|&x| mb.iter().map(|&y| score(x, y)).sum::<f64>())
+            .map(|&x| {
+                mb.iter()
+                    .map(|&y| weight(x, y).clamp(-MERGE_CLIP, MERGE_CLIP))
+                    .sum::<f64>()
+            })
             .sum();
-        if support < threshold * (ma.len() * mb.len()) as f64 {
+        if support < threshold_weight * (ma.len() * mb.len()) as f64 {
             continue;
         }
         let (keep, gone) = (ra.min(rb), ra.max(rb));
