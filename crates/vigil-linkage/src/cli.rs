@@ -1,7 +1,6 @@
 //! `vigil link`: reads CSV files as a spec describes them, links, writes clusters
 //! and scored pairs, and evaluates against a truth column.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -201,7 +200,7 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
     }
     let mut data = Dataset::new(spec.clone());
     let mut origins: Vec<Origin> = Vec::new();
-    let mut truth_ids: HashMap<String, u32> = HashMap::new();
+    let mut truth_ids: crate::engine::FastMap<String, u32> = Default::default();
     let mut warnings: Vec<String> = Vec::new();
     let mut unreadable = 0usize;
     for (source, path) in args.input.iter().enumerate() {
@@ -258,9 +257,15 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
             }
             let truth = match truth_col {
                 Some(c) => {
-                    let t = record.get(c).unwrap_or("").trim().to_string();
-                    let next = truth_ids.len() as u32;
-                    *truth_ids.entry(t).or_insert(next)
+                    let t = record.get(c).unwrap_or("").trim();
+                    match truth_ids.get(t) {
+                        Some(&id) => id,
+                        None => {
+                            let next = truth_ids.len() as u32;
+                            truth_ids.insert(t.to_string(), next);
+                            next
+                        }
+                    }
                 }
                 None => 0,
             };
@@ -278,6 +283,9 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
             "warning: {unreadable} values in all could not be read and were treated as missing"
         );
     }
+    if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+        eprintln!("read: {:.2} s", started.elapsed().as_secs_f64());
+    }
     let show_progress = !args.quiet && !args.json && data.len() >= 20_000;
     let mut bar = Bar(None, show_progress);
     let linkage = data.link(&mut bar);
@@ -289,6 +297,9 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
         write_pairs(out, &data, &linkage, &origins, &names)?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+        eprintln!("linked and written: {seconds:.2} s");
+    }
     let cpu = cpu_seconds().map(|end| end - cpu_started.unwrap_or(0.0));
     let linking = args.input.len() == 2;
     let linked_pairs = linkage

@@ -3,7 +3,6 @@
 //! No I/O here: records come in as strings, results go out as values.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
 use crate::date::{PartialDate, Precision, parse_date, parse_year};
@@ -16,6 +15,59 @@ use crate::spec::{FieldKind, Spec};
 use crate::translit::word_keys;
 
 const MISSING: u8 = u8::MAX;
+
+/// A fast hasher for the engine's own maps (keys are not attacker-chosen in a
+/// way that matters: the worst case is a slower run). FxHash's mixing step.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // The multiply leaves the low bits weak; the table uses them for buckets.
+        let z = self.0;
+        let z = (z ^ (z >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        z ^ (z >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(u64::from(x));
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// Weights are clipped to this many bits when clustering weighs two groups.
+const MERGE_CLIP: f64 = 10.0;
+
+/// Compared pairs below this match probability are counted but not kept.
+const KEEP_PROBABILITY: f64 = 0.1;
 
 /// One comparison column: a field, or one part of a full-name field.
 #[derive(Debug, Clone)]
@@ -32,7 +84,9 @@ struct NameValue {
     n: u8,
     initial: u8,
     only_initial: bool,
-    canon: &'static [u16],
+    /// The given names it can stand for: an index into the dataset's
+    /// `canon_sets` (0: none).
+    canon: u16,
     /// 0 unknown, 1 male, 2 female, as the name's form tells.
     sex: u8,
 }
@@ -56,7 +110,7 @@ enum Value {
 /// Strings seen in keys and identifiers, stored once.
 #[derive(Default)]
 struct Interner {
-    map: HashMap<Box<str>, u32>,
+    map: FastMap<Box<str>, u32>,
     strs: Vec<Box<str>>,
 }
 
@@ -88,10 +142,15 @@ pub struct ValueProblem {
 pub struct Dataset {
     spec: Spec,
     columns: Vec<Column>,
-    values: Vec<Vec<Value>>,
+    /// Row by row: all columns of record 0, then of record 1, ...
+    values: Vec<Value>,
     sources: Vec<u8>,
     interner: Interner,
     texts: Vec<Box<[u32]>>,
+    /// Prepared values by column and raw text: names and places repeat a lot.
+    prepared: Vec<FastMap<Box<str>, Value>>,
+    /// Sets of given names a key can stand for; entry 0 is the empty set.
+    canon_sets: Vec<&'static [u16]>,
 }
 
 fn columns_for(spec: &Spec) -> Vec<Column> {
@@ -187,13 +246,16 @@ fn place_aliases() -> &'static HashMap<String, String> {
 impl Dataset {
     pub fn new(spec: Spec) -> Dataset {
         let columns = columns_for(&spec);
+        let columns_len = columns.len();
         Dataset {
-            values: vec![Vec::new(); columns.len()],
+            values: Vec::new(),
             columns,
             spec,
             sources: Vec::new(),
             interner: Interner::default(),
             texts: Vec::new(),
+            prepared: vec![FastMap::default(); columns_len],
+            canon_sets: vec![&[]],
         }
     }
 
@@ -223,29 +285,44 @@ impl Dataset {
     pub fn push(&mut self, source: u8, fields: &[&str]) -> Vec<ValueProblem> {
         let mut problems = Vec::new();
         let mut col = 0;
-        for (fi, f) in self.spec.fields.clone().iter().enumerate() {
+        for fi in 0..self.spec.fields.len() {
+            let kind = self.spec.fields[fi].kind;
             let raw = fields.get(fi).copied().unwrap_or("");
-            match f.kind {
+            match kind {
                 FieldKind::PersonName => {
                     let parts = split_full_name(&normalize(raw));
                     let g = self.name_value(parts.given.as_deref(), ColumnKind::Given);
                     let s = self.name_value(parts.surname.as_deref(), ColumnKind::Surname);
                     let p = self.name_value(parts.patronymic.as_deref(), ColumnKind::Patronymic);
-                    self.values[col].push(g);
-                    self.values[col + 1].push(s);
-                    self.values[col + 2].push(p);
+                    self.values.push(g);
+                    self.values.push(s);
+                    self.values.push(p);
                     col += 3;
                     continue;
                 }
                 FieldKind::GivenName | FieldKind::Surname | FieldKind::Patronymic => {
-                    let kind = self.columns[col].kind;
-                    let norm = normalize(raw);
-                    let v = self.name_value(Some(&norm), kind);
-                    self.values[col].push(v);
+                    let v = match self.prepared[col].get(raw) {
+                        Some(&v) => v,
+                        None => {
+                            let kind = self.columns[col].kind;
+                            let norm = normalize(raw);
+                            let v = self.name_value(Some(&norm), kind);
+                            self.prepared[col].insert(raw.into(), v);
+                            v
+                        }
+                    };
+                    self.values.push(v);
                 }
                 FieldKind::Place => {
-                    let v = self.place_value(raw);
-                    self.values[col].push(v);
+                    let v = match self.prepared[col].get(raw) {
+                        Some(&v) => v,
+                        None => {
+                            let v = self.place_value(raw);
+                            self.prepared[col].insert(raw.into(), v);
+                            v
+                        }
+                    };
+                    self.values.push(v);
                 }
                 FieldKind::Date => {
                     let v = match parse_date(raw) {
@@ -259,7 +336,7 @@ impl Dataset {
                             Value::Missing
                         }
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
                 FieldKind::Year => {
                     let v = match parse_year(raw) {
@@ -273,7 +350,7 @@ impl Dataset {
                             Value::Missing
                         }
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
                 FieldKind::Text => {
                     let norm = normalize(raw);
@@ -286,7 +363,7 @@ impl Dataset {
                         self.texts.push(ids.into_boxed_slice());
                         Value::Text(self.texts.len() as u32 - 1)
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
                 FieldKind::Exact => {
                     let t: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -295,7 +372,7 @@ impl Dataset {
                     } else {
                         Value::Exact(self.interner.id(&t.to_lowercase()))
                     };
-                    self.values[col].push(v);
+                    self.values.push(v);
                 }
             }
             col += 1;
@@ -305,7 +382,7 @@ impl Dataset {
             // (whose masculine form is often used for women too).
             let mut best = (0u8, 0u8);
             for c in 0..sc {
-                if let Value::Name(n) = self.values[c][self.sources.len()] {
+                if let Value::Name(n) = self.values[self.sources.len() * self.columns.len() + c] {
                     let rank = match self.columns[c].kind {
                         ColumnKind::Given => 3,
                         ColumnKind::Patronymic => 2,
@@ -317,7 +394,7 @@ impl Dataset {
                     }
                 }
             }
-            self.values[sc].push(if best.1 == 0 {
+            self.values.push(if best.1 == 0 {
                 Value::Missing
             } else {
                 Value::Year(u16::from(best.1))
@@ -418,7 +495,7 @@ impl Dataset {
             n: 0,
             initial,
             only_initial,
-            canon,
+            canon: self.canon_id(canon),
             sex,
         };
         for k in keys.iter().take(3) {
@@ -429,6 +506,17 @@ impl Dataset {
             }
         }
         Value::Name(nv)
+    }
+
+    fn canon_id(&mut self, set: &'static [u16]) -> u16 {
+        if set.is_empty() {
+            return 0;
+        }
+        if let Some(i) = self.canon_sets.iter().position(|s| *s == set) {
+            return i as u16;
+        }
+        self.canon_sets.push(set);
+        (self.canon_sets.len() - 1) as u16
     }
 
     fn place_value(&mut self, raw: &str) -> Value {
@@ -448,7 +536,7 @@ impl Dataset {
             n: 1,
             initial: key.as_bytes().first().copied().unwrap_or(0),
             only_initial: false,
-            canon: &[],
+            canon: 0,
             sex: 0,
         })
     }
@@ -456,8 +544,9 @@ impl Dataset {
     /// The comparison level of one column for two records, or `None` when
     /// either value is missing.
     fn level(&self, col: usize, a: usize, b: usize) -> u8 {
-        let va = self.values[col][a];
-        let vb = self.values[col][b];
+        let ncol = self.columns.len();
+        let va = self.values[a * ncol + col];
+        let vb = self.values[b * ncol + col];
         let kind = self.columns[col].kind;
         match (va, vb) {
             (Value::Missing, _) | (_, Value::Missing) => MISSING,
@@ -521,22 +610,29 @@ impl Dataset {
         if x.keys().iter().any(|k| y.keys().contains(k)) {
             return top;
         }
-        if kind == ColumnKind::Given && x.canon.iter().any(|c| y.canon.contains(c)) {
-            return 5;
+        if kind == ColumnKind::Given {
+            let (xc, yc) = (
+                self.canon_sets[x.canon as usize],
+                self.canon_sets[y.canon as usize],
+            );
+            if xc.iter().any(|c| yc.contains(c)) {
+                return 5;
+            }
+            if !xc.is_empty() && !yc.is_empty() {
+                // Two known names that are not forms of one another (Юлия and
+                // Алиса, Мария and Марина) are two people, whatever else they share.
+                return 0;
+            }
         }
         let mut best = 0.0_f64;
         for &k in x.keys() {
             for &l in y.keys() {
-                best = best.max(jaro_winkler(self.interner.get(k), self.interner.get(l)));
+                best = best.max(self.similarity(k, l));
             }
         }
         match kind {
             ColumnKind::Given => {
-                if !x.canon.is_empty() && !y.canon.is_empty() {
-                    // Two known names that are not forms of one another (Юлия and
-                    // Алиса, Мария and Марина) are two people, whatever else they share.
-                    0
-                } else if best >= 0.92 {
+                if best >= 0.92 {
                     4
                 } else if best >= 0.80 {
                     3
@@ -564,17 +660,40 @@ impl Dataset {
         }
     }
 
+    /// Jaro–Winkler similarity of two interned keys, remembered in a small
+    /// per-thread cache: the same names meet again and again.
+    fn similarity(&self, k: u32, l: u32) -> f64 {
+        const SLOTS: usize = 1 << 16;
+        thread_local! {
+            static CACHE: std::cell::RefCell<Vec<(u64, f64)>> =
+                std::cell::RefCell::new(vec![(u64::MAX, 0.0); SLOTS]);
+        }
+        let (k, l) = (k.min(l), k.max(l));
+        let key = (u64::from(k) << 32) | u64::from(l);
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize % SLOTS;
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let entry = &mut cache[slot];
+            if entry.0 == key {
+                return entry.1;
+            }
+            let v = jaro_winkler(self.interner.get(k), self.interner.get(l));
+            *entry = (key, v);
+            v
+        })
+    }
+
     /// Blocking keys of one record for one blockable item.
     fn block_keys(&self, item: Blockable, r: usize, out: &mut Vec<u64>) {
         out.clear();
-        let v = self.values[item.column][r];
+        let v = self.values[r * self.columns.len() + item.column];
         match (item.what, v) {
             (BlockWhat::Name, Value::Name(n)) => {
                 if !n.only_initial {
                     for &k in n.keys() {
                         out.push(u64::from(k) << 2);
                     }
-                    for &c in n.canon {
+                    for &c in self.canon_sets[n.canon as usize] {
                         out.push((u64::from(c) << 2) | 1);
                     }
                 }
@@ -595,6 +714,28 @@ impl Dataset {
     }
 }
 
+/// Whether two digit strings of one length are at most one substitution or one
+/// swap of neighbours apart (optimal string alignment distance <= 1; with equal
+/// lengths an insertion needs a deletion too, so it never helps).
+fn within_one_edit(x: &[u8], y: &[u8]) -> bool {
+    let mut first = None;
+    let mut differ = 0;
+    for (i, (a, b)) in x.iter().zip(y).enumerate() {
+        if a != b {
+            differ += 1;
+            if differ > 2 {
+                return false;
+            }
+            first.get_or_insert(i);
+        }
+    }
+    match (differ, first) {
+        (0 | 1, _) => x.len() == y.len(),
+        (2, Some(i)) => i + 1 < x.len() && x[i] == y[i + 1] && x[i + 1] == y[i],
+        _ => false,
+    }
+}
+
 fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
     let (px, py) = (x.precision(), y.precision());
     if px == Precision::Day && py == Precision::Day {
@@ -604,7 +745,7 @@ fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
         if x.year == y.year && x.month == y.day && x.day == y.month {
             return 4;
         }
-        if osa_distance(&x.digits(), &y.digits(), 1) <= 1 {
+        if within_one_edit(&x.digits(), &y.digits()) {
             return 3;
         }
         return u8::from(x.year == y.year);
@@ -612,7 +753,7 @@ fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
     if x.year != y.year {
         // A year written with one wrong digit.
         let (dx, dy) = (x.digits(), y.digits());
-        return u8::from(osa_distance(&dx[..4], &dy[..4], 1) <= 1);
+        return u8::from(within_one_edit(&dx[..4], &dy[..4]));
     }
     let month_ok = match (x.month, y.month) {
         (Some(a), Some(b)) => a == b || (Some(a) == y.day && Some(b) == x.day),
@@ -687,20 +828,24 @@ impl Progress for Quiet {
 /// The result of a linkage run.
 pub struct Linkage {
     pub model: Model,
-    /// Every compared pair, scored.
+    /// The compared pairs with a match probability of at least 0.1, scored.
     pub pairs: Vec<ScoredPair>,
     /// Cluster number of each record (the smallest record index in its cluster).
     pub clusters: Vec<u32>,
     pub compared: usize,
     levels: Vec<u8>,
-    tf: Vec<Option<TermFrequencies>>,
+    tf: TermFrequencies,
 }
 
+#[derive(Default)]
 struct TermFrequencies {
-    counts: HashMap<u32, u32>,
-    total: u32,
-    /// Probability that two random values agree: the sum of squared frequencies.
-    chance_agreement: f64,
+    /// Per column: its place in a record's row of `ratio`, if it has one.
+    slot: Vec<Option<usize>>,
+    stride: usize,
+    /// Row by row, per adjusted column: how much more often than the average
+    /// value the record's value agrees by chance (its frequency over the sum of
+    /// squared frequencies); 0 when missing or only an initial.
+    ratio: Vec<f32>,
 }
 
 /// A small deterministic generator: linkage results must not change between runs.
@@ -720,10 +865,15 @@ impl SplitMix {
     }
 }
 
+/// A fast, fixed 64-bit hash of a blocking rule and two keys.
 fn mix(rule: usize, a: u64, b: u64) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (rule, a, b).hash(&mut h);
-    h.finish()
+    let fold = |h: u64, x: u64| {
+        let mut z = (h ^ x).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    fold(fold(fold(0x243F_6A88_85A3_08D3, rule as u64), a), b)
 }
 
 impl Dataset {
@@ -792,32 +942,87 @@ impl Dataset {
         let mut pairs: Vec<u64> = Vec::new();
         progress.start("blocking", rules.len() as u64);
         let mut ka = Vec::new();
-        let mut kb = Vec::new();
-        for (ri, rule) in rules.iter().enumerate() {
-            let mut entries: Vec<(u64, u32)> = Vec::with_capacity(n);
+        // Within a block, records are ordered by the values of columns the rule
+        // does not use (surname first), so that a block too large to compare in
+        // full is compared in a sliding window over likely matches.
+        let priority = |b: &Blockable| match (self.columns[b.column].kind, b.what) {
+            (ColumnKind::Surname, _) => 0,
+            (ColumnKind::Given, _) => 1,
+            (_, BlockWhat::Year) => 2,
+            (_, BlockWhat::FullDate) => 3,
+            (_, BlockWhat::Exact) => 4,
+            (ColumnKind::Patronymic, _) => 5,
+            _ => 6,
+        };
+        let mut by_priority: Vec<usize> = (0..items.len()).collect();
+        by_priority.sort_by_key(|&i| priority(&items[i]));
+        // Every record's keys for every item, computed once: flat, with offsets.
+        let mut key_table: Vec<(Vec<u32>, Vec<u64>)> = Vec::with_capacity(items.len());
+        for &item in &items {
+            let mut offsets = Vec::with_capacity(n + 1);
+            let mut keys = Vec::with_capacity(n);
+            offsets.push(0u32);
             for r in 0..n {
-                self.block_keys(items[rule[0]], r, &mut ka);
+                self.block_keys(item, r, &mut ka);
+                keys.extend_from_slice(&ka);
+                offsets.push(keys.len() as u32);
+            }
+            key_table.push((offsets, keys));
+        }
+        let keys_of = |i: usize, r: usize| -> &[u64] {
+            let (offsets, keys) = &key_table[i];
+            &keys[offsets[r] as usize..offsets[r + 1] as usize]
+        };
+        // The order inside blocks: a hash of each record's first key per item.
+        let ni = items.len();
+        let mut first_hash: Vec<u32> = Vec::with_capacity(n * ni);
+        for r in 0..n {
+            for (i, item) in items.iter().enumerate() {
+                // A given name's canonical name (tag 1) if it has one, so that
+                // Саша and Александра sit next to each other.
+                let ks = keys_of(i, r);
+                let key = match item.what {
+                    BlockWhat::Name => ks.iter().find(|&&k| k & 3 == 1).or(ks.first()),
+                    _ => ks.first(),
+                };
+                first_hash.push(key.map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32));
+            }
+        }
+        for (ri, rule) in rules.iter().enumerate() {
+            let order: Vec<usize> = by_priority
+                .iter()
+                .copied()
+                .filter(|&i| rule.iter().all(|&k| items[k].column != items[i].column))
+                .take(2)
+                .collect();
+            // (block, order within the block and record): the order takes 20 bits
+            // of the first item's hash and 12 of the second's.
+            let mut entries: Vec<(u64, u64)> = Vec::with_capacity(n);
+            for r in 0..n {
+                let ka = keys_of(rule[0], r);
                 if ka.is_empty() {
                     continue;
                 }
+                let mut sig = 0u64;
+                for (k, &o) in order.iter().enumerate() {
+                    let h = u64::from(first_hash[r * ni + o]);
+                    sig |= if k == 0 { h >> 12 << 12 } else { h >> 20 };
+                }
+                let tail = (sig << 32) | r as u64;
                 if let Some(&second) = rule.get(1) {
-                    self.block_keys(items[second], r, &mut kb);
-                    for &x in &ka {
-                        for &y in &kb {
-                            entries.push((mix(ri, x, y), r as u32));
+                    for &x in ka {
+                        for &y in keys_of(second, r) {
+                            entries.push((mix(ri, x, y), tail));
                         }
                     }
                 } else {
-                    for &x in &ka {
-                        entries.push((mix(ri, x, u64::MAX), r as u32));
+                    for &x in ka {
+                        entries.push((mix(ri, x, u64::MAX), tail));
                     }
                 }
             }
             entries.sort_unstable();
             entries.dedup();
-            // A rule that would compare many more pairs than there are records is
-            // not selective there (given name and city in a large file): it keeps
-            // only its smaller blocks, where agreeing still says something.
             let mut sizes: Vec<usize> = Vec::new();
             let mut start = 0;
             while start < entries.len() {
@@ -828,27 +1033,49 @@ impl Dataset {
                 sizes.push(end - start);
                 start = end;
             }
-            let budget = (8 * n).max(200_000);
-            let mut cap = self.spec.max_block;
-            while cap > 2 {
-                let pairs_at = |cap: usize| -> usize {
-                    sizes
-                        .iter()
-                        .filter(|&&s| s <= cap)
-                        .map(|&s| s * (s - 1) / 2)
-                        .sum()
-                };
-                if pairs_at(cap) <= budget {
-                    break;
-                }
-                cap = cap * 2 / 3;
+            // A rule that would compare many more pairs than there are records is
+            // not selective there (given name and city in a large file): its
+            // larger blocks are compared in a window of the nearest records only.
+            let budget = n.max(200_000);
+            // Blocks up to `full` records are compared in full within half the
+            // budget; larger ones in a window of `window` neighbours within the rest.
+            let full_pairs = |cap: usize| -> usize {
+                sizes
+                    .iter()
+                    .filter(|&&s| s <= cap)
+                    .map(|&s| s * (s - 1) / 2)
+                    .sum()
+            };
+            let mut full = self.spec.max_block.max(2);
+            while full > 2 && full_pairs(full) > budget / 2 {
+                full = full * 2 / 3;
+            }
+            let rest = budget.saturating_sub(full_pairs(full));
+            let window_pairs = |w: usize| -> usize {
+                sizes
+                    .iter()
+                    .filter(|&&s| s > full)
+                    .map(|&s| {
+                        if s <= w + 1 {
+                            s * (s - 1) / 2
+                        } else {
+                            s * w - w * (w + 1) / 2
+                        }
+                    })
+                    .sum()
+            };
+            let mut window = full.saturating_sub(1).max(1);
+            while window > 1 && window_pairs(window) > rest {
+                window = window * 2 / 3;
             }
             if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
                 let names: Vec<&str> = rule
                     .iter()
                     .map(|&i| self.columns[items[i].column].name.as_str())
                     .collect();
-                eprintln!("blocking rule {names:?}: largest block compared {cap}");
+                eprintln!(
+                    "blocking rule {names:?}: blocks up to {full} in full, then window {window}"
+                );
             }
             let mut start = 0;
             while start < entries.len() {
@@ -856,16 +1083,16 @@ impl Dataset {
                 while end < entries.len() && entries[end].0 == entries[start].0 {
                     end += 1;
                 }
-                let size = end - start;
-                if size >= 2 && size <= cap {
-                    for i in start..end {
-                        for j in i + 1..end {
-                            let (a, b) = (entries[i].1, entries[j].1);
-                            if linking && self.sources[a as usize] == self.sources[b as usize] {
-                                continue;
-                            }
-                            pairs.push((u64::from(a) << 32) | u64::from(b));
+                let window = if end - start <= full { full } else { window };
+                for i in start..end {
+                    for j in i + 1..end.min(i + 1 + window) {
+                        let (a, b) = (entries[i].1 as u32, entries[j].1 as u32);
+                        if a == b
+                            || (linking && self.sources[a as usize] == self.sources[b as usize])
+                        {
+                            continue;
                         }
+                        pairs.push((u64::from(a.min(b)) << 32) | u64::from(a.max(b)));
                     }
                 }
                 start = end;
@@ -879,6 +1106,21 @@ impl Dataset {
             .into_iter()
             .map(|p| ((p >> 32) as u32, p as u32))
             .collect()
+    }
+
+    /// How many pairs of records there are to link: all pairs when
+    /// deduplicating, pairs across inputs when linking.
+    fn total_pairs(&self) -> f64 {
+        let n = self.len() as f64;
+        let linking = self.sources.iter().any(|&s| s != self.sources[0]);
+        if !linking {
+            return n * (n - 1.0) / 2.0;
+        }
+        let mut per_source: HashMap<u8, f64> = HashMap::new();
+        for &s in &self.sources {
+            *per_source.entry(s).or_default() += 1.0;
+        }
+        (n * n - per_source.values().map(|k| k * k).sum::<f64>()) / 2.0
     }
 
     fn compare_pairs(&self, pairs: &[(u32, u32)], progress: &mut dyn Progress) -> Vec<u8> {
@@ -946,15 +1188,14 @@ impl Dataset {
             .collect()
     }
 
-    fn term_frequencies(&self) -> Vec<Option<TermFrequencies>> {
-        self.columns
-            .iter()
-            .enumerate()
-            .map(|(c, col)| {
-                col.kind.tf_level()?;
-                let mut counts: HashMap<u32, u32> = HashMap::new();
+    fn term_frequencies(&self) -> TermFrequencies {
+        let ncol = self.columns.len();
+        let per_column: Vec<Option<Vec<f32>>> = (0..ncol)
+            .map(|c| {
+                self.columns[c].kind.tf_level()?;
+                let mut counts: FastMap<u32, u32> = FastMap::default();
                 let mut total = 0u32;
-                for v in &self.values[c] {
+                for v in self.values.iter().skip(c).step_by(ncol) {
                     if let Value::Name(n) = v
                         && !n.only_initial
                     {
@@ -962,51 +1203,138 @@ impl Dataset {
                         total += 1;
                     }
                 }
-                let t = f64::from(total.max(1));
+                if total == 0 {
+                    return None;
+                }
+                let t = f64::from(total);
                 let chance_agreement = counts
                     .values()
                     .map(|&k| (f64::from(k) / t).powi(2))
                     .sum::<f64>()
                     .max(1e-12);
-                Some(TermFrequencies {
-                    counts,
-                    total,
-                    chance_agreement,
-                })
+                Some(
+                    self.values
+                        .iter()
+                        .skip(c)
+                        .step_by(ncol)
+                        .map(|v| match v {
+                            Value::Name(n) if !n.only_initial => {
+                                let k = counts.get(&n.keys[0]).copied().unwrap_or(1);
+                                (f64::from(k) / t / chance_agreement) as f32
+                            }
+                            _ => 0.0,
+                        })
+                        .collect(),
+                )
             })
-            .collect()
+            .collect();
+        let mut slot = vec![None; ncol];
+        let mut columns = Vec::new();
+        for (c, r) in per_column.into_iter().enumerate() {
+            if let Some(r) = r {
+                slot[c] = Some(columns.len());
+                columns.push(r);
+            }
+        }
+        let stride = columns.len();
+        let mut ratio = Vec::with_capacity(stride * self.len());
+        for r in 0..self.len() {
+            ratio.extend(columns.iter().map(|col| col[r]));
+        }
+        TermFrequencies {
+            slot,
+            stride,
+            ratio,
+        }
     }
 
     /// Runs the whole linkage: blocking, comparison, estimation, scoring, clustering.
     pub fn link(&self, progress: &mut dyn Progress) -> Linkage {
+        let debug = std::env::var_os("VIGIL_LINK_DEBUG").is_some();
+        let t0 = std::time::Instant::now();
+        let stage = |name: &str| {
+            if debug {
+                eprintln!("stage {name}: {:.2} s", t0.elapsed().as_secs_f64());
+            }
+        };
         let pairs = self.candidate_pairs(progress);
+        stage("blocking");
         let levels = self.compare_pairs(&pairs, progress);
+        stage("comparing");
         let u = self.estimate_u(400_000.min(self.len().saturating_mul(40)).max(1000));
-        let model = estimate_m(&self.columns, &levels, u);
+        stage("u");
+        let model = estimate_m(&self.columns, &levels, u, self.total_pairs());
+        stage("m");
         let tf = self.term_frequencies();
         let ncol = self.columns.len();
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
-        let mut scored = Vec::with_capacity(pairs.len());
+        // Weights of each column's levels, before term-frequency adjustment.
+        let table: Vec<Vec<f64>> = (0..ncol)
+            .map(|c| {
+                (0..model.m[c].len())
+                    .map(|l| (model.m[c][l] / model.u[c][l]).log2())
+                    .collect()
+            })
+            .collect();
+        let tf_level: Vec<Option<u8>> = (0..ncol)
+            .map(|c| tf.slot[c].and(self.columns[c].kind.tf_level()))
+            .collect();
+        // Only pairs that could matter are kept (for clustering, --pairs and
+        // explanations); the rest are counted.
+        let mut scored = Vec::new();
+        let mut kept_levels = Vec::new();
+        // A term-frequency adjustment adds at most log2(30) bits per column, so
+        // pairs that stay below the kept probability even so need no look-up.
+        let keep_weight = (KEEP_PROBABILITY / (1.0 - KEEP_PROBABILITY)).log2();
         for (k, &(a, b)) in pairs.iter().enumerate() {
             let row = &levels[k * ncol..(k + 1) * ncol];
+            let mut bound = prior;
+            let mut adjusted = 0;
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING {
+                    bound += table[c][l as usize];
+                    adjusted += usize::from(tf_level[c] == Some(l));
+                }
+            }
+            if bound + adjusted as f64 * 30f64.log2() < keep_weight {
+                continue;
+            }
             let mut w = prior;
             for (c, &l) in row.iter().enumerate() {
-                w += self.bits(&model, &tf, c, l, a as usize, b as usize);
+                if l == MISSING {
+                    continue;
+                }
+                w += if tf_level[c] == Some(l) {
+                    self.bits(&model, &tf, c, l, a as usize, b as usize)
+                } else {
+                    table[c][l as usize]
+                };
             }
-            scored.push(ScoredPair {
-                a,
-                b,
-                weight: w,
-                probability: probability(w),
-            });
+            let probability = probability(w);
+            if probability >= KEEP_PROBABILITY {
+                scored.push(ScoredPair {
+                    a,
+                    b,
+                    weight: w,
+                    probability,
+                });
+                kept_levels.extend_from_slice(row);
+            }
         }
-        let clusters = cluster(self.len(), &scored, self.spec.threshold);
+        let compared = pairs.len();
+        drop(levels);
+        drop(pairs);
+        stage("scoring");
+        let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
+            self.pair_weight(&model, &tf, a as usize, b as usize)
+        });
+        stage("clustering");
         Linkage {
             model,
-            compared: pairs.len(),
+            compared,
             pairs: scored,
             clusters,
-            levels,
+            levels: kept_levels,
             tf,
         }
     }
@@ -1014,7 +1342,7 @@ impl Dataset {
     fn bits(
         &self,
         model: &Model,
-        tf: &[Option<TermFrequencies>],
+        tf: &TermFrequencies,
         c: usize,
         level: u8,
         a: usize,
@@ -1026,23 +1354,30 @@ impl Dataset {
         let l = level as usize;
         let m = model.m[c][l];
         let mut u = model.u[c][l];
-        if let (Some(tf_level), Some(Some(t))) = (self.columns[c].kind.tf_level(), tf.get(c))
+        if let (Some(tf_level), Some(Some(slot))) =
+            (self.columns[c].kind.tf_level(), tf.slot.get(c))
             && level == tf_level
-            && t.total > 0
         {
             // Agreeing on a rare name says more than agreeing on a common one: scale
             // u by how much more (or less) often this value agrees by chance than
             // the average value does (splink's term-frequency adjustment, made
-            // relative so that it fits the u estimated among compared pairs).
-            let freq = |r: usize| match self.values[c][r] {
-                Value::Name(n) => t.counts.get(&n.keys[0]).copied().unwrap_or(1),
-                _ => 1,
-            };
-            let f = freq(a).max(freq(b)) as f64 / t.total as f64;
-            let ratio = (f / t.chance_agreement).clamp(1.0 / 30.0, 30.0);
-            u = (u * ratio).min(1.0);
+            // relative so that it fits the u estimated from random pairs).
+            let f = tf.ratio[a * tf.stride + slot].max(tf.ratio[b * tf.stride + slot]);
+            if f > 0.0 {
+                let ratio = f64::from(f).clamp(1.0 / 30.0, 30.0);
+                u = (u * ratio).min(1.0);
+            }
         }
         (m / u).log2()
+    }
+
+    /// The match weight of one pair, compared directly.
+    fn pair_weight(&self, model: &Model, tf: &TermFrequencies, a: usize, b: usize) -> f64 {
+        let mut w = (model.lambda / (1.0 - model.lambda)).log2();
+        for c in 0..self.columns.len() {
+            w += self.bits(model, tf, c, self.level(c, a, b), a, b);
+        }
+        w
     }
 
     /// Why a pair scored as it did, column by column.
@@ -1083,7 +1418,7 @@ impl Dataset {
         let mut w = (model.lambda / (1.0 - model.lambda)).log2();
         for c in 0..self.columns.len() {
             let l = self.level(c, a, b);
-            w += self.bits(model, &[], c, l, a, b);
+            w += self.bits(model, &TermFrequencies::default(), c, l, a, b);
         }
         w
     }
@@ -1170,7 +1505,7 @@ fn em_fixed_u(
 /// columns, whose values among non-matches are then as good as random. Each
 /// column's m is the median over the rounds that estimated it. Finally the share of matches among compared pairs is
 /// estimated with m and u fixed.
-fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
+fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -> Model {
     let ncol = columns.len();
     let top: Vec<u8> = columns
         .iter()
@@ -1187,6 +1522,14 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
             })
             .collect()
     };
+    // Distinct comparison patterns with their counts, sorted so that the
+    // result does not depend on hashing order.
+    let mut counted: FastMap<&[u8], f64> = FastMap::default();
+    for row in levels.chunks(ncol.max(1)) {
+        *counted.entry(row).or_default() += 1.0;
+    }
+    let mut all_patterns: Vec<(&[u8], f64)> = counted.into_iter().collect();
+    all_patterns.sort_by(|x, y| x.0.cmp(y.0));
     let mut estimates: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ncol];
     let mut iterations = 0;
     for ci in 0..ncol {
@@ -1207,17 +1550,15 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
             if !personal(columns[ci].kind) && !personal(columns[cj].kind) {
                 continue;
             }
-            let mut patterns: HashMap<&[u8], f64> = HashMap::new();
-            for row in levels.chunks(ncol.max(1)) {
-                if row[ci] == top[ci] && row[cj] == top[cj] {
-                    *patterns.entry(row).or_default() += 1.0;
-                }
-            }
-            let n: f64 = patterns.values().sum();
+            let patterns: Vec<(&[u8], f64)> = all_patterns
+                .iter()
+                .filter(|(row, _)| row[ci] == top[ci] && row[cj] == top[cj])
+                .copied()
+                .collect();
+            let n: f64 = patterns.iter().map(|p| p.1).sum();
             if n < 30.0 || ncol < 3 {
                 continue;
             }
-            let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
             // The sex column follows from the name columns; it is learnt only in
             // rounds where no name is held fixed, or it would look like proof.
             let is_name = |k: ColumnKind| {
@@ -1286,14 +1627,7 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
             med
         })
         .collect();
-    let mut patterns: HashMap<&[u8], f64> = HashMap::new();
-    for row in levels.chunks(ncol.max(1)) {
-        *patterns.entry(row).or_default() += 1.0;
-    }
-    let patterns: Vec<(&[u8], f64)> = patterns.into_iter().collect();
-    let mut m_fixed = m.clone();
-    let all = vec![true; ncol];
-    let (lambda, _, its) = em_fixed_u(&patterns, &u, &mut m_fixed, &all, false, 0.01);
+    let (lambda, its) = match_share(&all_patterns, &u, &m, total_pairs);
     Model {
         lambda,
         m,
@@ -1302,20 +1636,71 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>) -> Model {
     }
 }
 
+/// The share of matches among *all* pairs of records, by EM with m and u fixed.
+/// u describes random pairs, so the prior that goes with it is the chance that two
+/// random records match, not the (much larger) share among compared pairs: using
+/// that would count the blocking agreement twice. Pairs that blocking left out
+/// are taken as non-matches, so the EM step is `lambda = sum of posteriors / all pairs`.
+fn match_share(
+    patterns: &[(&[u8], f64)],
+    u: &[Vec<f64>],
+    m: &[Vec<f64>],
+    total_pairs: f64,
+) -> (f64, usize) {
+    let compared: f64 = patterns.iter().map(|p| p.1).sum();
+    let total = total_pairs.max(compared).max(1.0);
+    // Log Bayes factor of each pattern, computed once.
+    let factors: Vec<(f64, f64)> = patterns
+        .iter()
+        .map(|&(row, count)| {
+            let mut f = 0.0;
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING {
+                    f += m[c][l as usize].ln() - u[c][l as usize].ln();
+                }
+            }
+            (f, count)
+        })
+        .collect();
+    let mut lambda = (0.1 * compared / total).clamp(1e-12, 0.5);
+    let mut iterations = 0;
+    for it in 0..500 {
+        iterations = it + 1;
+        let prior = lambda.ln() - (1.0 - lambda).ln();
+        let mass: f64 = factors
+            .iter()
+            .map(|&(f, count)| count / (1.0 + (-(prior + f)).exp()))
+            .sum();
+        let next = (mass / total).clamp(1e-12, 1.0 - 1e-7);
+        let change = (next - lambda).abs() / lambda;
+        lambda = next;
+        if change < 1e-9 {
+            break;
+        }
+    }
+    (lambda, iterations)
+}
+
 /// Clusters from the linked pairs (probability at or above the threshold), taken
-/// strongest first. Two groups merge only when most of the pairs between them are
-/// linked: one strong pair between a person's reports and a sibling's must not
-/// pull the whole family into one cluster, as plain connected components would.
-fn cluster(n: usize, pairs: &[ScoredPair], threshold: f64) -> Vec<u32> {
+/// strongest first. Two groups merge only when the pairs between them, scored
+/// directly (blocking may have left some out), are on average evidence of a match
+/// (mean clipped weight at least the threshold's): one strong pair between a
+/// person's reports and a sibling's must not pull the whole family into one
+/// cluster, as plain connected components would.
+fn cluster(
+    n: usize,
+    pairs: &[ScoredPair],
+    threshold: f64,
+    weight: impl Fn(u32, u32) -> f64,
+) -> Vec<u32> {
     let mut linked: Vec<&ScoredPair> = pairs
         .iter()
         .filter(|p| p.probability >= threshold)
         .collect();
     linked.sort_by(|x, y| y.weight.total_cmp(&x.weight));
-    let key = |a: u32, b: u32| (u64::from(a.min(b)) << 32) | u64::from(a.max(b));
-    let is_linked: std::collections::HashSet<u64> = linked.iter().map(|p| key(p.a, p.b)).collect();
+    let threshold_weight = (threshold / (1.0 - threshold)).log2();
     let mut root: Vec<u32> = (0..n as u32).collect();
-    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut members: FastMap<u32, Vec<u32>> = FastMap::default();
     for p in linked {
         let (ra, rb) = (root[p.a as usize], root[p.b as usize]);
         if ra == rb {
@@ -1323,15 +1708,18 @@ fn cluster(n: usize, pairs: &[ScoredPair], threshold: f64) -> Vec<u32> {
         }
         let ma = members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
         let mb = members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
-        let links = ma
+        // The average evidence between the groups, each pair's weight clipped to
+        // ±10 bits, so that neither one overwhelming pair nor one pair that blocking
+        // left weak (initials, a missing date) decides alone.
+        let support: f64 = ma
             .iter()
             .map(|&x| {
                 mb.iter()
-                    .filter(|&&y| is_linked.contains(&key(x, y)))
-                    .count()
+                    .map(|&y| weight(x, y).clamp(-MERGE_CLIP, MERGE_CLIP))
+                    .sum::<f64>()
             })
-            .sum::<usize>();
-        if links * 2 <= ma.len() * mb.len() {
+            .sum();
+        if support < threshold_weight * (ma.len() * mb.len()) as f64 {
             continue;
         }
         let (keep, gone) = (ra.min(rb), ra.max(rb));
@@ -1344,4 +1732,42 @@ fn cluster(n: usize, pairs: &[ScoredPair], threshold: f64) -> Vec<u32> {
         members.insert(keep, all);
     }
     root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_stay_small() {
+        // Comparison is bound by memory reads of the second record's row.
+        assert!(
+            std::mem::size_of::<Value>() <= 24,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
+    }
+
+    #[test]
+    fn within_one_edit_agrees_with_osa() {
+        let mut rng = SplitMix(7);
+        for _ in 0..20_000 {
+            let x: Vec<u8> = (0..8).map(|_| rng.below(3) as u8).collect();
+            let mut y = x.clone();
+            for _ in 0..rng.below(3) {
+                match rng.below(2) {
+                    0 => y[rng.below(8)] = rng.below(3) as u8,
+                    _ => {
+                        let i = rng.below(7);
+                        y.swap(i, i + 1);
+                    }
+                }
+            }
+            assert_eq!(
+                within_one_edit(&x, &y),
+                osa_distance(&x, &y, 1) <= 1,
+                "{x:?} {y:?}"
+            );
+        }
+    }
 }
