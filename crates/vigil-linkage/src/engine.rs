@@ -78,7 +78,7 @@ pub struct Column {
     pub field: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct NameValue {
     keys: [u32; 3],
     n: u8,
@@ -97,7 +97,7 @@ impl NameValue {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Value {
     Missing,
     Name(NameValue),
@@ -1368,7 +1368,19 @@ impl Dataset {
                 u = (u * ratio).min(1.0);
             }
         }
-        (m / u).log2()
+        let bits = (m / u).log2();
+        let ncol = self.columns.len();
+        let identical = self.values[a * ncol + c] == self.values[b * ncol + c];
+        if identical || l + 1 == self.columns[c].kind.levels().len() {
+            // Full agreement, or the very same value, is never evidence against a
+            // match. EM can estimate it below zero where a level is rare or the
+            // column carries little information in this data (a surname given
+            // only as an initial, a city most records share); such a column then
+            // counts as nothing rather than pushing a record away from its copy.
+            bits.max(0.0)
+        } else {
+            bits
+        }
     }
 
     /// The match weight of one pair, compared directly.
