@@ -5,6 +5,8 @@
 #   SKIP_1M=1 bash bench/linkage/run.sh  # without the one-million-record set
 #   VIGIL_ONLY=1 bash bench/linkage/run.sh  # only vigil's rows (FEBRL CSVs must already
 #                                           # be in the work directory from a full run)
+#   REPEAT=5 bash bench/linkage/run.sh   # runs per tool and set (default 3); the table
+#                                        # shows medians of CPU, wall and peak memory
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -31,36 +33,62 @@ if [ -z "${SKIP_1M:-}" ]; then
 fi
 ru_spec="$root/crates/vigil-linkage/testdata/russian.toml"
 
-# vigil: one process, measured by GNU time (CPU = user + sys, peak RSS).
+repeat="${REPEAT:-3}"
+
+# Runs a command $repeat times under GNU time (CPU = user + sys, peak RSS),
+# appending one "user sys wall rss" line per run to $work/times.txt.
+timed() {
+  local out="$1"; shift
+  : >"$work/times.txt"
+  : >"$out.runs"
+  for _ in $(seq "$repeat"); do
+    /usr/bin/time -f '%U %S %e %M' -o "$work/time.txt" "$@" >"$out" 2>"$work/err.txt" || return 1
+    cat "$work/time.txt" >>"$work/times.txt"
+    tail -n 1 "$out" >>"$out.runs"
+  done
+}
+
+# One table row: quality from the last run's JSON (both tools are deterministic
+# for a given input), medians of CPU seconds, wall seconds and peak memory.
+# splink clusters at three thresholds to find its best; the CPU and wall time of
+# the two clusterings it did not need (it reports them as extra_*) are taken off.
+row() {
+  python3 - "$@" "$work/times.txt" <<'PY'
+import json, statistics, sys
+name, tool, path, times = sys.argv[1:]
+runs_json = [json.loads(l) for l in open(path + ".runs") if l.strip()]
+d = runs_json[-1]
+runs = [list(map(float, l.split())) for l in open(times) if l.strip()]
+extra = [(j.get("extra_cpu_seconds", 0.0), j.get("extra_wall_seconds", 0.0)) for j in runs_json]
+cpu = statistics.median(u + s - xc for (u, s, _, _), (xc, _) in zip(runs, extra))
+wall = statistics.median(w - xw for (_, _, w, _), (_, xw) in zip(runs, extra))
+rss = statistics.median(r for _, _, _, r in runs) / 1024
+if tool == "vigil":
+    label, pairs = "vigil", d["pairs_compared"]
+else:
+    label, pairs = f"splink (best threshold {d['threshold']})", f"{d['pairs_compared_above_0.5']} above 0.5"
+print(f"| {name} | {label} | {d['precision']:.4f} | {d['recall']:.4f} | {d['f1']:.4f} "
+      f"| {cpu:.2f} | {wall:.2f} | {rss:.0f} | {pairs} |")
+PY
+}
+
 vigil() {
   local name="$1" spec="$2"; shift 2
   local inputs=()
   for f in "$@"; do inputs+=(--input "$f"); done
-  /usr/bin/time -f '%U %S %e %M' -o "$work/time.txt" \
-    "$bin/vigil-link" --spec "$spec" "${inputs[@]}" --truth-column entity_id --json --quiet \
-    >"$work/vigil.json" 2>"$work/vigil.err"
-  read -r user sys wall rss <"$work/time.txt"
-  python3 - "$name" "$user" "$sys" "$wall" "$rss" "$work/vigil.json" <<'PY'
-import json, sys
-name, user, sys_, wall, rss, path = sys.argv[1:]
-d = json.load(open(path))
-print(f"| {name} | vigil | {d['precision']:.4f} | {d['recall']:.4f} | {d['f1']:.4f} | {float(user)+float(sys_):.2f} | {float(wall):.2f} | {int(rss)/1024:.0f} | {d['pairs_compared']} |")
-PY
+  timed "$work/vigil.json" "$bin/vigil-link" --spec "$spec" "${inputs[@]}" \
+    --truth-column entity_id --json --quiet || {
+      echo "| $name | vigil | failed: $(tail -n 1 "$work/err.txt") | | | | | | |"; return; }
+  row "$name" vigil "$work/vigil.json"
 }
 
 splink() {
   local name="$1" kind="$2"; shift 2
   if [ -n "${VIGIL_ONLY:-}" ]; then return; fi
-  /usr/bin/time -f '%U %S %e %M' -o "$work/time.txt" \
-    "$venv/bin/python" "$here/splink_run.py" "$kind" "$@" >"$work/splink.json" 2>"$work/splink.err" || {
+  timed "$work/splink.json" "$venv/bin/python" "$here/splink_run.py" "$kind" "$@" || {
+      cp "$work/err.txt" "$work/splink.err"
       echo "| $name | splink | failed, see $work/splink.err | | | | | | |"; return; }
-  read -r user sys wall rss <"$work/time.txt"
-  python3 - "$name" "$user" "$sys" "$wall" "$rss" "$work/splink.json" <<'PY'
-import json, sys
-name, user, sys_, wall, rss, path = sys.argv[1:]
-d = json.loads(open(path).read().strip().splitlines()[-1])
-print(f"| {name} | splink (best threshold {d['threshold']}) | {d['precision']:.4f} | {d['recall']:.4f} | {d['f1']:.4f} | {float(user)+float(sys_):.2f} | {float(wall):.2f} | {int(rss)/1024:.0f} | {d['pairs_compared_above_0.5']} above 0.5 |")
-PY
+  row "$name" splink "$work/splink.json"
 }
 
 echo "## Machine"
@@ -73,6 +101,7 @@ grep MemTotal /proc/meminfo
 if [ -z "${VIGIL_ONLY:-}" ]; then
   echo "splink $("$venv/bin/python" -c 'import splink; print(splink.__version__)')"
 fi
+echo "runs per tool and set: $repeat (medians of CPU, wall and peak memory)"
 echo '```'
 echo
 echo "| set | tool | precision | recall | F1 | CPU s | wall s | peak MB | pairs compared |"

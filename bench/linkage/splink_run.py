@@ -104,6 +104,7 @@ def quality(clusters):
 
 
 best = None
+spent = []
 for thr in (0.5, 0.9, 0.99):
     c0, w0 = time.process_time(), time.time()
     cl_df = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=thr)
@@ -111,9 +112,14 @@ for thr in (0.5, 0.9, 0.99):
     src = cdf["source_dataset"] if link else ["x"] * len(cdf)
     prec, rec, f1 = quality(zip(src, cdf["unique_id"], cdf["cluster_id"]))
     cpu, wall = base_cpu + time.process_time() - c0, base_wall + time.time() - w0
+    spent.append((thr, time.process_time() - c0, time.time() - w0))
     r = dict(threshold=thr, precision=prec, recall=rec, f1=f1, cpu_seconds=cpu, wall_seconds=wall)
     if best is None or f1 > best["f1"]:
         best = r
 best["pairs_compared_above_0.5"] = int(n_pairs)
+# What the clusterings at the other thresholds cost: the benchmark takes it off
+# splink's process time, so splink is timed as if it had clustered once.
+best["extra_cpu_seconds"] = sum(c for t, c, _ in spent if t != best["threshold"])
+best["extra_wall_seconds"] = sum(w for t, _, w in spent if t != best["threshold"])
 best["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(best))
