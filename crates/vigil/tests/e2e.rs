@@ -1041,3 +1041,69 @@ async fn a_burst_of_reports_is_stored_whole_each_with_its_own_receipt() {
     texts.dedup();
     assert_eq!(texts.len(), 200);
 }
+
+/// `vigil link` is the main binary's subcommand (not only the crate's own
+/// `vigil-link`): on the committed evaluation set it gives the F1 recorded in
+/// docs/linkage.md, writes one cluster row per record, and a spec naming a
+/// column the file does not have is refused with the file and the column.
+#[test]
+fn vigil_link_gives_the_recorded_f1_through_the_main_binary() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vigil-linkage/testdata");
+    let spec = testdata.join("russian.toml");
+    let input = testdata.join("russian-2k.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let clusters = dir.path().join("clusters.csv");
+    let out = vigil(&[
+        "link",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        clusters.to_str().unwrap(),
+        "--truth-column",
+        "entity_id",
+        "--json",
+        "--quiet",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f1 = v["f1"].as_f64().unwrap();
+    assert!((f1 - 0.9800).abs() < 5e-4, "F1 {f1}, recorded 0.9800");
+    let rows = fs::read_to_string(&clusters).unwrap();
+    let records = fs::read_to_string(&input).unwrap().lines().count() - 1;
+    assert_eq!(
+        rows.lines().count() - 1,
+        records,
+        "one cluster row per record"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    fs::write(
+        &bad,
+        "id = \"rec_id\"\n[fields]\nno_such_column = \"surname\"\n",
+    )
+    .unwrap();
+    let out = vigil(&[
+        "link",
+        "--spec",
+        bad.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--quiet",
+    ])
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("russian-2k.csv") && err.contains("no_such_column"),
+        "{err}"
+    );
+}
