@@ -45,6 +45,17 @@ fn vigil(args: &[&str]) -> Command {
     c
 }
 
+/// Runs a command that must succeed; on failure the assertion shows its stderr.
+fn succeeded(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 impl World {
     fn new() -> World {
         Self::with_intake_db(None)
@@ -582,17 +593,12 @@ async fn a_sealed_report_opens_with_the_standard_age_tool() {
     let desk_recipient = identity.recipient();
     let plain = identity.secret_text();
     fs::write(&clear_key, plain.as_bytes()).unwrap();
-    let out = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(&clear_key)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(&clear_key)
+            .arg(&file),
     );
     let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(envelope["text"], "opened by age-ИНТЕРОП");
@@ -708,16 +714,11 @@ async fn the_intake_runs_on_postgresql_too() {
 mod sqlx_free_create_db {
     pub async fn create_database(admin: &str) -> String {
         let name = format!("vigil_e2e_{}", vigil_core::ReportId::generate().unwrap());
-        let out = std::process::Command::new("psql")
-            .arg(admin)
-            .arg("-qc")
-            .arg(format!("CREATE DATABASE {name}"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        super::succeeded(
+            std::process::Command::new("psql")
+                .arg(admin)
+                .arg("-qc")
+                .arg(format!("CREATE DATABASE {name}")),
         );
         let (base, _) = admin.rsplit_once('/').unwrap();
         format!("{base}/{name}")
@@ -786,12 +787,7 @@ async fn the_demo_serves_all_three_zones() {
         .unwrap();
     assert!(public.contains("Reports in total: 6"), "{public}");
     let site = data.join("public/site");
-    let out = vigil(&["verify"]).arg(&site).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(vigil(&["verify"]).arg(&site));
     // The printed passphrase opens the desk next to the running demo.
     let passphrase = banner
         .lines()
@@ -799,16 +795,11 @@ async fn the_demo_serves_all_three_zones() {
         .and_then(|l| l.split_whitespace().next())
         .unwrap()
         .to_owned();
-    let out = vigil(&["desk", "list", "--json"])
-        .arg("--data")
-        .arg(&data)
-        .env("VIGIL_PASSPHRASE", passphrase)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        vigil(&["desk", "list", "--json"])
+            .arg("--data")
+            .arg(&data)
+            .env("VIGIL_PASSPHRASE", passphrase),
     );
     let queue: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(queue.len(), 6);
@@ -1053,7 +1044,7 @@ fn vigil_link_gives_the_recorded_f1_through_the_main_binary() {
     let input = testdata.join("russian-2k.csv");
     let dir = tempfile::tempdir().unwrap();
     let clusters = dir.path().join("clusters.csv");
-    let out = vigil(&[
+    let out = succeeded(&mut vigil(&[
         "link",
         "--spec",
         spec.to_str().unwrap(),
@@ -1065,14 +1056,7 @@ fn vigil_link_gives_the_recorded_f1_through_the_main_binary() {
         "entity_id",
         "--json",
         "--quiet",
-    ])
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f1 = v["f1"].as_f64().unwrap();
     assert!((f1 - 0.9800).abs() < 5e-4, "F1 {f1}, recorded 0.9800");
