@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 pub use age::secrecy::SecretString;
@@ -48,8 +48,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     }
 }
 
-/// Writes `secret` encrypted to `passphrase`, readable only by its owner, and
-/// never over an existing file.
+/// Writes `secret` encrypted to `passphrase`, readable only by its owner (a
+/// missing folder is made 0700), and never over an existing file.
 fn write_secret_file(
     path: &Path,
     secret: &[u8],
@@ -65,8 +65,12 @@ fn write_secret_file(
         recipient.set_work_factor(wf);
     }
     let encrypted = age::encrypt(&recipient, secret).map_err(|_| KeyError::Encrypt)?;
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    if let Some(parent) = path.parent().filter(|p| !p.exists()) {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(io_err(parent))?;
     }
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -82,6 +86,9 @@ fn write_secret_file(
                 io_err(path)(e)
             }
         })?;
+    // The mode given to `open` passes through the umask; this does not.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(io_err(path))?;
     file.write_all(&encrypted).map_err(io_err(path))?;
     file.sync_all().map_err(io_err(path))?;
     Ok(())
@@ -208,6 +215,22 @@ mod tests {
             write_identity(&path, &id, &pass("x"), Some(10)),
             Err(KeyError::Exists { .. })
         ));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn key_files_and_new_folders_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile_dir();
+        let path = dir.join("new/deeper/release.age");
+        ReleaseKey::generate()
+            .unwrap()
+            .write(&path, &pass("pw"), Some(10))
+            .unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.join("new/deeper")), 0o700);
+        assert_eq!(mode(&dir.join("new")), 0o700);
         fs::remove_dir_all(dir).unwrap();
     }
 
