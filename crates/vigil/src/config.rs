@@ -255,14 +255,14 @@ pub enum DataFolderError {
          give the folder that `vigil keygen` or `vigil demo` made with --data DIR \
          (or VIGIL_DATA=DIR){hint}"
     )]
-    NotGiven { hint: String },
+    NoneGiven { hint: String },
     #[error(
         "data folder {path} does not exist: check --data DIR (or VIGIL_DATA); \
          `vigil keygen --data DIR` makes a new one"
     )]
-    NotFound { path: String },
+    Absent { path: String },
     #[error("data folder {path} is not a folder: give a folder with --data DIR (or VIGIL_DATA)")]
-    NotAFolder { path: String },
+    NoFolder { path: String },
 }
 
 /// Checks that a zone's data folder exists before anything reads from or
@@ -271,7 +271,7 @@ pub enum DataFolderError {
 pub fn require_data_folder(root: &Path) -> Result<(), DataFolderError> {
     match fs::metadata(root) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(DataFolderError::NotAFolder {
+        Ok(_) => Err(DataFolderError::NoFolder {
             path: root.display().to_string(),
         }),
         Err(_) if root == Path::new(DEFAULT_DATA) => {
@@ -280,9 +280,9 @@ pub fn require_data_folder(root: &Path) -> Result<(), DataFolderError> {
             } else {
                 String::new()
             };
-            Err(DataFolderError::NotGiven { hint })
+            Err(DataFolderError::NoneGiven { hint })
         }
-        Err(_) => Err(DataFolderError::NotFound {
+        Err(_) => Err(DataFolderError::Absent {
             path: root.display().to_string(),
         }),
     }
