@@ -446,6 +446,11 @@ async fn verify_fails_on_a_symlink_or_a_pipe_in_a_release_naming_it() {
     let key = w.data().join("desk/release-key.pub");
     let key_s = key.to_str().unwrap();
     assert!(w.verify(site.to_str().unwrap(), key_s).status.success());
+    // The release folder itself may be reached through a link (a web root
+    // swapped by a link, for example); only what is inside must be plain.
+    let via_link = w.dir.path().join("current");
+    std::os::unix::fs::symlink(&site, &via_link).unwrap();
+    assert!(w.verify(via_link.to_str().unwrap(), key_s).status.success());
 
     let fresh = |name: &str| -> PathBuf {
         let copy = w.dir.path().join(name);
