@@ -245,6 +245,11 @@ pub fn prepare_sqlite_file(url: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether a file's mode lets its group or anyone else read it.
+pub fn readable_by_others(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
 /// The default data folder, used when neither `--data` nor `VIGIL_DATA` names one.
 pub const DEFAULT_DATA: &str = "vigil-data";
 

@@ -26,7 +26,15 @@ pub fn load_config(
 ) -> Result<DeskConfigFile> {
     config::require_data_folder(&layout.root)?;
     let path = config_path.map_or_else(|| layout.desk_config(), std::path::Path::to_path_buf);
-    Ok(config::load(&path, |c: &DeskConfigFile| c.version)?)
+    let file: DeskConfigFile = config::load(&path, |c: &DeskConfigFile| c.version)?;
+    if file.intake_token.is_some() && config::readable_by_others(&path) {
+        eprintln!(
+            "warning: {} holds intake_token and other users of this machine can read it: \
+             chmod 600 it, or move the token to VIGIL_INTAKE_TOKEN",
+            path.display()
+        );
+    }
+    Ok(file)
 }
 
 /// Opens the desk's store (an SQLite file is created 0600 in a 0700 folder).

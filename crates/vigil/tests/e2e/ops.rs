@@ -184,6 +184,14 @@ async fn the_pull_refuses_plain_http_across_the_network_and_ignores_proxy_variab
         !connected(&proxy_trap),
         "the pull went through an ambient proxy"
     );
+    // The test wrote desk.toml, token included, readable by all: a warning says so.
+    let desk_toml = w.data().join("desk/desk.toml");
+    fs::set_permissions(&desk_toml, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = w.run(&["desk", "pull"]);
+    assert!(stderr(&out).contains("other users of this machine can read it"));
+    fs::set_permissions(&desk_toml, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = w.run(&["desk", "pull"]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 
     // http:// to another host is refused before any connection, naming the
     // setting and the fix; so is `vigil desk` (serve) at start.
