@@ -90,6 +90,9 @@ pub struct Puller {
 fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         Ok(ip) => ip.is_loopback(),
         Err(_) => bare.eq_ignore_ascii_case("localhost"),
     }
@@ -288,6 +291,7 @@ mod tests {
         assert!(allowed("http://127.0.0.1:8080", None));
         assert!(allowed("http://127.8.9.10:8080", None));
         assert!(allowed("http://[::1]:8080", None));
+        assert!(allowed("http://[::ffff:127.0.0.1]:8080", None));
         assert!(allowed("http://localhost:8080", None));
         for url in [
             "http://192.0.2.7:8080",
