@@ -360,3 +360,46 @@ pub fn database_url(from_file: Option<&str>, default: String) -> String {
         .or_else(|| from_file.map(str::to_owned))
         .unwrap_or(default)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn sqlite_files_are_made_and_tightened_to_0600_in_every_url_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (url, file) in [
+            (format!("sqlite:{}", d.join("a.db").display()), "a.db"),
+            (format!("sqlite://{}", d.join("b.db").display()), "b.db"),
+            (
+                format!("sqlite:{}?mode=rwc", d.join("c.db").display()),
+                "c.db",
+            ),
+            (
+                format!("sqlite:{}", d.join("new/d.db").display()),
+                "new/d.db",
+            ),
+        ] {
+            prepare_sqlite_file(&url).unwrap();
+            assert_eq!(mode(&d.join(file)), 0o600, "{url}");
+        }
+        assert_eq!(mode(&d.join("new")), 0o700);
+        // An older, looser database and its -wal are tightened.
+        for f in ["e.db", "e.db-wal"] {
+            fs::write(d.join(f), b"").unwrap();
+            fs::set_permissions(d.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        prepare_sqlite_file(&format!("sqlite:{}", d.join("e.db").display())).unwrap();
+        assert_eq!(mode(&d.join("e.db")), 0o600);
+        assert_eq!(mode(&d.join("e.db-wal")), 0o600);
+        // Nothing to do for memory or PostgreSQL.
+        prepare_sqlite_file("sqlite::memory:").unwrap();
+        prepare_sqlite_file("postgres://vigil@db/intake").unwrap();
+    }
+}
