@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use vigil_core::DeskIdentity;
 use vigil_desk::web::DeskWeb;
 use vigil_desk::{Puller, open_queue};
-use vigil_store::Store;
+use vigil_store::DeskStore;
 use zeroize::Zeroizing;
 
 use super::{Result, shutdown_signal};
@@ -17,7 +17,7 @@ use crate::secrets;
 
 pub struct Desk {
     pub file: DeskConfigFile,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn DeskStore>,
 }
 
 pub async fn open(layout: &Layout, config_path: Option<&std::path::Path>) -> Result<Desk> {
@@ -25,7 +25,7 @@ pub async fn open(layout: &Layout, config_path: Option<&std::path::Path>) -> Res
     let file: DeskConfigFile = config::load(&path, |c: &DeskConfigFile| c.version)?;
     let url = config::database_url(file.database_url.as_deref(), layout.default_desk_db());
     std::fs::create_dir_all(layout.desk_dir())?;
-    let store = vigil_store::open(&url).await?;
+    let store = vigil_store::open_desk(&url).await?;
     Ok(Desk { file, store })
 }
 

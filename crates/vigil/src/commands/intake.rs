@@ -42,7 +42,7 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
         .ok_or("intake config, desk_token_sha256: expected 64 hexadecimal digits")?;
     let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
     fs::create_dir_all(layout.intake_dir())?;
-    let store = vigil_store::open(&url).await?;
+    let store = vigil_store::open_intake(&url).await?;
     let config = IntakeConfig {
         recipients,
         receipt_key: receipt_key(&layout.receipt_key())?,
