@@ -2,7 +2,7 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use vigil_store::{Account, Store, StoreError};
+use vigil_store::{Account, DeskStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -26,7 +26,7 @@ fn valid_username(u: &str) -> bool {
 }
 
 pub async fn put_account(
-    store: &dyn Store,
+    store: &dyn DeskStore,
     username: &str,
     password: &str,
 ) -> Result<(), AccountError> {
@@ -43,10 +43,13 @@ pub async fn put_account(
         .map_err(|_| AccountError::Hash)?
         .to_string();
     store
-        .desk_put_account(&Account {
-            username: username.to_owned(),
-            password_hash: hash,
-        })
+        .desk_put_account(
+            &Account {
+                username: username.to_owned(),
+                password_hash: hash,
+            },
+            vigil_core::Day::today(),
+        )
         .await?;
     Ok(())
 }
@@ -54,7 +57,7 @@ pub async fn put_account(
 /// Checks a login. Unknown users cost the same hashing time as known ones, so
 /// timing does not tell which usernames exist.
 pub async fn check_login(
-    store: &dyn Store,
+    store: &dyn DeskStore,
     username: &str,
     password: &str,
 ) -> Result<bool, AccountError> {

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use vigil_core::{DeskIdentity, Lang};
-use vigil_store::Store;
+use vigil_store::DeskStore;
 
 use crate::accounts::check_login;
 use crate::queue::{QueueItem, open_queue};
@@ -22,7 +22,7 @@ const COOKIE: &str = "vigil_desk_session";
 const IDLE: Duration = Duration::from_secs(30 * 60);
 
 pub struct DeskWeb {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn DeskStore>,
     pub identity: Arc<DeskIdentity>,
     /// Set the cookie's Secure flag; off only when served on loopback over HTTP.
     pub secure_cookies: bool,
@@ -36,7 +36,7 @@ struct Session {
 
 impl DeskWeb {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn DeskStore>,
         identity: Arc<DeskIdentity>,
         secure_cookies: bool,
     ) -> Arc<Self> {

@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use vigil_core::{Channel, Day, Lang, Receipt, ReceiptKey, Recipients, ReportEnvelope, ReportId};
-use vigil_store::{SealedReport, Store};
+use vigil_store::{IntakeStore, SealedReport};
 
 pub use writer::Writer;
 
@@ -36,7 +36,7 @@ pub struct IntakeConfig {
 
 pub struct Intake {
     config: IntakeConfig,
-    store: Arc<dyn Store>,
+    store: Arc<dyn IntakeStore>,
     writer: Writer,
 }
 
@@ -49,7 +49,7 @@ pub(crate) enum SubmitError {
 
 impl Intake {
     /// Starts the intake's writer task; must be called inside a Tokio runtime.
-    pub fn new(config: IntakeConfig, store: Arc<dyn Store>) -> Arc<Self> {
+    pub fn new(config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
         let writer = Writer::spawn(store.clone());
         Arc::new(Intake {
             config,

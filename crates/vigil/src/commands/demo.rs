@@ -12,7 +12,7 @@ use vigil_core::keys::{self, ReleaseKey, SecretString};
 use vigil_core::{Day, DeskIdentity};
 use vigil_desk::Puller;
 use vigil_desk::web::DeskWeb;
-use vigil_store::Store;
+use vigil_store::DeskStore;
 use zeroize::Zeroizing;
 
 use super::{Result, shutdown_signal};
@@ -164,7 +164,7 @@ async fn send_demo_reports(intake: SocketAddr, reports: &[(&str, bool)]) -> Resu
     Ok(())
 }
 
-async fn publish(store: &dyn Store, key: &ReleaseKey, site: &std::path::Path) -> Result {
+async fn publish(store: &dyn DeskStore, key: &ReleaseKey, site: &std::path::Path) -> Result {
     vigil_public::publish(store, key, site, Day::today()).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use vigil_core::DeskIdentity;
 use vigil_desk::web::DeskWeb;
 use vigil_desk::{Puller, open_queue};
-use vigil_store::Store;
+use vigil_store::DeskStore;
 use zeroize::Zeroizing;
 
 use super::{Result, shutdown_signal};
@@ -16,7 +16,7 @@ use crate::secrets;
 
 pub struct Desk {
     pub file: DeskConfigFile,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn DeskStore>,
 }
 
 /// Reads the desk's config from a data folder that must exist.
@@ -38,12 +38,12 @@ pub fn load_config(
 }
 
 /// Opens the desk's store (an SQLite file is created 0600 in a 0700 folder).
-pub async fn open_store(layout: &Layout, file: &DeskConfigFile) -> Result<Arc<dyn Store>> {
+pub async fn open_store(layout: &Layout, file: &DeskConfigFile) -> Result<Arc<dyn DeskStore>> {
     let url = config::database_url(file.database_url.as_deref(), layout.default_desk_db());
     config::private_dir(&layout.desk_dir())?;
     config::prepare_sqlite_file(&url)
         .map_err(|e| format!("desk database: cannot create it 0600: {e}"))?;
-    Ok(vigil_store::open(&url).await?)
+    Ok(vigil_store::open_desk(&url).await?)
 }
 
 pub async fn open(layout: &Layout, config_path: Option<&std::path::Path>) -> Result<Desk> {

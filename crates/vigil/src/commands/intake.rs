@@ -43,7 +43,7 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
     config::private_dir(&layout.intake_dir())?;
     config::prepare_sqlite_file(&url)
         .map_err(|e| format!("intake database: cannot create it 0600: {e}"))?;
-    let store = vigil_store::open(&url).await?;
+    let store = vigil_store::open_intake(&url).await?;
     let config = IntakeConfig {
         recipients,
         receipt_key: receipt_key(&layout.receipt_key())?,
