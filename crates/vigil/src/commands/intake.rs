@@ -19,6 +19,8 @@ pub fn receipt_key(path: &Path) -> Result<ReceiptKey> {
             let mut bytes = [0u8; 32];
             hex::decode_to_slice(text.trim(), &mut bytes)
                 .map_err(|_| format!("{}: not 64 hexadecimal digits", path.display()))?;
+            // An older vigil may have left it readable by others.
+            fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
             Ok(ReceiptKey::from_bytes(bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

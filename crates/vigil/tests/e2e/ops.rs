@@ -432,8 +432,11 @@ fn a_loose_data_folder_from_an_older_vigil_is_tightened() {
     let db = w.data().join("intake/intake.db");
     fs::write(&db, b"").unwrap();
     fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
+    let receipt_key = w.data().join("intake/receipt.key");
+    fs::write(&receipt_key, "00".repeat(32)).unwrap();
+    fs::set_permissions(&receipt_key, fs::Permissions::from_mode(0o644)).unwrap();
     let mut running = Running::start(&mut w.command(&["intake"]), "intake listening on");
-    for path in [w.data().join("intake"), db] {
+    for path in [w.data().join("intake"), db, receipt_key] {
         let mode = fs::metadata(&path).unwrap().mode() & 0o777;
         let want = if path.is_dir() { 0o700 } else { 0o600 };
         assert_eq!(mode, want, "{}", path.display());
