@@ -19,7 +19,8 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct DataArg {
     /// The data folder: one subfolder per zone (intake/, desk/, public/).
-    #[arg(long, env = "VIGIL_DATA", default_value = "vigil-data", global = true)]
+    /// Without it, ./vigil-data, which must exist (keygen makes it).
+    #[arg(long, env = "VIGIL_DATA", default_value = crate::config::DEFAULT_DATA, global = true)]
     pub data: PathBuf,
 }
 

@@ -11,6 +11,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Whatever vigil creates (keys, configs, databases, their -wal and -shm,
+    // releases) is its owner's alone, whatever umask the shell had: set before
+    // any thread or file exists. Zone code also sets explicit modes.
+    rustix::process::umask(rustix::fs::Mode::RWXG | rustix::fs::Mode::RWXO);
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -4,7 +4,6 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use vigil_core::{ReceiptKey, Recipients};
 use vigil_intake::{DEFAULT_MAX_BODY_BYTES, Intake, IntakeConfig};
 
@@ -25,7 +24,7 @@ pub fn receipt_key(path: &Path) -> Result<ReceiptKey> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = ReceiptKey::generate()?;
             if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
+                config::private_dir(parent)?;
             }
             config::write_private(path, hex::encode(key.as_bytes()).as_bytes())?;
             Ok(key)
@@ -41,7 +40,9 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
     let desk_token_hash = vigil_core::token::parse_hash(&file.desk_token_sha256)
         .ok_or("intake config, desk_token_sha256: expected 64 hexadecimal digits")?;
     let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
-    fs::create_dir_all(layout.intake_dir())?;
+    config::private_dir(&layout.intake_dir())?;
+    config::prepare_sqlite_file(&url)
+        .map_err(|e| format!("intake database: cannot create it 0600: {e}"))?;
     let store = vigil_store::open_intake(&url).await?;
     let config = IntakeConfig {
         recipients,
@@ -54,10 +55,19 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
 
 pub async fn run(args: IntakeArgs) -> Result {
     let layout = Layout::new(&args.data.data);
+    config::require_data_folder(&layout.root)?;
     let path = args.config.unwrap_or_else(|| layout.intake_config());
     let file: IntakeConfigFile = config::load(&path, |c: &IntakeConfigFile| c.version)?;
+    let listen = args.listen.unwrap_or(file.listen);
+    config::check_intake(&path, &file, listen)?;
+    // Bind before the store is opened: a port in use writes nothing.
+    let listener = super::bind(
+        "intake",
+        listen,
+        "--listen (or VIGIL_INTAKE_LISTEN, or listen in the intake config)",
+    )
+    .await?;
     let intake = build(&layout, &file).await?;
-    let listener = TcpListener::bind(args.listen.unwrap_or(file.listen)).await?;
     println!("intake listening on http://{}", listener.local_addr()?);
     vigil_web::serve(listener, vigil_intake::router(intake), shutdown_signal()).await?;
     Ok(())

@@ -17,6 +17,8 @@ use vigil_store::{DeskStore, IntakeStore};
 
 mod stress;
 
+mod ops;
+
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const PASS: &str = "test passphrase, not for real use";
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
