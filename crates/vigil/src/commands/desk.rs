@@ -94,7 +94,7 @@ pub async fn run(args: DeskArgs) -> Result {
             store.clone(),
             Duration::from_secs(file.pull_interval_secs.max(1)),
         );
-        let web = DeskWeb::new(store, identity, file.secure_cookies);
+        let web = DeskWeb::new(store, identity, file.secure_cookies)?;
         println!("desk listening on http://{}", listener.local_addr()?);
         vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
         return Ok(());
