@@ -25,6 +25,11 @@ use zeroize::Zeroizing;
 const PAGE: u32 = 200;
 /// A bound on one pull, so a misbehaving intake cannot keep the desk looping.
 const MAX_PAGES: usize = 10_000;
+/// The most the desk reads of one answer, so a seized or misbehaving intake
+/// cannot fill the desk's memory. A page that does not fit is asked for again
+/// with half as many reports; one report (at most 4 MiB of body, sealed and
+/// encoded) always fits.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
@@ -66,6 +71,11 @@ pub enum PullError {
     Status { status: u16 },
     #[error("the intake's answer is not what the desk expects: {0}")]
     BadAnswer(String),
+    #[error(
+        "the intake's answer is larger than the desk reads ({MAX_ANSWER_BYTES} bytes), \
+         even for one report: check that intake_url names a vigil intake"
+    )]
+    TooLarge,
     #[error("the desk's store failed: {0}")]
     Store(#[from] StoreError),
 }
@@ -216,11 +226,28 @@ impl Puller {
             .await
             .map_err(|e| self.unreachable(e))?;
         Self::check(response.status())?;
-        let body: PullResponse = response
-            .json()
-            .await
-            .map_err(|e| PullError::BadAnswer(e.without_url().to_string()))?;
+        let bytes = self.read_bounded(response).await?;
+        let body: PullResponse =
+            serde_json::from_slice(&bytes).map_err(|e| PullError::BadAnswer(e.to_string()))?;
         Ok(body.reports)
+    }
+
+    /// Reads an answer's body, refusing more than `MAX_ANSWER_BYTES`.
+    async fn read_bounded(&self, mut response: reqwest::Response) -> Result<Vec<u8>, PullError> {
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+        {
+            return Err(PullError::TooLarge);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(PullError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     /// Step 3: tell the intake these reports are durable here and may be purged.
@@ -234,18 +261,24 @@ impl Puller {
             .await
             .map_err(|e| self.unreachable(e))?;
         Self::check(response.status())?;
-        let body: AckResponse = response
-            .json()
-            .await
-            .map_err(|e| PullError::BadAnswer(e.without_url().to_string()))?;
+        let bytes = self.read_bounded(response).await?;
+        let body: AckResponse =
+            serde_json::from_slice(&bytes).map_err(|e| PullError::BadAnswer(e.to_string()))?;
         Ok(body.acknowledged)
     }
 
     /// Pulls until the intake has nothing pending.
     pub async fn pull_all(&self, store: &dyn DeskStore) -> Result<PullOutcome, PullError> {
         let mut outcome = PullOutcome::default();
+        let mut page = PAGE;
         for _ in 0..MAX_PAGES {
-            let reports = self.fetch(PAGE).await?;
+            let reports = match self.fetch(page).await {
+                Err(PullError::TooLarge) if page > 1 => {
+                    page /= 2;
+                    continue;
+                }
+                other => other?,
+            };
             if reports.is_empty() {
                 break;
             }

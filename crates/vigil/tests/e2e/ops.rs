@@ -260,6 +260,18 @@ fn an_onion_intake_needs_a_socks5h_proxy_and_goes_through_it() {
 
 /// Answers every HTTP request on `l` with a redirect to `to`.
 fn redirect_server(l: TcpListener, to: String) {
+    raw_server(
+        l,
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{to}/api/v1/desk/reports?limit=200\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+}
+
+/// Answers every HTTP request on `l` with `answer`; counts the requests.
+fn raw_server(l: TcpListener, answer: String) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = count.clone();
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut conn) = conn else { return };
@@ -268,12 +280,30 @@ fn redirect_server(l: TcpListener, to: String) {
             while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
                 head.push(byte[0]);
             }
-            let _ = write!(
-                conn,
-                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{to}/api/v1/desk/reports?limit=200\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = conn.write_all(answer.as_bytes());
         }
     });
+    count
+}
+
+#[test]
+fn the_pull_reads_no_answer_larger_than_its_bound() {
+    let w = World::new();
+    let (l, addr) = trap();
+    // A gigabyte announced, one byte sent: refused without reading, page after
+    // smaller page, down to one report, then given up with a message.
+    let requests = raw_server(
+        l,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n{".to_owned(),
+    );
+    set_desk_config(&w, &format!("intake_url = \"http://{addr}\"\n"));
+    failed_with(
+        &w.run(&["desk", "pull"]),
+        &["larger than the desk reads", "intake_url"],
+    );
+    // 200, 100, 50, 25, 12, 6, 3, 1.
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 8);
 }
 
 #[test]
