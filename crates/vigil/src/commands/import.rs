@@ -23,6 +23,9 @@ pub struct ImportArgs {
     /// Read and check the table, print the report, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Rows per transaction (tests set a small one to kill an import midway).
+    #[arg(long, hide = true, default_value_t = 5_000)]
+    pub batch_rows: usize,
     /// The table (CSV, UTF-8, with a header row).
     #[arg(value_name = "FILE.csv")]
     pub file: PathBuf,
@@ -92,6 +95,7 @@ pub async fn run(args: ImportArgs) -> Result {
     let vocab = Vocabularies::load(&args.data.data)?;
     let options = Options {
         sets: args.sets.clone(),
+        batch_rows: args.batch_rows.max(1),
         ..Options::default()
     };
     let progress = bar();

@@ -15,6 +15,8 @@ use serde_json::Value;
 use vigil_core::ReportId;
 use vigil_store::{DeskStore, IntakeStore};
 
+mod record;
+
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const PASS: &str = "test passphrase, not for real use";
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
