@@ -51,8 +51,10 @@ fn stats(w: &World, args: &[&str]) -> Value {
     serde_json::from_slice(&w.run_ok(&all).stdout).unwrap()
 }
 
-/// (actions, detentions) of each region, and of the total.
-fn by_region(w: &World) -> (Vec<(String, u64, u64)>, (u64, u64)) {
+/// (region, actions, detentions) of each region, and (actions, detentions) in total.
+type ByRegion = (Vec<(String, u64, u64)>, (u64, u64));
+
+fn by_region(w: &World) -> ByRegion {
     let v = stats(w, &["--by", "region"]);
     assert_eq!(v["by"], serde_json::json!(["region"]));
     let rows = v["rows"]
@@ -77,7 +79,7 @@ fn by_region(w: &World) -> (Vec<(String, u64, u64)>, (u64, u64)) {
     )
 }
 
-fn published_2013() -> (Vec<(String, u64, u64)>, (u64, u64)) {
+fn published_2013() -> ByRegion {
     (
         vec![
             ("RU-MOW".into(), 169, 1462),
