@@ -40,7 +40,7 @@ impl DeskPullTarget {
 
     async fn store_and_queue(&self, reports: &[SealedReport], data: &[u8]) -> Outcome {
         let path = self.dir.path().join(format!("desk-{}.db", self.stores));
-        let store = vigil_store::open(&vigil_store::sqlite_url(&path))
+        let store = vigil_store::open_desk(&vigil_store::sqlite_url(&path))
             .await
             .map_err(|e| Violation(format!("cannot open a desk store: {e}")))?;
         let show = || excerpt(data);

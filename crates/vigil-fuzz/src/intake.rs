@@ -23,7 +23,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 use vigil_core::{DeskIdentity, Receipt, ReceiptKey, ReportId};
 use vigil_intake::{DEFAULT_MAX_BODY_BYTES, Intake, IntakeConfig};
-use vigil_store::Store;
+use vigil_store::IntakeStore;
 
 use crate::{Outcome, SetupError, Target, Violation, ensure, excerpt};
 
@@ -46,7 +46,7 @@ pub struct IntakeTarget {
     channel: Channel,
     runtime: tokio::runtime::Runtime,
     router: Router,
-    store: Arc<dyn Store>,
+    store: Arc<dyn IntakeStore>,
     identity: DeskIdentity,
     receipt_key: ReceiptKey,
     _dir: tempfile::TempDir,
@@ -73,7 +73,7 @@ impl IntakeTarget {
         let identity = DeskIdentity::generate();
         let recipients = identity.recipients();
         let (store, intake) = runtime.block_on(async {
-            let store = vigil_store::open(&url)
+            let store = vigil_store::open_intake(&url)
                 .await
                 .map_err(|e| SetupError::new(name, e))?;
             let config = IntakeConfig {

@@ -55,6 +55,10 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Bring a table (CSV) into the desk's record as a mapping file describes it.
+    Import(crate::commands::import::ImportArgs),
+    /// Count the desk's record: actions, detentions, persons, events by kind.
+    Stats(crate::commands::stats::StatsArgs),
     /// Find the same person across records (duplicate detection and linkage).
     Link(vigil_linkage::cli::LinkArgs),
     /// Check a release: its signature and every file.

@@ -2,9 +2,11 @@
 
 mod demo;
 mod desk;
+pub mod import;
 mod intake;
 mod keygen;
 mod release;
+pub mod stats;
 
 use std::net::SocketAddr;
 
@@ -28,6 +30,8 @@ pub async fn run(cli: Cli) -> Result {
             release::verify(&dir, key.as_deref())
         }
         Command::Link(args) => Ok(vigil_linkage::cli::run(&args)?),
+        Command::Import(args) => import::run(args).await,
+        Command::Stats(args) => stats::run(args).await,
     }
 }
 

@@ -15,9 +15,9 @@ use serde_json::Value;
 use vigil_core::ReportId;
 use vigil_store::{DeskStore, IntakeStore};
 
-mod stress;
-
 mod ops;
+mod record;
+mod stress;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const PASS: &str = "test passphrase, not for real use";
