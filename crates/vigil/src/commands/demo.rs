@@ -127,6 +127,8 @@ pub async fn run(args: DemoArgs) -> Result {
     let intake_addr = intake_listener.local_addr()?;
     let desk_addr = desk_listener.local_addr()?;
     let public_addr = public_listener.local_addr()?;
+    // The demo serves plain HTTP: only on loopback.
+    config::check_secure_cookies(false, desk_addr)?;
 
     let intake_file = IntakeConfigFile {
         version: CONFIG_VERSION,
@@ -159,7 +161,7 @@ pub async fn run(args: DemoArgs) -> Result {
         vigil_intake::router(intake),
         shutdown_signal(),
     ));
-    let web = DeskWeb::new(desk.store.clone(), identity, false);
+    let web = DeskWeb::new(desk.store.clone(), identity, false)?;
     tokio::spawn(vigil_web::serve(
         desk_listener,
         vigil_desk::web::router(web),

@@ -50,13 +50,15 @@ pub async fn run(args: DeskArgs) -> Result {
     let desk = open(&layout, args.config.as_deref()).await?;
     match args.command.unwrap_or(DeskCommand::Serve { listen: None }) {
         DeskCommand::Serve { listen } => {
+            let listen = listen.unwrap_or(desk.file.listen);
+            config::check_secure_cookies(desk.file.secure_cookies, listen)?;
             let identity = Arc::new(open_identity(&layout)?);
             puller(&desk.file)?.spawn_every(
                 desk.store.clone(),
                 Duration::from_secs(desk.file.pull_interval_secs.max(1)),
             );
-            let web = DeskWeb::new(desk.store.clone(), identity, desk.file.secure_cookies);
-            let listener = TcpListener::bind(listen.unwrap_or(desk.file.listen)).await?;
+            let web = DeskWeb::new(desk.store.clone(), identity, desk.file.secure_cookies)?;
+            let listener = TcpListener::bind(listen).await?;
             println!("desk listening on http://{}", listener.local_addr()?);
             vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
         }
