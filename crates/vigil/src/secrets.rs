@@ -18,9 +18,9 @@ pub enum SecretError {
     #[error("the two entries differ; nothing was written")]
     Mismatch,
     #[error(
-        "парольная фраза слишком короткая: {chars} симв., нужно не меньше {MIN_PASSPHRASE_CHARS}. \
+        "парольная фраза слишком короткая: в ней {chars} симв., а нужно не меньше {MIN_PASSPHRASE_CHARS}. \
          Возьмите 4–5 случайных слов, не связанных между собой; ничего не записано.\n\
-         the passphrase is too short: {chars} characters, at least {MIN_PASSPHRASE_CHARS} needed. \
+         the passphrase is too short: it has {chars} characters and needs at least {MIN_PASSPHRASE_CHARS} characters. \
          Take 4–5 random words that have nothing to do with each other; nothing was written."
     )]
     TooShort { chars: usize },
