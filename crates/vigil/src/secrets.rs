@@ -147,4 +147,18 @@ mod tests {
         check_passphrase("test passphrase, not for real use").unwrap();
         check_passphrase("тихий лось пьёт холодный чай").unwrap();
     }
+
+    /// `vigil demo` generates its passphrase as 18 random hex digits
+    /// (commands/demo.rs); every one of them must pass.
+    #[test]
+    fn the_demos_generated_passphrases_pass() {
+        let n: usize = std::env::var("VIGIL_PASSPHRASE_SAMPLES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(300);
+        for _ in 0..n {
+            let p = hex::encode(vigil_core::random::bytes::<9>().unwrap());
+            assert!(check_passphrase(&p).is_ok(), "{p}");
+        }
+    }
 }
