@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use super::{World, client, vigil};
+use super::{Browser, World, client, post_json, vigil};
 
 /// The login cookie ("name=value") and the form token of the desk's login page.
 pub(crate) async fn login_form(c: &reqwest::Client, desk: &str) -> (String, String) {
@@ -191,4 +191,63 @@ async fn a_crowd_of_wrong_logins_keeps_the_desk_memory_bounded() {
         after / 1024,
         PEAK_BOUND_KIB / 1024
     );
+}
+
+/// A real browser (Debian's Chromium, JavaScript off) logs in with the form
+/// token, sees the queue, logs out with the session's token; a form on
+/// another origin that posts to the desk's login is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_logs_in_and_out_and_a_foreign_form_is_refused() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    post_json(
+        &intake,
+        serde_json::json!({ "text": "chromium-login-marker", "urgent": false }),
+    )
+    .await;
+    let mut account = w.command(&["desk", "account", "lawyer"]);
+    account.env("VIGIL_ACCOUNT_PASSWORD", "correct horse battery");
+    assert!(account.output().unwrap().status.success());
+    w.run_ok(&["desk", "pull"]);
+    let desk = w.serve(&["desk", "serve"], "desk listening on");
+    let browser = Browser::start().await;
+
+    browser.goto(&format!("{desk}/login?lang=en")).await;
+    browser.type_into("#username", "lawyer").await;
+    browser.type_into("#password", "wrong password!!").await;
+    browser.click("button[type=submit]").await;
+    assert!(
+        browser
+            .text_of(".error")
+            .await
+            .contains("Wrong username or password")
+    );
+    // The page that came back carries a working token.
+    browser.type_into("#username", "lawyer").await;
+    browser
+        .type_into("#password", "correct horse battery")
+        .await;
+    browser.click("button[type=submit]").await;
+    assert!(browser.text_of("h2").await.starts_with("Report queue"));
+    assert!(
+        browser
+            .text_of("pre.report")
+            .await
+            .contains("chromium-login-marker")
+    );
+    browser.click("header form button").await;
+    browser.find("#username").await;
+    browser.goto(&format!("{desk}/?lang=en")).await;
+    browser.find("#username").await;
+
+    // Login CSRF: a page elsewhere (here a data: URL) posts the login form.
+    let foreign = format!(
+        "data:text/html,<form method=post action='{desk}/login'>\
+         <input name=username value=lawyer><input name=password value='correct horse battery'>\
+         <input name=form_token value=00><button id=go>go</button></form>"
+    );
+    browser.goto(&foreign).await;
+    browser.click("#go").await;
+    let body = browser.text_of("body").await;
+    assert!(body.contains("another site"), "{body}");
 }
