@@ -217,6 +217,8 @@ fn locked_message(lang: Lang, wait: Duration) -> String {
 #[template(path = "login.html")]
 struct LoginPage {
     t: Texts,
+    /// Filled in again after a refused attempt (escaped by the template).
+    username: String,
     error: Option<String>,
     form_token: String,
 }
@@ -245,6 +247,7 @@ fn login_form(
     desk: &DeskWeb,
     headers: &HeaderMap,
     lang: Lang,
+    username: &str,
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
@@ -258,6 +261,7 @@ fn login_form(
     };
     let page = LoginPage {
         t: texts(lang),
+        username: username.chars().take(64).collect(),
         error,
         form_token: desk.login_forms.token_for(&value),
     };
@@ -277,6 +281,7 @@ async fn login_page(
         &desk,
         &headers,
         Lang::from_code(q.lang.as_deref()),
+        "",
         None,
         StatusCode::OK,
     )
@@ -305,8 +310,9 @@ async fn login(
     let lang = Lang::from_code(form.lang.as_deref());
     let t = texts(lang);
     let password = Zeroizing::new(form.password);
+    let username = form.username.trim();
     let fail = |message: String, status: StatusCode| {
-        login_form(&desk, &headers, lang, Some(message), status)
+        login_form(&desk, &headers, lang, username, Some(message), status)
     };
     let login_cookie = cookie(&headers, desk.login_cookie());
     if !desk
@@ -315,7 +321,6 @@ async fn login(
     {
         return fail(t.form_expired.into(), StatusCode::FORBIDDEN);
     }
-    let username = form.username.trim();
     let now = desk.clock.now();
     if let Some(wait) = desk.lockout.locked_for(username, now) {
         let page = fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS);

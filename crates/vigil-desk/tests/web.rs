@@ -201,6 +201,13 @@ async fn unknown_usernames_are_hashed_and_locked_alike() {
     assert_eq!(d.web.verifier().checks_done(), before + 4);
     let r = d.login(&form, "nobody", "wrong password!!").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The refused page fills the name in again, escaped.
+    let r = d.login(&form, "<b>x", "wrong password!!").await;
+    let html = text(r).await;
+    assert!(
+        !html.contains("<b>x") && html.contains("value=\"&#60;b&#62;x\""),
+        "{html}"
+    );
     // Another name is not affected.
     let r = d.login(&form, USER, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
