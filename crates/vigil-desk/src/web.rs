@@ -330,10 +330,17 @@ async fn login(
         Ok(true) => {}
         Ok(false) => {
             return match desk.lockout.failed(username, now) {
-                Some(wait) => with_retry_after(
-                    fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS),
-                    wait,
-                ),
+                Some(wait) => {
+                    // Never the name: a lock tells an operator someone guesses.
+                    tracing::warn!(
+                        minutes = wait.as_secs() / 60,
+                        "desk login: a username was locked"
+                    );
+                    with_retry_after(
+                        fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS),
+                        wait,
+                    )
+                }
                 None => fail(t.bad_login.into(), StatusCode::UNAUTHORIZED),
             };
         }
