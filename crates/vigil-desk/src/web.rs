@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -118,6 +119,28 @@ impl DeskWeb {
     fn current(&self, headers: &HeaderMap) -> Option<Current> {
         let token = cookie(headers, self.session_cookie())?;
         self.sessions.current(&token, self.clock.now())
+    }
+}
+
+/// A desk page's proof of login: extracting it refreshes the session, and a
+/// request without a live session is sent to the login page instead.
+pub struct SignedIn(pub Current);
+
+impl FromRequestParts<Arc<DeskWeb>> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        desk: &Arc<DeskWeb>,
+    ) -> Result<Self, Self::Rejection> {
+        desk.current(&parts.headers).map(SignedIn).ok_or_else(|| {
+            let lang = parts
+                .uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+            let lang = Lang::from_code(lang);
+            Redirect::to(&format!("/login?lang={}", lang.code())).into_response()
+        })
     }
 }
 
@@ -404,13 +427,10 @@ async fn logout(
 
 async fn queue(
     State(desk): State<Arc<DeskWeb>>,
-    headers: HeaderMap,
+    SignedIn(current): SignedIn,
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = Lang::from_code(q.lang.as_deref());
-    let Some(current) = desk.current(&headers) else {
-        return Redirect::to(&format!("/login?lang={}", lang.code())).into_response();
-    };
     match open_queue(desk.store.as_ref(), &desk.identity).await {
         Ok(items) => render(
             &QueuePage {
