@@ -222,8 +222,7 @@ async fn chromium_logs_in_and_out_and_a_foreign_form_is_refused() {
             .await
             .contains("Wrong username or password")
     );
-    // The page that came back carries a working token.
-    browser.type_into("#username", "lawyer").await;
+    // The page that came back carries a working token and the name filled in.
     browser
         .type_into("#password", "correct horse battery")
         .await;
