@@ -312,7 +312,10 @@ async fn login_page(
 
 #[derive(Deserialize)]
 struct LoginForm {
+    // Missing fields get the login page's own message, not a bare 422.
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     password: String,
     lang: Option<String>,
     form_token: Option<String>,
@@ -343,6 +346,9 @@ async fn login(
         .check(login_cookie.as_deref(), form.form_token.as_deref())
     {
         return fail(t.form_expired.into(), StatusCode::FORBIDDEN);
+    }
+    if username.is_empty() || password.is_empty() {
+        return fail(t.bad_login.into(), StatusCode::UNAUTHORIZED);
     }
     let now = desk.clock.now();
     if let Some(wait) = desk.lockout.locked_for(username, now) {

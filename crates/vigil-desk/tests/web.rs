@@ -238,6 +238,17 @@ async fn a_login_without_its_form_token_is_refused_unhashed() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(d.web.verifier().checks_done(), hashed);
+    // A form without a name or password gets the page's own message.
+    let r = d
+        .send(
+            Desk::post("/login", &form.cookie)
+                .body(Body::from(format!("lang=en&form_token={}", form.token)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(r).await.contains("Wrong username or password"));
+    assert_eq!(d.web.verifier().checks_done(), hashed);
     // The refused form comes back with a working token.
     let r = d.login(&form, USER, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
