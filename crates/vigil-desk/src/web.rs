@@ -351,14 +351,17 @@ async fn login(
         return fail(t.bad_login.into(), StatusCode::UNAUTHORIZED);
     }
     let now = desk.clock.now();
-    if let Some(wait) = desk.lockout.locked_for(username, now) {
-        let page = fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS);
-        return with_retry_after(page, wait);
-    }
+    let attempt = match desk.lockout.begin(username, now) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let page = fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS);
+            return with_retry_after(page, wait);
+        }
+    };
     match check_login(desk.store.as_ref(), &desk.verifier, username, password).await {
-        Ok(true) => {}
+        Ok(true) => attempt.succeeded(),
         Ok(false) => {
-            return match desk.lockout.failed(username, now) {
+            return match attempt.failed(desk.clock.now()) {
                 Some(wait) => {
                     // Never the name: a lock tells an operator someone guesses.
                     tracing::warn!(
@@ -384,7 +387,6 @@ async fn login(
             return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
         }
     }
-    desk.lockout.succeeded(username);
     let Ok(opened) = desk.sessions.open(username, now) else {
         return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
     };

@@ -189,6 +189,23 @@ async fn five_wrong_passwords_lock_the_name_without_hashing_until_the_lock_ends(
 }
 
 #[tokio::test]
+async fn guesses_fired_at_once_get_no_more_checks_than_five() {
+    let d = desk(false).await;
+    let form = d.login_form().await;
+    let before = d.web.verifier().checks_done();
+    let names = vec![USER.to_owned(); 30];
+    let responses = futures_join(&d, &form, &names).await;
+    let hashed = d.web.verifier().checks_done() - before;
+    assert!(hashed <= 5, "{hashed} checks for one name");
+    let refused = responses
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(refused >= 25, "{responses:?}");
+    assert!(d.web.lockout.locked_for(USER, d.clock_now()).is_some());
+}
+
+#[tokio::test]
 async fn unknown_usernames_are_hashed_and_locked_alike() {
     let d = desk(false).await;
     let form = d.login_form().await;
