@@ -4,6 +4,10 @@
 //! all, the right one included. Unknown usernames are counted exactly like
 //! known ones, so the lockout does not tell which names exist.
 //!
+//! Checks still running count too: a name never has more checks running
+//! than it has failures left before a lock, so firing many guesses at once
+//! gets no more of them checked than sending them one by one.
+//!
 //! The price: someone who knows a username can keep it locked. That is
 //! preferred to unlimited guessing; an admin can still work from the command
 //! line, which does not go through this login.
@@ -30,6 +34,27 @@ struct Entry {
     locked_until: Option<Instant>,
     locks: u32,
     last_failure: Option<Instant>,
+    /// Checks of this name running now.
+    in_flight: usize,
+}
+
+impl Entry {
+    fn locked_for(&self, now: Instant) -> Option<Duration> {
+        let until = self.locked_until?;
+        (until > now).then(|| until - now)
+    }
+
+    fn forget_old(&mut self, now: Instant) {
+        if self.in_flight == 0
+            && self
+                .last_failure
+                .is_some_and(|t| now.saturating_duration_since(t) >= FORGET_AFTER)
+        {
+            *self = Entry::default();
+        }
+        self.failures
+            .retain(|t| now.saturating_duration_since(*t) < WINDOW);
+    }
 }
 
 #[derive(Default)]
@@ -47,38 +72,22 @@ fn lock_length(locks: u32) -> Duration {
         .map_or(MAX_LOCK, |d| d.min(MAX_LOCK))
 }
 
-impl Lockout {
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// Leave to check one password for a name. Say how it went with
+/// [`Attempt::failed`] or [`Attempt::succeeded`]; dropped without either
+/// (the desk was busy, storage failed, the client left) it counts for nothing.
+#[must_use]
+pub struct Attempt<'a> {
+    lockout: &'a Lockout,
+    key: String,
+}
 
-    /// How long the name stays locked, if it is locked now.
-    pub fn locked_for(&self, username: &str, now: Instant) -> Option<Duration> {
-        let map = self.map.lock().ok()?;
-        let until = map.get(&key(username))?.locked_until?;
-        (until > now).then(|| until - now)
-    }
-
+impl Attempt<'_> {
     /// Counts a wrong password; returns the lock it caused, if any.
-    pub fn failed(&self, username: &str, now: Instant) -> Option<Duration> {
-        let Ok(mut map) = self.map.lock() else {
-            return None;
-        };
-        let k = key(username);
-        if !map.contains_key(&k) && map.len() >= MAX_TRACKED {
-            Self::make_room(&mut map, now);
-        }
-        let entry = map.entry(k).or_default();
-        if entry
-            .last_failure
-            .is_some_and(|t| now.saturating_duration_since(t) >= FORGET_AFTER)
-        {
-            *entry = Entry::default();
-        }
+    pub fn failed(self, now: Instant) -> Option<Duration> {
+        let mut map = self.lockout.map.lock().ok()?;
+        let entry = map.entry(self.key.clone()).or_default();
+        entry.forget_old(now);
         entry.last_failure = Some(now);
-        entry
-            .failures
-            .retain(|t| now.saturating_duration_since(*t) < WINDOW);
         entry.failures.push(now);
         if entry.failures.len() < MAX_FAILURES {
             return None;
@@ -91,25 +100,83 @@ impl Lockout {
     }
 
     /// A successful login forgets the name's failures.
-    pub fn succeeded(&self, username: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(&key(username));
+    pub fn succeeded(self) {
+        if let Ok(mut map) = self.lockout.map.lock()
+            && let Some(entry) = map.get_mut(&self.key)
+        {
+            entry.failures.clear();
+            entry.locks = 0;
+            entry.locked_until = None;
+            entry.last_failure = None;
         }
     }
+}
 
-    /// Drops forgotten names, then the unlocked name whose last failure is
-    /// oldest. Locked names are never dropped, so a flood cannot unlock one.
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.lockout.map.lock()
+            && let Some(entry) = map.get_mut(&self.key)
+        {
+            entry.in_flight = entry.in_flight.saturating_sub(1);
+            if entry.in_flight == 0 && entry.last_failure.is_none() {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Lockout {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long the name stays locked, if it is locked now.
+    pub fn locked_for(&self, username: &str, now: Instant) -> Option<Duration> {
+        let map = self.map.lock().ok()?;
+        map.get(&key(username))?.locked_for(now)
+    }
+
+    /// Leave to check a password for `username`, or how long to wait: while
+    /// the name is locked, or while the checks already running could use up
+    /// its remaining failures.
+    pub fn begin(&self, username: &str, now: Instant) -> Result<Attempt<'_>, Duration> {
+        let k = key(username);
+        let Ok(mut map) = self.map.lock() else {
+            return Err(FIRST_LOCK);
+        };
+        if !map.contains_key(&k) && map.len() >= MAX_TRACKED {
+            Self::make_room(&mut map, now);
+        }
+        let entry = map.entry(k.clone()).or_default();
+        entry.forget_old(now);
+        if let Some(wait) = entry.locked_for(now) {
+            return Err(wait);
+        }
+        if entry.failures.len() + entry.in_flight >= MAX_FAILURES {
+            return Err(lock_length(entry.locks));
+        }
+        entry.in_flight += 1;
+        Ok(Attempt {
+            lockout: self,
+            key: k,
+        })
+    }
+
+    /// Drops forgotten names, then the idle unlocked name whose last failure
+    /// is oldest. Locked names and names being checked are never dropped, so
+    /// a flood cannot unlock one.
     fn make_room(map: &mut HashMap<String, Entry>, now: Instant) {
         map.retain(|_, e| {
-            e.last_failure
-                .is_some_and(|t| now.saturating_duration_since(t) < FORGET_AFTER)
+            e.in_flight > 0
+                || e.last_failure
+                    .is_some_and(|t| now.saturating_duration_since(t) < FORGET_AFTER)
         });
         if map.len() < MAX_TRACKED {
             return;
         }
         let oldest = map
             .iter()
-            .filter(|(_, e)| e.locked_until.is_none_or(|u| u <= now))
+            .filter(|(_, e)| e.in_flight == 0 && e.locked_for(now).is_none())
             .min_by_key(|(_, e)| e.last_failure)
             .map(|(k, _)| k.clone());
         if let Some(k) = oldest {
@@ -120,34 +187,41 @@ impl Lockout {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     const MIN: Duration = Duration::from_secs(60);
+
+    fn fail(l: &Lockout, name: &str, now: Instant) -> Option<Duration> {
+        l.begin(name, now).unwrap().failed(now)
+    }
 
     #[test]
     fn five_failures_lock_and_locks_double_up_to_an_hour() {
         let l = Lockout::new();
         let mut now = Instant::now();
         for _ in 0..4 {
-            assert_eq!(l.failed("ann", now), None);
+            assert_eq!(fail(&l, "ann", now), None);
         }
         assert_eq!(l.locked_for("ann", now), None);
-        assert_eq!(l.failed("ann", now), Some(MIN));
+        assert_eq!(fail(&l, "ann", now), Some(MIN));
         assert_eq!(l.locked_for("ann", now), Some(MIN));
+        assert_eq!(l.begin("ann", now).err(), Some(MIN));
         assert_eq!(l.locked_for("bob", now), None);
         let mut expected = MIN;
         for _ in 0..8 {
             now += expected;
             assert_eq!(l.locked_for("ann", now), None);
             for _ in 0..4 {
-                assert_eq!(l.failed("ann", now), None);
+                assert_eq!(fail(&l, "ann", now), None);
             }
             expected = (expected * 2).min(MAX_LOCK);
-            assert_eq!(l.failed("ann", now), Some(expected));
+            assert_eq!(fail(&l, "ann", now), Some(expected));
         }
         assert_eq!(expected, MAX_LOCK);
-        l.succeeded("ann");
-        assert_eq!(l.locked_for("ann", now), None);
+        now += MAX_LOCK;
+        l.begin("ann", now).unwrap().succeeded();
+        assert_eq!(fail(&l, "ann", now), None);
     }
 
     #[test]
@@ -155,9 +229,22 @@ mod tests {
         let l = Lockout::new();
         let mut now = Instant::now();
         for _ in 0..20 {
-            assert_eq!(l.failed(" ann ", now), None);
+            assert_eq!(fail(&l, " ann ", now), None);
             now += WINDOW / 4;
         }
+    }
+
+    #[test]
+    fn checks_running_at_once_are_bounded_by_the_failures_left() {
+        let l = Lockout::new();
+        let now = Instant::now();
+        fail(&l, "ann", now);
+        let running: Vec<Attempt> = (0..4).map(|_| l.begin("ann", now).unwrap()).collect();
+        assert_eq!(l.begin("ann", now).err(), Some(MIN));
+        // One gives up (busy, storage, client gone): its place is free again.
+        drop(running);
+        let again = l.begin("ann", now).unwrap();
+        assert_eq!(again.failed(now), None);
     }
 
     #[test]
@@ -165,10 +252,10 @@ mod tests {
         let l = Lockout::new();
         let now = Instant::now();
         for _ in 0..MAX_FAILURES {
-            l.failed("ann", now);
+            fail(&l, "ann", now);
         }
         for i in 0..MAX_TRACKED + 10 {
-            l.failed(&format!("made-up-{i}"), now + Duration::from_millis(1));
+            fail(&l, &format!("made-up-{i}"), now + Duration::from_millis(1));
         }
         assert!(l.map.lock().map(|m| m.len()).unwrap_or(0) <= MAX_TRACKED);
         assert_eq!(l.locked_for("ann", now), Some(MIN));

@@ -173,6 +173,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unknown_user_costs_a_full_check_against_the_dummy() {
+        let v = PasswordVerifier::new(1, Duration::from_secs(10));
+        assert_eq!(
+            v.verify(None, Zeroizing::new("guess".into())).await,
+            Ok(false)
+        );
+        // The dummy parsed and Argon2id ran with the default memory.
+        let pool = v.memory.lock().unwrap();
+        assert_eq!(pool[0].len(), Params::DEFAULT_M_COST as usize);
+        let mut blocks = Vec::new();
+        assert!(!check(DUMMY_HASH, b"guess", &mut blocks));
+        assert_eq!(blocks.len(), Params::DEFAULT_M_COST as usize);
+    }
+
+    #[tokio::test]
     async fn a_check_that_waits_too_long_is_busy() {
         let v = PasswordVerifier::new(1, Duration::from_millis(1));
         let _held = v.permits.clone().acquire_owned().await.unwrap();

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -121,6 +122,28 @@ impl DeskWeb {
     }
 }
 
+/// A desk page's proof of login: extracting it refreshes the session, and a
+/// request without a live session is sent to the login page instead.
+pub struct SignedIn(pub Current);
+
+impl FromRequestParts<Arc<DeskWeb>> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        desk: &Arc<DeskWeb>,
+    ) -> Result<Self, Self::Rejection> {
+        desk.current(&parts.headers).map(SignedIn).ok_or_else(|| {
+            let lang = parts
+                .uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+            let lang = Lang::from_code(lang);
+            Redirect::to(&format!("/login?lang={}", lang.code())).into_response()
+        })
+    }
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -217,6 +240,8 @@ fn locked_message(lang: Lang, wait: Duration) -> String {
 #[template(path = "login.html")]
 struct LoginPage {
     t: Texts,
+    /// Filled in again after a refused attempt (escaped by the template).
+    username: String,
     error: Option<String>,
     form_token: String,
 }
@@ -245,6 +270,7 @@ fn login_form(
     desk: &DeskWeb,
     headers: &HeaderMap,
     lang: Lang,
+    username: &str,
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
@@ -258,6 +284,7 @@ fn login_form(
     };
     let page = LoginPage {
         t: texts(lang),
+        username: username.chars().take(64).collect(),
         error,
         form_token: desk.login_forms.token_for(&value),
     };
@@ -277,6 +304,7 @@ async fn login_page(
         &desk,
         &headers,
         Lang::from_code(q.lang.as_deref()),
+        "",
         None,
         StatusCode::OK,
     )
@@ -284,7 +312,10 @@ async fn login_page(
 
 #[derive(Deserialize)]
 struct LoginForm {
+    // Missing fields get the login page's own message, not a bare 422.
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     password: String,
     lang: Option<String>,
     form_token: Option<String>,
@@ -305,8 +336,9 @@ async fn login(
     let lang = Lang::from_code(form.lang.as_deref());
     let t = texts(lang);
     let password = Zeroizing::new(form.password);
+    let username = form.username.trim();
     let fail = |message: String, status: StatusCode| {
-        login_form(&desk, &headers, lang, Some(message), status)
+        login_form(&desk, &headers, lang, username, Some(message), status)
     };
     let login_cookie = cookie(&headers, desk.login_cookie());
     if !desk
@@ -315,20 +347,32 @@ async fn login(
     {
         return fail(t.form_expired.into(), StatusCode::FORBIDDEN);
     }
-    let username = form.username.trim();
-    let now = desk.clock.now();
-    if let Some(wait) = desk.lockout.locked_for(username, now) {
-        let page = fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS);
-        return with_retry_after(page, wait);
+    if username.is_empty() || password.is_empty() {
+        return fail(t.bad_login.into(), StatusCode::UNAUTHORIZED);
     }
+    let now = desk.clock.now();
+    let attempt = match desk.lockout.begin(username, now) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let page = fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS);
+            return with_retry_after(page, wait);
+        }
+    };
     match check_login(desk.store.as_ref(), &desk.verifier, username, password).await {
-        Ok(true) => {}
+        Ok(true) => attempt.succeeded(),
         Ok(false) => {
-            return match desk.lockout.failed(username, now) {
-                Some(wait) => with_retry_after(
-                    fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS),
-                    wait,
-                ),
+            return match attempt.failed(desk.clock.now()) {
+                Some(wait) => {
+                    // Never the name: a lock tells an operator someone guesses.
+                    tracing::warn!(
+                        minutes = wait.as_secs() / 60,
+                        "desk login: a username was locked"
+                    );
+                    with_retry_after(
+                        fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS),
+                        wait,
+                    )
+                }
                 None => fail(t.bad_login.into(), StatusCode::UNAUTHORIZED),
             };
         }
@@ -343,7 +387,6 @@ async fn login(
             return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
         }
     }
-    desk.lockout.succeeded(username);
     let Ok(opened) = desk.sessions.open(username, now) else {
         return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
     };
@@ -392,13 +435,10 @@ async fn logout(
 
 async fn queue(
     State(desk): State<Arc<DeskWeb>>,
-    headers: HeaderMap,
+    SignedIn(current): SignedIn,
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = Lang::from_code(q.lang.as_deref());
-    let Some(current) = desk.current(&headers) else {
-        return Redirect::to(&format!("/login?lang={}", lang.code())).into_response();
-    };
     match open_queue(desk.store.as_ref(), &desk.identity).await {
         Ok(items) => render(
             &QueuePage {

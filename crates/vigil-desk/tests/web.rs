@@ -189,6 +189,23 @@ async fn five_wrong_passwords_lock_the_name_without_hashing_until_the_lock_ends(
 }
 
 #[tokio::test]
+async fn guesses_fired_at_once_get_no_more_checks_than_five() {
+    let d = desk(false).await;
+    let form = d.login_form().await;
+    let before = d.web.verifier().checks_done();
+    let names = vec![USER.to_owned(); 30];
+    let responses = futures_join(&d, &form, &names).await;
+    let hashed = d.web.verifier().checks_done() - before;
+    assert!(hashed <= 5, "{hashed} checks for one name");
+    let refused = responses
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(refused >= 25, "{responses:?}");
+    assert!(d.web.lockout.locked_for(USER, d.clock_now()).is_some());
+}
+
+#[tokio::test]
 async fn unknown_usernames_are_hashed_and_locked_alike() {
     let d = desk(false).await;
     let form = d.login_form().await;
@@ -201,6 +218,13 @@ async fn unknown_usernames_are_hashed_and_locked_alike() {
     assert_eq!(d.web.verifier().checks_done(), before + 4);
     let r = d.login(&form, "nobody", "wrong password!!").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The refused page fills the name in again, escaped.
+    let r = d.login(&form, "<b>x", "wrong password!!").await;
+    let html = text(r).await;
+    assert!(
+        !html.contains("<b>x") && html.contains("value=\"&#60;b&#62;x\""),
+        "{html}"
+    );
     // Another name is not affected.
     let r = d.login(&form, USER, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -230,6 +254,17 @@ async fn a_login_without_its_form_token_is_refused_unhashed() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(d.web.verifier().checks_done(), hashed);
+    // A form without a name or password gets the page's own message.
+    let r = d
+        .send(
+            Desk::post("/login", &form.cookie)
+                .body(Body::from(format!("lang=en&form_token={}", form.token)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(r).await.contains("Wrong username or password"));
     assert_eq!(d.web.verifier().checks_done(), hashed);
     // The refused form comes back with a working token.
     let r = d.login(&form, USER, PASSWORD).await;

@@ -102,7 +102,8 @@ pub struct DeskConfigFile {
     pub intake_proxy: Option<String>,
     #[serde(default = "default_pull_interval")]
     pub pull_interval_secs: u64,
-    /// Mark the session cookie Secure (HTTPS only). Turn off only on loopback.
+    /// Secure cookies with the `__Host-` prefix (HTTPS only). `false` is
+    /// refused at start unless the desk listens on loopback.
     #[serde(default = "default_true")]
     pub secure_cookies: bool,
 }
@@ -138,6 +139,25 @@ pub enum ConfigError {
     Version { path: String, found: u32 },
     #[error("{path}: cannot write ({reason})")]
     Write { path: String, reason: String },
+    #[error(
+        "secure_cookies = false is allowed only when the desk listens on loopback (127.0.0.1 or ::1), \
+         not on {listen}: plain-HTTP session cookies could be read on the network. Serve the desk \
+         over HTTPS with secure_cookies = true, or listen on 127.0.0.1 behind a TLS proxy.\n\
+         secure_cookies = false допустимо, только если рабочее место слушает loopback (127.0.0.1 или ::1), \
+         а не {listen}: cookie сессии без HTTPS можно перехватить в сети. Откройте рабочее место по HTTPS \
+         с secure_cookies = true или слушайте 127.0.0.1 за TLS-прокси."
+    )]
+    InsecureCookies { listen: SocketAddr },
+}
+
+/// Cookies without Secure travel in clear over HTTP: allowed only where no
+/// one else can listen, on loopback.
+pub fn check_secure_cookies(secure_cookies: bool, listen: SocketAddr) -> Result<(), ConfigError> {
+    if secure_cookies || listen.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(ConfigError::InsecureCookies { listen })
+    }
 }
 
 pub fn load<T: for<'de> Deserialize<'de>>(
@@ -401,5 +421,25 @@ mod tests {
         // Nothing to do for memory or PostgreSQL.
         prepare_sqlite_file("sqlite::memory:").unwrap();
         prepare_sqlite_file("postgres://vigil@db/intake").unwrap();
+    }
+
+    #[test]
+    fn insecure_cookies_only_on_loopback() {
+        let at = |s: &str| {
+            s.parse::<SocketAddr>()
+                .unwrap_or_else(|_| default_desk_listen())
+        };
+        assert!(check_secure_cookies(false, at("127.0.0.1:8081")).is_ok());
+        assert!(check_secure_cookies(false, at("[::1]:8081")).is_ok());
+        assert!(check_secure_cookies(true, at("0.0.0.0:8081")).is_ok());
+        for addr in ["0.0.0.0:8081", "192.0.2.7:8081", "[::]:8081"] {
+            let e = check_secure_cookies(false, at(addr))
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                e.is_some_and(|e| e.contains("secure_cookies = false")),
+                "{addr}"
+            );
+        }
     }
 }

@@ -182,6 +182,8 @@ pub async fn run(args: DemoArgs) -> Result {
     let intake_addr = intake_listener.local_addr()?;
     let desk_addr = desk_listener.local_addr()?;
     let public_addr = public_listener.local_addr()?;
+    // The demo serves plain HTTP: only on loopback.
+    config::check_secure_cookies(false, desk_addr)?;
 
     config::private_dir(&layout.root)?;
     config::private_dir(&layout.intake_dir())?;

@@ -80,10 +80,12 @@ pub async fn run(args: DeskArgs) -> Result {
     let command = args.command.unwrap_or(DeskCommand::Serve { listen: None });
     if let DeskCommand::Serve { listen } = command {
         let file = load_config(&layout, args.config.as_deref())?;
+        let listen = listen.unwrap_or(file.listen);
+        config::check_secure_cookies(file.secure_cookies, listen)?;
         // Bind before the store is opened: a port in use writes nothing.
         let listener = super::bind(
             "desk",
-            listen.unwrap_or(file.listen),
+            listen,
             "--listen (or VIGIL_DESK_LISTEN, or listen in the desk config)",
         )
         .await?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use vigil_core::DeskIdentity;
-use vigil_core::keys::{self, ReleaseKey, SecretString, WorkFactor};
+use vigil_core::keys::{self, ExposeSecret, ReleaseKey, SecretString, WorkFactor};
 
 use super::Result;
 use crate::config::{self, Layout};
@@ -14,12 +14,14 @@ pub struct Generated {
     pub release_public_key: String,
 }
 
-/// Writes both keys encrypted to `passphrase`; refuses to overwrite either.
+/// Writes both keys encrypted to `passphrase`; refuses to overwrite either,
+/// and refuses a weak passphrase before writing anything.
 pub fn generate(
     layout: &Layout,
     passphrase: &SecretString,
     work_factor: WorkFactor,
 ) -> Result<Generated> {
+    secrets::check_passphrase(passphrase.expose_secret())?;
     for path in [layout.identity(), layout.release_key()] {
         if path.exists() {
             return Err(format!(

@@ -19,6 +19,8 @@ mod ops;
 mod record;
 mod stress;
 
+mod auth;
+
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const PASS: &str = "test passphrase, not for real use";
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -631,19 +633,27 @@ async fn the_desk_pages_need_a_login_and_show_the_queue() {
             .unwrap()
             .starts_with("/login")
     );
+    let (login_cookie, form_token) = auth::login_form(&c, &desk).await;
     let r = c
         .post(format!("{desk}/login"))
-        .form(&[("username", "lawyer"), ("password", "wrong password!!")])
+        .header("cookie", &login_cookie)
+        .form(&[
+            ("username", "lawyer"),
+            ("password", "wrong password!!"),
+            ("form_token", &form_token),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
     let r = c
         .post(format!("{desk}/login"))
+        .header("cookie", &login_cookie)
         .form(&[
             ("username", "lawyer"),
             ("password", "correct horse battery"),
             ("lang", "en"),
+            ("form_token", &form_token),
         ])
         .send()
         .await
