@@ -87,6 +87,7 @@ const MAX_BUFFER_BYTES: usize = 32 * 1024;
 /// How long the accept loop rests after the system refused to accept (for
 /// example out of file descriptors) before it tries again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Serves a router until `shutdown` completes, with [`Limits::default`].
 /// Requests in flight are finished (each within the request bound).
@@ -130,6 +131,7 @@ pub async fn serve_with(
     // Every connection task holds a sender; when all are gone, all are closed.
     let (alive, mut all_closed) = mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
+    let mut last_warned = None;
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
@@ -140,7 +142,12 @@ pub async fn serve_with(
             Ok((stream, _)) => stream,
             Err(e) if is_per_connection(&e) => continue,
             Err(e) => {
-                tracing::warn!(error = %e, "accepting a connection failed; retrying");
+                // Out of descriptors or memory: the queue waits in the kernel
+                // until connections close. Warn once per episode, not per try.
+                if last_warned.is_none_or(|t: Instant| t.elapsed() >= ACCEPT_WARN_EVERY) {
+                    tracing::warn!(error = %e, "accepting a connection failed; retrying");
+                    last_warned = Some(Instant::now());
+                }
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }

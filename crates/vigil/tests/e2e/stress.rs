@@ -442,3 +442,86 @@ async fn floods_leave_both_zones_answering_within_bounds() {
         tail_of(&log)
     );
 }
+
+/// Kills a spawned zone when the test ends, whatever happened.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Accept errors never stop a zone: an intake allowed only 64 open files is
+/// flooded past that (accepting fails with "too many open files"), keeps
+/// running, and answers again once the flood lets go. Cheap, so not ignored.
+#[test]
+fn a_zone_out_of_file_descriptors_keeps_serving() {
+    let w = super::World::new();
+    let log_path = w.dir.path().join("intake.log");
+    let mut intake = Command::new("prlimit");
+    intake
+        .arg("--nofile=64:64")
+        .arg(super::BIN)
+        .arg("intake")
+        .arg("--data")
+        .arg(w.data())
+        .env("VIGIL_PASSPHRASE", super::PASS)
+        .env_remove("VIGIL_DATABASE_URL")
+        .env_remove("VIGIL_DATA")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    let mut child = Killed(intake.spawn().unwrap());
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    let addr: SocketAddr = loop {
+        line.clear();
+        let n = stdout.read_line(&mut line).unwrap();
+        assert!(n > 0, "the intake exited: {}", tail_of(&log_path));
+        if let Some(url) = line.trim().strip_prefix("intake listening on http://") {
+            break url.parse().unwrap();
+        }
+    };
+
+    // More connections than the process may hold files: the kernel completes
+    // them all, the intake cannot accept them all.
+    let flood: Vec<std::net::TcpStream> = (0..200)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let started = Instant::now();
+    while !std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .contains("accepting a connection failed")
+    {
+        assert!(
+            started.elapsed() < GIVE_UP,
+            "the intake never ran out of descriptors: {}",
+            tail_of(&log_path)
+        );
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "the intake exited: {}",
+            tail_of(&log_path)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(flood);
+
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(GIVE_UP)).unwrap();
+    std::io::Write::write_all(
+        &mut s,
+        b"GET /healthz HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("ok"), "{answer}");
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "{}",
+        tail_of(&log_path)
+    );
+}
