@@ -485,7 +485,8 @@ fn a_zone_out_of_file_descriptors_keeps_serving() {
     };
 
     // More connections than the process may hold files: the kernel completes
-    // them all, the intake cannot accept them all.
+    // them all, the intake cannot accept them all (its connection cap stays at
+    // its floor of 64 here, above what 64 descriptors leave for connections).
     let flood: Vec<std::net::TcpStream> = (0..200)
         .map(|_| std::net::TcpStream::connect(addr).unwrap())
         .collect();
