@@ -43,7 +43,7 @@ struct Demo {
     desk: String,
     passphrase: String,
     data: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Demo {
@@ -113,7 +113,7 @@ impl Demo {
             desk: url("desk:"),
             passphrase,
             data,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -327,7 +327,7 @@ async fn floods_leave_both_zones_answering_within_bounds() {
     // The floods' sockets, those of the demo (which inherits the limit), and room.
     raise_open_file_limit((SLOW_CONNECTIONS + LOGINS + REPORTERS) as u64 + 1_000);
     let demo = Demo::start();
-    let log = demo._dir.path().join("demo.log");
+    let log = demo.dir.path().join("demo.log");
     let started = Instant::now();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -425,6 +425,12 @@ async fn floods_leave_both_zones_answering_within_bounds() {
     assert!(
         !login_statuses.contains_key(&Ok(303)),
         "a wrong password logged in: {login_statuses:?}"
+    );
+    // 400 or 403 would mean the form itself was refused (its token, say), so
+    // the storm never reached the password check it is meant to load.
+    assert!(
+        login_statuses.keys().all(|s| !matches!(s, Ok(400 | 403))),
+        "logins refused before the password check: {login_statuses:?}"
     );
     assert!(
         !accepted.is_empty(),
@@ -525,4 +531,15 @@ fn a_zone_out_of_file_descriptors_keeps_serving() {
         "{}",
         tail_of(&log_path)
     );
+}
+
+#[test]
+fn the_login_form_token_is_found_whatever_the_attribute_order() {
+    let page = r#"<form method="post" action="/login">
+<input type="hidden" name="lang" value="en">
+<input value="t0k3n" type="hidden" name="csrf">
+<input type="text" id="username" name="username" required></form>"#;
+    assert_eq!(hidden_input(page, "csrf").as_deref(), Some("t0k3n"));
+    assert_eq!(hidden_input(page, "lang").as_deref(), Some("en"));
+    assert_eq!(hidden_input("<form></form>", "csrf"), None);
 }
