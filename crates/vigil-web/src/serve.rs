@@ -69,7 +69,8 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             header: Duration::from_secs(10),
-            request: Duration::from_secs(20),
+            // With the head's 10 s, a slow request is gone within 25 s.
+            request: Duration::from_secs(15),
             write_stall: Duration::from_secs(20),
             lifetime: Duration::from_secs(120),
             max_connections: 4096,
