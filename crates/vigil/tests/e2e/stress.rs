@@ -202,15 +202,23 @@ async fn watch_health(url: String, stop: Arc<AtomicBool>) -> (usize, Duration, V
     (checks, slowest, failures)
 }
 
-/// One connection that trickles an endless request head, a byte every two
-/// seconds. Ok(how long until the server closed it); Err if it could not
-/// connect or was still open after `GIVE_UP`.
-async fn slow_connection(addr: SocketAddr) -> Result<Duration, String> {
+/// A head that never ends.
+const SLOW_HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: vigil\r\nX-Slow: ";
+/// Whole heads announcing bodies that then trickle, for each zone's form.
+const SLOW_REPORT: &[u8] = b"POST /api/v1/reports HTTP/1.1\r\nHost: vigil\r\n\
+    Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"text\": \"";
+const SLOW_LOGIN: &[u8] = b"POST /login HTTP/1.1\r\nHost: vigil\r\n\
+    Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=";
+
+/// One connection that sends `start`, then trickles a byte every two seconds.
+/// Ok(how long until the server closed it); Err if it could not connect or
+/// was still open after `GIVE_UP`.
+async fn slow_connection(addr: SocketAddr, start: &'static [u8]) -> Result<Duration, String> {
     let s = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let started = Instant::now();
-    let mut pending: &[u8] = b"GET / HTTP/1.1\r\nHost: vigil\r\nX-Slow: ";
+    let mut pending = start;
     let mut buf = [0u8; 1024];
     while started.elapsed() < GIVE_UP {
         tokio::select! {
@@ -334,12 +342,18 @@ async fn floods_leave_both_zones_answering_within_bounds() {
     let intake_health = tokio::spawn(watch_health(demo.intake.clone(), stop.clone()));
     let desk_health = tokio::spawn(watch_health(demo.desk.clone(), stop.clone()));
 
-    // Half the slow connections at each zone a stranger can reach.
+    // Half the slow connections at each zone a stranger can reach; a third
+    // of them trickle a body rather than a head.
     let (intake_addr, desk_addr) = (addr_of(&demo.intake), addr_of(&demo.desk));
     let slow: Vec<_> = (0..SLOW_CONNECTIONS)
         .map(|i| {
-            let addr = if i % 2 == 0 { intake_addr } else { desk_addr };
-            tokio::spawn(slow_connection(addr))
+            let (addr, body) = if i % 2 == 0 {
+                (intake_addr, SLOW_REPORT)
+            } else {
+                (desk_addr, SLOW_LOGIN)
+            };
+            let start = if i % 3 == 0 { body } else { SLOW_HEAD };
+            tokio::spawn(slow_connection(addr, start))
         })
         .collect();
     let logins: Vec<_> = (0..LOGINS)
