@@ -9,8 +9,8 @@
 //!   body gets 408 and the connection is closed.
 //! - A response the client does not read for [`Limits::write_stall`] closes
 //!   the connection.
-//! - A connection lives at most [`Limits::lifetime`]; then it finishes the
-//!   request in flight and is closed.
+//! - A connection is closed once it is [`Limits::lifetime`] old, after the
+//!   response in flight (given as long again at most).
 //! - At most [`Limits::max_connections`] are open per listener, and no more
 //!   than a quarter of the open-file limit; a full house closes the connection
 //!   that has waited longest for a request, or refuses the newcomer if every
@@ -325,14 +325,27 @@ async fn connection(
     tokio::pin!(conn);
     tokio::select! {
         // Closed by either side, or by a limit; the cause is of no use in a log.
-        _ = conn.as_mut() => return,
+        _ = conn.as_mut() => {}
         // Evicted from a full house: dropping the connection closes it.
-        () = admitted.close.notified() => return,
-        () = tokio::time::sleep(shared.limits.lifetime) => {}
-        _ = stopped.changed() => {}
+        () = admitted.close.notified() => {}
+        // Old: the response in flight (a large download over a slow link,
+        // say) may finish, since stalled writes are bounded on their own.
+        () = tokio::time::sleep(shared.limits.lifetime) => {
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = tokio::time::sleep(shared.limits.lifetime) => {}
+                _ = stopped.changed() => {
+                    let _ = tokio::time::timeout(shared.limits.request, conn).await;
+                }
+            }
+        }
+        // The server stops: requests in flight get the time of one request.
+        _ = stopped.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(shared.limits.request, conn).await;
+        }
     }
-    conn.as_mut().graceful_shutdown();
-    let _ = tokio::time::timeout(shared.limits.request, conn).await;
 }
 
 /// Answers one request, with the body bound in time and memory.

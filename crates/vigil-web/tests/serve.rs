@@ -87,7 +87,11 @@ impl Drop for Server {
 
 /// Reads one response head and its body (by Content-Length); the status.
 fn read_response(s: &mut TcpStream) -> (u16, String) {
-    let mut buf = Vec::new();
+    read_response_after(s, Vec::new())
+}
+
+/// [`read_response`] when the head's first bytes were already read.
+fn read_response_after(s: &mut TcpStream, mut buf: Vec<u8>) -> (u16, String) {
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
         let n = s.read(&mut byte).expect("the response head in time");
@@ -301,4 +305,39 @@ fn shutdown_closes_idle_connections_and_returns() {
     assert!(started.elapsed() < BOUND);
     assert_eq!(closed_within_bound(&mut idle, started), 0);
     assert!(TcpStream::connect(addr).is_err(), "still accepting");
+}
+
+#[test]
+fn a_busy_connection_is_closed_when_its_lifetime_is_over() {
+    let server = Server::start(Limits {
+        lifetime: Duration::from_secs(1),
+        ..Limits::default()
+    });
+    let mut s = server.connect();
+    let started = Instant::now();
+    let mut answered = 0;
+    // Never idle for long, so only the lifetime can end it; each request is
+    // either answered in full or finds the connection closed.
+    loop {
+        assert!(started.elapsed() < BOUND, "still open after the bound");
+        if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: vigil\r\n\r\n")
+            .is_err()
+        {
+            break;
+        }
+        let mut first = [0u8; 1];
+        match s.read(&mut first) {
+            Ok(0) => break,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Ok(_) => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(
+            read_response_after(&mut s, first.to_vec()),
+            (200, "ok".into())
+        );
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(answered > 0);
 }
