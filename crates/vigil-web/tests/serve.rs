@@ -26,6 +26,10 @@ fn app() -> Router {
             "/echo",
             post(|body: Bytes| async move { body.len().to_string() }),
         )
+        .route(
+            "/api/echo",
+            post(|body: Bytes| async move { body.len().to_string() }),
+        )
         .route("/big", get(|| async { Body::from(vec![b'x'; BIG]) }))
 }
 
@@ -284,6 +288,22 @@ fn bodies_beyond_the_budget_get_503() {
     let (status, text) = read_response(&mut s);
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("busy"), "{text}");
+    // Under /api/ the refusal is a JSON error like the API's own.
+    let mut s = server.connect();
+    s.write_all(b"POST /api/echo HTTP/1.1\r\nHost: vigil\r\nContent-Length: 5000\r\n\r\n")
+        .unwrap();
+    s.write_all(&body).unwrap();
+    let (status, text) = read_response(&mut s);
+    assert_eq!(status, 503, "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["error"]["code"], "server_busy", "{text}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Сервер"),
+        "Russian first: {text}"
+    );
     // Within the budget, and the budget was given back.
     let mut s = server.connect();
     for _ in 0..3 {
