@@ -248,21 +248,33 @@ async fn slow_connection(addr: SocketAddr, start: &'static [u8]) -> Result<Durat
     Err(format!("still open after {GIVE_UP:?}"))
 }
 
-/// The value of the hidden input named `name`, if the page has one.
-fn hidden_input(html: &str, name: &str) -> Option<String> {
-    html.split("<input").skip(1).find_map(|rest| {
-        let tag = rest.split('>').next()?;
-        if !tag.contains(&format!("name=\"{name}\"")) {
-            return None;
-        }
-        let value = tag.split("value=\"").nth(1)?.split('"').next()?;
+/// The hidden inputs of a page as (name, value): what a browser sends with
+/// the form whatever the desk calls its form token (`csrf`, `form_token`, ...).
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let value = tag
+            .split(&format!(" {name}=\""))
+            .nth(1)?
+            .split('"')
+            .next()?;
         Some(value.to_owned())
-    })
+    };
+    html.split("<input")
+        .skip(1)
+        .filter_map(|rest| {
+            let tag = format!(" {}", rest.split('>').next()?);
+            if attribute(&tag, "type")? != "hidden" {
+                return None;
+            }
+            Some((attribute(&tag, "name")?, attribute(&tag, "value")?))
+        })
+        .collect()
 }
 
 /// One wrong-password login through the form, as a browser posts it: the
-/// login page first, then its form token and cookie (if the desk has them)
-/// with the POST. Returns the status, or the transport error.
+/// login page first, then its hidden inputs (a form token, if the desk has
+/// one) and its cookies with the POST. Returns the status, or the transport
+/// error.
 async fn wrong_login(desk: String) -> Result<u16, String> {
     let c = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -281,14 +293,9 @@ async fn wrong_login(desk: String) -> Result<u16, String> {
         .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
         .collect();
     let html = page.text().await.map_err(|e| format!("login page: {e}"))?;
-    let mut form = vec![
-        ("username".to_owned(), "demo".to_owned()),
-        ("password".to_owned(), "not the demo password".to_owned()),
-        ("lang".to_owned(), "en".to_owned()),
-    ];
-    if let Some(token) = hidden_input(&html, "csrf") {
-        form.push(("csrf".to_owned(), token));
-    }
+    let mut form = hidden_inputs(&html);
+    form.push(("username".to_owned(), "demo".to_owned()));
+    form.push(("password".to_owned(), "not the demo password".to_owned()));
     let mut post = c.post(format!("{desk}/login")).form(&form);
     if !cookies.is_empty() {
         post = post.header("cookie", cookies.join("; "));
@@ -548,12 +555,17 @@ fn a_zone_out_of_file_descriptors_keeps_serving() {
 }
 
 #[test]
-fn the_login_form_token_is_found_whatever_the_attribute_order() {
+fn the_login_forms_hidden_inputs_are_found_whatever_the_attribute_order() {
     let page = r#"<form method="post" action="/login">
 <input type="hidden" name="lang" value="en">
-<input value="t0k3n" type="hidden" name="csrf">
-<input type="text" id="username" name="username" required></form>"#;
-    assert_eq!(hidden_input(page, "csrf").as_deref(), Some("t0k3n"));
-    assert_eq!(hidden_input(page, "lang").as_deref(), Some("en"));
-    assert_eq!(hidden_input("<form></form>", "csrf"), None);
+<input value="t0k3n" type="hidden" name="form_token">
+<input type="text" id="username" name="username" value="" required></form>"#;
+    assert_eq!(
+        hidden_inputs(page),
+        [
+            ("lang".to_owned(), "en".to_owned()),
+            ("form_token".to_owned(), "t0k3n".to_owned())
+        ]
+    );
+    assert!(hidden_inputs("<form></form>").is_empty());
 }
