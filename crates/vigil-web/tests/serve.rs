@@ -31,6 +31,12 @@ fn app() -> Router {
             post(|body: Bytes| async move { body.len().to_string() }),
         )
         .route("/big", get(|| async { Body::from(vec![b'x'; BIG]) }))
+        // Refuses any body over 10 bytes by its declared length, unread.
+        .route(
+            "/small",
+            post(|body: Bytes| async move { body.len().to_string() })
+                .layer(axum::extract::DefaultBodyLimit::max(10)),
+        )
 }
 
 /// A server on its own runtime in its own thread, so clients here can be
@@ -360,4 +366,33 @@ fn a_busy_connection_is_closed_when_its_lifetime_is_over() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(answered > 0);
+}
+
+#[test]
+fn a_body_refused_unread_is_drained_so_its_refusal_arrives() {
+    let server = Server::start(Limits::default());
+    for _ in 0..5 {
+        let mut s = server.connect();
+        let body = vec![b'x'; 512 * 1024];
+        let head = format!(
+            "POST /small HTTP/1.1\r\nHost: vigil\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            w.write_all(head.as_bytes())?;
+            w.write_all(&body)
+        });
+        assert_eq!(read_response(&mut s).0, 413);
+        writer.join().unwrap().unwrap();
+        // The whole body was read, so the connection goes on.
+        assert_eq!(get_healthz(&mut s), (200, "ok".into()));
+    }
+    // Too big to drain: refused, and closed after the answer.
+    let mut s = server.connect();
+    s.write_all(b"POST /small HTTP/1.1\r\nHost: vigil\r\nContent-Length: 100000000\r\n\r\n")
+        .unwrap();
+    s.write_all(&[b'x'; 20]).unwrap();
+    assert_eq!(read_response(&mut s).0, 413);
+    assert_eq!(closed_within_bound(&mut s, Instant::now()), 0);
 }
