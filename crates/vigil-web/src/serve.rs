@@ -9,8 +9,8 @@
 //!   body gets 408 and the connection is closed.
 //! - A response the client does not read for [`Limits::write_stall`] closes
 //!   the connection.
-//! - A connection lives at most [`Limits::lifetime`]; then it finishes the
-//!   request in flight and is closed.
+//! - A connection is closed once it is [`Limits::lifetime`] old, after the
+//!   response in flight (given as long again at most).
 //! - At most [`Limits::max_connections`] are open per listener, and no more
 //!   than a quarter of the open-file limit; a full house closes the connection
 //!   that has waited longest for a request, or refuses the newcomer if every
@@ -69,7 +69,8 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             header: Duration::from_secs(10),
-            request: Duration::from_secs(20),
+            // With the head's 10 s, a slow request is gone within 25 s.
+            request: Duration::from_secs(15),
             write_stall: Duration::from_secs(20),
             lifetime: Duration::from_secs(120),
             max_connections: 4096,
@@ -87,6 +88,9 @@ const MAX_BUFFER_BYTES: usize = 32 * 1024;
 /// How long the accept loop rests after the system refused to accept (for
 /// example out of file descriptors) before it tries again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
+/// The most of a refused body read and dropped so that its refusal arrives.
+const DRAIN_BYTES: u64 = 1024 * 1024;
 
 /// Serves a router until `shutdown` completes, with [`Limits::default`].
 /// Requests in flight are finished (each within the request bound).
@@ -130,6 +134,7 @@ pub async fn serve_with(
     // Every connection task holds a sender; when all are gone, all are closed.
     let (alive, mut all_closed) = mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
+    let mut last_warned = None;
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
@@ -140,7 +145,12 @@ pub async fn serve_with(
             Ok((stream, _)) => stream,
             Err(e) if is_per_connection(&e) => continue,
             Err(e) => {
-                tracing::warn!(error = %e, "accepting a connection failed; retrying");
+                // Out of descriptors or memory: the queue waits in the kernel
+                // until connections close. Warn once per episode, not per try.
+                if last_warned.is_none_or(|t: Instant| t.elapsed() >= ACCEPT_WARN_EVERY) {
+                    tracing::warn!(error = %e, "accepting a connection failed; retrying");
+                    last_warned = Some(Instant::now());
+                }
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
@@ -317,14 +327,27 @@ async fn connection(
     tokio::pin!(conn);
     tokio::select! {
         // Closed by either side, or by a limit; the cause is of no use in a log.
-        _ = conn.as_mut() => return,
+        _ = conn.as_mut() => {}
         // Evicted from a full house: dropping the connection closes it.
-        () = admitted.close.notified() => return,
-        () = tokio::time::sleep(shared.limits.lifetime) => {}
-        _ = stopped.changed() => {}
+        () = admitted.close.notified() => {}
+        // Old: the response in flight (a large download over a slow link,
+        // say) may finish, since stalled writes are bounded on their own.
+        () = tokio::time::sleep(shared.limits.lifetime) => {
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = tokio::time::sleep(shared.limits.lifetime) => {}
+                _ = stopped.changed() => {
+                    let _ = tokio::time::timeout(shared.limits.request, conn).await;
+                }
+            }
+        }
+        // The server stops: requests in flight get the time of one request.
+        _ = stopped.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(shared.limits.request, conn).await;
+        }
     }
-    conn.as_mut().graceful_shutdown();
-    let _ = tokio::time::timeout(shared.limits.request, conn).await;
 }
 
 /// Answers one request, with the body bound in time and memory.
@@ -337,18 +360,20 @@ async fn answer(shared: &Shared, id: u64, request: Request<Incoming>) -> Respons
         charged: AtomicUsize::new(0),
         held: shared.body_held.clone(),
         budget: shared.limits.body_budget,
+        leftover: Mutex::new(None),
     });
     let request = request.map(|inner| {
         Body::new(Watched {
-            inner,
+            inner: Some(inner),
             watch: arrival.clone(),
         })
     });
-    let call = shared.router.clone().oneshot(request);
-    tokio::pin!(call);
+    let deadline = Instant::now() + shared.limits.request;
+    // Boxed so it can be dropped (with the body it holds) before draining.
+    let mut call = Box::pin(shared.router.clone().oneshot(request));
     let response = tokio::select! {
         response = &mut call => response,
-        () = tokio::time::sleep(shared.limits.request) => {
+        () = tokio::time::sleep_until(deadline) => {
             if arrival.complete.load(Ordering::Acquire) {
                 // The request arrived in time; the server is what is slow.
                 call.as_mut().await
@@ -374,12 +399,61 @@ async fn answer(shared: &Shared, id: u64, request: Request<Incoming>) -> Respons
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         r
-    } else {
+    } else if arrival.complete.load(Ordering::Acquire) {
         response
+    } else {
+        drop(call);
+        finish_body(&arrival, response, deadline).await
     };
     arrival.release();
     shared.set_waiting(id, true);
     response
+}
+
+/// A response that was ready before its request's body had arrived (a 413
+/// judged by the declared length, say). The client may still be sending, and
+/// closing on it now would reset the connection and lose the answer: read
+/// and drop the rest first, if it is small and comes in time, else answer and
+/// close.
+async fn finish_body(
+    arrival: &BodyWatch,
+    mut response: Response<Body>,
+    deadline: Instant,
+) -> Response<Body> {
+    let leftover = arrival.leftover().take();
+    let drained = match leftover {
+        Some(mut rest) if rest.size_hint().lower() <= DRAIN_BYTES => {
+            tokio::time::timeout_at(deadline, drain(&mut rest))
+                .await
+                .unwrap_or(false)
+        }
+        _ => false,
+    };
+    if !drained {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Reads a body to its end and drops it; false if it is over [`DRAIN_BYTES`]
+/// or breaks off.
+async fn drain(body: &mut Incoming) -> bool {
+    let mut left = DRAIN_BYTES;
+    loop {
+        match std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await {
+            None => return true,
+            Some(Ok(frame)) => {
+                let n = frame.data_ref().map_or(0, Bytes::len) as u64;
+                let Some(rest) = left.checked_sub(n) else {
+                    return false;
+                };
+                left = rest;
+            }
+            Some(Err(_)) => return false,
+        }
+    }
 }
 
 /// A short answer from the server itself, in Russian and English; JSON under
@@ -415,9 +489,15 @@ struct BodyWatch {
     charged: AtomicUsize,
     held: Arc<AtomicUsize>,
     budget: usize,
+    /// The unread rest of a body its handler did not finish.
+    leftover: Mutex<Option<Incoming>>,
 }
 
 impl BodyWatch {
+    fn leftover(&self) -> std::sync::MutexGuard<'_, Option<Incoming>> {
+        self.leftover.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts `n` more bytes held; false if the listener's budget is spent.
     fn charge(&self, n: usize) -> bool {
         let before = self.held.fetch_add(n, Ordering::AcqRel);
@@ -445,8 +525,18 @@ impl Drop for BodyWatch {
 /// The request body as the router sees it: counted against the budget, and
 /// noting when it has fully arrived.
 struct Watched {
-    inner: Incoming,
+    /// Always `Some` until dropped; then what is left of an unfinished body
+    /// goes back to the request's [`BodyWatch`].
+    inner: Option<Incoming>,
     watch: Arc<BodyWatch>,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if !self.watch.complete.load(Ordering::Acquire) {
+            *self.watch.leftover() = self.inner.take();
+        }
+    }
 }
 
 impl http_body::Body for Watched {
@@ -458,7 +548,10 @@ impl http_body::Body for Watched {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(&mut *inner).poll_frame(cx);
         match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref()
@@ -466,7 +559,7 @@ impl http_body::Body for Watched {
                 {
                     return Poll::Ready(Some(Err("request bodies over budget".into())));
                 }
-                if this.inner.is_end_stream() {
+                if inner.is_end_stream() {
                     this.watch.complete.store(true, Ordering::Release);
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -481,11 +574,13 @@ impl http_body::Body for Watched {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Incoming::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Incoming::size_hint)
     }
 }
 

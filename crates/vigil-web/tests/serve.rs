@@ -26,7 +26,17 @@ fn app() -> Router {
             "/echo",
             post(|body: Bytes| async move { body.len().to_string() }),
         )
+        .route(
+            "/api/echo",
+            post(|body: Bytes| async move { body.len().to_string() }),
+        )
         .route("/big", get(|| async { Body::from(vec![b'x'; BIG]) }))
+        // Refuses any body over 10 bytes by its declared length, unread.
+        .route(
+            "/small",
+            post(|body: Bytes| async move { body.len().to_string() })
+                .layer(axum::extract::DefaultBodyLimit::max(10)),
+        )
 }
 
 /// A server on its own runtime in its own thread, so clients here can be
@@ -87,7 +97,11 @@ impl Drop for Server {
 
 /// Reads one response head and its body (by Content-Length); the status.
 fn read_response(s: &mut TcpStream) -> (u16, String) {
-    let mut buf = Vec::new();
+    read_response_after(s, Vec::new())
+}
+
+/// [`read_response`] when the head's first bytes were already read.
+fn read_response_after(s: &mut TcpStream, mut buf: Vec<u8>) -> (u16, String) {
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
         let n = s.read(&mut byte).expect("the response head in time");
@@ -280,6 +294,22 @@ fn bodies_beyond_the_budget_get_503() {
     let (status, text) = read_response(&mut s);
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("busy"), "{text}");
+    // Under /api/ the refusal is a JSON error like the API's own.
+    let mut s = server.connect();
+    s.write_all(b"POST /api/echo HTTP/1.1\r\nHost: vigil\r\nContent-Length: 5000\r\n\r\n")
+        .unwrap();
+    s.write_all(&body).unwrap();
+    let (status, text) = read_response(&mut s);
+    assert_eq!(status, 503, "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["error"]["code"], "server_busy", "{text}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Сервер"),
+        "Russian first: {text}"
+    );
     // Within the budget, and the budget was given back.
     let mut s = server.connect();
     for _ in 0..3 {
@@ -301,4 +331,68 @@ fn shutdown_closes_idle_connections_and_returns() {
     assert!(started.elapsed() < BOUND);
     assert_eq!(closed_within_bound(&mut idle, started), 0);
     assert!(TcpStream::connect(addr).is_err(), "still accepting");
+}
+
+#[test]
+fn a_busy_connection_is_closed_when_its_lifetime_is_over() {
+    let server = Server::start(Limits {
+        lifetime: Duration::from_secs(1),
+        ..Limits::default()
+    });
+    let mut s = server.connect();
+    let started = Instant::now();
+    let mut answered = 0;
+    // Never idle for long, so only the lifetime can end it; each request is
+    // either answered in full or finds the connection closed.
+    loop {
+        assert!(started.elapsed() < BOUND, "still open after the bound");
+        if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: vigil\r\n\r\n")
+            .is_err()
+        {
+            break;
+        }
+        let mut first = [0u8; 1];
+        match s.read(&mut first) {
+            Ok(0) => break,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Ok(_) => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(
+            read_response_after(&mut s, first.to_vec()),
+            (200, "ok".into())
+        );
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(answered > 0);
+}
+
+#[test]
+fn a_body_refused_unread_is_drained_so_its_refusal_arrives() {
+    let server = Server::start(Limits::default());
+    for _ in 0..5 {
+        let mut s = server.connect();
+        let body = vec![b'x'; 512 * 1024];
+        let head = format!(
+            "POST /small HTTP/1.1\r\nHost: vigil\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            w.write_all(head.as_bytes())?;
+            w.write_all(&body)
+        });
+        assert_eq!(read_response(&mut s).0, 413);
+        writer.join().unwrap().unwrap();
+        // The whole body was read, so the connection goes on.
+        assert_eq!(get_healthz(&mut s), (200, "ok".into()));
+    }
+    // Too big to drain: refused, and closed after the answer.
+    let mut s = server.connect();
+    s.write_all(b"POST /small HTTP/1.1\r\nHost: vigil\r\nContent-Length: 100000000\r\n\r\n")
+        .unwrap();
+    s.write_all(&[b'x'; 20]).unwrap();
+    assert_eq!(read_response(&mut s).0, 413);
+    assert_eq!(closed_within_bound(&mut s, Instant::now()), 0);
 }
