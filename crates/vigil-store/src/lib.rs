@@ -36,6 +36,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    #[error("the write-ahead log could not be truncated while a reader was busy; try again")]
+    CheckpointBusy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +67,16 @@ pub trait Store: Send + Sync {
 
     /// Whether a receipt hash belongs to a report this intake received.
     async fn intake_receipt_known(&self, hash: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// Forgets the receipt hashes of reports received before `before`; returns
+    /// how many. The day is passed in, so the caller (and a test) sets the clock.
+    async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError>;
+
+    /// Makes deletions final on disk: SQLite moves the write-ahead log into
+    /// the database (whose freed space `secure_delete` has zeroed) and
+    /// truncates it, so that purged ciphertext is in neither file. PostgreSQL
+    /// has no equivalent; there it does nothing (see docs/threat-model.md).
+    async fn intake_checkpoint(&self) -> Result<(), StoreError>;
 
     // --- desk ---
 

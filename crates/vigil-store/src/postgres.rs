@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use vigil_core::{Day, ReportId};
 
@@ -30,10 +31,13 @@ const MIGRATION_LOCK: i64 = 0x7669_6769_6c00;
 
 impl PgStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options =
-            PgConnectOptions::from_str(url).map_err(|e| StoreError::Open(e.to_string()))?;
+        // Statements are never logged: a log line per INSERT would date each report.
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Open(e.to_string()))?
+            .disable_statement_logging();
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            .acquire_slow_level(log::LevelFilter::Off)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(e.to_string()))?;
@@ -82,10 +86,16 @@ impl PgStore {
 impl Store for PgStore {
     async fn intake_insert(&self, reports: &[SealedReport]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // No sequence counts every report ever received: each report is numbered
+        // after the highest pending one, with writers taking turns.
+        sqlx::query("LOCK TABLE intake_reports IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
         for r in reports {
             let day = r.received.to_string();
             sqlx::query(
-                "INSERT INTO intake_reports (id, receipt_hash, sealed, received) VALUES ($1, $2, $3, $4::date)",
+                "INSERT INTO intake_reports (seq, id, receipt_hash, sealed, received) \
+                 VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM intake_reports), $1, $2, $3, $4::date)",
             )
             .bind(r.id.to_string())
             .bind(&r.receipt_hash[..])
@@ -136,6 +146,20 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n > 0)
+    }
+
+    async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError> {
+        let forgotten = sqlx::query("DELETE FROM intake_receipts WHERE received < $1::date")
+            .bind(before.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(forgotten)
+    }
+
+    async fn intake_checkpoint(&self) -> Result<(), StoreError> {
+        // PostgreSQL cannot zero freed tuples or its own WAL; see docs/threat-model.md.
+        Ok(())
     }
 
     async fn desk_store_pulled(&self, reports: &[SealedReport]) -> Result<u64, StoreError> {

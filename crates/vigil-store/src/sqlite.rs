@@ -1,10 +1,13 @@
 //! The embedded backend: one SQLite file per zone, in WAL mode with full
-//! synchronisation so that a committed report survives a power cut.
+//! synchronisation so that a committed report survives a power cut, and with
+//! `secure_delete`, so that a deleted (purged) report's ciphertext is zeroed
+//! rather than left in free pages. Statements are never logged.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -15,6 +18,9 @@ use crate::{Account, SealedReport, Store, StoreError, parse_day, parse_hash, par
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Two checkpoints at once make one of them give up (SQLITE_BUSY): they
+    /// take turns instead.
+    checkpoint: tokio::sync::Mutex<()>,
 }
 
 type Row = (String, Vec<u8>, Vec<u8>, String);
@@ -36,13 +42,20 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("secure_delete", "ON")
+            .disable_statement_logging();
+        // A slow-acquire warning is an event per busy moment: not logged either.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .acquire_slow_level(log::LevelFilter::Off)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(e.to_string()))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            checkpoint: tokio::sync::Mutex::new(()),
+        };
         store.migrate(migrate::SQLITE).await?;
         Ok(store)
     }
@@ -140,6 +153,26 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n > 0)
+    }
+
+    async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError> {
+        let forgotten = sqlx::query("DELETE FROM intake_receipts WHERE received < ?")
+            .bind(before.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(forgotten)
+    }
+
+    async fn intake_checkpoint(&self) -> Result<(), StoreError> {
+        let _turn = self.checkpoint.lock().await;
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
+            .await?;
+        if busy != 0 {
+            return Err(StoreError::CheckpointBusy);
+        }
+        Ok(())
     }
 
     async fn desk_store_pulled(&self, reports: &[SealedReport]) -> Result<u64, StoreError> {

@@ -1,6 +1,7 @@
+-- No AUTOINCREMENT: its counter (sqlite_sequence) would count every report ever received.
 -- intake: sealed reports waiting for the desk. Only ciphertext; the day, never the time.
 CREATE TABLE intake_reports (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq          INTEGER PRIMARY KEY,
     id           TEXT    NOT NULL UNIQUE,
     receipt_hash BLOB    NOT NULL,
     sealed       BLOB    NOT NULL,
@@ -13,7 +14,7 @@ CREATE TABLE intake_receipts (
 ) WITHOUT ROWID;
 -- desk: every report pulled, still sealed at rest; opened only in memory with the identity.
 CREATE TABLE desk_reports (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq          INTEGER PRIMARY KEY,
     id           TEXT    NOT NULL UNIQUE,
     receipt_hash BLOB    NOT NULL,
     sealed       BLOB    NOT NULL,
