@@ -1,12 +1,12 @@
 //! `vigil intake`: the internet-facing zone.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use vigil_core::{ReceiptKey, Recipients};
-use vigil_intake::{DEFAULT_MAX_BODY_BYTES, Intake, IntakeConfig};
+use vigil_intake::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RECEIPT_DAYS, Intake, IntakeConfig};
 
 use super::{Result, shutdown_signal};
 use crate::cli::IntakeArgs;
@@ -34,22 +34,42 @@ pub fn receipt_key(path: &Path) -> Result<ReceiptKey> {
     }
 }
 
+/// The longest a receipt's hash may be kept, in days (ten years).
+const MAX_RECEIPT_DAYS: u32 = 3650;
+
 /// Builds a running intake from its config file (the writer task starts here).
 pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intake>> {
     let recipients = Recipients::parse(&file.recipients.join("\n"))
         .map_err(|e| format!("intake config, recipients: {e}"))?;
     let desk_token_hash = vigil_core::token::parse_hash(&file.desk_token_sha256)
         .ok_or("intake config, desk_token_sha256: expected 64 hexadecimal digits")?;
+    let receipt_days = file.receipt_days.unwrap_or(DEFAULT_RECEIPT_DAYS);
+    if !(1..=MAX_RECEIPT_DAYS).contains(&receipt_days) {
+        return Err(format!(
+            "intake config, receipt_days: {receipt_days} is out of range; give the days a receipt is kept, from 1 to {MAX_RECEIPT_DAYS} (default {DEFAULT_RECEIPT_DAYS})"
+        )
+        .into());
+    }
     let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
     fs::create_dir_all(layout.intake_dir())?;
     let store = vigil_store::open(&url).await?;
-    let config = IntakeConfig {
-        recipients,
-        receipt_key: receipt_key(&layout.receipt_key())?,
-        desk_token_hash,
-        max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-    };
+    let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
+    let mut config = IntakeConfig::new(recipients, receipt_key(&key_file)?, desk_token_hash);
+    config.max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    config.receipt_days = receipt_days;
     Ok(Intake::new(config, store))
+}
+
+/// The folder of an SQLite database URL (`sqlite:PATH`), if it names one.
+fn sqlite_folder(url: &str) -> Option<PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.split('?').next()?;
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let parent = Path::new(path).parent()?;
+    Some(
+        parent
+            .canonicalize()
+            .unwrap_or_else(|_| parent.to_path_buf()),
+    )
 }
 
 pub async fn run(args: IntakeArgs) -> Result {
@@ -57,6 +77,15 @@ pub async fn run(args: IntakeArgs) -> Result {
     let path = args.config.unwrap_or_else(|| layout.intake_config());
     let file: IntakeConfigFile = config::load(&path, |c: &IntakeConfigFile| c.version)?;
     let intake = build(&layout, &file).await?;
+    let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
+    let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
+    let key_folder = key_file.parent().and_then(|p| p.canonicalize().ok());
+    if key_folder.is_some() && key_folder == sqlite_folder(&url) {
+        tracing::warn!(
+            "the receipt key is in the database's folder, so a seized disk links receipts to reports; \
+             set receipt_key_file in intake.toml (or VIGIL_RECEIPT_KEY_FILE) to a file on other storage"
+        );
+    }
     let listener = TcpListener::bind(args.listen.unwrap_or(file.listen)).await?;
     println!("intake listening on http://{}", listener.local_addr()?);
     vigil_web::serve(listener, vigil_intake::router(intake), shutdown_signal()).await?;
