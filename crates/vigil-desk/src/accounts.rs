@@ -1,8 +1,11 @@
 //! Desk accounts: Argon2id password hashes. Roles and a second factor come later.
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use vigil_store::{Account, Store, StoreError};
+use argon2::password_hash::{PasswordHasher, SaltString};
+use vigil_store::{Account, DeskStore, StoreError};
+use zeroize::Zeroizing;
+
+use crate::verifier::{Busy, PasswordVerifier};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -12,6 +15,15 @@ pub enum AccountError {
     WeakPassword,
     #[error("hashing the password failed")]
     Hash,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a login could not be checked (as opposed to a wrong password).
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Busy(#[from] Busy),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -26,7 +38,7 @@ fn valid_username(u: &str) -> bool {
 }
 
 pub async fn put_account(
-    store: &dyn Store,
+    store: &dyn DeskStore,
     username: &str,
     password: &str,
 ) -> Result<(), AccountError> {
@@ -43,36 +55,26 @@ pub async fn put_account(
         .map_err(|_| AccountError::Hash)?
         .to_string();
     store
-        .desk_put_account(&Account {
-            username: username.to_owned(),
-            password_hash: hash,
-        })
+        .desk_put_account(
+            &Account {
+                username: username.to_owned(),
+                password_hash: hash,
+            },
+            vigil_core::Day::today(),
+        )
         .await?;
     Ok(())
 }
 
-/// Checks a login. Unknown users cost the same hashing time as known ones, so
-/// timing does not tell which usernames exist.
+/// Checks a login. Unknown users cost the same hashing time and memory as
+/// known ones, so neither tells which usernames exist.
 pub async fn check_login(
-    store: &dyn Store,
+    store: &dyn DeskStore,
+    verifier: &PasswordVerifier,
     username: &str,
-    password: &str,
-) -> Result<bool, AccountError> {
+    password: Zeroizing<String>,
+) -> Result<bool, LoginError> {
     let account = store.desk_account(username).await?;
     let stored = account.map(|a| a.password_hash);
-    let password = zeroize::Zeroizing::new(password.to_owned());
-    let known = stored.is_some();
-    let verified = tokio::task::spawn_blocking(move || {
-        let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Ck6rZ2oGbMnmYWCLLvkYx7CW9Xqvz1P7n0NHr6w0OS0";
-        let hash_text = stored.as_deref().unwrap_or(dummy);
-        match PasswordHash::new(hash_text) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
-        }
-    })
-    .await
-    .unwrap_or(false);
-    Ok(verified && known)
+    Ok(verifier.verify(stored.as_deref(), password).await?)
 }

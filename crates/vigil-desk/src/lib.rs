@@ -3,8 +3,13 @@
 //! identity (itself kept encrypted with a passphrase).
 
 pub mod accounts;
+pub mod clock;
+pub mod csrf;
+pub mod lockout;
 pub mod pull;
 pub mod queue;
+pub mod sessions;
+pub mod verifier;
 pub mod web;
 
 pub use pull::{PullError, PullOutcome, Puller};

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use vigil_core::sealed::{AckRequest, AckResponse, PullResponse};
 use vigil_core::{ReportId, SealedReport};
-use vigil_store::{Store, StoreError};
+use vigil_store::{DeskStore, StoreError};
 use zeroize::Zeroizing;
 
 /// Reports asked for in one request.
@@ -118,7 +118,7 @@ impl Puller {
     }
 
     /// Pulls until the intake has nothing pending.
-    pub async fn pull_all(&self, store: &dyn Store) -> Result<PullOutcome, PullError> {
+    pub async fn pull_all(&self, store: &dyn DeskStore) -> Result<PullOutcome, PullError> {
         let mut outcome = PullOutcome::default();
         for _ in 0..MAX_PAGES {
             let reports = self.fetch(PAGE).await?;
@@ -135,7 +135,7 @@ impl Puller {
 
     /// Pulls every `interval` until the process ends. Failures are logged
     /// (without any report data) and retried at the next tick.
-    pub fn spawn_every(self, store: Arc<dyn Store>, interval: Duration) {
+    pub fn spawn_every(self, store: Arc<dyn DeskStore>, interval: Duration) {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

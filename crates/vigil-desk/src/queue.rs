@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use vigil_core::{Channel, Day, DeskIdentity, Lang, ReportId};
-use vigil_store::{Store, StoreError};
+use vigil_store::{DeskStore, StoreError};
 use zeroize::Zeroize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,7 +28,7 @@ impl Drop for QueueItem {
 /// Opens every report the desk holds. A report that will not open (sealed to
 /// another key, or damaged) stays in the queue, marked, rather than hiding the rest.
 pub async fn open_queue(
-    store: &dyn Store,
+    store: &dyn DeskStore,
     identity: &DeskIdentity,
 ) -> Result<Vec<QueueItem>, StoreError> {
     let mut items: Vec<QueueItem> = store

@@ -1,62 +1,123 @@
-//! The desk's web pages: a login, then the triage queue. Sessions live in
-//! memory only and expire after a quiet half hour; a restart logs everyone out.
+//! The desk's web pages: a login, then the triage queue.
+//!
+//! Login rules (docs/threat-model.md, "Desk login and sessions"): a form token
+//! bound to a cookie, no state change from another origin, a per-username
+//! lockout, password checks with bounded memory, sessions that end after 30
+//! quiet minutes or 12 hours, at most five per account.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use vigil_core::{DeskIdentity, Lang};
-use vigil_store::Store;
+use vigil_store::DeskStore;
+use zeroize::Zeroizing;
 
-use crate::accounts::check_login;
+use crate::accounts::{LoginError, check_login};
+use crate::clock::{Clock, SystemClock};
+use crate::csrf::{self, LoginForms};
+use crate::lockout::Lockout;
 use crate::queue::{QueueItem, open_queue};
+use crate::sessions::{Current, Sessions};
+use crate::verifier::{PasswordVerifier, default_workers};
 
-const COOKIE: &str = "vigil_desk_session";
-const IDLE: Duration = Duration::from_secs(30 * 60);
+/// How long a login waits for a free password checker before "busy".
+pub const LOGIN_WAIT: Duration = Duration::from_secs(10);
 
 pub struct DeskWeb {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn DeskStore>,
     pub identity: Arc<DeskIdentity>,
-    /// Set the cookie's Secure flag; off only when served on loopback over HTTP.
+    /// Secure cookies with the `__Host-` prefix; off only when served on
+    /// loopback over plain HTTP (the desk refuses to start otherwise).
     pub secure_cookies: bool,
-    sessions: Mutex<HashMap<[u8; 32], Session>>,
+    pub clock: Arc<dyn Clock>,
+    pub sessions: Sessions,
+    pub lockout: Lockout,
+    verifier: PasswordVerifier,
+    login_forms: LoginForms,
 }
 
-struct Session {
-    username: String,
-    last_seen: Instant,
-}
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random number generator failed")]
+pub struct DeskWebError;
 
 impl DeskWeb {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn DeskStore>,
         identity: Arc<DeskIdentity>,
         secure_cookies: bool,
-    ) -> Arc<Self> {
-        Arc::new(DeskWeb {
+    ) -> Result<Arc<Self>, DeskWebError> {
+        Self::with_clock(
             store,
             identity,
             secure_cookies,
-            sessions: Mutex::new(HashMap::new()),
-        })
+            Arc::new(SystemClock),
+            PasswordVerifier::new(default_workers(), LOGIN_WAIT),
+        )
     }
 
-    fn session_user(&self, headers: &HeaderMap) -> Option<String> {
-        let token = cookie(headers, COOKIE)?;
-        let key = vigil_core::token::hash(&token);
-        let mut sessions = self.sessions.lock().ok()?;
-        let now = Instant::now();
-        sessions.retain(|_, s| now.duration_since(s.last_seen) < IDLE);
-        let s = sessions.get_mut(&key)?;
-        s.last_seen = now;
-        Some(s.username.clone())
+    /// With a given clock and password checker (tests move time, and can
+    /// shorten the wait for a checker).
+    pub fn with_clock(
+        store: Arc<dyn DeskStore>,
+        identity: Arc<DeskIdentity>,
+        secure_cookies: bool,
+        clock: Arc<dyn Clock>,
+        verifier: PasswordVerifier,
+    ) -> Result<Arc<Self>, DeskWebError> {
+        Ok(Arc::new(DeskWeb {
+            store,
+            identity,
+            secure_cookies,
+            clock,
+            sessions: Sessions::new(),
+            lockout: Lockout::new(),
+            verifier,
+            login_forms: LoginForms::new().map_err(|_| DeskWebError)?,
+        }))
+    }
+
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-vigil_desk_session"
+        } else {
+            "vigil_desk_session"
+        }
+    }
+
+    pub fn login_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-vigil_desk_login"
+        } else {
+            "vigil_desk_login"
+        }
+    }
+
+    /// A Set-Cookie value: HttpOnly, SameSite=Strict, Path=/, and Secure
+    /// whenever cookies are secure (clearing ones included).
+    fn set_cookie(&self, name: &str, value: &str, clear: bool) -> Option<HeaderValue> {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let max_age = if clear { "; Max-Age=0" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{max_age}"
+        ))
+        .ok()
+    }
+
+    pub fn verifier(&self) -> &PasswordVerifier {
+        &self.verifier
+    }
+
+    fn current(&self, headers: &HeaderMap) -> Option<Current> {
+        let token = cookie(headers, self.session_cookie())?;
+        self.sessions.current(&token, self.clock.now())
     }
 }
 
@@ -67,7 +128,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| v.to_owned())
 }
 
@@ -79,6 +140,9 @@ struct Texts {
     login: &'static str,
     logout: &'static str,
     bad_login: &'static str,
+    form_expired: &'static str,
+    busy: &'static str,
+    unavailable: &'static str,
     queue: &'static str,
     empty: &'static str,
     received: &'static str,
@@ -100,6 +164,9 @@ fn texts(lang: Lang) -> Texts {
             login: "Войти",
             logout: "Выйти",
             bad_login: "Неверное имя или пароль. Проверьте раскладку и попробуйте снова.",
+            form_expired: "Форма устарела. Введите имя и пароль ещё раз.",
+            busy: "Рабочее место сейчас занято проверкой других входов. Подождите несколько секунд и попробуйте снова.",
+            unavailable: "Не удалось проверить вход: хранилище недоступно. Попробуйте позже; если не поможет, сообщите администратору.",
             queue: "Очередь сообщений",
             empty: "Сообщений нет.",
             received: "Получено",
@@ -118,6 +185,9 @@ fn texts(lang: Lang) -> Texts {
             login: "Log in",
             logout: "Log out",
             bad_login: "Wrong username or password. Check the keyboard layout and try again.",
+            form_expired: "The form has expired. Enter your username and password again.",
+            busy: "The desk is busy checking other logins. Wait a few seconds and try again.",
+            unavailable: "The login could not be checked: storage is unavailable. Try again later; if that does not help, tell your admin.",
             queue: "Report queue",
             empty: "No reports.",
             received: "Received",
@@ -131,11 +201,24 @@ fn texts(lang: Lang) -> Texts {
     }
 }
 
+fn locked_message(lang: Lang, wait: Duration) -> String {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    match lang {
+        Lang::Ru => format!(
+            "Слишком много неудачных попыток входа под этим именем. Вход закрыт; попробуйте снова через {minutes} мин."
+        ),
+        Lang::En => format!(
+            "Too many failed logins for this username. Logging in is locked; try again in {minutes} min."
+        ),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
     t: Texts,
-    error: bool,
+    error: Option<String>,
+    form_token: String,
 }
 
 #[derive(Template)]
@@ -143,6 +226,7 @@ struct LoginPage {
 struct QueuePage {
     t: Texts,
     username: String,
+    form_token: String,
     items: Vec<QueueItem>,
 }
 
@@ -155,9 +239,47 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-async fn login_page(Query(q): Query<LangQuery>) -> Response {
-    let t = texts(Lang::from_code(q.lang.as_deref()));
-    render(&LoginPage { t, error: false }, StatusCode::OK)
+/// The login form, with a token bound to the login cookie (set here if the
+/// browser has none yet).
+fn login_form(
+    desk: &DeskWeb,
+    headers: &HeaderMap,
+    lang: Lang,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let existing = cookie(headers, desk.login_cookie());
+    let (value, fresh) = match existing {
+        Some(v) => (v, false),
+        None => match vigil_core::token::generate() {
+            Ok(t) => (t.as_str().to_owned(), true),
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        },
+    };
+    let page = LoginPage {
+        t: texts(lang),
+        error,
+        form_token: desk.login_forms.token_for(&value),
+    };
+    let mut response = render(&page, status);
+    if fresh && let Some(v) = desk.set_cookie(desk.login_cookie(), &value, false) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+async fn login_page(
+    State(desk): State<Arc<DeskWeb>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    login_form(
+        &desk,
+        &headers,
+        Lang::from_code(q.lang.as_deref()),
+        None,
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
@@ -165,57 +287,106 @@ struct LoginForm {
     username: String,
     password: String,
     lang: Option<String>,
+    form_token: Option<String>,
 }
 
-async fn login(State(desk): State<Arc<DeskWeb>>, Form(form): Form<LoginForm>) -> Response {
-    let lang = Lang::from_code(form.lang.as_deref());
-    let ok = check_login(desk.store.as_ref(), form.username.trim(), &form.password)
-        .await
-        .unwrap_or(false);
-    if !ok {
-        return render(
-            &LoginPage {
-                t: texts(lang),
-                error: true,
-            },
-            StatusCode::UNAUTHORIZED,
-        );
-    }
-    let Ok(token) = vigil_core::token::generate() else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    if let Ok(mut sessions) = desk.sessions.lock() {
-        sessions.insert(
-            vigil_core::token::hash(&token),
-            Session {
-                username: form.username.trim().to_owned(),
-                last_seen: Instant::now(),
-            },
-        );
-    }
-    let secure = if desk.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}",
-        token.as_str()
-    );
-    let mut response = Redirect::to(&format!("/?lang={}", lang.code())).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, v);
+fn with_retry_after(mut response: Response, wait: Duration) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
     }
     response
 }
 
-async fn logout(State(desk): State<Arc<DeskWeb>>, headers: HeaderMap) -> Response {
-    if let (Some(token), Ok(mut sessions)) = (cookie(&headers, COOKIE), desk.sessions.lock()) {
-        sessions.remove(&vigil_core::token::hash(&token));
+async fn login(
+    State(desk): State<Arc<DeskWeb>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = Lang::from_code(form.lang.as_deref());
+    let t = texts(lang);
+    let password = Zeroizing::new(form.password);
+    let fail = |message: String, status: StatusCode| {
+        login_form(&desk, &headers, lang, Some(message), status)
+    };
+    let login_cookie = cookie(&headers, desk.login_cookie());
+    if !desk
+        .login_forms
+        .check(login_cookie.as_deref(), form.form_token.as_deref())
+    {
+        return fail(t.form_expired.into(), StatusCode::FORBIDDEN);
     }
-    let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "vigil_desk_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict",
-        ),
-    );
+    let username = form.username.trim();
+    let now = desk.clock.now();
+    if let Some(wait) = desk.lockout.locked_for(username, now) {
+        let page = fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS);
+        return with_retry_after(page, wait);
+    }
+    match check_login(desk.store.as_ref(), &desk.verifier, username, password).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return match desk.lockout.failed(username, now) {
+                Some(wait) => with_retry_after(
+                    fail(locked_message(lang, wait), StatusCode::TOO_MANY_REQUESTS),
+                    wait,
+                ),
+                None => fail(t.bad_login.into(), StatusCode::UNAUTHORIZED),
+            };
+        }
+        Err(LoginError::Busy(_)) => {
+            return with_retry_after(
+                fail(t.busy.into(), StatusCode::SERVICE_UNAVAILABLE),
+                LOGIN_WAIT,
+            );
+        }
+        Err(LoginError::Store(e)) => {
+            tracing::error!(error = %e, "desk login: storage failed");
+            return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+    desk.lockout.succeeded(username);
+    let Ok(opened) = desk.sessions.open(username, now) else {
+        return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let mut response = Redirect::to(&format!("/?lang={}", lang.code())).into_response();
+    if let Some(v) = desk.set_cookie(desk.session_cookie(), &opened.token, false) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    form_token: Option<String>,
+    lang: Option<String>,
+}
+
+const LOGOUT_REFUSED: &str = "Выход не выполнен: форма устарела. Обновите страницу и нажмите «Выйти» ещё раз.\n\
+                              Not logged out: the form has expired. Reload the page and press \"Log out\" again.\n";
+
+async fn logout(
+    State(desk): State<Arc<DeskWeb>>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let lang = Lang::from_code(form.lang.as_deref());
+    let token = cookie(&headers, desk.session_cookie());
+    if let Some(token) = &token
+        && let Some(current) = desk.sessions.current(token, desk.clock.now())
+    {
+        if !current.form_token_matches(form.form_token.as_deref()) {
+            return (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                LOGOUT_REFUSED,
+            )
+                .into_response();
+        }
+        desk.sessions.close(token);
+    }
+    let mut response = Redirect::to(&format!("/login?lang={}", lang.code())).into_response();
+    if let Some(v) = desk.set_cookie(desk.session_cookie(), "", true) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
     response
 }
 
@@ -225,14 +396,15 @@ async fn queue(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = Lang::from_code(q.lang.as_deref());
-    let Some(username) = desk.session_user(&headers) else {
+    let Some(current) = desk.current(&headers) else {
         return Redirect::to(&format!("/login?lang={}", lang.code())).into_response();
     };
     match open_queue(desk.store.as_ref(), &desk.identity).await {
         Ok(items) => render(
             &QueuePage {
                 t: texts(lang),
-                username,
+                username: current.username,
+                form_token: current.form_token,
                 items,
             },
             StatusCode::OK,
@@ -250,6 +422,7 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/healthz", get(|| async { "ok" }))
-        .with_state(desk);
+        .with_state(desk)
+        .layer(middleware::from_fn(csrf::refuse_cross_origin));
     vigil_web::harden(routes)
 }

@@ -22,7 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use vigil_core::{Channel, Day, Lang, Receipt, ReceiptKey, Recipients, ReportEnvelope, ReportId};
-use vigil_store::{SealedReport, Store};
+use vigil_store::{IntakeStore, SealedReport};
 
 pub use writer::Writer;
 
@@ -68,7 +68,7 @@ impl IntakeConfig {
 
 pub struct Intake {
     config: IntakeConfig,
-    store: Arc<dyn Store>,
+    store: Arc<dyn IntakeStore>,
     writer: Writer,
     sealing: Semaphore,
 }
@@ -85,7 +85,7 @@ pub(crate) enum SubmitError {
 impl Intake {
     /// Starts the intake's writer task and its upkeep (receipt expiry, WAL
     /// truncation); must be called inside a Tokio runtime.
-    pub fn new(config: IntakeConfig, store: Arc<dyn Store>) -> Arc<Self> {
+    pub fn new(config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
         let writer = Writer::spawn(store.clone());
         let sealing = Semaphore::new(config.max_sealing.max(1));
         let intake = Arc::new(Intake {

@@ -23,7 +23,7 @@ struct Fixture {
 
 async fn fixture(adjust: impl FnOnce(&mut IntakeConfig)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = vigil_store::open(&vigil_store::sqlite_url(&dir.path().join("intake.db")))
+    let store = vigil_store::open_intake(&vigil_store::sqlite_url(&dir.path().join("intake.db")))
         .await
         .unwrap();
     let mut config = IntakeConfig::new(

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use vigil_store::{SealedReport, Store};
+use vigil_store::{IntakeStore, SealedReport};
 
 /// The most reports committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -26,7 +26,7 @@ pub struct Writer {
 pub struct NotStored;
 
 impl Writer {
-    pub fn spawn(store: Arc<dyn Store>) -> Writer {
+    pub fn spawn(store: Arc<dyn IntakeStore>) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(store, rx));
         Writer { tx }
@@ -46,7 +46,7 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Arc<dyn IntakeStore>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (reports, dones): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.report, j.done)).unzip();

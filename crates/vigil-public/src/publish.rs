@@ -12,7 +12,7 @@ use vigil_core::release::{
     MANIFEST_FILE, MANIFEST_FORMAT, Manifest, PUBLIC_KEY_FILE, SIGNATURE_FILE, sha256_hex,
 };
 use vigil_core::{Day, Lang};
-use vigil_store::{Store, StoreError};
+use vigil_store::{DeskStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -194,7 +194,7 @@ fn write(
 
 /// Builds a signed release of the desk's data into `out`.
 pub async fn publish(
-    store: &dyn Store,
+    store: &dyn DeskStore,
     key: &ReleaseKey,
     out: &Path,
     today: Day,

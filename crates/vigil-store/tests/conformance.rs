@@ -10,21 +10,51 @@
 use std::sync::Arc;
 
 use vigil_core::{Day, ReportId};
-use vigil_store::{Account, SealedReport, Store, StoreError};
+use vigil_store::{Account, DeskStore, IntakeStore, SealedReport, StoreError};
 
-/// A fresh, empty store for one test, and what keeps it alive.
+/// A fresh, empty database for one test, and what keeps it alive. Each zone
+/// opens its own store on it, as each zone has its own database in use.
 struct Fresh {
-    store: Arc<dyn Store>,
     url: String,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Fresh {
+    async fn intake(&self) -> Arc<dyn IntakeStore> {
+        vigil_store::open_intake(&self.url).await.unwrap()
+    }
+
+    async fn desk(&self) -> Arc<dyn DeskStore> {
+        vigil_store::open_desk(&self.url).await.unwrap()
+    }
+
+    /// The names of the tables the database holds, sorted.
+    async fn tables(&self) -> Vec<String> {
+        use sqlx::Connection;
+        let mut names: Vec<String> = if self.url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        };
+        names.sort();
+        names
+    }
 }
 
 async fn sqlite() -> Fresh {
     let dir = tempfile::tempdir().unwrap();
     let url = vigil_store::sqlite_url(&dir.path().join("t.db"));
-    let store = vigil_store::open(&url).await.unwrap();
     Fresh {
-        store,
         url,
         _dir: Some(dir),
     }
@@ -51,12 +81,7 @@ async fn postgres() -> Option<Fresh> {
         .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
-    let store = vigil_store::open(&url).await.unwrap();
-    Some(Fresh {
-        store,
-        url,
-        _dir: None,
-    })
+    Some(Fresh { url, _dir: None })
 }
 
 fn report(n: u8, day: &str) -> SealedReport {
@@ -98,12 +123,13 @@ conformance!(
     desk_counts_by_day,
     accounts_put_get_replace,
     data_survives_reopening,
+    each_zone_holds_only_its_own_tables,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
-    let s = f.store;
+    let s = f.intake().await;
     let (a, b, c) = (
         report(1, "2024-01-01"),
         report(2, "2024-01-01"),
@@ -138,7 +164,7 @@ async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
 }
 
 async fn intake_batch_is_all_or_nothing(f: Fresh) {
-    let s = f.store;
+    let s = f.intake().await;
     let a = report(1, "2024-01-01");
     s.intake_insert(std::slice::from_ref(&a)).await.unwrap();
     // The second report reuses an id already stored: the whole batch must fail.
@@ -151,7 +177,7 @@ async fn intake_batch_is_all_or_nothing(f: Fresh) {
 }
 
 async fn desk_store_is_idempotent(f: Fresh) {
-    let s = f.store;
+    let s = f.desk().await;
     let (a, b) = (report(1, "2024-01-01"), report(2, "2024-01-03"));
     assert_eq!(
         s.desk_store_pulled(&[a.clone(), b.clone()]).await.unwrap(),
@@ -166,7 +192,7 @@ async fn desk_store_is_idempotent(f: Fresh) {
 }
 
 async fn desk_counts_by_day(f: Fresh) {
-    let s = f.store;
+    let s = f.desk().await;
     let reports = [
         report(1, "2024-02-24"),
         report(2, "2022-02-24"),
@@ -182,39 +208,67 @@ async fn desk_counts_by_day(f: Fresh) {
 }
 
 async fn accounts_put_get_replace(f: Fresh) {
-    let s = f.store;
+    let s = f.desk().await;
     assert_eq!(s.desk_account("lawyer").await.unwrap(), None);
     let mut acct = Account {
         username: "lawyer".into(),
         password_hash: "$argon2id$first".into(),
     };
-    s.desk_put_account(&acct).await.unwrap();
+    s.desk_put_account(&acct, day("2024-03-01")).await.unwrap();
     assert_eq!(s.desk_account("lawyer").await.unwrap(), Some(acct.clone()));
     acct.password_hash = "$argon2id$second".into();
-    s.desk_put_account(&acct).await.unwrap();
+    s.desk_put_account(&acct, day("2024-03-01")).await.unwrap();
     assert_eq!(s.desk_account("lawyer").await.unwrap(), Some(acct));
 }
 
 async fn data_survives_reopening(f: Fresh) {
     let a = report(7, "2024-05-05");
-    f.store
+    let (intake, desk) = (f.intake().await, f.desk().await);
+    intake
         .intake_insert(std::slice::from_ref(&a))
         .await
         .unwrap();
-    f.store
-        .desk_store_pulled(std::slice::from_ref(&a))
+    desk.desk_store_pulled(std::slice::from_ref(&a))
         .await
         .unwrap();
-    drop(f.store);
+    drop((intake, desk));
     // Opening again runs the migrations again: they must be a no-op.
-    let again = vigil_store::open(&f.url).await.unwrap();
-    assert_eq!(again.intake_pending(10).await.unwrap(), vec![a.clone()]);
-    assert_eq!(again.desk_reports().await.unwrap(), vec![a]);
+    assert_eq!(
+        f.intake().await.intake_pending(10).await.unwrap(),
+        vec![a.clone()]
+    );
+    assert_eq!(f.desk().await.desk_reports().await.unwrap(), vec![a]);
+}
+
+async fn each_zone_holds_only_its_own_tables(f: Fresh) {
+    f.intake().await;
+    assert_eq!(
+        f.tables().await,
+        ["intake_receipts", "intake_reports", "vigil_migrations"],
+        "the intake's database must carry no desk table"
+    );
+    let g = match &f._dir {
+        Some(_) => sqlite().await,
+        None => postgres().await.unwrap(),
+    };
+    g.desk().await;
+    let desk_tables = g.tables().await;
+    assert!(
+        desk_tables.contains(&"desk_reports".to_owned()),
+        "{desk_tables:?}"
+    );
+    assert!(
+        desk_tables.iter().all(|t| !t.starts_with("intake_")),
+        "{desk_tables:?}"
+    );
+}
+
+fn day(s: &str) -> Day {
+    s.parse().unwrap()
 }
 
 async fn intake_forgets_receipts_before_the_cutoff_day(f: Fresh) {
-    let s = f.store;
-    let d = |s: &str| s.parse::<Day>().unwrap();
+    let s = f.intake().await;
     s.intake_insert(&[
         report(1, "2024-01-01"),
         report(2, "2024-01-02"),
@@ -223,12 +277,21 @@ async fn intake_forgets_receipts_before_the_cutoff_day(f: Fresh) {
     .await
     .unwrap();
     // Strictly before the cutoff: the cutoff day itself is kept.
-    assert_eq!(s.intake_forget_receipts(d("2024-01-02")).await.unwrap(), 1);
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-01-02")).await.unwrap(),
+        1
+    );
     assert!(!s.intake_receipt_known(&[1; 32]).await.unwrap());
     assert!(s.intake_receipt_known(&[2; 32]).await.unwrap());
     assert!(s.intake_receipt_known(&[3; 32]).await.unwrap());
-    assert_eq!(s.intake_forget_receipts(d("2024-01-02")).await.unwrap(), 0);
-    assert_eq!(s.intake_forget_receipts(d("2025-01-01")).await.unwrap(), 2);
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-01-02")).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        s.intake_forget_receipts(day("2025-01-01")).await.unwrap(),
+        2
+    );
     assert!(!s.intake_receipt_known(&[3; 32]).await.unwrap());
     // Forgetting receipts never touches the sealed reports waiting for the desk.
     assert_eq!(s.intake_pending_count().await.unwrap(), 3);
@@ -236,12 +299,13 @@ async fn intake_forgets_receipts_before_the_cutoff_day(f: Fresh) {
 }
 
 async fn intake_keeps_order_across_purges(f: Fresh) {
-    let s = f.store;
-    let (a, b, c, d) = (
+    let s = f.intake().await;
+    let (a, b, c, d, e) = (
         report(1, "2024-01-01"),
         report(2, "2024-01-01"),
         report(3, "2024-01-01"),
         report(4, "2024-01-02"),
+        report(5, "2024-01-02"),
     );
     s.intake_insert(&[a.clone(), b.clone()]).await.unwrap();
     // The newest is purged first, then everything: numbering must not collide.
@@ -253,7 +317,6 @@ async fn intake_keeps_order_across_purges(f: Fresh) {
     );
     assert_eq!(s.intake_acknowledge(&[a.id, c.id]).await.unwrap(), 2);
     s.intake_checkpoint().await.unwrap();
-    let e = report(5, "2024-01-02");
     s.intake_insert(&[d.clone(), e.clone()]).await.unwrap();
     assert_eq!(s.intake_pending(10).await.unwrap(), vec![d, e]);
 }
@@ -264,7 +327,7 @@ async fn intake_keeps_order_across_purges(f: Fresh) {
 #[tokio::test]
 async fn sqlite_purge_leaves_no_ciphertext_and_no_counter() {
     let f = sqlite().await;
-    let s = &f.store;
+    let s = f.intake().await;
     let dir = f._dir.as_ref().unwrap().path().to_path_buf();
     let reports: Vec<SealedReport> = (0..40)
         .map(|n| {
@@ -299,12 +362,18 @@ async fn sqlite_purge_leaves_no_ciphertext_and_no_counter() {
 #[tokio::test]
 async fn unknown_schemes_are_refused_with_a_hint() {
     for url in ["mysql://x/y", "/var/lib/vigil.db", "sqlite3:x.db"] {
-        match vigil_store::open(url).await {
-            Err(e @ StoreError::UnknownScheme(_)) => {
-                assert!(e.to_string().contains("sqlite:PATH"), "{e}")
+        let (intake, desk) = (
+            vigil_store::open_intake(url).await.err(),
+            vigil_store::open_desk(url).await.err(),
+        );
+        for result in [intake, desk] {
+            match result {
+                Some(e @ StoreError::UnknownScheme(_)) => {
+                    assert!(e.to_string().contains("sqlite:PATH"), "{e}")
+                }
+                Some(other) => panic!("{url}: wrong error {other}"),
+                None => panic!("{url}: accepted"),
             }
-            Err(other) => panic!("{url}: wrong error {other}"),
-            Ok(_) => panic!("{url}: accepted"),
         }
     }
 }

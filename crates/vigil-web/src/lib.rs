@@ -1,10 +1,9 @@
 //! What the web pages of every zone share: strict security headers, one small
-//! stylesheet (no JavaScript anywhere), and serving with graceful shutdown.
+//! stylesheet (no JavaScript anywhere), and serving with limits on time,
+//! connections and memory, and graceful shutdown.
 //!
 //! Nothing here logs requests: request logs are where IP addresses and user
 //! agents would leak.
-
-use std::future::Future;
 
 use axum::Router;
 use axum::extract::Request;
@@ -12,7 +11,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use tokio::net::TcpListener;
+
+mod serve;
+pub use serve::{Limits, serve, serve_with};
 
 /// The one stylesheet, served at `/static/style.css` by every zone.
 pub const STYLESHEET: &str = include_str!("style.css");
@@ -71,15 +72,4 @@ pub fn harden(router: Router) -> Router {
     router
         .route("/static/style.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
-}
-
-/// Serves a router until `shutdown` completes, finishing requests in flight.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

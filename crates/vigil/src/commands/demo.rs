@@ -13,7 +13,7 @@ use vigil_core::Day;
 use vigil_core::keys::{ReleaseKey, SecretString};
 use vigil_desk::Puller;
 use vigil_desk::web::DeskWeb;
-use vigil_store::Store;
+use vigil_store::DeskStore;
 use zeroize::Zeroizing;
 
 use super::{Result, shutdown_signal};
@@ -99,7 +99,7 @@ async fn send_demo_reports(intake: SocketAddr) -> Result {
     Ok(())
 }
 
-async fn publish(store: &dyn Store, key: &ReleaseKey, site: &std::path::Path) -> Result {
+async fn publish(store: &dyn DeskStore, key: &ReleaseKey, site: &std::path::Path) -> Result {
     vigil_public::publish(store, key, site, Day::today()).await?;
     Ok(())
 }
@@ -161,7 +161,7 @@ pub async fn run(args: DemoArgs) -> Result {
         vigil_intake::router(intake),
         shutdown_signal(),
     ));
-    let web = DeskWeb::new(desk.store.clone(), identity, false);
+    let web = DeskWeb::new(desk.store.clone(), identity, false)?;
     tokio::spawn(vigil_web::serve(
         desk_listener,
         vigil_desk::web::router(web),

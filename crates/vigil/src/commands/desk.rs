@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use vigil_core::DeskIdentity;
 use vigil_desk::web::DeskWeb;
 use vigil_desk::{Puller, open_queue};
-use vigil_store::Store;
+use vigil_store::DeskStore;
 use zeroize::Zeroizing;
 
 use super::{Result, shutdown_signal};
@@ -17,7 +17,7 @@ use crate::secrets;
 
 pub struct Desk {
     pub file: DeskConfigFile,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn DeskStore>,
 }
 
 pub async fn open(layout: &Layout, config_path: Option<&std::path::Path>) -> Result<Desk> {
@@ -25,7 +25,7 @@ pub async fn open(layout: &Layout, config_path: Option<&std::path::Path>) -> Res
     let file: DeskConfigFile = config::load(&path, |c: &DeskConfigFile| c.version)?;
     let url = config::database_url(file.database_url.as_deref(), layout.default_desk_db());
     std::fs::create_dir_all(layout.desk_dir())?;
-    let store = vigil_store::open(&url).await?;
+    let store = vigil_store::open_desk(&url).await?;
     Ok(Desk { file, store })
 }
 
@@ -55,7 +55,7 @@ pub async fn run(args: DeskArgs) -> Result {
                 desk.store.clone(),
                 Duration::from_secs(desk.file.pull_interval_secs.max(1)),
             );
-            let web = DeskWeb::new(desk.store.clone(), identity, desk.file.secure_cookies);
+            let web = DeskWeb::new(desk.store.clone(), identity, desk.file.secure_cookies)?;
             let listener = TcpListener::bind(listen.unwrap_or(desk.file.listen)).await?;
             println!("desk listening on http://{}", listener.local_addr()?);
             vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;

@@ -52,7 +52,7 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
     }
     let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
     fs::create_dir_all(layout.intake_dir())?;
-    let store = vigil_store::open(&url).await?;
+    let store = vigil_store::open_intake(&url).await?;
     let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
     let mut config = IntakeConfig::new(recipients, receipt_key(&key_file)?, desk_token_hash);
     config.max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use vigil_core::ReportId;
-use vigil_store::Store;
+use vigil_store::{DeskStore, IntakeStore};
+
+mod stress;
 
 mod intake_privacy;
 
@@ -185,16 +187,16 @@ impl World {
         url
     }
 
-    async fn intake_store(&self) -> Arc<dyn Store> {
-        vigil_store::open(&vigil_store::sqlite_url(
+    async fn intake_store(&self) -> Arc<dyn IntakeStore> {
+        vigil_store::open_intake(&vigil_store::sqlite_url(
             &self.data().join("intake/intake.db"),
         ))
         .await
         .unwrap()
     }
 
-    async fn desk_store(&self) -> Arc<dyn Store> {
-        vigil_store::open(&vigil_store::sqlite_url(&self.data().join("desk/desk.db")))
+    async fn desk_store(&self) -> Arc<dyn DeskStore> {
+        vigil_store::open_desk(&vigil_store::sqlite_url(&self.data().join("desk/desk.db")))
             .await
             .unwrap()
     }
@@ -707,7 +709,7 @@ async fn the_intake_runs_on_postgresql_too() {
     )
     .await;
     assert_eq!(s, 201);
-    let pg = vigil_store::open(&url).await.unwrap();
+    let pg = vigil_store::open_intake(&url).await.unwrap();
     assert_eq!(pg.intake_pending_count().await.unwrap(), 1);
     w.run_ok(&["desk", "pull"]);
     assert_eq!(pg.intake_pending_count().await.unwrap(), 0);

@@ -1,0 +1,168 @@
+//! The intake zone's store: sealed reports until the desk acknowledges them,
+//! and the receipts that let a reporter come back. Nothing here can read a
+//! report, and the intake's database holds no desk table.
+
+use async_trait::async_trait;
+use vigil_core::{Day, ReportId, SealedReport};
+
+use crate::db::{Db, on_pool};
+use crate::{ReportRow, StoreError, to_report};
+
+#[async_trait]
+pub trait IntakeStore: Send + Sync {
+    /// Stores sealed reports and their receipts in one transaction: when this
+    /// returns `Ok`, all of them are durable; on error, none is stored.
+    async fn intake_insert(&self, reports: &[SealedReport]) -> Result<(), StoreError>;
+
+    /// The oldest reports not yet acknowledged by the desk.
+    async fn intake_pending(&self, limit: u32) -> Result<Vec<SealedReport>, StoreError>;
+
+    /// Deletes reports that the desk has acknowledged as durably stored.
+    /// Unknown ids are ignored, so a repeated acknowledgement is harmless.
+    async fn intake_acknowledge(&self, ids: &[ReportId]) -> Result<u64, StoreError>;
+
+    async fn intake_pending_count(&self) -> Result<u64, StoreError>;
+
+    /// Whether a receipt hash belongs to a report this intake received.
+    async fn intake_receipt_known(&self, hash: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// Forgets the receipt hashes of reports received before `before`; returns
+    /// how many. The day is passed in, so the caller (and a test) sets the clock.
+    async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError>;
+
+    /// Makes deletions final on disk: SQLite moves the write-ahead log into
+    /// the database (whose freed space `secure_delete` has zeroed) and
+    /// truncates it, so that purged ciphertext is in neither file. PostgreSQL
+    /// has no equivalent; there it does nothing (see docs/threat-model.md).
+    async fn intake_checkpoint(&self) -> Result<(), StoreError>;
+}
+
+/// The intake store on either backend.
+pub(crate) struct IntakeDb {
+    pub(crate) db: Db,
+    /// Two checkpoints at once make one of them give up (SQLITE_BUSY): they
+    /// take turns instead.
+    checkpoint: tokio::sync::Mutex<()>,
+}
+
+impl IntakeDb {
+    pub(crate) fn new(db: Db) -> Self {
+        IntakeDb {
+            db,
+            checkpoint: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+#[async_trait]
+impl IntakeStore for IntakeDb {
+    async fn intake_insert(&self, reports: &[SealedReport]) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // No AUTOINCREMENT or sequence counts every report ever received:
+            // each is numbered after the highest one pending. The one writer
+            // makes this safe; on PostgreSQL writers also take turns.
+            if let Db::Postgres(_) = &self.db {
+                sqlx::query("LOCK TABLE intake_reports IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for r in reports {
+                let day = r.received.to_string();
+                sqlx::query(
+                    "INSERT INTO intake_reports (seq, id, receipt_hash, sealed, received) \
+                     VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM intake_reports), $1, $2, $3, $4)",
+                )
+                .bind(r.id.to_string())
+                .bind(&r.receipt_hash[..])
+                .bind(&r.sealed)
+                .bind(&day)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO intake_receipts (hash, received) VALUES ($1, $2)")
+                    .bind(&r.receipt_hash[..])
+                    .bind(&day)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn intake_pending(&self, limit: u32) -> Result<Vec<SealedReport>, StoreError> {
+        let rows: Vec<ReportRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT id, receipt_hash, sealed, received FROM intake_reports ORDER BY seq LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(to_report).collect()
+    }
+
+    async fn intake_acknowledge(&self, ids: &[ReportId]) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for id in ids {
+                deleted += sqlx::query("DELETE FROM intake_reports WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(deleted)
+    }
+
+    async fn intake_pending_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_pool!(&self.db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM intake_reports")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n.unsigned_abs())
+    }
+
+    async fn intake_receipt_known(&self, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        let n: i64 = on_pool!(&self.db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM intake_receipts WHERE hash = $1")
+                .bind(&hash[..])
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n > 0)
+    }
+
+    async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError> {
+        let forgotten = on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM intake_receipts WHERE received < $1")
+                .bind(before.to_string())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(forgotten)
+    }
+
+    async fn intake_checkpoint(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let _turn = self.checkpoint.lock().await;
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(pool)
+                        .await?;
+                if busy != 0 {
+                    return Err(StoreError::CheckpointBusy);
+                }
+                Ok(())
+            }
+            // PostgreSQL cannot zero freed tuples or its own WAL; see docs/threat-model.md.
+            Db::Postgres(_) => Ok(()),
+        }
+    }
+}
