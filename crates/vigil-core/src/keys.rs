@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 pub use age::secrecy::SecretString;
@@ -48,8 +48,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     }
 }
 
-/// Writes `secret` encrypted to `passphrase`, readable only by its owner, and
-/// never over an existing file.
+/// Writes `secret` encrypted to `passphrase`, readable only by its owner (a
+/// missing folder is made 0700), and never over an existing file.
 fn write_secret_file(
     path: &Path,
     secret: &[u8],
@@ -65,26 +65,44 @@ fn write_secret_file(
         recipient.set_work_factor(wf);
     }
     let encrypted = age::encrypt(&recipient, secret).map_err(|_| KeyError::Encrypt)?;
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    if let Some(parent) = path.parent().filter(|p| !p.exists()) {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(io_err(parent))?;
     }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::Exists {
-                    path: path.display().to_string(),
-                }
-            } else {
-                io_err(path)(e)
-            }
-        })?;
-    file.write_all(&encrypted).map_err(io_err(path))?;
-    file.sync_all().map_err(io_err(path))?;
-    Ok(())
+    let exists = || KeyError::Exists {
+        path: path.display().to_string(),
+    };
+    if path.exists() {
+        return Err(exists());
+    }
+    // Written whole beside it, then linked into place: a crash leaves either
+    // no key file or a complete one (never a truncated key that no passphrase
+    // opens), and linking, unlike renaming, never replaces an existing file.
+    let suffix = hex::encode(random::bytes::<6>().map_err(|_| KeyError::Random)?);
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(format!(".tmp-{suffix}"));
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let written = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // The mode given to `open` passes through the umask; this does not.
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        file.write_all(&encrypted)?;
+        file.sync_all()?;
+        fs::hard_link(&tmp, path)
+    })();
+    let _ = fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(exists()),
+        Err(e) => Err(io_err(path)(e)),
+    }
 }
 
 fn read_secret_file(
@@ -208,6 +226,28 @@ mod tests {
             write_identity(&path, &id, &pass("x"), Some(10)),
             Err(KeyError::Exists { .. })
         ));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn key_files_and_new_folders_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile_dir();
+        let path = dir.join("new/deeper/release.age");
+        ReleaseKey::generate()
+            .unwrap()
+            .write(&path, &pass("pw"), Some(10))
+            .unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.join("new/deeper")), 0o700);
+        assert_eq!(mode(&dir.join("new")), 0o700);
+        // Nothing but the key is left beside it.
+        let names: Vec<_> = fs::read_dir(dir.join("new/deeper"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["release.age"]);
         fs::remove_dir_all(dir).unwrap();
     }
 

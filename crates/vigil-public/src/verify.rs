@@ -1,5 +1,10 @@
 //! Checking a release: the manifest's signature, then every file against the
 //! manifest, and no file that the manifest does not name.
+//!
+//! A release holds only regular files and folders. A symbolic link would let
+//! a release change after it was verified (its target is elsewhere), and a
+//! pipe or device would hang or mislead the reader; any of them fails the
+//! check, by name, before any file is read.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -22,6 +27,12 @@ pub enum VerifyError {
     Signature(String),
     #[error("the release does not match its signed manifest:\n{}", .0.join("\n"))]
     Files(Vec<String>),
+    #[error(
+        "the release holds something other than regular files and folders, which could \
+         change it after it was verified; a release is plain files only:\n{}",
+        .0.join("\n")
+    )]
+    NotPlain(Vec<String>),
 }
 
 /// A release that passed every check.
@@ -45,6 +56,14 @@ fn read(path: &Path) -> Result<Vec<u8>, VerifyError> {
 /// Verifies the release in `dir`. With `expected`, the release must be signed
 /// by that key; without it, by the key named in its own manifest.
 pub fn verify(dir: &Path, expected: Option<&VerifyingKey>) -> Result<Verified, VerifyError> {
+    // Walk first: nothing is read until the tree is known to be plain.
+    let mut present = BTreeSet::new();
+    let mut not_plain = Vec::new();
+    list_files(dir, dir, &mut present, &mut not_plain)?;
+    if !not_plain.is_empty() {
+        not_plain.sort();
+        return Err(VerifyError::NotPlain(not_plain));
+    }
     let manifest_bytes = read(&dir.join(MANIFEST_FILE))?;
     let signature = read(&dir.join(SIGNATURE_FILE))?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
@@ -89,8 +108,6 @@ pub fn verify(dir: &Path, expected: Option<&VerifyingKey>) -> Result<Verified, V
             Err(_) => problems.push(format!("  {rel}: missing")),
         }
     }
-    let mut present = BTreeSet::new();
-    list_files(dir, dir, &mut present)?;
     for rel in present {
         if rel != MANIFEST_FILE && rel != SIGNATURE_FILE && !manifest.files.contains_key(&rel) {
             problems.push(format!(
@@ -109,27 +126,62 @@ pub fn verify(dir: &Path, expected: Option<&VerifyingKey>) -> Result<Verified, V
     })
 }
 
-fn list_files(root: &Path, dir: &Path, out: &mut BTreeSet<String>) -> Result<(), VerifyError> {
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every regular file under `dir` (relative, `/`-separated) into `out`, and
+/// every entry that is neither a regular file nor a folder into `not_plain`.
+/// Symbolic links are never followed.
+fn list_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut BTreeSet<String>,
+    not_plain: &mut Vec<String>,
+) -> Result<(), VerifyError> {
     let entries = fs::read_dir(dir).map_err(|e| VerifyError::Read {
         path: dir.display().to_string(),
         reason: e.kind().to_string(),
     })?;
-    for entry in entries.flatten() {
+    for entry in entries {
+        let entry = entry.map_err(|e| VerifyError::Read {
+            path: dir.display().to_string(),
+            reason: e.kind().to_string(),
+        })?;
         let path = entry.path();
+        // `DirEntry::file_type` does not follow symbolic links.
         let kind = entry.file_type().map_err(|e| VerifyError::Read {
             path: path.display().to_string(),
             reason: e.kind().to_string(),
         })?;
+        let rel = relative(root, &path);
         if kind.is_dir() {
-            list_files(root, &path, out)?;
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
+            list_files(root, &path, out, not_plain)?;
+        } else if kind.is_file() {
             out.insert(rel);
+        } else {
+            not_plain.push(format!("  {rel}: {}", describe(kind)));
         }
     }
     Ok(())
+}
+
+fn describe(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
 }

@@ -17,6 +17,16 @@ mod migrate;
 use std::sync::Arc;
 
 pub use desk::DeskStore;
+
+/// The record's rows and questions, as the desk store keeps and answers them.
+pub mod record {
+    pub use crate::desk::counts::{CountQuery, CountRow, StatKey};
+    pub use crate::desk::history::{Edit, HistoryEntry};
+    pub use crate::desk::record::{
+        ActionCount, ActionRow, BatchOutcome, CaseRow, DateRow, EventRow, EventsOf, Origin,
+        PersonRow, RecordBatch, SourceRow, Stamp,
+    };
+}
 pub use intake::IntakeStore;
 pub use vigil_core::SealedReport;
 use vigil_core::{Day, ReportId};
@@ -39,6 +49,12 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    #[error("no such record")]
+    NotFound,
+    #[error(
+        "the record was changed by someone else since it was read; read it again and redo the edit"
+    )]
+    Conflict,
     #[error("the write-ahead log could not be truncated while a reader was busy; try again")]
     CheckpointBusy,
 }

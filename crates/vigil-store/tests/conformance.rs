@@ -10,6 +10,10 @@
 use std::sync::Arc;
 
 use vigil_core::{Day, ReportId};
+use vigil_store::record::{
+    ActionCount, ActionRow, CaseRow, CountQuery, CountRow, DateRow, Edit, EventRow, EventsOf,
+    Origin, PersonRow, RecordBatch, SourceRow, Stamp, StatKey,
+};
 use vigil_store::{Account, DeskStore, IntakeStore, SealedReport, StoreError};
 
 /// A fresh, empty database for one test, and what keeps it alive. Each zone
@@ -124,6 +128,11 @@ conformance!(
     accounts_put_get_replace,
     data_survives_reopening,
     each_zone_holds_only_its_own_tables,
+    record_write_is_idempotent_and_reads_back,
+    record_batch_is_all_or_nothing,
+    record_events_come_in_date_order,
+    record_edits_keep_every_previous_version,
+    record_counts_follow_the_counting_rules,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
 );
@@ -376,4 +385,537 @@ async fn unknown_schemes_are_refused_with_a_hint() {
             }
         }
     }
+}
+
+// --- the record ---
+
+fn stamp() -> Stamp {
+    Stamp {
+        version: 1,
+        changed: day("2024-03-01"),
+        changed_by: "import".into(),
+    }
+}
+
+fn on(d: &str) -> DateRow {
+    DateRow {
+        day: Some(day(d)),
+        precision: "day",
+    }
+}
+
+fn source(id: &str) -> SourceRow {
+    SourceRow {
+        id: id.into(),
+        kind: "file".into(),
+        report_id: None,
+        file_sha256: Some(format!("sha-of-{id}")),
+        sealed: Some(b"sealed file name".to_vec()),
+        added: day("2024-03-01"),
+    }
+}
+
+fn person(id: &str) -> PersonRow {
+    PersonRow {
+        id: id.into(),
+        sealed: format!("sealed name of {id}").into_bytes(),
+        gender: Some("female".into()),
+        region: Some("RU-MOW".into()),
+        roles: vec!["journalist".into(), "student".into()],
+        consent: "none".into(),
+        origin: Some(Origin {
+            source_id: "s1".into(),
+            row: Some(7),
+        }),
+        stamp: stamp(),
+    }
+}
+
+fn action(id: &str, date: &str, region: &str, kind: &str) -> ActionRow {
+    ActionRow {
+        id: id.into(),
+        date: on(date),
+        region: Some(region.into()),
+        city: None,
+        kind: kind.into(),
+        topic: Some("political_prisoners".into()),
+        organiser: Some("Стратегия-31".into()),
+        authorised: Some("no".into()),
+        verification: "reported".into(),
+        sealed: b"sealed place".to_vec(),
+        stations: vec![],
+        origin: Some(Origin {
+            source_id: "s1".into(),
+            row: Some(1),
+        }),
+        stamp: stamp(),
+    }
+}
+
+fn event(
+    id: &str,
+    person: Option<&str>,
+    action: Option<&str>,
+    kind: &str,
+    date: &str,
+    region: &str,
+) -> EventRow {
+    EventRow {
+        id: id.into(),
+        person_id: person.map(Into::into),
+        action_id: action.map(Into::into),
+        case_id: None,
+        kind: kind.into(),
+        date: on(date),
+        region: Some(region.into()),
+        city: None,
+        police_station: None,
+        court: None,
+        articles: vec![],
+        trigger: None,
+        fine_rub: None,
+        arrest_days: None,
+        sentence: None,
+        verification: "reported".into(),
+        sealed: b"sealed notes".to_vec(),
+        origin: None,
+        stamp: stamp(),
+    }
+}
+
+fn count(action: &str, source: &str, n: u64) -> ActionCount {
+    ActionCount {
+        action_id: action.into(),
+        source_id: source.into(),
+        detained: n,
+    }
+}
+
+async fn record_write_is_idempotent_and_reads_back(f: Fresh) {
+    let s = f.desk().await;
+    let mut a = action("a1", "2013-05-06", "RU-MOW", "rally");
+    a.stations = vec!["ОВД Басманное".into(), "ОВД Тверское".into()];
+    let mut e = event("e1", Some("p1"), Some("a1"), "fine", "2013-05-07", "RU-MOW");
+    e.articles = vec!["adm-20.2-5".into(), "adm-19.3".into()];
+    e.fine_rub = Some(10_000);
+    e.case_id = Some("c1".into());
+    let case = CaseRow {
+        id: "c1".into(),
+        person_id: "p1".into(),
+        sealed: b"sealed title".to_vec(),
+        stamp: stamp(),
+    };
+    let batch = RecordBatch {
+        sources: vec![source("s1")],
+        persons: vec![person("p1")],
+        actions: vec![a.clone()],
+        counts: vec![count("a1", "s1", 12)],
+        cases: vec![case.clone()],
+        events: vec![e.clone()],
+    };
+    let first = s.record_write(&batch).await.unwrap();
+    assert_eq!((first.persons, first.actions, first.events), (1, 1, 1));
+    let again = s.record_write(&batch).await.unwrap();
+    assert_eq!((again.persons, again.actions, again.events), (0, 0, 0));
+
+    assert_eq!(s.record_source("s1").await.unwrap(), Some(source("s1")));
+    assert_eq!(s.record_person("p1").await.unwrap(), Some(person("p1")));
+    assert_eq!(s.record_action("a1").await.unwrap(), Some(a));
+    assert_eq!(
+        s.record_action_counts("a1").await.unwrap(),
+        vec![count("a1", "s1", 12)]
+    );
+    assert_eq!(s.record_case("c1").await.unwrap(), Some(case));
+    let mut sorted = e.clone();
+    sorted.articles.sort();
+    assert_eq!(s.record_event("e1").await.unwrap(), Some(sorted.clone()));
+    assert_eq!(
+        s.record_events(EventsOf::Case("c1")).await.unwrap(),
+        vec![sorted]
+    );
+    assert_eq!(s.record_person("nobody").await.unwrap(), None);
+}
+
+async fn record_batch_is_all_or_nothing(f: Fresh) {
+    let s = f.desk().await;
+    // The event names a person the batch does not hold: the whole batch fails.
+    let batch = RecordBatch {
+        sources: vec![source("s1")],
+        actions: vec![action("a1", "2013-05-06", "RU-MOW", "rally")],
+        events: vec![event(
+            "e1",
+            Some("ghost"),
+            None,
+            "detention",
+            "2013-05-06",
+            "RU-MOW",
+        )],
+        ..RecordBatch::default()
+    };
+    assert!(s.record_write(&batch).await.is_err());
+    assert_eq!(s.record_action("a1").await.unwrap(), None);
+    assert_eq!(s.record_source("s1").await.unwrap(), None);
+}
+
+async fn record_events_come_in_date_order(f: Fresh) {
+    let s = f.desk().await;
+    let mut unknown = event("e0", Some("p1"), None, "sentence", "2000-01-01", "RU-MOW");
+    unknown.date = DateRow {
+        day: None,
+        precision: "unknown",
+    };
+    let mut month = event(
+        "e2",
+        Some("p1"),
+        None,
+        "criminal_case",
+        "2022-03-01",
+        "RU-MOW",
+    );
+    month.date.precision = "month";
+    let batch = RecordBatch {
+        sources: vec![source("s1")],
+        persons: vec![person("p1"), person("p2")],
+        events: vec![
+            unknown.clone(),
+            event("e3", Some("p1"), None, "search", "2022-04-10", "RU-MOW"),
+            month.clone(),
+            event("e1", Some("p1"), None, "detention", "2022-02-24", "RU-MOW"),
+            event("e9", Some("p2"), None, "detention", "2022-02-24", "RU-MOW"),
+        ],
+        ..RecordBatch::default()
+    };
+    s.record_write(&batch).await.unwrap();
+    let ids: Vec<String> = s
+        .record_events(EventsOf::Person("p1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["e1", "e2", "e3", "e0"]);
+    let got = s.record_event("e2").await.unwrap().unwrap();
+    assert_eq!(got.date, month.date);
+    assert_eq!(
+        s.record_event("e0").await.unwrap().unwrap().date,
+        unknown.date
+    );
+}
+
+async fn record_edits_keep_every_previous_version(f: Fresh) {
+    let s = f.desk().await;
+    let original = event("e1", Some("p1"), None, "detention", "2022-02-24", "RU-MOW");
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1")],
+        persons: vec![person("p1")],
+        events: vec![original.clone()],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    let mut edited = original.clone();
+    edited.kind = "administrative_arrest".into();
+    edited.arrest_days = Some(15);
+    edited.articles = vec!["adm-20.2-5".into()];
+    s.record_edit(Edit::Event(&edited), "verifier", day("2024-04-02"))
+        .await
+        .unwrap();
+    let now = s.record_event("e1").await.unwrap().unwrap();
+    assert_eq!(now.kind, "administrative_arrest");
+    assert_eq!(now.articles, ["adm-20.2-5"]);
+    assert_eq!(
+        now.stamp,
+        Stamp {
+            version: 2,
+            changed: day("2024-04-02"),
+            changed_by: "verifier".into()
+        }
+    );
+    let history = s.record_history("event", "e1").await.unwrap();
+    assert_eq!(history.len(), 1);
+    let h = &history[0];
+    assert_eq!(
+        (h.version, h.day, h.editor.as_str()),
+        (1, day("2024-04-02"), "verifier")
+    );
+    assert_eq!(h.changed, ["arrest_days", "articles", "kind"]);
+    assert_eq!(h.previous["kind"], "detention");
+    assert_eq!(h.previous["arrest_days"], serde_json::Value::Null);
+
+    // An edit made from the old version would overwrite the one above: refused.
+    let mut stale = original.clone();
+    stale.kind = "fine".into();
+    assert!(matches!(
+        s.record_edit(Edit::Event(&stale), "other", day("2024-04-03"))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        s.record_event("e1").await.unwrap().unwrap().kind,
+        "administrative_arrest"
+    );
+    let missing = event("nope", None, None, "fine", "2022-01-01", "RU-MOW");
+    assert!(matches!(
+        s.record_edit(Edit::Event(&missing), "other", day("2024-04-03"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Persons and actions keep history the same way.
+    let mut p = s.record_person("p1").await.unwrap().unwrap();
+    p.consent = "public".into();
+    s.record_edit(Edit::Person(&p), "verifier", day("2024-04-05"))
+        .await
+        .unwrap();
+    let ph = s.record_history("person", "p1").await.unwrap();
+    assert_eq!(ph[0].changed, ["consent"]);
+    assert_eq!(ph[0].previous["consent"], "none");
+}
+
+/// A count row's keys, actions, detentions, persons and events by kind.
+type Shape = (Vec<Option<String>>, u64, u64, u64, Vec<(String, u64)>);
+
+fn row(
+    keys: &[Option<&str>],
+    actions: u64,
+    detentions: u64,
+    persons: u64,
+    events: &[(&str, u64)],
+) -> Shape {
+    (
+        keys.iter().map(|k| k.map(str::to_owned)).collect(),
+        actions,
+        detentions,
+        persons,
+        events.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+    )
+}
+
+fn shape(rows: Vec<CountRow>) -> Vec<Shape> {
+    rows.into_iter()
+        .map(|r| {
+            (
+                r.keys,
+                r.actions,
+                r.detentions,
+                r.persons,
+                r.events.into_iter().collect(),
+            )
+        })
+        .collect()
+}
+
+/// A hand-made record whose right answers are worked out here:
+/// - a1 (Moscow, May): sources report 10 and 12 detained; p1 is named twice and
+///   p2 once; it names three police stations. Detentions: max(2 named, 12) = 12.
+/// - a2 (Moscow, May): a source reports 1; p3, p4, p5 are named. max(3, 1) = 3.
+/// - a3 (St Petersburg, June): nothing reported, no one named: 0.
+/// - p1 detained again outside any action (St Petersburg, June): 1; then fined
+///   under 20.2 part 5.
+///
+/// Totals: 3 actions, 12 + 3 + 0 + 1 = 16 detentions (5 named, 13 reported),
+/// 5 persons, 7 detention events and 1 fine.
+async fn record_counts_follow_the_counting_rules(f: Fresh) {
+    let s = f.desk().await;
+    let mut a1 = action("a1", "2013-05-06", "RU-MOW", "rally");
+    a1.stations = vec![
+        "ОВД Тверское".into(),
+        "ОВД Басманное".into(),
+        "ОВД Якиманка".into(),
+    ];
+    let mut a2 = action("a2", "2013-05-20", "RU-MOW", "picket");
+    a2.authorised = Some("yes".into());
+    let a3 = action("a3", "2013-06-01", "RU-SPE", "rally");
+    let mut fine = event("e8", Some("p1"), None, "fine", "2013-06-15", "RU-SPE");
+    fine.articles = vec!["adm-20.2-5".into()];
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1"), source("s2")],
+        persons: ["p1", "p2", "p3", "p4", "p5"]
+            .into_iter()
+            .map(person)
+            .collect(),
+        actions: vec![a1, a2, a3],
+        counts: vec![
+            count("a1", "s1", 10),
+            count("a1", "s2", 12),
+            count("a2", "s1", 1),
+        ],
+        cases: vec![],
+        events: vec![
+            event(
+                "e1",
+                Some("p1"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event(
+                "e2",
+                Some("p1"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event(
+                "e3",
+                Some("p2"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event(
+                "e4",
+                Some("p3"),
+                Some("a2"),
+                "detention",
+                "2013-05-20",
+                "RU-MOW",
+            ),
+            event(
+                "e5",
+                Some("p4"),
+                Some("a2"),
+                "detention",
+                "2013-05-20",
+                "RU-MOW",
+            ),
+            event(
+                "e6",
+                Some("p5"),
+                Some("a2"),
+                "detention",
+                "2013-05-20",
+                "RU-MOW",
+            ),
+            event("e7", Some("p1"), None, "detention", "2013-06-10", "RU-SPE"),
+            fine,
+        ],
+    })
+    .await
+    .unwrap();
+    let q = |by: &[StatKey], from: Option<&str>, to: Option<&str>| CountQuery {
+        by: by.to_vec(),
+        from: from.map(day),
+        to: to.map(day),
+    };
+
+    let total = s.record_count(&q(&[], None, None)).await.unwrap();
+    assert_eq!(
+        shape(total.clone()),
+        vec![row(&[], 3, 16, 5, &[("detention", 7), ("fine", 1)])]
+    );
+    assert_eq!(
+        (total[0].detentions_named, total[0].detentions_reported),
+        (5, 13)
+    );
+
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[StatKey::Month], None, None))
+                .await
+                .unwrap()
+        ),
+        vec![
+            row(&[Some("2013-05")], 2, 15, 5, &[("detention", 6)]),
+            row(
+                &[Some("2013-06")],
+                1,
+                1,
+                1,
+                &[("detention", 1), ("fine", 1)]
+            ),
+        ]
+    );
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[StatKey::Year, StatKey::Region], None, None))
+                .await
+                .unwrap()
+        ),
+        vec![
+            row(
+                &[Some("2013"), Some("RU-MOW")],
+                2,
+                15,
+                5,
+                &[("detention", 6)]
+            ),
+            row(
+                &[Some("2013"), Some("RU-SPE")],
+                1,
+                1,
+                1,
+                &[("detention", 1), ("fine", 1)]
+            ),
+        ]
+    );
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[StatKey::ActionKind, StatKey::Authorised], None, None))
+                .await
+                .unwrap()
+        )
+        .into_iter()
+        .map(|(k, a, d, _, _)| (k, a, d))
+        .collect::<Vec<_>>(),
+        vec![
+            (vec![Some("picket".into()), Some("yes".into())], 1, 3),
+            (vec![Some("rally".into()), Some("no".into())], 2, 12),
+            (vec![None, None], 0, 1),
+        ]
+    );
+    // By article: only the fine names one; no detention is counted twice.
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[StatKey::Article], None, None))
+                .await
+                .unwrap()
+        ),
+        vec![
+            row(&[Some("adm-20.2-5")], 0, 0, 1, &[("fine", 1)]),
+            row(&[None], 3, 16, 5, &[("detention", 7)]),
+        ]
+    );
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[StatKey::EventKind], None, None))
+                .await
+                .unwrap()
+        )
+        .into_iter()
+        .map(|(k, a, d, p, _)| (k, a, d, p))
+        .collect::<Vec<_>>(),
+        vec![
+            (vec![Some("detention".into())], 3, 16, 5),
+            (vec![Some("fine".into())], 0, 0, 1),
+        ]
+    );
+    // Dates filter on both ends.
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[], Some("2013-06-01"), None))
+                .await
+                .unwrap()
+        ),
+        vec![row(&[], 1, 1, 1, &[("detention", 1), ("fine", 1)])]
+    );
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[], None, Some("2013-05-31")))
+                .await
+                .unwrap()
+        ),
+        vec![row(&[], 2, 15, 5, &[("detention", 6)])]
+    );
+    assert_eq!(
+        shape(
+            s.record_count(&q(&[], Some("2013-05-07"), Some("2013-06-12")))
+                .await
+                .unwrap()
+        ),
+        vec![row(&[], 2, 4, 4, &[("detention", 4)])]
+    );
 }

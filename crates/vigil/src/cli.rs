@@ -19,7 +19,8 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct DataArg {
     /// The data folder: one subfolder per zone (intake/, desk/, public/).
-    #[arg(long, env = "VIGIL_DATA", default_value = "vigil-data", global = true)]
+    /// Without it, ./vigil-data, which must exist (keygen makes it).
+    #[arg(long, env = "VIGIL_DATA", default_value = crate::config::DEFAULT_DATA, global = true)]
     pub data: PathBuf,
 }
 
@@ -54,6 +55,10 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Bring a table (CSV) into the desk's record as a mapping file describes it.
+    Import(crate::commands::import::ImportArgs),
+    /// Count the desk's record: actions, detentions, persons, events by kind.
+    Stats(crate::commands::stats::StatsArgs),
     /// Find the same person across records (duplicate detection and linkage).
     Link(vigil_linkage::cli::LinkArgs),
     /// Check a release: its signature and every file.

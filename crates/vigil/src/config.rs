@@ -1,9 +1,14 @@
 //! Zone config files (TOML, unknown keys refused, a version key) and the data
 //! folder's layout. Environment variables override a few keys for deployments
 //! that keep secrets out of files.
+//!
+//! Everything vigil writes into a data folder is its owner's alone: folders
+//! 0700, files 0600 (keys, configs, databases with their -wal and -shm), set
+//! explicitly rather than left to the umask.
 
 use std::fs;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +86,10 @@ pub struct IntakeConfigFile {
     /// [default: DATA/intake/receipt.key]. Env: VIGIL_RECEIPT_KEY_FILE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_key_file: Option<PathBuf>,
+    /// Say `true` when `listen` is not loopback and a TLS-terminating proxy
+    /// (or nothing but a private network) stands between it and reporters.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub behind_tls_proxy: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -95,6 +104,11 @@ pub struct DeskConfigFile {
     pub intake_url: String,
     /// The token the desk pulls with. Env: VIGIL_INTAKE_TOKEN (preferred).
     pub intake_token: Option<String>,
+    /// `socks5h://HOST:PORT`: reach the intake through this proxy (Tor's SOCKS
+    /// port for an .onion intake). Proxies from the environment are never used.
+    /// Env: VIGIL_INTAKE_PROXY.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake_proxy: Option<String>,
     #[serde(default = "default_pull_interval")]
     pub pull_interval_secs: u64,
     /// Mark the session cookie Secure (HTTPS only). Turn off only on loopback.
@@ -114,9 +128,17 @@ fn default_pull_interval() -> u64 {
 fn default_true() -> bool {
     true
 }
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error(
+        "{path}: not found; this data folder has no such config: check --data (or \
+         VIGIL_DATA), or write the file (see docs/zones.md)"
+    )]
+    Missing { path: String },
     #[error("{path}: cannot read ({reason}); run `vigil demo` or write it (see docs/zones.md)")]
     Read { path: String, reason: String },
     #[error("{path}: {message}")]
@@ -131,9 +153,14 @@ pub fn load<T: for<'de> Deserialize<'de>>(
     path: &Path,
     version: impl Fn(&T) -> u32,
 ) -> Result<T, ConfigError> {
-    let text = fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.display().to_string(),
-        reason: e.kind().to_string(),
+    let text = fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ConfigError::Missing {
+            path: path.display().to_string(),
+        },
+        kind => ConfigError::Read {
+            path: path.display().to_string(),
+            reason: kind.to_string(),
+        },
     })?;
     let value: T = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.display().to_string(),
@@ -156,12 +183,13 @@ pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), ConfigError> {
     };
     let text = toml::to_string_pretty(value).map_err(|e| err(e.to_string()))?;
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| err(e.kind().to_string()))?;
+        private_dir(parent).map_err(|e| err(e.kind().to_string()))?;
     }
     write_private(path, text.as_bytes()).map_err(|e| err(e.kind().to_string()))
 }
 
-/// Writes a file only its owner can read (configs can hold tokens).
+/// Writes a file only its owner can read (configs can hold tokens), whole or
+/// not at all (a temporary file renamed over it).
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -172,6 +200,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)?;
+    // A left-over temporary file keeps its old mode through `open`.
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path)
@@ -186,10 +216,208 @@ pub fn receipt_key_file(from_file: Option<&Path>, default: PathBuf) -> PathBuf {
         .unwrap_or(default)
 }
 
+/// Creates a folder (and missing parents) only its owner can enter, and
+/// tightens it to 0700 if it already existed.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+}
+
+/// For an SQLite URL, creates the database file 0600 before SQLite does, and
+/// tightens an existing one with its -wal and -shm. SQLite gives the -wal and
+/// -shm files it creates the database file's mode, so they stay 0600 too.
+/// Other URLs (PostgreSQL) are left alone.
+pub fn prepare_sqlite_file(url: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(());
+    };
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let path = Path::new(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.exists()
+    {
+        private_dir(parent)?;
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match fs::set_permissions(&name, fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// Whether a file's mode lets its group or anyone else read it.
+pub fn readable_by_others(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+/// The default data folder, used when neither `--data` nor `VIGIL_DATA` names one.
+pub const DEFAULT_DATA: &str = "vigil-data";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataFolderError {
+    #[error(
+        "no data folder was given, and there is no ./{DEFAULT_DATA} here to use instead: \
+         give the folder that `vigil keygen` or `vigil demo` made with --data DIR \
+         (or VIGIL_DATA=DIR){hint}"
+    )]
+    NoneGiven { hint: String },
+    #[error(
+        "data folder {path} does not exist: check --data DIR (or VIGIL_DATA); \
+         `vigil keygen --data DIR` makes a new one"
+    )]
+    Absent { path: String },
+    #[error("data folder {path} is not a folder: give a folder with --data DIR (or VIGIL_DATA)")]
+    NoFolder { path: String },
+}
+
+/// Checks that a zone's data folder exists before anything reads from or
+/// writes into it, so that a forgotten `--data` gets its own message instead
+/// of "desk.toml not found".
+pub fn require_data_folder(root: &Path) -> Result<(), DataFolderError> {
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(DataFolderError::NoFolder {
+            path: root.display().to_string(),
+        }),
+        Err(_) if root == Path::new(DEFAULT_DATA) => {
+            let hint = if Path::new("vigil-demo").is_dir() {
+                " (`vigil demo` wrote ./vigil-demo here: --data vigil-demo)".to_owned()
+            } else {
+                String::new()
+            };
+            Err(DataFolderError::NoneGiven { hint })
+        }
+        Err(_) => Err(DataFolderError::Absent {
+            path: root.display().to_string(),
+        }),
+    }
+}
+
+/// The smallest and largest request body an intake may accept: below, a
+/// report with a little context no longer fits; above, a flood of big
+/// bodies fills memory and disk quickly.
+pub const BODY_LIMITS: std::ops::RangeInclusive<usize> = 4 * 1024..=4 * 1024 * 1024;
+
+/// SHA-256 of the empty string: a token hash that any empty token matches.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Refuses an intake config that would run unsafely, naming the key and the fix.
+pub fn check_intake(
+    path: &Path,
+    file: &IntakeConfigFile,
+    listen: SocketAddr,
+) -> Result<(), String> {
+    let at = path.display();
+    if file.recipients.iter().all(|r| r.trim().is_empty()) {
+        return Err(format!(
+            "{at}: recipients is empty, so reports could not be sealed to anyone: put the \
+             desk's recipient there (recipients = [\"age1…\"], printed by `vigil keygen` and \
+             kept in DIR/desk/recipient.txt)"
+        ));
+    }
+    let hash = file.desk_token_sha256.trim();
+    if hash.is_empty() || hash.eq_ignore_ascii_case(EMPTY_SHA256) {
+        return Err(format!(
+            "{at}: desk_token_sha256 is empty (or the hash of an empty token), so anyone could \
+             pull: make a token with `openssl rand -hex 32`, give it to the desk, and put \
+             `printf %s TOKEN | sha256sum` here"
+        ));
+    }
+    if let Some(limit) = file.max_body_bytes
+        && !BODY_LIMITS.contains(&limit)
+    {
+        return Err(format!(
+            "{at}: max_body_bytes = {limit} is outside {}..={} bytes: leave it out for the \
+             default (65536) or choose a value in that range",
+            BODY_LIMITS.start(),
+            BODY_LIMITS.end()
+        ));
+    }
+    if !is_loopback(listen.ip()) && !file.behind_tls_proxy {
+        return Err(format!(
+            "{at}: the intake would listen on {listen} with plain HTTP, where reporters' \
+             reports and receipts cross the network unencrypted: listen on 127.0.0.1 behind a \
+             TLS-terminating proxy or a Tor onion service, or, if a TLS proxy already stands \
+             in front of {listen}, say so with behind_tls_proxy = true"
+        ));
+    }
+    Ok(())
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
 /// VIGIL_DATABASE_URL, else the config's, else the zone's SQLite file.
 pub fn database_url(from_file: Option<&str>, default: String) -> String {
     std::env::var("VIGIL_DATABASE_URL")
         .ok()
         .or_else(|| from_file.map(str::to_owned))
         .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn sqlite_files_are_made_and_tightened_to_0600_in_every_url_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (url, file) in [
+            (format!("sqlite:{}", d.join("a.db").display()), "a.db"),
+            (format!("sqlite://{}", d.join("b.db").display()), "b.db"),
+            (
+                format!("sqlite:{}?mode=rwc", d.join("c.db").display()),
+                "c.db",
+            ),
+            (
+                format!("sqlite:{}", d.join("new/d.db").display()),
+                "new/d.db",
+            ),
+        ] {
+            prepare_sqlite_file(&url).unwrap();
+            assert_eq!(mode(&d.join(file)), 0o600, "{url}");
+        }
+        assert_eq!(mode(&d.join("new")), 0o700);
+        // An older, looser database and its -wal are tightened.
+        for f in ["e.db", "e.db-wal"] {
+            fs::write(d.join(f), b"").unwrap();
+            fs::set_permissions(d.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        prepare_sqlite_file(&format!("sqlite:{}", d.join("e.db").display())).unwrap();
+        assert_eq!(mode(&d.join("e.db")), 0o600);
+        assert_eq!(mode(&d.join("e.db-wal")), 0o600);
+        // Nothing to do for memory or PostgreSQL.
+        prepare_sqlite_file("sqlite::memory:").unwrap();
+        prepare_sqlite_file("postgres://vigil@db/intake").unwrap();
+    }
 }

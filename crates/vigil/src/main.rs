@@ -12,6 +12,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Whatever vigil creates (keys, configs, databases, their -wal and -shm,
+    // releases) is its owner's alone, whatever umask the shell had: set before
+    // any thread or file exists. Zone code also sets explicit modes.
+    rustix::process::umask(rustix::fs::Mode::RWXG | rustix::fs::Mode::RWXO);
     let cli = cli::Cli::parse();
     let runs_intake = matches!(cli.command, cli::Command::Intake(_) | cli::Command::Demo(_));
     logging::init(runs_intake);

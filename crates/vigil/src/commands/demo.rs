@@ -3,14 +3,13 @@
 
 use std::fs;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
-use vigil_core::Day;
-use vigil_core::keys::{ReleaseKey, SecretString};
+use vigil_core::keys::{self, ReleaseKey, SecretString};
+use vigil_core::{Day, DeskIdentity};
 use vigil_desk::Puller;
 use vigil_desk::web::DeskWeb;
 use vigil_store::DeskStore;
@@ -58,16 +57,53 @@ const DEMO_REPORTS: &[(&str, bool)] = &[
     ),
 ];
 
+/// The file that marks a folder as one `vigil demo` made.
+const DEMO_SECRETS: &str = "demo-secrets.toml";
+
 fn random_hex<const N: usize>() -> Result<String> {
     Ok(hex::encode(vigil_core::random::bytes::<N>()?))
 }
 
-fn demo_secrets(path: &std::path::Path) -> Result<(DemoSecrets, bool)> {
+/// A demo writes only into a new or empty folder, or one an earlier demo
+/// made: never over a real deployment's configs.
+fn refuse_foreign_folder(root: &Path) -> Result {
+    let Ok(mut entries) = fs::read_dir(root) else {
+        if root.exists() {
+            return Err(format!(
+                "demo: {} is not a folder: choose another with --data DIR",
+                root.display()
+            )
+            .into());
+        }
+        return Ok(());
+    };
+    if entries.next().is_some() && !root.join(DEMO_SECRETS).exists() {
+        return Err(format!(
+            "demo: {} is not empty and no earlier `vigil demo` made it (it has no {DEMO_SECRETS}); \
+             the demo would overwrite what is there: choose a new folder with --data DIR",
+            root.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A folder an earlier demo left that cannot be resumed: say how to start over.
+fn damaged(root: &Path, what: &str) -> String {
+    format!(
+        "demo: {what}; this demo folder cannot be resumed: remove {} and run `vigil demo` again \
+         (or choose a new folder with --data DIR)",
+        root.display()
+    )
+}
+
+fn demo_secrets(root: &Path) -> Result<DemoSecrets> {
+    let path = root.join(DEMO_SECRETS);
     if path.exists() {
-        let text = fs::read_to_string(path)?;
-        let s: DemoSecrets =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        return Ok((s, false));
+        let text = fs::read_to_string(&path)?;
+        let s: DemoSecrets = toml::from_str(&text)
+            .map_err(|_| damaged(root, &format!("{} is damaged", path.display())))?;
+        return Ok(s);
     }
     let s = DemoSecrets {
         passphrase: random_hex::<9>()?,
@@ -75,13 +111,42 @@ fn demo_secrets(path: &std::path::Path) -> Result<(DemoSecrets, bool)> {
         password: random_hex::<8>()?,
         intake_token: random_hex::<32>()?,
     };
-    config::write_private(path, toml::to_string_pretty(&s)?.as_bytes())?;
-    Ok((s, true))
+    config::write_private(&path, toml::to_string_pretty(&s)?.as_bytes())?;
+    Ok(s)
 }
 
-async fn send_demo_reports(intake: SocketAddr) -> Result {
-    let client = reqwest::Client::new();
-    for (text, urgent) in DEMO_REPORTS {
+/// Reads the demo's keys, or makes whichever is missing: a first run that was
+/// stopped halfway through resumes here.
+fn demo_keys(
+    layout: &Layout,
+    passphrase: &SecretString,
+    work_factor: vigil_core::keys::WorkFactor,
+) -> Result<(DeskIdentity, ReleaseKey)> {
+    let root = &layout.root;
+    let open_failed = |e: vigil_core::keys::KeyError| damaged(root, &e.to_string());
+    let identity = if layout.identity().exists() {
+        keys::read_identity(&layout.identity(), passphrase).map_err(open_failed)?
+    } else {
+        eprintln!("demo: generating the desk identity…");
+        let identity = DeskIdentity::generate();
+        keys::write_identity(&layout.identity(), &identity, passphrase, work_factor)?;
+        identity
+    };
+    let release = if layout.release_key().exists() {
+        ReleaseKey::read(&layout.release_key(), passphrase).map_err(open_failed)?
+    } else {
+        eprintln!("demo: generating the release key…");
+        let release = ReleaseKey::generate()?;
+        release.write(&layout.release_key(), passphrase, work_factor)?;
+        release
+    };
+    super::keygen::write_public_parts(layout, &identity, &release)?;
+    Ok((identity, release))
+}
+
+async fn send_demo_reports(intake: SocketAddr, reports: &[(&str, bool)]) -> Result {
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    for (text, urgent) in reports {
         let lang = if text.is_ascii() { "en" } else { "ru" };
         let response = client
             .post(format!("http://{intake}/api/v1/reports"))
@@ -106,27 +171,25 @@ async fn publish(store: &dyn DeskStore, key: &ReleaseKey, site: &std::path::Path
 
 pub async fn run(args: DemoArgs) -> Result {
     let layout = Layout::new(&args.data);
-    fs::create_dir_all(layout.intake_dir())?;
-    fs::create_dir_all(layout.desk_dir())?;
-    let (secrets, first_run) = demo_secrets(&layout.root.join("demo-secrets.toml"))?;
-    let passphrase = SecretString::from(secrets.passphrase.clone());
-    if !layout.identity().exists() {
-        eprintln!("demo: generating the desk identity and release key…");
-        super::keygen::generate(&layout, &passphrase, args.kdf.kdf_work_factor)?;
-    }
-    let identity = Arc::new(vigil_core::keys::read_identity(
-        &layout.identity(),
-        &passphrase,
-    )?);
-    let release_key = ReleaseKey::read(&layout.release_key(), &passphrase)?;
-
-    // Bind first, so that port 0 works and the configs name the real addresses.
-    let intake_listener = TcpListener::bind(args.intake_addr).await?;
-    let desk_listener = TcpListener::bind(args.desk_addr).await?;
-    let public_listener = TcpListener::bind(args.public_addr).await?;
+    refuse_foreign_folder(&layout.root)?;
+    // Bind every port before anything is written: a port in use leaves the
+    // folder as it was. Binding first also makes port 0 work, and the configs
+    // name the real addresses.
+    let intake_listener = super::bind("demo intake", args.intake_addr, "--intake-addr").await?;
+    let desk_listener = super::bind("demo desk", args.desk_addr, "--desk-addr").await?;
+    let public_listener =
+        super::bind("demo public site", args.public_addr, "--public-addr").await?;
     let intake_addr = intake_listener.local_addr()?;
     let desk_addr = desk_listener.local_addr()?;
     let public_addr = public_listener.local_addr()?;
+
+    config::private_dir(&layout.root)?;
+    config::private_dir(&layout.intake_dir())?;
+    config::private_dir(&layout.desk_dir())?;
+    let secrets = demo_secrets(&layout.root)?;
+    let passphrase = SecretString::from(secrets.passphrase.clone());
+    let (identity, release_key) = demo_keys(&layout, &passphrase, args.kdf.kdf_work_factor)?;
+    let identity = Arc::new(identity);
 
     let intake_file = IntakeConfigFile {
         version: CONFIG_VERSION,
@@ -137,6 +200,7 @@ pub async fn run(args: DemoArgs) -> Result {
         max_body_bytes: None,
         receipt_days: None,
         receipt_key_file: None,
+        behind_tls_proxy: false,
     };
     config::save(&layout.intake_config(), &intake_file)?;
     let desk_file = DeskConfigFile {
@@ -145,6 +209,7 @@ pub async fn run(args: DemoArgs) -> Result {
         database_url: None,
         intake_url: format!("http://{intake_addr}"),
         intake_token: Some(secrets.intake_token.clone()),
+        intake_proxy: None,
         pull_interval_secs: args.pull_every,
         secure_cookies: false,
     };
@@ -173,13 +238,16 @@ pub async fn run(args: DemoArgs) -> Result {
         shutdown_signal(),
     ));
 
-    if first_run {
-        send_demo_reports(intake_addr).await?;
-    }
+    // Send the demo reports an earlier run did not get to send (all of them
+    // on a first run, none once a run got through): first move whatever an
+    // earlier run left on the intake to the desk, then count what the desk holds.
     let puller = Puller::new(
         &desk_file.intake_url,
         Zeroizing::new(secrets.intake_token.clone()),
     )?;
+    puller.pull_all(desk.store.as_ref()).await?;
+    let held = desk.store.desk_reports().await?.len();
+    send_demo_reports(intake_addr, DEMO_REPORTS.get(held..).unwrap_or_default()).await?;
     puller.pull_all(desk.store.as_ref()).await?;
     publish(desk.store.as_ref(), &release_key, &site).await?;
 

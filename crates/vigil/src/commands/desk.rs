@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use vigil_core::DeskIdentity;
 use vigil_desk::web::DeskWeb;
 use vigil_desk::{Puller, open_queue};
@@ -20,12 +19,36 @@ pub struct Desk {
     pub store: Arc<dyn DeskStore>,
 }
 
-pub async fn open(layout: &Layout, config_path: Option<&std::path::Path>) -> Result<Desk> {
+/// Reads the desk's config from a data folder that must exist.
+pub fn load_config(
+    layout: &Layout,
+    config_path: Option<&std::path::Path>,
+) -> Result<DeskConfigFile> {
+    config::require_data_folder(&layout.root)?;
     let path = config_path.map_or_else(|| layout.desk_config(), std::path::Path::to_path_buf);
     let file: DeskConfigFile = config::load(&path, |c: &DeskConfigFile| c.version)?;
+    if file.intake_token.is_some() && config::readable_by_others(&path) {
+        eprintln!(
+            "warning: {} holds intake_token and other users of this machine can read it: \
+             chmod 600 it, or move the token to VIGIL_INTAKE_TOKEN",
+            path.display()
+        );
+    }
+    Ok(file)
+}
+
+/// Opens the desk's store (an SQLite file is created 0600 in a 0700 folder).
+pub async fn open_store(layout: &Layout, file: &DeskConfigFile) -> Result<Arc<dyn DeskStore>> {
     let url = config::database_url(file.database_url.as_deref(), layout.default_desk_db());
-    std::fs::create_dir_all(layout.desk_dir())?;
-    let store = vigil_store::open_desk(&url).await?;
+    config::private_dir(&layout.desk_dir())?;
+    config::prepare_sqlite_file(&url)
+        .map_err(|e| format!("desk database: cannot create it 0600: {e}"))?;
+    Ok(vigil_store::open_desk(&url).await?)
+}
+
+pub async fn open(layout: &Layout, config_path: Option<&std::path::Path>) -> Result<Desk> {
+    let file = load_config(layout, config_path)?;
+    let store = open_store(layout, &file).await?;
     Ok(Desk { file, store })
 }
 
@@ -34,7 +57,14 @@ pub fn puller(file: &DeskConfigFile) -> Result<Puller> {
         .ok()
         .or_else(|| file.intake_token.clone())
         .ok_or("no intake token: set intake_token in the desk config or VIGIL_INTAKE_TOKEN")?;
-    Ok(Puller::new(&file.intake_url, Zeroizing::new(token))?)
+    let proxy = std::env::var("VIGIL_INTAKE_PROXY")
+        .ok()
+        .or_else(|| file.intake_proxy.clone());
+    Ok(Puller::with_proxy(
+        &file.intake_url,
+        Zeroizing::new(token),
+        proxy.as_deref(),
+    )?)
 }
 
 pub fn open_identity(layout: &Layout) -> Result<DeskIdentity> {
@@ -47,19 +77,31 @@ pub fn open_identity(layout: &Layout) -> Result<DeskIdentity> {
 
 pub async fn run(args: DeskArgs) -> Result {
     let layout = Layout::new(&args.data.data);
+    let command = args.command.unwrap_or(DeskCommand::Serve { listen: None });
+    if let DeskCommand::Serve { listen } = command {
+        let file = load_config(&layout, args.config.as_deref())?;
+        // Bind before the store is opened: a port in use writes nothing.
+        let listener = super::bind(
+            "desk",
+            listen.unwrap_or(file.listen),
+            "--listen (or VIGIL_DESK_LISTEN, or listen in the desk config)",
+        )
+        .await?;
+        let puller = puller(&file)?;
+        let identity = Arc::new(open_identity(&layout)?);
+        let store = open_store(&layout, &file).await?;
+        puller.spawn_every(
+            store.clone(),
+            Duration::from_secs(file.pull_interval_secs.max(1)),
+        );
+        let web = DeskWeb::new(store, identity, file.secure_cookies)?;
+        println!("desk listening on http://{}", listener.local_addr()?);
+        vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
+        return Ok(());
+    }
     let desk = open(&layout, args.config.as_deref()).await?;
-    match args.command.unwrap_or(DeskCommand::Serve { listen: None }) {
-        DeskCommand::Serve { listen } => {
-            let identity = Arc::new(open_identity(&layout)?);
-            puller(&desk.file)?.spawn_every(
-                desk.store.clone(),
-                Duration::from_secs(desk.file.pull_interval_secs.max(1)),
-            );
-            let web = DeskWeb::new(desk.store.clone(), identity, desk.file.secure_cookies)?;
-            let listener = TcpListener::bind(listen.unwrap_or(desk.file.listen)).await?;
-            println!("desk listening on http://{}", listener.local_addr()?);
-            vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
-        }
+    match command {
+        DeskCommand::Serve { .. } => {}
         DeskCommand::Pull => {
             let outcome = puller(&desk.file)?.pull_all(desk.store.as_ref()).await?;
             println!(

@@ -4,7 +4,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use vigil_core::{ReceiptKey, Recipients};
 use vigil_intake::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RECEIPT_DAYS, Intake, IntakeConfig};
 
@@ -20,12 +19,16 @@ pub fn receipt_key(path: &Path) -> Result<ReceiptKey> {
             let mut bytes = [0u8; 32];
             hex::decode_to_slice(text.trim(), &mut bytes)
                 .map_err(|_| format!("{}: not 64 hexadecimal digits", path.display()))?;
+            // An older vigil may have left it readable by others.
+            fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
             Ok(ReceiptKey::from_bytes(bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = ReceiptKey::generate()?;
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
+            // Only a folder made here is made private: receipt_key_file may
+            // name a file in a shared folder that must keep its mode.
+            if let Some(parent) = path.parent().filter(|p| !p.exists()) {
+                config::private_dir(parent)?;
             }
             config::write_private(path, hex::encode(key.as_bytes()).as_bytes())?;
             Ok(key)
@@ -51,7 +54,9 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
         .into());
     }
     let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
-    fs::create_dir_all(layout.intake_dir())?;
+    config::private_dir(&layout.intake_dir())?;
+    config::prepare_sqlite_file(&url)
+        .map_err(|e| format!("intake database: cannot create it 0600: {e}"))?;
     let store = vigil_store::open_intake(&url).await?;
     let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
     let mut config = IntakeConfig::new(recipients, receipt_key(&key_file)?, desk_token_hash);
@@ -74,8 +79,18 @@ fn sqlite_folder(url: &str) -> Option<PathBuf> {
 
 pub async fn run(args: IntakeArgs) -> Result {
     let layout = Layout::new(&args.data.data);
+    config::require_data_folder(&layout.root)?;
     let path = args.config.unwrap_or_else(|| layout.intake_config());
     let file: IntakeConfigFile = config::load(&path, |c: &IntakeConfigFile| c.version)?;
+    let listen = args.listen.unwrap_or(file.listen);
+    config::check_intake(&path, &file, listen)?;
+    // Bind before the store is opened: a port in use writes nothing.
+    let listener = super::bind(
+        "intake",
+        listen,
+        "--listen (or VIGIL_INTAKE_LISTEN, or listen in the intake config)",
+    )
+    .await?;
     let intake = build(&layout, &file).await?;
     let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
     let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
@@ -86,7 +101,6 @@ pub async fn run(args: IntakeArgs) -> Result {
              set receipt_key_file in intake.toml (or VIGIL_RECEIPT_KEY_FILE) to a file on other storage"
         );
     }
-    let listener = TcpListener::bind(args.listen.unwrap_or(file.listen)).await?;
     println!("intake listening on http://{}", listener.local_addr()?);
     vigil_web::serve(listener, vigil_intake::router(intake), shutdown_signal()).await?;
     Ok(())

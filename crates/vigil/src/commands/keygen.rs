@@ -1,13 +1,12 @@
 //! `vigil keygen`: the desk identity and the release signing key.
 
-use std::fs;
 use std::path::Path;
 
 use vigil_core::DeskIdentity;
 use vigil_core::keys::{self, ReleaseKey, SecretString, WorkFactor};
 
 use super::Result;
-use crate::config::Layout;
+use crate::config::{self, Layout};
 use crate::secrets;
 
 pub struct Generated {
@@ -34,12 +33,23 @@ pub fn generate(
     keys::write_identity(&layout.identity(), &identity, passphrase, work_factor)?;
     let release = ReleaseKey::generate()?;
     release.write(&layout.release_key(), passphrase, work_factor)?;
+    write_public_parts(layout, &identity, &release)
+}
+
+/// Writes the public halves beside the keys (recipient.txt, release-key.pub),
+/// 0600 like everything else in the data folder: the operator copies them
+/// where they are needed.
+pub fn write_public_parts(
+    layout: &Layout,
+    identity: &DeskIdentity,
+    release: &ReleaseKey,
+) -> Result<Generated> {
     let recipient = identity.recipient();
-    fs::write(layout.recipient(), format!("{recipient}\n"))?;
+    config::write_private(&layout.recipient(), format!("{recipient}\n").as_bytes())?;
     let release_public_key = release.public_hex();
-    fs::write(
-        layout.release_public_key(),
-        format!("{release_public_key}\n"),
+    config::write_private(
+        &layout.release_public_key(),
+        format!("{release_public_key}\n").as_bytes(),
     )?;
     Ok(Generated {
         recipient,
@@ -49,6 +59,10 @@ pub fn generate(
 
 pub fn run(data: &Path, work_factor: WorkFactor) -> Result {
     let layout = Layout::new(data);
+    if !layout.root.exists() {
+        config::private_dir(&layout.root)?;
+    }
+    config::private_dir(&layout.desk_dir())?;
     let passphrase = secrets::new_passphrase()?;
     let g = generate(&layout, &passphrase, work_factor)?;
     println!(

@@ -2,9 +2,15 @@
 
 mod demo;
 mod desk;
+pub mod import;
 mod intake;
 mod keygen;
 mod release;
+pub mod stats;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
 
 use crate::cli::{Cli, Command};
 
@@ -24,7 +30,31 @@ pub async fn run(cli: Cli) -> Result {
             release::verify(&dir, key.as_deref())
         }
         Command::Link(args) => Ok(vigil_linkage::cli::run(&args)?),
+        Command::Import(args) => import::run(args).await,
+        Command::Stats(args) => stats::run(args).await,
     }
+}
+
+/// Binds a zone's listening address, with an error that names the zone, the
+/// address and the setting that changes it.
+pub async fn bind(zone: &str, addr: SocketAddr, setting: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "the address is already in use (another vigil, or another program, listens \
+                 there): stop it, or choose another address with {setting}"
+            ),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "permission denied (ports below 1024 need privileges): choose a port from \
+                 1024 up with {setting}"
+            ),
+            std::io::ErrorKind::AddrNotAvailable => {
+                format!("this machine has no such address: choose one of its own with {setting}")
+            }
+            kind => format!("{kind}: check {setting}"),
+        };
+        format!("{zone}: cannot listen on {addr}: {why}").into()
+    })
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

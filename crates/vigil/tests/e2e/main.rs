@@ -15,6 +15,8 @@ use serde_json::Value;
 use vigil_core::ReportId;
 use vigil_store::{DeskStore, IntakeStore};
 
+mod ops;
+mod record;
 mod stress;
 
 mod intake_privacy;

@@ -1,0 +1,841 @@
+//! `vigil import`: brings a published table into the record as a mapping file
+//! describes it.
+//!
+//! - A mapping that names a column the file lacks is refused, naming both.
+//! - A row that does not parse, a value outside a closed vocabulary, or a date
+//!   that contradicts another column of the row is reported with its row and
+//!   column and skipped; the rest is imported.
+//! - Every record's id is derived from the file's SHA-256 and the row, and
+//!   records already held are left alone: importing a file twice changes nothing
+//!   the second time, and an import killed midway, run again, completes it.
+//!   Rows are written in batches, each in one transaction.
+
+pub mod mapping;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use vigil_core::Day;
+use vigil_store::record::{ActionCount, Origin, RecordBatch, SourceRow};
+use vigil_store::{DeskStore, StoreError};
+
+pub use mapping::{FieldKind, Mapping, MappingError, TableKind};
+
+use crate::date::PartialDate;
+use crate::key::RecordKey;
+use crate::model::{
+    Action, ActionDetails, Event, EventDetails, ModelError, Person, PersonIdentity, first_stamp,
+};
+use crate::vocab::{Vocabularies, fold};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error(
+        "{file}: the mapping names column {column:?} (for field {field}), which the file lacks; its columns are: {columns}\n\
+         {file}: в файле нет столбца «{column}», который называет файл соответствия (поле {field})"
+    )]
+    MissingColumn {
+        file: String,
+        column: String,
+        field: String,
+        columns: String,
+    },
+    #[error(
+        "{file}: the mapping gives no column for the required field {field}: add it to [columns], or give it with --set {field}=VALUE"
+    )]
+    MissingField { file: String, field: String },
+    #[error("--set {0}: unknown field, or not of the form FIELD=VALUE")]
+    BadSet(String),
+    #[error("--set {field}={value}: {message}")]
+    BadSetValue {
+        field: String,
+        value: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Why one row was skipped: where, and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The data row, counting from 1 (the header is not counted).
+    pub row: u64,
+    /// The line of the file where the row starts (cells may span lines).
+    pub line: u64,
+    pub column: String,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The CSV row itself is broken (wrong number of cells, not UTF-8).
+    Unreadable(String),
+    Empty,
+    NotADate {
+        value: String,
+        formats: String,
+    },
+    NotANumber {
+        value: String,
+    },
+    OutsideVocabulary {
+        value: String,
+        vocabulary: String,
+    },
+    Contradicts {
+        value: String,
+        other_column: String,
+        other: String,
+    },
+}
+
+fn shorten(s: &str) -> String {
+    let mut t: String = s.chars().take(40).collect();
+    if s.chars().count() > 40 {
+        t.push('…');
+    }
+    t
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (row, line, col) = (self.row, self.line, &self.column);
+        let (ru, en) = match &self.problem {
+            Problem::Unreadable(why) => (
+                format!("строка не читается ({why})"),
+                format!("the row cannot be read ({why})"),
+            ),
+            Problem::Empty => (
+                "пустое значение в обязательном поле".into(),
+                "empty, but required".into(),
+            ),
+            Problem::NotADate { value, formats } => (
+                format!("«{}» — не дата ({formats})", shorten(value)),
+                format!("{:?} is not a date ({formats})", shorten(value)),
+            ),
+            Problem::NotANumber { value } => (
+                format!("«{}» — не целое неотрицательное число", shorten(value)),
+                format!("{:?} is not a whole number", shorten(value)),
+            ),
+            Problem::OutsideVocabulary { value, vocabulary } => (
+                format!(
+                    "«{}» нет в словаре {vocabulary}: добавьте написание в [values] файла соответствия или в DATA/vocab/{vocabulary}.toml",
+                    shorten(value)
+                ),
+                format!(
+                    "{:?} is not in the {vocabulary} vocabulary: add the spelling to the mapping's [values] or to DATA/vocab/{vocabulary}.toml",
+                    shorten(value)
+                ),
+            ),
+            Problem::Contradicts {
+                value,
+                other_column,
+                other,
+            } => (
+                format!(
+                    "дата «{}» противоречит столбцу «{other_column}» («{}»)",
+                    shorten(value),
+                    shorten(other)
+                ),
+                format!(
+                    "date {:?} contradicts column {other_column:?} ({:?})",
+                    shorten(value),
+                    shorten(other)
+                ),
+            ),
+        };
+        write!(
+            f,
+            "строка {row} (line {line}), столбец «{col}»: {ru}; строка пропущена\n  row {row} (line {line}), column {col:?}: {en}; row skipped"
+        )
+    }
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub rows_read: u64,
+    /// Rows whose records were new (in a dry run: rows that would be imported).
+    pub imported: u64,
+    /// Valid rows whose records the store already held.
+    pub already_held: u64,
+    pub skipped: u64,
+    pub errors: Vec<RowError>,
+    /// (field, spelling) of open vocabularies seen but not in the vocabulary, with counts.
+    pub new_spellings: BTreeMap<(String, String), u64>,
+    /// Detentions the valid rows report (actions tables) or name (events tables).
+    pub detentions: u64,
+    pub dry_run: bool,
+}
+
+/// Told how far the import has read, for a progress bar.
+pub trait Progress {
+    fn start(&self, total_bytes: u64);
+    fn advance_to(&self, bytes: u64);
+    fn finish(&self);
+}
+
+/// No progress shown.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _: u64) {}
+    fn advance_to(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// Where the records go; `None` for a dry run (nothing is written, no key used).
+pub struct Target<'a> {
+    pub store: &'a dyn DeskStore,
+    pub key: &'a RecordKey,
+}
+
+pub struct Options {
+    /// Field values for every row, `FIELD=VALUE` (they win over the mapping's).
+    pub sets: Vec<String>,
+    /// Who imports (an account name, or "import"), recorded on every record.
+    pub editor: String,
+    pub today: Day,
+    /// Rows per transaction.
+    pub batch_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sets: Vec::new(),
+            editor: "import".into(),
+            today: Day::today(),
+            batch_rows: 5_000,
+        }
+    }
+}
+
+/// A field's value for one row, read and checked.
+#[derive(Debug, Clone)]
+enum Value {
+    Text(String),
+    List(Vec<String>),
+    Integer(i64),
+    Date(PartialDate),
+    Year(i32),
+}
+
+/// The source of a field: a column of the file or a fixed value.
+#[derive(Debug, Clone)]
+enum Feed {
+    Column { index: usize, name: String },
+    Fixed(String),
+}
+
+struct Reader<'a> {
+    mapping: &'a Mapping,
+    vocab: &'a Vocabularies,
+    feeds: Vec<(&'static str, FieldKind, Feed)>,
+}
+
+fn hex_id(prefix: &str, parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    format!("{prefix}{}", &hex::encode(h.finalize())[..32])
+}
+
+impl Reader<'_> {
+    /// Reads one field of a row; `Ok(None)` for an empty cell.
+    fn read(
+        &self,
+        field: &str,
+        kind: FieldKind,
+        raw: &str,
+        new_spellings: &mut Vec<(String, String)>,
+    ) -> Result<Option<Value>, Problem> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let mapped = |v: &str| -> String {
+            let f = fold(v);
+            self.mapping
+                .values
+                .get(field)
+                .and_then(|m| {
+                    m.iter()
+                        .find(|(k, _)| fold(k) == f)
+                        .map(|(_, to)| to.clone())
+                })
+                .unwrap_or_else(|| v.trim().to_owned())
+        };
+        let vocab_code =
+            |v: &str, name: &str, new: &mut Vec<(String, String)>| -> Result<String, Problem> {
+                let v = mapped(v);
+                let Some(vocab) = self.vocab.get(name) else {
+                    return Ok(v);
+                };
+                match vocab.find(&v) {
+                    Some(e) => Ok(e.code.clone()),
+                    None if !vocab.closed => {
+                        new.push((field.to_owned(), v.clone()));
+                        Ok(v)
+                    }
+                    None => Err(Problem::OutsideVocabulary {
+                        value: v,
+                        vocabulary: name.to_owned(),
+                    }),
+                }
+            };
+        let split = |v: &str| -> Vec<String> {
+            let seps = self.mapping.split.get(field);
+            let mut parts = vec![v.to_owned()];
+            for sep in seps.into_iter().flatten() {
+                parts = parts
+                    .iter()
+                    .flat_map(|p| p.split(sep.as_str()).map(str::to_owned).collect::<Vec<_>>())
+                    .collect();
+            }
+            parts
+                .into_iter()
+                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|p| !p.is_empty())
+                .collect()
+        };
+        Ok(Some(match kind {
+            FieldKind::Text => Value::Text(mapped(raw)),
+            FieldKind::TextList => Value::List(split(raw)),
+            FieldKind::Integer => {
+                let v = mapped(raw);
+                let n: i64 = v
+                    .replace([' ', '\u{a0}'], "")
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or(Problem::NotANumber { value: v })?;
+                Value::Integer(n)
+            }
+            FieldKind::Year => {
+                let v = mapped(raw);
+                let y: i32 = v
+                    .parse()
+                    .ok()
+                    .filter(|y| (1900..=2100).contains(y))
+                    .ok_or(Problem::NotANumber { value: v })?;
+                Value::Year(y)
+            }
+            FieldKind::Date => {
+                let v = mapped(raw);
+                let d = self
+                    .mapping
+                    .date_formats
+                    .iter()
+                    .find_map(|f| PartialDate::parse_with(&v, f))
+                    .ok_or_else(|| Problem::NotADate {
+                        value: v.clone(),
+                        formats: self.mapping.date_formats.join(", "),
+                    })?;
+                Value::Date(d)
+            }
+            FieldKind::Vocab(name) => Value::Text(vocab_code(raw, name, new_spellings)?),
+            FieldKind::VocabList(name) => {
+                let mut codes = Vec::new();
+                for part in split(raw) {
+                    let code = vocab_code(&part, name, new_spellings)?;
+                    if !codes.contains(&code) {
+                        codes.push(code);
+                    }
+                }
+                Value::List(codes)
+            }
+            FieldKind::Gender => {
+                let v = mapped(raw);
+                match fold(&v).as_str() {
+                    "female" | "f" | "ж" | "женский" | "женщина" => {
+                        Value::Text("female".into())
+                    }
+                    "male" | "m" | "м" | "мужской" | "мужчина" => {
+                        Value::Text("male".into())
+                    }
+                    "other" | "другой" => Value::Text("other".into()),
+                    _ => {
+                        return Err(Problem::OutsideVocabulary {
+                            value: v,
+                            vocabulary: "gender (female, male, other)".into(),
+                        });
+                    }
+                }
+            }
+        }))
+    }
+}
+
+/// One row's fields, read.
+#[derive(Default)]
+struct Fields(HashMap<&'static str, Value>);
+
+impl Fields {
+    fn text(&self, f: &str) -> Option<String> {
+        match self.0.get(f) {
+            Some(Value::Text(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    fn list(&self, f: &str) -> Vec<String> {
+        match self.0.get(f) {
+            Some(Value::List(l)) => l.clone(),
+            _ => Vec::new(),
+        }
+    }
+    fn int(&self, f: &str) -> Option<i64> {
+        match self.0.get(f) {
+            Some(Value::Integer(n)) => Some(*n),
+            _ => None,
+        }
+    }
+    fn date(&self) -> PartialDate {
+        match self.0.get("date") {
+            Some(Value::Date(d)) => *d,
+            _ => PartialDate::UNKNOWN,
+        }
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<(String, u64), ImportError> {
+    let err = |e: std::io::Error| ImportError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((hex::encode(h.finalize()), total))
+}
+
+/// Imports `file` as `mapping` describes it into `target` (or, with `None`,
+/// only reads and checks it: a dry run).
+pub async fn import(
+    file: &Path,
+    mapping: &Mapping,
+    vocab: &Vocabularies,
+    target: Option<Target<'_>>,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Summary, ImportError> {
+    let shown = file.display().to_string();
+    let (file_sha, total_bytes) = sha256_file(file)?;
+    let read_err = |e: csv::Error| ImportError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(file)
+        .map_err(read_err)?;
+    let header: Vec<String> = csv
+        .headers()
+        .map_err(read_err)?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+        .collect();
+
+    // Which column or fixed value feeds each field: --set wins over the
+    // mapping's [set], which wins over a column.
+    let mut fixed: BTreeMap<String, String> = mapping.set.clone();
+    for s in &options.sets {
+        let (f, v) = s
+            .split_once('=')
+            .filter(|(f, _)| mapping::field_kind(f.trim()).is_some())
+            .ok_or_else(|| ImportError::BadSet(s.clone()))?;
+        fixed.insert(f.trim().to_owned(), v.to_owned());
+    }
+    let mut feeds = Vec::new();
+    for (name, kind, table) in mapping::FIELDS {
+        if table.is_some_and(|t| t != mapping.table) {
+            continue;
+        }
+        if let Some(v) = fixed.get(*name) {
+            feeds.push((*name, *kind, Feed::Fixed(v.clone())));
+        } else if let Some(column) = mapping.columns.get(*name) {
+            match header.iter().position(|h| h == column) {
+                Some(index) => feeds.push((
+                    *name,
+                    *kind,
+                    Feed::Column {
+                        index,
+                        name: column.clone(),
+                    },
+                )),
+                None if mapping.optional.iter().any(|o| o == name) => {}
+                None => {
+                    return Err(ImportError::MissingColumn {
+                        file: shown,
+                        column: column.clone(),
+                        field: (*name).to_owned(),
+                        columns: header.join(", "),
+                    });
+                }
+            }
+        }
+    }
+    for field in mapping::required(mapping.table) {
+        if !feeds.iter().any(|(n, _, _)| n == field) {
+            return Err(ImportError::MissingField {
+                file: shown,
+                field: (*field).to_owned(),
+            });
+        }
+    }
+    let reader = Reader {
+        mapping,
+        vocab,
+        feeds,
+    };
+    // A fixed value must itself be valid, or every row would fail the same way.
+    for (name, kind, feed) in &reader.feeds {
+        if let Feed::Fixed(v) = feed {
+            reader
+                .read(name, *kind, v, &mut Vec::new())
+                .map_err(|p| ImportError::BadSetValue {
+                    field: (*name).to_owned(),
+                    value: v.clone(),
+                    message: RowError {
+                        row: 0,
+                        line: 0,
+                        column: format!("--set {name}"),
+                        problem: p,
+                    }
+                    .to_string(),
+                })?;
+        }
+    }
+
+    let source_id = format!("f-{}", &file_sha[..32]);
+    let stamp = first_stamp(&options.editor, options.today);
+    let source = |key: &RecordKey| -> Result<SourceRow, ImportError> {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(SourceRow {
+            id: source_id.clone(),
+            kind: "file".into(),
+            report_id: None,
+            file_sha256: Some(file_sha.clone()),
+            sealed: Some(
+                key.seal(&source_id, name.as_bytes())
+                    .map_err(ModelError::from)?,
+            ),
+            added: options.today,
+        })
+    };
+
+    let mut summary = Summary {
+        dry_run: target.is_none(),
+        ..Summary::default()
+    };
+    let mut batch = RecordBatch::default();
+    let mut batch_valid = 0u64;
+    let mut actions_by_key: HashMap<String, String> = HashMap::new();
+    progress.start(total_bytes);
+    let mut record = csv::StringRecord::new();
+    let mut row: u64 = 0;
+    loop {
+        let line = csv.position().line();
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                row += 1;
+                summary.rows_read += 1;
+                summary.skipped += 1;
+                summary.errors.push(RowError {
+                    row,
+                    line,
+                    column: "-".into(),
+                    problem: Problem::Unreadable(e.to_string().chars().take(120).collect()),
+                });
+                // A broken record may leave the reader unable to go on.
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        row += 1;
+        summary.rows_read += 1;
+        if row.is_multiple_of(4096) {
+            progress.advance_to(csv.position().byte());
+        }
+        let mut fields = Fields::default();
+        let mut new = Vec::new();
+        let mut failed = None;
+        if record.len() != header.len() {
+            failed = Some(RowError {
+                row,
+                line,
+                column: "-".into(),
+                problem: Problem::Unreadable(format!(
+                    "{} cells where the header has {}",
+                    record.len(),
+                    header.len()
+                )),
+            });
+        }
+        for (name, kind, feed) in &reader.feeds {
+            if failed.is_some() {
+                break;
+            }
+            let (raw, column) = match feed {
+                Feed::Column { index, name } => (record.get(*index).unwrap_or(""), name.as_str()),
+                Feed::Fixed(v) => (v.as_str(), "--set"),
+            };
+            match reader.read(name, *kind, raw, &mut new) {
+                Ok(Some(v)) => {
+                    fields.0.insert(name, v);
+                }
+                Ok(None) if mapping::required(mapping.table).contains(name) && *name != "date" => {
+                    failed = Some(RowError {
+                        row,
+                        line,
+                        column: column.to_owned(),
+                        problem: Problem::Empty,
+                    });
+                }
+                Ok(None) => {}
+                Err(problem) => {
+                    failed = Some(RowError {
+                        row,
+                        line,
+                        column: column.to_owned(),
+                        problem,
+                    });
+                }
+            }
+        }
+        // A date that contradicts the row's year column.
+        if failed.is_none()
+            && let (Some(Value::Year(y)), Some(Value::Date(d))) =
+                (fields.0.get("year"), fields.0.get("date"))
+            && d.year() != Some(*y)
+        {
+            let column_of = |f: &str| {
+                reader
+                    .feeds
+                    .iter()
+                    .find(|(n, _, _)| *n == f)
+                    .map(|(_, _, feed)| match feed {
+                        Feed::Column { name, .. } => name.clone(),
+                        Feed::Fixed(_) => format!("--set {f}"),
+                    })
+                    .unwrap_or_default()
+            };
+            failed = Some(RowError {
+                row,
+                line,
+                column: column_of("date"),
+                problem: Problem::Contradicts {
+                    value: d.to_string(),
+                    other_column: column_of("year"),
+                    other: y.to_string(),
+                },
+            });
+        }
+        if let Some(e) = failed {
+            summary.skipped += 1;
+            summary.errors.push(e);
+            continue;
+        }
+        for n in new {
+            *summary.new_spellings.entry(n).or_default() += 1;
+        }
+        batch_valid += 1;
+        match mapping.table {
+            TableKind::Actions => {
+                summary.detentions += fields.int("detained").unwrap_or(0).unsigned_abs();
+            }
+            TableKind::Events => {
+                if fields.text("event_kind").as_deref() == Some("detention") {
+                    summary.detentions += 1;
+                }
+            }
+        }
+        if let Some(t) = &target {
+            add_row(
+                &mut batch,
+                &fields,
+                mapping.table,
+                t.key,
+                &file_sha,
+                &source_id,
+                row,
+                &stamp,
+                &mut actions_by_key,
+            )?;
+            if batch_valid as usize >= options.batch_rows {
+                batch.sources.push(source(t.key)?);
+                let outcome = t.store.record_write(&batch).await?;
+                let new = new_rows(mapping.table, &outcome);
+                summary.imported += new;
+                summary.already_held += batch_valid - new.min(batch_valid);
+                batch = RecordBatch::default();
+                batch_valid = 0;
+            }
+        } else {
+            summary.imported += 1;
+        }
+    }
+    if let Some(t) = &target
+        && batch_valid > 0
+    {
+        batch.sources.push(source(t.key)?);
+        let outcome = t.store.record_write(&batch).await?;
+        let new = new_rows(mapping.table, &outcome);
+        summary.imported += new;
+        summary.already_held += batch_valid - new.min(batch_valid);
+    }
+    progress.advance_to(total_bytes);
+    progress.finish();
+    Ok(summary)
+}
+
+fn new_rows(table: TableKind, outcome: &vigil_store::record::BatchOutcome) -> u64 {
+    match table {
+        TableKind::Actions => outcome.actions,
+        TableKind::Events => outcome.events,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add_row(
+    batch: &mut RecordBatch,
+    f: &Fields,
+    table: TableKind,
+    key: &RecordKey,
+    file_sha: &str,
+    source_id: &str,
+    row: u64,
+    stamp: &vigil_store::record::Stamp,
+    actions_by_key: &mut HashMap<String, String>,
+) -> Result<(), ImportError> {
+    let row_bytes = row.to_le_bytes();
+    let id = |kind: &str| hex_id(kind, &[file_sha.as_bytes(), kind.as_bytes(), &row_bytes]);
+    let origin = Some(Origin {
+        source_id: source_id.to_owned(),
+        row: i64::try_from(row).ok(),
+    });
+    let verification = f.text("verification").unwrap_or_else(|| "reported".into());
+    let action = |id: String| Action {
+        id,
+        date: f.date(),
+        region: f.text("region"),
+        city: f.text("city"),
+        kind: f.text("action_kind").unwrap_or_else(|| "other".into()),
+        topic: f.text("topic"),
+        organiser: f.text("organiser"),
+        authorised: f.text("authorised"),
+        verification: verification.clone(),
+        details: ActionDetails {
+            place: f.text("place"),
+            description: f.text("description"),
+            links: f.list("links"),
+        },
+        stations: f.list("police_stations"),
+        origin: origin.clone(),
+    };
+    match table {
+        TableKind::Actions => {
+            let a = action(id("a-"));
+            batch.counts.push(ActionCount {
+                action_id: a.id.clone(),
+                source_id: source_id.to_owned(),
+                detained: f.int("detained").unwrap_or(0).unsigned_abs(),
+            });
+            batch.actions.push(a.to_row(key, stamp.clone())?);
+        }
+        TableKind::Events => {
+            // Rows naming the same action key share one action.
+            let action_id = match f.text("action") {
+                Some(k) => {
+                    let known = actions_by_key.get(&k).cloned();
+                    Some(match known {
+                        Some(id) => id,
+                        None => {
+                            let aid =
+                                hex_id("a-", &[file_sha.as_bytes(), b"action-key", k.as_bytes()]);
+                            batch
+                                .actions
+                                .push(action(aid.clone()).to_row(key, stamp.clone())?);
+                            actions_by_key.insert(k, aid.clone());
+                            aid
+                        }
+                    })
+                }
+                None => None,
+            };
+            let person_id = f.text("name").map(|_| id("p-"));
+            if let Some(pid) = &person_id {
+                let person = Person {
+                    id: pid.clone(),
+                    identity: PersonIdentity {
+                        name: f.text("name").unwrap_or_default(),
+                        variants: f.list("name_variants"),
+                        birth_date: f.text("birth_date"),
+                        birth_year: f.int("birth_year").and_then(|y| i32::try_from(y).ok()),
+                        contacts: Vec::new(),
+                        notes: None,
+                    },
+                    gender: f.text("gender"),
+                    region: f.text("region"),
+                    roles: f.list("roles"),
+                    consent: f.text("consent").unwrap_or_else(|| "none".into()),
+                    origin: origin.clone(),
+                };
+                batch.persons.push(person.to_row(key, stamp.clone())?);
+            }
+            let event = Event {
+                id: id("e-"),
+                person_id,
+                action_id,
+                case_id: None,
+                kind: f.text("event_kind").unwrap_or_else(|| "other".into()),
+                date: f.date(),
+                region: f.text("region"),
+                city: f.text("city"),
+                police_station: f.text("police_station"),
+                court: f.text("court"),
+                articles: f.list("articles"),
+                trigger: f.text("trigger"),
+                fine_rub: f.int("fine_rub"),
+                arrest_days: f.int("arrest_days"),
+                sentence: f.text("sentence"),
+                verification,
+                details: EventDetails {
+                    notes: f.text("notes"),
+                    links: f.list("links"),
+                },
+                origin,
+            };
+            batch.events.push(event.to_row(key, stamp.clone())?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! The record key: a random 256-bit key that seals the record's identifying
+//! fields (names, birth dates, contacts, free text, links, addresses) at rest.
+//! It is kept in `DATA/desk/record-key.age`, sealed to the desk's identity, so
+//! only the desk passphrase opens it; counting fields stay clear so that
+//! statistics run without it.
+
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use vigil_core::DeskIdentity;
+use zeroize::Zeroizing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read or write the record key {path}: {message}")]
+    Io { path: String, message: String },
+    #[error(
+        "the record key {path} does not open with this desk identity: it belongs to another desk, or is damaged"
+    )]
+    WrongIdentity { path: String },
+    #[error("the system's random number generator failed")]
+    Random,
+    #[error(
+        "a sealed field does not open with the record key: it was sealed with another key, or is damaged"
+    )]
+    Open,
+}
+
+/// The key that seals identifying fields. Its bytes are zeroized on drop and
+/// never printed.
+pub struct RecordKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordKey(..)")
+    }
+}
+
+const NONCE: usize = 24;
+
+impl RecordKey {
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        RecordKey {
+            cipher: XChaCha20Poly1305::new(bytes.into()),
+        }
+    }
+
+    pub fn generate() -> Result<Self, KeyError> {
+        let bytes =
+            Zeroizing::new(vigil_core::random::bytes::<32>().map_err(|_| KeyError::Random)?);
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    /// Opens the record key at `path` with the desk identity, or, if there is
+    /// none yet, makes one and writes it sealed to that identity.
+    pub fn open_or_create(path: &Path, identity: &DeskIdentity) -> Result<Self, KeyError> {
+        let shown = || path.display().to_string();
+        let io = |e: std::io::Error| KeyError::Io {
+            path: shown(),
+            message: e.to_string(),
+        };
+        if path.exists() {
+            let sealed = std::fs::read(path).map_err(io)?;
+            let bytes = identity
+                .open(&sealed)
+                .map_err(|_| KeyError::WrongIdentity { path: shown() })?;
+            let bytes: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| KeyError::WrongIdentity { path: shown() })?;
+            let bytes = Zeroizing::new(bytes);
+            return Ok(Self::from_bytes(&bytes));
+        }
+        let bytes =
+            Zeroizing::new(vigil_core::random::bytes::<32>().map_err(|_| KeyError::Random)?);
+        let sealed = identity
+            .recipients()
+            .seal(bytes.as_slice())
+            .map_err(|e| KeyError::Io {
+                path: shown(),
+                message: e.to_string(),
+            })?;
+        // Write aside and rename, so a crash never leaves half a key behind.
+        let tmp = path.with_extension("age.new");
+        std::fs::write(&tmp, &sealed).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    /// Seals `plaintext`, bound to `context` (the record's id), so a sealed
+    /// field cannot be moved to another record unnoticed. Layout: nonce, then
+    /// ciphertext with its tag.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let nonce = vigil_core::random::bytes::<NONCE>().map_err(|_| KeyError::Random)?;
+        let sealed = self
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| KeyError::Random)?;
+        let mut out = Vec::with_capacity(NONCE + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        if sealed.len() < NONCE {
+            return Err(KeyError::Open);
+        }
+        let (nonce, body) = sealed.split_at(NONCE);
+        self.cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| KeyError::Open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn seals_open_only_with_the_key_and_the_same_record() {
+        let key = RecordKey::generate().unwrap();
+        let sealed = key.seal("p-1", "Иван Петров".as_bytes()).unwrap();
+        assert!(!sealed.windows(4).any(|w| w == &"Иван".as_bytes()[..4]));
+        assert_eq!(
+            key.open("p-1", &sealed).unwrap().as_slice(),
+            "Иван Петров".as_bytes()
+        );
+        assert!(key.open("p-2", &sealed).is_err());
+        assert!(RecordKey::generate().unwrap().open("p-1", &sealed).is_err());
+    }
+
+    #[test]
+    fn the_key_file_opens_with_its_identity_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record-key.age");
+        let id = DeskIdentity::generate();
+        let a = RecordKey::open_or_create(&path, &id).unwrap();
+        let sealed = a.seal("x", b"secret").unwrap();
+        let b = RecordKey::open_or_create(&path, &id).unwrap();
+        assert_eq!(b.open("x", &sealed).unwrap().as_slice(), b"secret");
+        let other = DeskIdentity::generate();
+        assert!(matches!(
+            RecordKey::open_or_create(&path, &other),
+            Err(KeyError::WrongIdentity { .. })
+        ));
+    }
+}

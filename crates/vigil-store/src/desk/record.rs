@@ -1,0 +1,544 @@
+//! The record's tables: sources, persons, protest actions, events, cases.
+//!
+//! The store sees only what statistics count (vocabulary codes, days, regions,
+//! articles, links between records) in clear; everything that identifies a
+//! person travels as `sealed` bytes that vigil-record encrypted with the record
+//! key. The store cannot even represent a clear name.
+
+use vigil_core::Day;
+
+use crate::db::{Db, on_pool};
+use crate::{StoreError, parse_day};
+
+/// Where a record came from first: a source and, for a file, the row (1 = the
+/// first data row after the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub source_id: String,
+    pub row: Option<i64>,
+}
+
+/// What supports a record: a report (by id), an imported file (by the SHA-256
+/// of its bytes; rows are named by the records' [`Origin`]), or a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRow {
+    pub id: String,
+    /// `report`, `file` or `link`.
+    pub kind: String,
+    pub report_id: Option<String>,
+    pub file_sha256: Option<String>,
+    /// A link or a file name, sealed.
+    pub sealed: Option<Vec<u8>>,
+    pub added: Day,
+}
+
+/// Who last changed a record, on which day, and its version (1 when created;
+/// each edit adds one and keeps the previous version in the history).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub version: i64,
+    pub changed: Day,
+    pub changed_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub id: String,
+    /// Names and variants, birth date or year, contacts, notes.
+    pub sealed: Vec<u8>,
+    pub gender: Option<String>,
+    pub region: Option<String>,
+    pub roles: Vec<String>,
+    pub consent: String,
+    pub origin: Option<Origin>,
+    pub stamp: Stamp,
+}
+
+/// A date as a day plus how much of it is known: for `month` and `year` the day
+/// is the first of the period; `unknown` has no day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRow {
+    pub day: Option<Day>,
+    /// `day`, `month`, `year` or `unknown`.
+    pub precision: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRow {
+    pub id: String,
+    pub date: DateRow,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub kind: String,
+    pub topic: Option<String>,
+    pub organiser: Option<String>,
+    pub authorised: Option<String>,
+    pub verification: String,
+    /// Place, description, links.
+    pub sealed: Vec<u8>,
+    pub stations: Vec<String>,
+    pub origin: Option<Origin>,
+    pub stamp: Stamp,
+}
+
+/// The number detained at an action as one source reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionCount {
+    pub action_id: String,
+    pub source_id: String,
+    pub detained: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: String,
+    pub person_id: String,
+    /// The matter's title and notes.
+    pub sealed: Vec<u8>,
+    pub stamp: Stamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub id: String,
+    pub person_id: Option<String>,
+    pub action_id: Option<String>,
+    pub case_id: Option<String>,
+    pub kind: String,
+    pub date: DateRow,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub police_station: Option<String>,
+    pub court: Option<String>,
+    pub articles: Vec<String>,
+    pub trigger: Option<String>,
+    pub fine_rub: Option<i64>,
+    pub arrest_days: Option<i64>,
+    pub sentence: Option<String>,
+    pub verification: String,
+    /// Free text about the event.
+    pub sealed: Vec<u8>,
+    pub origin: Option<Origin>,
+    pub stamp: Stamp,
+}
+
+/// Records written together, in one transaction: all or none. Records whose id
+/// is already held are left as they are, so writing the same batch again (an
+/// import run twice, or re-run after it was killed) changes nothing.
+#[derive(Debug, Default, Clone)]
+pub struct RecordBatch {
+    pub sources: Vec<SourceRow>,
+    pub persons: Vec<PersonRow>,
+    pub actions: Vec<ActionRow>,
+    pub counts: Vec<ActionCount>,
+    pub cases: Vec<CaseRow>,
+    pub events: Vec<EventRow>,
+}
+
+/// How many records of a batch were new.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub persons: u64,
+    pub actions: u64,
+    pub events: u64,
+}
+
+/// Which events to list: those of one person, one action or one case.
+#[derive(Debug, Clone, Copy)]
+pub enum EventsOf<'a> {
+    Person(&'a str),
+    Action(&'a str),
+    Case(&'a str),
+}
+
+pub(crate) fn precision(s: &str) -> Result<&'static str, StoreError> {
+    match s {
+        "day" => Ok("day"),
+        "month" => Ok("month"),
+        "year" => Ok("year"),
+        "unknown" => Ok("unknown"),
+        _ => Err(StoreError::Corrupt(
+            "a stored date precision is unknown".into(),
+        )),
+    }
+}
+
+fn opt_day(s: Option<String>) -> Result<Option<Day>, StoreError> {
+    s.as_deref().map(parse_day).transpose()
+}
+
+fn join(list: &[String]) -> String {
+    list.join(" ")
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Builds `INSERT INTO table (cols) VALUES ($1, ...), (...) ON CONFLICT DO NOTHING`
+/// for `rows` rows: many rows per statement keep a million-row import fast.
+fn insert_sql(table_cols: &str, cols: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table_cols} VALUES ");
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT DO NOTHING");
+    sql
+}
+
+/// Rows per multi-row statement: under SQLite's 32,766 bound parameters.
+const CHUNK: usize = 400;
+
+macro_rules! insert_rows {
+    ($tx:expr, $table_cols:expr, $cols:expr, $rows:expr, |$q:ident, $r:ident| $bind:expr) => {{
+        let mut inserted: u64 = 0;
+        for chunk in $rows.chunks(CHUNK) {
+            let sql = insert_sql($table_cols, $cols, chunk.len());
+            let mut $q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for $r in chunk {
+                $q = $bind;
+            }
+            inserted += $q.execute(&mut *$tx).await?.rows_affected();
+        }
+        inserted
+    }};
+}
+
+pub(super) async fn write_batch(db: &Db, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
+    let stations: Vec<(&str, &str)> = b
+        .actions
+        .iter()
+        .flat_map(|a| a.stations.iter().map(move |s| (a.id.as_str(), s.as_str())))
+        .collect();
+    let articles: Vec<(&str, &str)> = b
+        .events
+        .iter()
+        .flat_map(|e| e.articles.iter().map(move |s| (e.id.as_str(), s.as_str())))
+        .collect();
+    let mut outcome = BatchOutcome::default();
+    on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        insert_rows!(tx, "record_sources (id, kind, report_id, file_sha256, sealed, added)", 6, b.sources, |q, s| {
+            q.bind(&s.id).bind(&s.kind).bind(&s.report_id).bind(&s.file_sha256).bind(&s.sealed).bind(s.added.to_string())
+        });
+        outcome.persons = insert_rows!(tx,
+            "record_persons (id, sealed, gender, region, roles, consent, source_id, source_row, version, changed, changed_by)",
+            11, b.persons, |q, p| {
+            q.bind(&p.id).bind(&p.sealed).bind(&p.gender).bind(&p.region).bind(join(&p.roles)).bind(&p.consent)
+                .bind(p.origin.as_ref().map(|o| &o.source_id)).bind(p.origin.as_ref().and_then(|o| o.row))
+                .bind(p.stamp.version).bind(p.stamp.changed.to_string()).bind(&p.stamp.changed_by)
+        });
+        outcome.actions = insert_rows!(tx,
+            "record_actions (id, date, date_precision, region, city, kind, topic, organiser, authorised, verification, \
+             sealed, source_id, source_row, version, changed, changed_by)",
+            16, b.actions, |q, a| {
+            q.bind(&a.id).bind(a.date.day.map(|d| d.to_string())).bind(a.date.precision).bind(&a.region).bind(&a.city)
+                .bind(&a.kind).bind(&a.topic).bind(&a.organiser).bind(&a.authorised).bind(&a.verification).bind(&a.sealed)
+                .bind(a.origin.as_ref().map(|o| &o.source_id)).bind(a.origin.as_ref().and_then(|o| o.row))
+                .bind(a.stamp.version).bind(a.stamp.changed.to_string()).bind(&a.stamp.changed_by)
+        });
+        insert_rows!(tx, "record_action_stations (action_id, station)", 2, stations, |q, s| {
+            q.bind(s.0).bind(s.1)
+        });
+        insert_rows!(tx, "record_action_counts (action_id, source_id, detained)", 3, b.counts, |q, c| {
+            q.bind(&c.action_id).bind(&c.source_id).bind(i64::try_from(c.detained).unwrap_or(i64::MAX))
+        });
+        insert_rows!(tx, "record_cases (id, person_id, sealed, version, changed, changed_by)", 6, b.cases, |q, c| {
+            q.bind(&c.id).bind(&c.person_id).bind(&c.sealed)
+                .bind(c.stamp.version).bind(c.stamp.changed.to_string()).bind(&c.stamp.changed_by)
+        });
+        outcome.events = insert_rows!(tx,
+            "record_events (id, person_id, action_id, case_id, kind, date, date_precision, region, city, police_station, \
+             court, trigger_kind, fine_rub, arrest_days, sentence, verification, sealed, source_id, source_row, \
+             version, changed, changed_by)",
+            22, b.events, |q, e| {
+            q.bind(&e.id).bind(&e.person_id).bind(&e.action_id).bind(&e.case_id).bind(&e.kind)
+                .bind(e.date.day.map(|d| d.to_string())).bind(e.date.precision).bind(&e.region).bind(&e.city)
+                .bind(&e.police_station).bind(&e.court).bind(&e.trigger).bind(e.fine_rub).bind(e.arrest_days)
+                .bind(&e.sentence).bind(&e.verification).bind(&e.sealed)
+                .bind(e.origin.as_ref().map(|o| &o.source_id)).bind(e.origin.as_ref().and_then(|o| o.row))
+                .bind(e.stamp.version).bind(e.stamp.changed.to_string()).bind(&e.stamp.changed_by)
+        });
+        insert_rows!(tx, "record_event_articles (event_id, article)", 2, articles, |q, a| {
+            q.bind(a.0).bind(a.1)
+        });
+        tx.commit().await?;
+    });
+    Ok(outcome)
+}
+
+const PERSON_COLS: &str = "id, sealed, gender, region, roles, consent, source_id, source_row, version, changed, changed_by";
+const ACTION_COLS: &str = "id, date, date_precision, region, city, kind, topic, organiser, authorised, verification, \
+     sealed, source_id, source_row, version, changed, changed_by";
+const EVENT_COLS: &str = "id, person_id, action_id, case_id, kind, date, date_precision, region, city, police_station, \
+     court, trigger_kind, fine_rub, arrest_days, sentence, verification, sealed, source_id, source_row, version, changed, changed_by";
+const CASE_COLS: &str = "id, person_id, sealed, version, changed, changed_by";
+
+fn origin(source_id: Option<String>, row: Option<i64>) -> Option<Origin> {
+    source_id.map(|source_id| Origin { source_id, row })
+}
+
+fn stamp(version: i64, changed: &str, changed_by: String) -> Result<Stamp, StoreError> {
+    Ok(Stamp {
+        version,
+        changed: parse_day(changed)?,
+        changed_by,
+    })
+}
+
+fn date_row(day: Option<String>, precision_text: &str) -> Result<DateRow, StoreError> {
+    Ok(DateRow {
+        day: opt_day(day)?,
+        precision: precision(precision_text)?,
+    })
+}
+
+/// Decodes a row of `PERSON_COLS` from either backend.
+macro_rules! person_from {
+    ($r:expr) => {{
+        let r = $r;
+        PersonRow {
+            id: r.try_get("id")?,
+            sealed: r.try_get("sealed")?,
+            gender: r.try_get("gender")?,
+            region: r.try_get("region")?,
+            roles: split(&r.try_get::<String, _>("roles")?),
+            consent: r.try_get("consent")?,
+            origin: origin(r.try_get("source_id")?, r.try_get("source_row")?),
+            stamp: stamp(
+                r.try_get("version")?,
+                &r.try_get::<String, _>("changed")?,
+                r.try_get("changed_by")?,
+            )?,
+        }
+    }};
+}
+
+macro_rules! action_from {
+    ($r:expr, $stations:expr) => {{
+        let r = $r;
+        ActionRow {
+            id: r.try_get("id")?,
+            date: date_row(
+                r.try_get("date")?,
+                &r.try_get::<String, _>("date_precision")?,
+            )?,
+            region: r.try_get("region")?,
+            city: r.try_get("city")?,
+            kind: r.try_get("kind")?,
+            topic: r.try_get("topic")?,
+            organiser: r.try_get("organiser")?,
+            authorised: r.try_get("authorised")?,
+            verification: r.try_get("verification")?,
+            sealed: r.try_get("sealed")?,
+            stations: $stations,
+            origin: origin(r.try_get("source_id")?, r.try_get("source_row")?),
+            stamp: stamp(
+                r.try_get("version")?,
+                &r.try_get::<String, _>("changed")?,
+                r.try_get("changed_by")?,
+            )?,
+        }
+    }};
+}
+
+macro_rules! event_from {
+    ($r:expr, $articles:expr) => {{
+        let r = $r;
+        EventRow {
+            id: r.try_get("id")?,
+            person_id: r.try_get("person_id")?,
+            action_id: r.try_get("action_id")?,
+            case_id: r.try_get("case_id")?,
+            kind: r.try_get("kind")?,
+            date: date_row(
+                r.try_get("date")?,
+                &r.try_get::<String, _>("date_precision")?,
+            )?,
+            region: r.try_get("region")?,
+            city: r.try_get("city")?,
+            police_station: r.try_get("police_station")?,
+            court: r.try_get("court")?,
+            articles: $articles,
+            trigger: r.try_get("trigger_kind")?,
+            fine_rub: r.try_get("fine_rub")?,
+            arrest_days: r.try_get("arrest_days")?,
+            sentence: r.try_get("sentence")?,
+            verification: r.try_get("verification")?,
+            sealed: r.try_get("sealed")?,
+            origin: origin(r.try_get("source_id")?, r.try_get("source_row")?),
+            stamp: stamp(
+                r.try_get("version")?,
+                &r.try_get::<String, _>("changed")?,
+                r.try_get("changed_by")?,
+            )?,
+        }
+    }};
+}
+
+pub(super) async fn person(db: &Db, id: &str) -> Result<Option<PersonRow>, StoreError> {
+    use sqlx::Row;
+    let sql = format!("SELECT {PERSON_COLS} FROM record_persons WHERE id = $1");
+    on_pool!(db, pool => {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?;
+        Ok(match row {
+            Some(r) => Some(person_from!(&r)),
+            None => None,
+        })
+    })
+}
+
+pub(super) async fn action(db: &Db, id: &str) -> Result<Option<ActionRow>, StoreError> {
+    use sqlx::Row;
+    let sql = format!("SELECT {ACTION_COLS} FROM record_actions WHERE id = $1");
+    on_pool!(db, pool => {
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await? else {
+            return Ok(None);
+        };
+        let stations: Vec<String> = sqlx::query_scalar(
+            "SELECT station FROM record_action_stations WHERE action_id = $1 ORDER BY station",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+        Ok(Some(action_from!(&r, stations)))
+    })
+}
+
+pub(super) async fn action_counts(
+    db: &Db,
+    action_id: &str,
+) -> Result<Vec<ActionCount>, StoreError> {
+    let rows: Vec<(String, String, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT action_id, source_id, detained FROM record_action_counts WHERE action_id = $1 ORDER BY source_id",
+        )
+        .bind(action_id)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(action_id, source_id, n)| ActionCount {
+            action_id,
+            source_id,
+            detained: n.unsigned_abs(),
+        })
+        .collect())
+}
+
+pub(super) async fn case(db: &Db, id: &str) -> Result<Option<CaseRow>, StoreError> {
+    let row: Option<(String, String, Vec<u8>, i64, String, String)> = on_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CASE_COLS} FROM record_cases WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(|(id, person_id, sealed, version, changed, changed_by)| {
+        Ok(CaseRow {
+            id,
+            person_id,
+            sealed,
+            stamp: stamp(version, &changed, changed_by)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn source(db: &Db, id: &str) -> Result<Option<SourceRow>, StoreError> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<Vec<u8>>,
+        String,
+    );
+    let row: Option<Row> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT id, kind, report_id, file_sha256, sealed, added FROM record_sources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(|(id, kind, report_id, file_sha256, sealed, added)| {
+        Ok(SourceRow {
+            id,
+            kind,
+            report_id,
+            file_sha256,
+            sealed,
+            added: parse_day(&added)?,
+        })
+    })
+    .transpose()
+}
+
+/// Events of a person, an action or a case, in date order (unknown dates last),
+/// then by id.
+pub(super) async fn events(db: &Db, of: EventsOf<'_>) -> Result<Vec<EventRow>, StoreError> {
+    use sqlx::Row;
+    let (column, id) = match of {
+        EventsOf::Person(id) => ("person_id", id),
+        EventsOf::Action(id) => ("action_id", id),
+        EventsOf::Case(id) => ("case_id", id),
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM record_events WHERE {column} = $1 \
+         ORDER BY CASE WHEN date IS NULL THEN 1 ELSE 0 END, date, id"
+    );
+    let articles_sql = format!(
+        "SELECT x.event_id, x.article FROM record_event_articles x JOIN record_events e ON e.id = x.event_id \
+         WHERE e.{column} = $1 ORDER BY x.event_id, x.article"
+    );
+    on_pool!(db, pool => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(pool).await?;
+        let pairs: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(articles_sql))
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let event_id: String = r.try_get("id")?;
+            let articles = pairs
+                .iter()
+                .filter(|(e, _)| *e == event_id)
+                .map(|(_, a)| a.clone())
+                .collect();
+            out.push(event_from!(r, articles));
+        }
+        Ok(out)
+    })
+}
+
+pub(super) async fn event(db: &Db, id: &str) -> Result<Option<EventRow>, StoreError> {
+    use sqlx::Row;
+    let sql = format!("SELECT {EVENT_COLS} FROM record_events WHERE id = $1");
+    on_pool!(db, pool => {
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await? else {
+            return Ok(None);
+        };
+        let articles: Vec<String> = sqlx::query_scalar(
+            "SELECT article FROM record_event_articles WHERE event_id = $1 ORDER BY article",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+        Ok(Some(event_from!(&r, articles)))
+    })
+}
