@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::day::Day;
 use crate::lang::Lang;
@@ -152,6 +152,23 @@ impl ReportEnvelope {
     }
 }
 
+/// Bytes of JSON a report's words can take at most: `\u001f` for each byte of
+/// a control character, plus room for the envelope's other fields.
+fn json_worst_case(envelope: &ReportEnvelope) -> usize {
+    6 * (envelope.text.len() + envelope.contact.as_ref().map_or(0, String::len)) + 256
+}
+
+impl ReportEnvelope {
+    /// The envelope as the JSON that is sealed, in one buffer sized so that it
+    /// never grows (each reallocation would leave an unwiped copy of the
+    /// report behind), wiped when dropped.
+    pub fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, serde_json::Error> {
+        let mut out = Zeroizing::new(Vec::with_capacity(json_worst_case(self)));
+        serde_json::to_writer(&mut *out, self)?;
+        Ok(out)
+    }
+}
+
 /// The identifier of a report as it travels from intake to desk: 128 random
 /// bits, so that the desk can recognise a report it already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -228,6 +245,26 @@ mod tests {
         let e = ReportEnvelope::new(&over, false, None, Lang::Ru, Channel::Api, day()).unwrap_err();
         assert_eq!(e.code(), "text_too_long");
         assert!(e.message(Lang::Ru).contains("20000"));
+    }
+
+    #[test]
+    fn the_sealed_json_never_outgrows_its_first_buffer() {
+        for text in ["\u{1}".repeat(MAX_TEXT_CHARS), "я".repeat(MAX_TEXT_CHARS)] {
+            let e = ReportEnvelope::new(
+                &text,
+                true,
+                Some(&"\u{1f}".repeat(MAX_CONTACT_CHARS)),
+                Lang::Ru,
+                Channel::Api,
+                day(),
+            )
+            .unwrap();
+            let json = e.to_json().unwrap();
+            // A reallocation would have at least doubled the capacity.
+            assert_eq!(json.capacity(), json_worst_case(&e));
+            let back: ReportEnvelope = serde_json::from_slice(&json).unwrap();
+            assert_eq!(back, e);
+        }
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Recipients {
 
     /// Seals a report envelope; the clear JSON is wiped from memory afterwards.
     pub fn seal_envelope(&self, envelope: &ReportEnvelope) -> Result<Vec<u8>, SealError> {
-        let json = Zeroizing::new(serde_json::to_vec(envelope).map_err(|_| SealError::Seal)?);
+        let json = envelope.to_json().map_err(|_| SealError::Seal)?;
         self.seal(&json)
     }
 }

@@ -76,12 +76,12 @@ impl IntakeTarget {
             let store = vigil_store::open_intake(&url)
                 .await
                 .map_err(|e| SetupError::new(name, e))?;
-            let config = IntakeConfig {
+            let mut config = IntakeConfig::new(
                 recipients,
-                receipt_key: ReceiptKey::from_bytes(RECEIPT_KEY),
-                desk_token_hash: vigil_core::token::hash(DESK_TOKEN),
-                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            };
+                ReceiptKey::from_bytes(RECEIPT_KEY),
+                vigil_core::token::hash(DESK_TOKEN),
+            );
+            config.max_body_bytes = DEFAULT_MAX_BODY_BYTES;
             // Intake::new starts the writer task, so it must run inside the runtime.
             let intake = Intake::new(config, store.clone());
             Ok::<_, SetupError>((store, intake))

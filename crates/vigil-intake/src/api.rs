@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use vigil_core::{Channel, Lang};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::texts::texts;
 use crate::{Intake, SubmitError};
@@ -18,7 +19,8 @@ use crate::{Intake, SubmitError};
 /// The API description, committed and served as is.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-#[derive(Deserialize)]
+/// A report as the API receives it; wiped when dropped.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 struct ReportRequest {
     text: String,
@@ -39,7 +41,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: String) -> Response
 
 /// The language of error messages: the request's own `lang`, else the client's
 /// Accept-Language, else Russian. The header is read, never kept.
-fn lang_of(headers: &HeaderMap, requested: Option<&str>) -> Lang {
+pub(crate) fn lang_of(headers: &HeaderMap, requested: Option<&str>) -> Lang {
     if requested.is_some() {
         return Lang::from_code(requested);
     }
@@ -51,6 +53,38 @@ fn lang_of(headers: &HeaderMap, requested: Option<&str>) -> Lang {
     Lang::from_code(accept)
 }
 
+/// What to tell the sender of JSON that did not parse. Nothing serde says is
+/// passed on: its messages quote unknown field names and values, and a sender
+/// may put a report's words in either.
+fn malformed(e: &serde_json::Error, lang: Lang) -> String {
+    let hint = lang.pick(
+        "Ожидается JSON-объект вида {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"ru\"}",
+        "Expected a JSON object like {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"en\"}",
+    );
+    let serde_says = e.to_string();
+    let what = if serde_says.starts_with("unknown field") {
+        lang.pick(
+            "неизвестное поле; допустимы только text, urgent, contact и lang",
+            "an unknown field; only text, urgent, contact and lang are allowed",
+        )
+    } else if serde_says.starts_with("missing field") {
+        lang.pick("нет поля text", "the field text is missing")
+    } else if serde_says.starts_with("duplicate field") {
+        lang.pick("поле повторяется", "a field is repeated")
+    } else if e.classify() == serde_json::error::Category::Data {
+        lang.pick("у поля неверный тип", "a field has the wrong type")
+    } else {
+        lang.pick("некорректный JSON", "malformed JSON")
+    };
+    format!(
+        "{hint}: {what} ({} {}, {} {})",
+        lang.pick("строка", "line"),
+        e.line(),
+        lang.pick("столбец", "column"),
+        e.column()
+    )
+}
+
 pub(crate) async fn submit(
     State(intake): State<Arc<Intake>>,
     headers: HeaderMap,
@@ -58,7 +92,9 @@ pub(crate) async fn submit(
 ) -> Response {
     let header_lang = lang_of(&headers, None);
     let body = match body {
-        Ok(b) => b,
+        // Taken out of the shared buffer (no copy when it is the only owner)
+        // so that the clear request is wiped once parsed.
+        Ok(b) => Zeroizing::new(Vec::from(b)),
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let message = header_lang.pick(
                 "Тело запроса слишком большое. Сократите текст сообщения.",
@@ -70,7 +106,13 @@ pub(crate) async fn submit(
                 message.into(),
             );
         }
-        Err(r) => return error(r.status(), "bad_body", r.body_text()),
+        Err(r) => {
+            let message = header_lang.pick(
+                "Тело запроса пришло не полностью. Отправьте сообщение снова.",
+                "The request body did not arrive whole. Send the report again.",
+            );
+            return error(r.status(), "bad_body", message.into());
+        }
     };
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -90,38 +132,14 @@ pub(crate) async fn submit(
     let request: ReportRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            // Only serde's messages about field names are passed on: others may
-            // quote a value, and a report's words belong in no error.
-            let hint = header_lang.pick(
-                "Ожидается JSON-объект вида {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"ru\"}",
-                "Expected a JSON object like {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"en\"}",
-            );
-            let where_ = format!("line {}, column {}", e.line(), e.column());
-            let serde_says = e.to_string();
-            let what = if serde_says.starts_with("unknown field")
-                || serde_says.starts_with("missing field")
-            {
-                serde_says
-                    .split(" at line")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            } else if e.classify() == serde_json::error::Category::Data {
-                header_lang
-                    .pick("у поля неверный тип", "a field has the wrong type")
-                    .to_owned()
-            } else {
-                header_lang
-                    .pick("некорректный JSON", "malformed JSON")
-                    .to_owned()
-            };
             return error(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
-                format!("{hint}: {what} ({where_})"),
+                malformed(&e, header_lang),
             );
         }
     };
+    drop(body);
     let lang = lang_of(&headers, request.lang.as_deref());
     match intake
         .submit(
@@ -141,12 +159,26 @@ pub(crate) async fn submit(
         Err(SubmitError::Invalid(e)) => {
             error(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.message(lang))
         }
+        Err(SubmitError::Busy) => busy(lang),
         Err(SubmitError::Unavailable) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             texts(lang).unavailable.into(),
         ),
     }
+}
+
+/// Every sealing slot is taken: a 503 that asks to come back shortly.
+fn busy(lang: Lang) -> Response {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        texts(lang).busy.into(),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
+    response
 }
 
 pub(crate) async fn openapi() -> Response {
@@ -158,12 +190,4 @@ pub(crate) async fn openapi() -> Response {
         OPENAPI,
     )
         .into_response()
-}
-
-pub(crate) async fn not_found() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "Нет такой страницы. / No such page.".into(),
-    )
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -51,11 +52,19 @@ pub(crate) struct PullQuery {
 pub(crate) async fn pull(
     State(intake): State<Arc<Intake>>,
     headers: HeaderMap,
-    Query(q): Query<PullQuery>,
+    query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Response {
     if !authorised(&intake, &headers) {
         return unauthorised();
     }
+    // axum's own rejection text quotes the query; ours never does.
+    let Ok(Query(q)) = query else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "The only query parameter is limit, a whole number from 1 to 500.".into(),
+        );
+    };
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PULL);
     match intake.store.intake_pending(limit).await {
         Ok(reports) => Json(PullResponse { reports }).into_response(),
@@ -82,8 +91,14 @@ pub(crate) async fn acknowledge(
         }
     };
     match intake.store.intake_acknowledge(&request.ids).await {
+        // Nothing is logged here: a line per acknowledgement would date the
+        // reports it purged to within the desk's pull interval.
         Ok(acknowledged) => {
-            tracing::info!(acknowledged, "desk acknowledged reports; purged");
+            // The purged ciphertext is zeroed in the database pages (SQLite's
+            // secure_delete); truncating the WAL removes its last copies.
+            if let Err(e) = intake.store.intake_checkpoint().await {
+                tracing::warn!(error = %e, "could not truncate the intake's write-ahead log; upkeep retries hourly");
+            }
             Json(AckResponse { acknowledged }).into_response()
         }
         Err(e) => store_failed(e),

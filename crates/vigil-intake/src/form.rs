@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use vigil_core::{Channel, Lang};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::texts::{Texts, texts};
 use crate::{Intake, SubmitError};
@@ -41,9 +42,11 @@ fn render(template: &impl Template, status: StatusCode) -> Response {
     vigil_web::page(template.render(), status)
 }
 
-pub(crate) async fn show(Query(q): Query<LangQuery>) -> Response {
+/// A query that does not parse (say, `lang` twice) shows the Russian form.
+pub(crate) async fn show(q: Result<Query<LangQuery>, QueryRejection>) -> Response {
+    let lang = q.ok().and_then(|Query(q)| q.lang);
     let page = FormPage {
-        t: texts(Lang::from_code(q.lang.as_deref())),
+        t: texts(Lang::from_code(lang.as_deref())),
         error: None,
         text: "",
         contact: "",
@@ -52,7 +55,8 @@ pub(crate) async fn show(Query(q): Query<LangQuery>) -> Response {
     render(&page, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+/// A report as the form sends it; wiped when dropped.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct ReportForm {
     #[serde(default)]
     text: String,
@@ -61,16 +65,29 @@ pub(crate) struct ReportForm {
     lang: Option<String>,
 }
 
+/// Parses the form's body, wiping the clear request once parsed. Parsed by hand
+/// rather than with axum's `Form`, whose buffer nobody could wipe.
+fn parse(body: Result<Bytes, BytesRejection>) -> Result<ReportForm, StatusCode> {
+    let body = match body {
+        Ok(b) => Zeroizing::new(Vec::from(b)),
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        Err(_) => return Err(StatusCode::BAD_REQUEST),
+    };
+    serde_urlencoded::from_bytes(&body).map_err(|_| StatusCode::BAD_REQUEST)
+}
+
 pub(crate) async fn submit(
     State(intake): State<Arc<Intake>>,
-    form: Result<Form<ReportForm>, FormRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Form(form) = match form {
+    let form = match parse(body) {
         Ok(f) => f,
-        Err(rejection) => {
+        Err(status) => {
             // The body never reached us whole: we cannot know the language asked
             // for, so answer in Russian first and English after.
-            let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
+            let too_large = status == StatusCode::PAYLOAD_TOO_LARGE;
             let (ru, en) = (texts(Lang::Ru), texts(Lang::En));
             let message = if too_large {
                 format!("{} / {}", ru.too_large, en.too_large)
@@ -83,11 +100,6 @@ pub(crate) async fn submit(
                 text: "",
                 contact: "",
                 urgent: false,
-            };
-            let status = if too_large {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
             };
             return render(&page, status);
         }
@@ -111,6 +123,7 @@ pub(crate) async fn submit(
             // Give the reporter their words back so nothing they wrote is lost.
             let (message, status) = match e {
                 SubmitError::Invalid(e) => (e.message(lang), StatusCode::UNPROCESSABLE_ENTITY),
+                SubmitError::Busy => (texts(lang).busy.to_owned(), StatusCode::SERVICE_UNAVAILABLE),
                 SubmitError::Unavailable => (
                     texts(lang).unavailable.to_owned(),
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -24,6 +24,10 @@ pub struct Texts {
     pub unavailable: &'static str,
     pub too_large: &'static str,
     pub bad_form: &'static str,
+    pub busy: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub to_form: &'static str,
 }
 
 pub fn texts(lang: Lang) -> Texts {
@@ -50,6 +54,10 @@ pub fn texts(lang: Lang) -> Texts {
             unavailable: "Сейчас не удалось сохранить сообщение. Ничего не сохранено. Попробуйте ещё раз через минуту.",
             too_large: "Сообщение слишком большое. Сократите текст и отправьте снова.",
             bad_form: "Форма пришла повреждённой. Обновите страницу и отправьте снова.",
+            busy: "Сейчас поступает слишком много сообщений. Ничего не сохранено. Отправьте снова через несколько секунд.",
+            not_found_title: "Такой страницы нет",
+            not_found_text: "Возможно, в адресе опечатка. Сообщить о преследовании можно через форму.",
+            to_form: "Перейти к форме",
         },
         Lang::En => Texts {
             lang: "en",
@@ -73,6 +81,10 @@ pub fn texts(lang: Lang) -> Texts {
             unavailable: "The report could not be saved just now. Nothing was kept. Please try again in a minute.",
             too_large: "The report is too large. Shorten the text and send it again.",
             bad_form: "The form arrived damaged. Reload the page and send it again.",
+            busy: "Too many reports are arriving right now. Nothing was kept. Send it again in a few seconds.",
+            not_found_title: "There is no such page",
+            not_found_text: "The address may have a typo. You can report persecution with the form.",
+            to_form: "Go to the form",
         },
     }
 }

@@ -6,6 +6,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -16,7 +17,8 @@ use crate::migrate::Zone;
 
 pub(crate) enum Db {
     /// Embedded: one file per zone, in WAL mode with full synchronisation so
-    /// that a committed report survives a power cut.
+    /// that a committed report survives a power cut, and `secure_delete` so
+    /// that deleted rows are zeroed. Statements are never logged (either backend).
     Sqlite(SqlitePool),
     /// For an organisation that outgrows one machine; replication and failover
     /// are PostgreSQL's job, not vigil's.
@@ -48,19 +50,27 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // A deleted (purged) report's ciphertext is zeroed, not left
+                    // in free pages.
+                    .pragma("secure_delete", "ON")
+                    // A log line per INSERT would date each report.
+                    .disable_statement_logging();
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
+                    .acquire_slow_level(log::LevelFilter::Off)
                     .connect_with(options)
                     .await
                     .map_err(|e| StoreError::Open(e.to_string()))?;
                 Db::Sqlite(pool)
             }
             "postgres" | "postgresql" => {
-                let options =
-                    PgConnectOptions::from_str(url).map_err(|e| StoreError::Open(e.to_string()))?;
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Open(e.to_string()))?
+                    .disable_statement_logging();
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
+                    .acquire_slow_level(log::LevelFilter::Off)
                     .connect_with(options)
                     .await
                     .map_err(|e| StoreError::Open(e.to_string()))?;

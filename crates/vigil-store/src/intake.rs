@@ -3,7 +3,7 @@
 //! report, and the intake's database holds no desk table.
 
 use async_trait::async_trait;
-use vigil_core::{ReportId, SealedReport};
+use vigil_core::{Day, ReportId, SealedReport};
 
 use crate::db::{Db, on_pool};
 use crate::{ReportRow, StoreError, to_report};
@@ -25,11 +25,33 @@ pub trait IntakeStore: Send + Sync {
 
     /// Whether a receipt hash belongs to a report this intake received.
     async fn intake_receipt_known(&self, hash: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// Forgets the receipt hashes of reports received before `before`; returns
+    /// how many. The day is passed in, so the caller (and a test) sets the clock.
+    async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError>;
+
+    /// Makes deletions final on disk: SQLite moves the write-ahead log into
+    /// the database (whose freed space `secure_delete` has zeroed) and
+    /// truncates it, so that purged ciphertext is in neither file. PostgreSQL
+    /// has no equivalent; there it does nothing (see docs/threat-model.md).
+    async fn intake_checkpoint(&self) -> Result<(), StoreError>;
 }
 
 /// The intake store on either backend.
 pub(crate) struct IntakeDb {
     pub(crate) db: Db,
+    /// Two checkpoints at once make one of them give up (SQLITE_BUSY): they
+    /// take turns instead.
+    checkpoint: tokio::sync::Mutex<()>,
+}
+
+impl IntakeDb {
+    pub(crate) fn new(db: Db) -> Self {
+        IntakeDb {
+            db,
+            checkpoint: tokio::sync::Mutex::new(()),
+        }
+    }
 }
 
 #[async_trait]
@@ -37,10 +59,19 @@ impl IntakeStore for IntakeDb {
     async fn intake_insert(&self, reports: &[SealedReport]) -> Result<(), StoreError> {
         on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            // No AUTOINCREMENT or sequence counts every report ever received:
+            // each is numbered after the highest one pending. The one writer
+            // makes this safe; on PostgreSQL writers also take turns.
+            if let Db::Postgres(_) = &self.db {
+                sqlx::query("LOCK TABLE intake_reports IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for r in reports {
                 let day = r.received.to_string();
                 sqlx::query(
-                    "INSERT INTO intake_reports (id, receipt_hash, sealed, received) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO intake_reports (seq, id, receipt_hash, sealed, received) \
+                     VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM intake_reports), $1, $2, $3, $4)",
                 )
                 .bind(r.id.to_string())
                 .bind(&r.receipt_hash[..])
@@ -104,5 +135,34 @@ impl IntakeStore for IntakeDb {
                 .await?
         });
         Ok(n > 0)
+    }
+
+    async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError> {
+        let forgotten = on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM intake_receipts WHERE received < $1")
+                .bind(before.to_string())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(forgotten)
+    }
+
+    async fn intake_checkpoint(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let _turn = self.checkpoint.lock().await;
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(pool)
+                        .await?;
+                if busy != 0 {
+                    return Err(StoreError::CheckpointBusy);
+                }
+                Ok(())
+            }
+            // PostgreSQL cannot zero freed tuples or its own WAL; see docs/threat-model.md.
+            Db::Postgres(_) => Ok(()),
+        }
     }
 }

@@ -55,6 +55,8 @@ pub enum StoreError {
         "the record was changed by someone else since it was read; read it again and redo the edit"
     )]
     Conflict,
+    #[error("the write-ahead log could not be truncated while a reader was busy; try again")]
+    CheckpointBusy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +70,7 @@ pub struct Account {
 /// running the intake's migrations (and only those).
 pub async fn open_intake(url: &str) -> Result<Arc<dyn IntakeStore>, StoreError> {
     let db = db::Db::open(url, migrate::Zone::Intake).await?;
-    Ok(Arc::new(intake::IntakeDb { db }))
+    Ok(Arc::new(intake::IntakeDb::new(db)))
 }
 
 /// Opens the desk's store at a URL, creating an SQLite file if needed and

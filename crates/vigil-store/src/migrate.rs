@@ -44,8 +44,10 @@ macro_rules! migrations {
     };
 }
 
-const INTAKE_SQLITE: &[Migration] = migrations!("intake", "sqlite": 1 => "0001_init.sql");
-const INTAKE_POSTGRES: &[Migration] = migrations!("intake", "postgres": 1 => "0001_init.sql");
+const INTAKE_SQLITE: &[Migration] =
+    migrations!("intake", "sqlite": 1 => "0001_init.sql", 2 => "0002_forget.sql");
+const INTAKE_POSTGRES: &[Migration] =
+    migrations!("intake", "postgres": 1 => "0001_init.sql", 2 => "0002_forget.sql");
 const DESK_SQLITE: &[Migration] =
     migrations!("desk", "sqlite": 1 => "0001_init.sql", 2 => "0002_record.sql");
 const DESK_POSTGRES: &[Migration] =

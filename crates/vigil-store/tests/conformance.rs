@@ -133,6 +133,8 @@ conformance!(
     record_events_come_in_date_order,
     record_edits_keep_every_previous_version,
     record_counts_follow_the_counting_rules,
+    intake_forgets_receipts_before_the_cutoff_day,
+    intake_keeps_order_across_purges,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -272,6 +274,98 @@ async fn each_zone_holds_only_its_own_tables(f: Fresh) {
 
 fn day(s: &str) -> Day {
     s.parse().unwrap()
+}
+
+async fn intake_forgets_receipts_before_the_cutoff_day(f: Fresh) {
+    let s = f.intake().await;
+    s.intake_insert(&[
+        report(1, "2024-01-01"),
+        report(2, "2024-01-02"),
+        report(3, "2024-03-01"),
+    ])
+    .await
+    .unwrap();
+    // Strictly before the cutoff: the cutoff day itself is kept.
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-01-02")).await.unwrap(),
+        1
+    );
+    assert!(!s.intake_receipt_known(&[1; 32]).await.unwrap());
+    assert!(s.intake_receipt_known(&[2; 32]).await.unwrap());
+    assert!(s.intake_receipt_known(&[3; 32]).await.unwrap());
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-01-02")).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        s.intake_forget_receipts(day("2025-01-01")).await.unwrap(),
+        2
+    );
+    assert!(!s.intake_receipt_known(&[3; 32]).await.unwrap());
+    // Forgetting receipts never touches the sealed reports waiting for the desk.
+    assert_eq!(s.intake_pending_count().await.unwrap(), 3);
+    s.intake_checkpoint().await.unwrap();
+}
+
+async fn intake_keeps_order_across_purges(f: Fresh) {
+    let s = f.intake().await;
+    let (a, b, c, d, e) = (
+        report(1, "2024-01-01"),
+        report(2, "2024-01-01"),
+        report(3, "2024-01-01"),
+        report(4, "2024-01-02"),
+        report(5, "2024-01-02"),
+    );
+    s.intake_insert(&[a.clone(), b.clone()]).await.unwrap();
+    // The newest is purged first, then everything: numbering must not collide.
+    assert_eq!(s.intake_acknowledge(&[b.id]).await.unwrap(), 1);
+    s.intake_insert(std::slice::from_ref(&c)).await.unwrap();
+    assert_eq!(
+        s.intake_pending(10).await.unwrap(),
+        vec![a.clone(), c.clone()]
+    );
+    assert_eq!(s.intake_acknowledge(&[a.id, c.id]).await.unwrap(), 2);
+    s.intake_checkpoint().await.unwrap();
+    s.intake_insert(&[d.clone(), e.clone()]).await.unwrap();
+    assert_eq!(s.intake_pending(10).await.unwrap(), vec![d, e]);
+}
+
+/// SQLite only (PostgreSQL cannot zero freed space): once purged and
+/// checkpointed, no sealed report is left in the file or its WAL, and no
+/// AUTOINCREMENT counter remembers how many reports ever came in.
+#[tokio::test]
+async fn sqlite_purge_leaves_no_ciphertext_and_no_counter() {
+    let f = sqlite().await;
+    let s = f.intake().await;
+    let dir = f._dir.as_ref().unwrap().path().to_path_buf();
+    let reports: Vec<SealedReport> = (0..40)
+        .map(|n| {
+            let mut r = report(n, "2024-01-01");
+            r.sealed = format!("age-encryption.org/v1 {}", "x".repeat(3000)).into_bytes();
+            r
+        })
+        .collect();
+    s.intake_insert(&reports).await.unwrap();
+    let on_disk = || {
+        let mut bytes = std::fs::read(dir.join("t.db")).unwrap();
+        bytes.extend(std::fs::read(dir.join("t.db-wal")).unwrap_or_default());
+        bytes
+    };
+    let count = |bytes: &[u8]| {
+        bytes
+            .windows(18)
+            .filter(|w| *w == b"age-encryption.org")
+            .count()
+    };
+    assert!(count(&on_disk()) >= 40);
+    let ids: Vec<ReportId> = reports.iter().map(|r| r.id).collect();
+    assert_eq!(s.intake_acknowledge(&ids).await.unwrap(), 40);
+    s.intake_checkpoint().await.unwrap();
+    let bytes = on_disk();
+    assert_eq!(count(&bytes), 0, "purged ciphertext left on disk");
+    let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(has("intake_reports"));
+    assert!(!has("sqlite_sequence"), "a sqlite_sequence table exists");
 }
 
 #[tokio::test]

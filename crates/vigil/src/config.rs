@@ -77,6 +77,15 @@ pub struct IntakeConfigFile {
     /// SHA-256 (hex) of the token the desk pulls with.
     pub desk_token_sha256: String,
     pub max_body_bytes: Option<usize>,
+    /// Days a receipt's hash is kept after its report came in, 1 to 3650
+    /// [default: 90]. Older ones are forgotten at start and hourly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_days: Option<u32>,
+    /// The receipt key's file; keep it off the database's disk, so that a
+    /// seized database alone cannot link a receipt to a report
+    /// [default: DATA/intake/receipt.key]. Env: VIGIL_RECEIPT_KEY_FILE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_key_file: Option<PathBuf>,
     /// Say `true` when `listen` is not loopback and a TLS-terminating proxy
     /// (or nothing but a private network) stands between it and reporters.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -216,6 +225,15 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path)
+}
+
+/// VIGIL_RECEIPT_KEY_FILE, else the intake config's, else DATA/intake/receipt.key.
+pub fn receipt_key_file(from_file: Option<&Path>, default: PathBuf) -> PathBuf {
+    std::env::var_os("VIGIL_RECEIPT_KEY_FILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| from_file.map(Path::to_path_buf))
+        .unwrap_or(default)
 }
 
 /// Creates a folder (and missing parents) only its owner can enter, and

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod logging;
 mod secrets;
 
 use std::process::ExitCode;
@@ -16,15 +17,8 @@ fn main() -> ExitCode {
     // any thread or file exists. Zone code also sets explicit modes.
     rustix::process::umask(rustix::fs::Mode::RWXG | rustix::fs::Mode::RWXO);
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    let runs_intake = matches!(cli.command, cli::Command::Intake(_) | cli::Command::Demo(_));
+    logging::init(runs_intake);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -200,6 +200,8 @@ pub async fn run(args: DemoArgs) -> Result {
         recipients: vec![identity.recipient()],
         desk_token_sha256: vigil_core::token::hash_hex(&secrets.intake_token),
         max_body_bytes: None,
+        receipt_days: None,
+        receipt_key_file: None,
         behind_tls_proxy: false,
     };
     config::save(&layout.intake_config(), &intake_file)?;

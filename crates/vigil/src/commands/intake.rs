@@ -1,11 +1,11 @@
 //! `vigil intake`: the internet-facing zone.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vigil_core::{ReceiptKey, Recipients};
-use vigil_intake::{DEFAULT_MAX_BODY_BYTES, Intake, IntakeConfig};
+use vigil_intake::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RECEIPT_DAYS, Intake, IntakeConfig};
 
 use super::{Result, shutdown_signal};
 use crate::cli::IntakeArgs;
@@ -25,7 +25,9 @@ pub fn receipt_key(path: &Path) -> Result<ReceiptKey> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = ReceiptKey::generate()?;
-            if let Some(parent) = path.parent() {
+            // Only a folder made here is made private: receipt_key_file may
+            // name a file in a shared folder that must keep its mode.
+            if let Some(parent) = path.parent().filter(|p| !p.exists()) {
                 config::private_dir(parent)?;
             }
             config::write_private(path, hex::encode(key.as_bytes()).as_bytes())?;
@@ -35,24 +37,44 @@ pub fn receipt_key(path: &Path) -> Result<ReceiptKey> {
     }
 }
 
+/// The longest a receipt's hash may be kept, in days (ten years).
+const MAX_RECEIPT_DAYS: u32 = 3650;
+
 /// Builds a running intake from its config file (the writer task starts here).
 pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intake>> {
     let recipients = Recipients::parse(&file.recipients.join("\n"))
         .map_err(|e| format!("intake config, recipients: {e}"))?;
     let desk_token_hash = vigil_core::token::parse_hash(&file.desk_token_sha256)
         .ok_or("intake config, desk_token_sha256: expected 64 hexadecimal digits")?;
+    let receipt_days = file.receipt_days.unwrap_or(DEFAULT_RECEIPT_DAYS);
+    if !(1..=MAX_RECEIPT_DAYS).contains(&receipt_days) {
+        return Err(format!(
+            "intake config, receipt_days: {receipt_days} is out of range; give the days a receipt is kept, from 1 to {MAX_RECEIPT_DAYS} (default {DEFAULT_RECEIPT_DAYS})"
+        )
+        .into());
+    }
     let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
     config::private_dir(&layout.intake_dir())?;
     config::prepare_sqlite_file(&url)
         .map_err(|e| format!("intake database: cannot create it 0600: {e}"))?;
     let store = vigil_store::open_intake(&url).await?;
-    let config = IntakeConfig {
-        recipients,
-        receipt_key: receipt_key(&layout.receipt_key())?,
-        desk_token_hash,
-        max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-    };
+    let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
+    let mut config = IntakeConfig::new(recipients, receipt_key(&key_file)?, desk_token_hash);
+    config.max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    config.receipt_days = receipt_days;
     Ok(Intake::new(config, store))
+}
+
+/// The folder of an SQLite database URL (`sqlite:PATH`), if it names one.
+fn sqlite_folder(url: &str) -> Option<PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.split('?').next()?;
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let parent = Path::new(path).parent()?;
+    Some(
+        parent
+            .canonicalize()
+            .unwrap_or_else(|_| parent.to_path_buf()),
+    )
 }
 
 pub async fn run(args: IntakeArgs) -> Result {
@@ -70,6 +92,15 @@ pub async fn run(args: IntakeArgs) -> Result {
     )
     .await?;
     let intake = build(&layout, &file).await?;
+    let url = config::database_url(file.database_url.as_deref(), layout.default_intake_db());
+    let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
+    let key_folder = key_file.parent().and_then(|p| p.canonicalize().ok());
+    if key_folder.is_some() && key_folder == sqlite_folder(&url) {
+        tracing::warn!(
+            "the receipt key is in the database's folder, so a seized disk links receipts to reports; \
+             set receipt_key_file in intake.toml (or VIGIL_RECEIPT_KEY_FILE) to a file on other storage"
+        );
+    }
     println!("intake listening on http://{}", listener.local_addr()?);
     vigil_web::serve(listener, vigil_intake::router(intake), shutdown_signal()).await?;
     Ok(())

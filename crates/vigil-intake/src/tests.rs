@@ -1,0 +1,215 @@
+//! In-process tests of the intake's routes (`tower::ServiceExt::oneshot`, no
+//! ports) on a real SQLite store and real sealing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use tower::ServiceExt;
+use vigil_core::{Day, DeskIdentity, Receipt, ReceiptKey};
+
+use crate::{Intake, IntakeConfig};
+
+const TOKEN: &str = "desk token for tests";
+
+struct Fixture {
+    intake: Arc<Intake>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(adjust: impl FnOnce(&mut IntakeConfig)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = vigil_store::open_intake(&vigil_store::sqlite_url(&dir.path().join("intake.db")))
+        .await
+        .unwrap();
+    let mut config = IntakeConfig::new(
+        DeskIdentity::generate().recipients(),
+        ReceiptKey::generate().unwrap(),
+        vigil_core::token::hash(TOKEN),
+    );
+    adjust(&mut config);
+    Fixture {
+        intake: Intake::new(config, store),
+        _dir: dir,
+    }
+}
+
+async fn send(intake: &Arc<Intake>, request: Request<Body>) -> (StatusCode, String, String) {
+    let response: Response = crate::router(intake.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let ctype = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, ctype, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn api(body: &str, lang: &str) -> Request<Body> {
+    Request::post("/api/v1/reports")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn form(body: &str) -> Request<Body> {
+    Request::post("/report")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn json_errors_never_repeat_what_was_sent() {
+    let f = fixture(|_| {}).await;
+    let cases = [
+        r#"{"text": "x", "МАРКЕР-имя-поля": 1}"#,
+        r#"{"МАРКЕР-имя-поля": "x"}"#,
+        r#"{"text": "x", "urgent": "МАРКЕР-значение"}"#,
+        r#"{"text": "x", "text": "МАРКЕР-повтор"}"#,
+        r#"{"text": "МАРКЕР-обрыв"#,
+        r#"["МАРКЕР-массив"]"#,
+    ];
+    for body in cases {
+        let (status, ctype, answer) = send(&f.intake, api(body, "en")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert!(ctype.starts_with("application/json"), "{ctype}");
+        assert!(!answer.contains("МАРКЕР"), "{body} echoed: {answer}");
+    }
+    let (_, _, answer) = send(&f.intake, api(r#"{"txt": "x"}"#, "en")).await;
+    assert!(
+        answer.contains("only text, urgent, contact and lang"),
+        "{answer}"
+    );
+    assert!(!answer.contains("txt"), "{answer}");
+    let (_, _, answer) = send(&f.intake, api(r#"{"txt": "x"}"#, "ru")).await;
+    assert!(answer.contains("неизвестное поле"), "{answer}");
+    // The desk API's query errors do not quote the query either.
+    let request = Request::get("/api/v1/desk/reports?limit=МАРКЕР")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, answer) = send(&f.intake, request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        !answer.contains("МАРКЕР") && !answer.contains("%D0"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_address_gives_people_a_page_and_programs_json() {
+    let f = fixture(|_| {}).await;
+    let get = |path: &str, accept: Option<&str>, lang: &str| {
+        let mut r = Request::get(path).header(header::ACCEPT_LANGUAGE, lang);
+        if let Some(a) = accept {
+            r = r.header(header::ACCEPT, a);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let (status, ctype, page) = send(&f.intake, get("/nope", Some(browser), "ru-RU,ru")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    assert!(
+        page.contains("Такой страницы нет") && page.contains("href=\"/\""),
+        "{page}"
+    );
+    let (_, _, page) = send(&f.intake, get("/nope", Some(browser), "en-GB")).await;
+    assert!(
+        page.contains("There is no such page") && page.contains("/?lang=en"),
+        "{page}"
+    );
+    for accept in [None, Some("application/json"), Some("*/*")] {
+        let (status, ctype, body) = send(&f.intake, get("/api/v1/nope", accept, "en")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(ctype.starts_with("application/json"), "{accept:?}: {ctype}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"]["code"], "not_found");
+    }
+    // A browser reloading the form's target with GET gets a page, not a blank 405.
+    let (status, ctype, _) = send(&f.intake, get("/report", Some(browser), "ru")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    let (status, ctype, _) = send(&f.intake, get("/api/v1/reports", None, "ru")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(ctype.starts_with("application/json"), "{ctype}");
+}
+
+#[tokio::test]
+async fn a_flood_waits_briefly_then_hears_busy_in_its_language() {
+    let f = fixture(|c| {
+        c.max_sealing = 1;
+        c.busy_wait = Duration::from_millis(50);
+    })
+    .await;
+    let taken = f.intake.sealing.acquire().await.unwrap();
+    let (status, _, answer) = send(&f.intake, api(r#"{"text": "a report"}"#, "ru")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(json["error"]["code"], "busy");
+    assert!(answer.contains("слишком много"), "{answer}");
+    let (status, _, page) = send(&f.intake, form("text=my+words&lang=en")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.contains("Too many reports"), "{page}");
+    assert!(
+        page.contains("my words"),
+        "the reporter's words were lost: {page}"
+    );
+    assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 0);
+    // A slot that comes free within the wait is taken.
+    let intake = f.intake.clone();
+    let waiting = tokio::spawn(async move {
+        let long = Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"text": "a report"}"#))
+            .unwrap();
+        crate::router(intake).oneshot(long).await.unwrap().status()
+    });
+    drop(taken);
+    assert_eq!(waiting.await.unwrap(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn receipts_are_forgotten_after_receipt_days() {
+    let f = fixture(|c| c.receipt_days = 90).await;
+    let (status, _, answer) = send(&f.intake, api(r#"{"text": "a report"}"#, "ru")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let receipt: Receipt = json["receipt"].as_str().unwrap().parse().unwrap();
+    let hash = f.intake.config.receipt_key.hash(&receipt);
+    let store = f.intake.store.clone();
+    assert!(store.intake_receipt_known(&hash).await.unwrap());
+    let today = Day::today();
+    let later = |days: i64| Day::from_date(today.date() + time::Duration::days(days));
+    assert_eq!(f.intake.upkeep(later(90)).await.unwrap(), 0);
+    assert!(store.intake_receipt_known(&hash).await.unwrap());
+    assert_eq!(f.intake.upkeep(later(91)).await.unwrap(), 1);
+    assert!(!store.intake_receipt_known(&hash).await.unwrap());
+    // The sealed report itself waits for the desk, whatever its age.
+    assert_eq!(store.intake_pending_count().await.unwrap(), 1);
+}
+
+#[test]
+fn the_receipt_cutoff_counts_whole_days() {
+    let d = |s: &str| s.parse::<Day>().unwrap();
+    assert_eq!(
+        crate::upkeep::receipt_cutoff(d("2024-03-01"), 1),
+        d("2024-02-29")
+    );
+    assert_eq!(
+        crate::upkeep::receipt_cutoff(d("2024-03-01"), 90),
+        d("2023-12-02")
+    );
+}
