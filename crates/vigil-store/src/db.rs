@@ -50,6 +50,9 @@ impl Db {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+                    // 64 MiB of page cache per connection (SQLite's default is
+                    // 2 MiB): a large import touches indexes all over the file.
+                    .pragma("cache_size", "-65536")
                     // Statements are never logged, slow ones included: the log
                     // stays free of anything about the record.
                     .disable_statement_logging();
