@@ -180,7 +180,9 @@ fn split(s: &str) -> Vec<String> {
 
 /// Builds `INSERT INTO table (cols) VALUES ($1, ...), (...) ON CONFLICT DO NOTHING`
 /// for `rows` rows: many rows per statement keep a million-row import fast.
-fn insert_sql(table_cols: &str, cols: usize, rows: usize) -> String {
+/// SQLite gets anonymous `?` placeholders: it looks numbered ones (`$N`, `?N`)
+/// up by name, one by one, which costs time quadratic in their number.
+fn insert_sql(table_cols: &str, cols: usize, rows: usize, anonymous: bool) -> String {
     let mut sql = format!("INSERT INTO {table_cols} VALUES ");
     let mut n = 0;
     for r in 0..rows {
@@ -193,8 +195,12 @@ fn insert_sql(table_cols: &str, cols: usize, rows: usize) -> String {
                 sql.push_str(", ");
             }
             n += 1;
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            if anonymous {
+                sql.push('?');
+            } else {
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
         }
         sql.push(')');
     }
@@ -206,10 +212,10 @@ fn insert_sql(table_cols: &str, cols: usize, rows: usize) -> String {
 const CHUNK: usize = 400;
 
 macro_rules! insert_rows {
-    ($tx:expr, $table_cols:expr, $cols:expr, $rows:expr, |$q:ident, $r:ident| $bind:expr) => {{
+    ($tx:expr, $anonymous:expr, $table_cols:expr, $cols:expr, $rows:expr, |$q:ident, $r:ident| $bind:expr) => {{
         let mut inserted: u64 = 0;
         for chunk in $rows.chunks(CHUNK) {
-            let sql = insert_sql($table_cols, $cols, chunk.len());
+            let sql = insert_sql($table_cols, $cols, chunk.len(), $anonymous);
             let mut $q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for $r in chunk {
                 $q = $bind;
@@ -232,19 +238,20 @@ pub(super) async fn write_batch(db: &Db, b: &RecordBatch) -> Result<BatchOutcome
         .flat_map(|e| e.articles.iter().map(move |s| (e.id.as_str(), s.as_str())))
         .collect();
     let mut outcome = BatchOutcome::default();
+    let anonymous = matches!(db, Db::Sqlite(_));
     on_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        insert_rows!(tx, "record_sources (id, kind, report_id, file_sha256, sealed, added)", 6, b.sources, |q, s| {
+        insert_rows!(tx, anonymous, "record_sources (id, kind, report_id, file_sha256, sealed, added)", 6, b.sources, |q, s| {
             q.bind(&s.id).bind(&s.kind).bind(&s.report_id).bind(&s.file_sha256).bind(&s.sealed).bind(s.added.to_string())
         });
-        outcome.persons = insert_rows!(tx,
+        outcome.persons = insert_rows!(tx, anonymous,
             "record_persons (id, sealed, gender, region, roles, consent, source_id, source_row, version, changed, changed_by)",
             11, b.persons, |q, p| {
             q.bind(&p.id).bind(&p.sealed).bind(&p.gender).bind(&p.region).bind(join(&p.roles)).bind(&p.consent)
                 .bind(p.origin.as_ref().map(|o| &o.source_id)).bind(p.origin.as_ref().and_then(|o| o.row))
                 .bind(p.stamp.version).bind(p.stamp.changed.to_string()).bind(&p.stamp.changed_by)
         });
-        outcome.actions = insert_rows!(tx,
+        outcome.actions = insert_rows!(tx, anonymous,
             "record_actions (id, date, date_precision, region, city, kind, topic, organiser, authorised, verification, \
              sealed, source_id, source_row, version, changed, changed_by)",
             16, b.actions, |q, a| {
@@ -253,17 +260,17 @@ pub(super) async fn write_batch(db: &Db, b: &RecordBatch) -> Result<BatchOutcome
                 .bind(a.origin.as_ref().map(|o| &o.source_id)).bind(a.origin.as_ref().and_then(|o| o.row))
                 .bind(a.stamp.version).bind(a.stamp.changed.to_string()).bind(&a.stamp.changed_by)
         });
-        insert_rows!(tx, "record_action_stations (action_id, station)", 2, stations, |q, s| {
+        insert_rows!(tx, anonymous, "record_action_stations (action_id, station)", 2, stations, |q, s| {
             q.bind(s.0).bind(s.1)
         });
-        insert_rows!(tx, "record_action_counts (action_id, source_id, detained)", 3, b.counts, |q, c| {
+        insert_rows!(tx, anonymous, "record_action_counts (action_id, source_id, detained)", 3, b.counts, |q, c| {
             q.bind(&c.action_id).bind(&c.source_id).bind(i64::try_from(c.detained).unwrap_or(i64::MAX))
         });
-        insert_rows!(tx, "record_cases (id, person_id, sealed, version, changed, changed_by)", 6, b.cases, |q, c| {
+        insert_rows!(tx, anonymous, "record_cases (id, person_id, sealed, version, changed, changed_by)", 6, b.cases, |q, c| {
             q.bind(&c.id).bind(&c.person_id).bind(&c.sealed)
                 .bind(c.stamp.version).bind(c.stamp.changed.to_string()).bind(&c.stamp.changed_by)
         });
-        outcome.events = insert_rows!(tx,
+        outcome.events = insert_rows!(tx, anonymous,
             "record_events (id, person_id, action_id, case_id, kind, date, date_precision, region, city, police_station, \
              court, trigger_kind, fine_rub, arrest_days, sentence, verification, sealed, source_id, source_row, \
              version, changed, changed_by)",
@@ -275,7 +282,7 @@ pub(super) async fn write_batch(db: &Db, b: &RecordBatch) -> Result<BatchOutcome
                 .bind(e.origin.as_ref().map(|o| &o.source_id)).bind(e.origin.as_ref().and_then(|o| o.row))
                 .bind(e.stamp.version).bind(e.stamp.changed.to_string()).bind(&e.stamp.changed_by)
         });
-        insert_rows!(tx, "record_event_articles (event_id, article)", 2, articles, |q, a| {
+        insert_rows!(tx, anonymous, "record_event_articles (event_id, article)", 2, articles, |q, a| {
             q.bind(a.0).bind(a.1)
         });
         tx.commit().await?;
