@@ -180,30 +180,31 @@ pub(super) async fn count(db: &Db, q: &CountQuery) -> Result<Vec<CountRow>, Stor
                 COUNT(DISTINCT f.person_id) \
          FROM ({facts}) f {filter} {group_by}"
     );
-    let by_kind_group = if group.is_empty() {
-        "GROUP BY f.kind".to_owned()
-    } else {
-        format!("GROUP BY {}, f.kind", group.join(", "))
-    };
-    let by_kind = format!(
-        "SELECT {select_keys}f.kind, COUNT(DISTINCT f.event_id) FROM ({facts}) f \
-         {filter_events} {by_kind_group}",
-        filter_events = if filter.is_empty() {
-            "WHERE f.event_id IS NOT NULL".to_owned()
-        } else {
-            format!("{filter} AND f.event_id IS NOT NULL")
-        },
-    );
     let n = q.by.len();
+    let dates: Vec<String> = [&from, &to].into_iter().flatten().cloned().collect();
     let mut rows: Vec<CountRow> = Vec::new();
-    let mut kinds: Vec<(Vec<Option<String>>, String, u64)> = Vec::new();
     on_pool!(db, pool => {
         use sqlx::Row;
-        let mut main_q = sqlx::query(sqlx::AssertSqlSafe(main));
-        let mut kind_q = sqlx::query(sqlx::AssertSqlSafe(by_kind));
-        for d in [&from, &to].into_iter().flatten() {
+        // Events by kind are counted in the same pass, one sum per kind held
+        // (kinds are bound as values, never written into the SQL).
+        let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM record_events")
+            .fetch_all(pool)
+            .await?;
+        let sums: String = (0..kinds.len())
+            .map(|i| {
+                format!(
+                    ", CAST(COALESCE(SUM(CASE WHEN f.kind = ${} THEN 1 ELSE 0 END), 0) AS BIGINT)",
+                    dates.len() + i + 1
+                )
+            })
+            .collect();
+        let sql = main.replacen(" FROM (", &format!("{sums} FROM ("), 1);
+        let mut main_q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for d in &dates {
             main_q = main_q.bind(d.clone());
-            kind_q = kind_q.bind(d.clone());
+        }
+        for k in &kinds {
+            main_q = main_q.bind(k.clone());
         }
         for r in main_q.fetch_all(pool).await? {
             let mut keys = Vec::with_capacity(n);
@@ -211,6 +212,13 @@ pub(super) async fn count(db: &Db, q: &CountQuery) -> Result<Vec<CountRow>, Stor
                 keys.push(r.try_get::<Option<String>, _>(i)?);
             }
             let num = |i: usize| -> Result<u64, StoreError> { Ok(r.try_get::<i64, _>(n + i)?.unsigned_abs()) };
+            let mut events = BTreeMap::new();
+            for (i, k) in kinds.iter().enumerate() {
+                let c = num(5 + i)?;
+                if c > 0 {
+                    events.insert(k.clone(), c);
+                }
+            }
             rows.push(CountRow {
                 keys,
                 actions: num(0)?,
@@ -218,26 +226,10 @@ pub(super) async fn count(db: &Db, q: &CountQuery) -> Result<Vec<CountRow>, Stor
                 detentions_named: num(2)?,
                 detentions_reported: num(3)?,
                 persons: num(4)?,
-                events: BTreeMap::new(),
+                events,
             });
         }
-        for r in kind_q.fetch_all(pool).await? {
-            let mut keys = Vec::with_capacity(n);
-            for i in 0..n {
-                keys.push(r.try_get::<Option<String>, _>(i)?);
-            }
-            let kind: Option<String> = r.try_get(n)?;
-            let count: i64 = r.try_get(n + 1)?;
-            if let Some(kind) = kind {
-                kinds.push((keys, kind, count.unsigned_abs()));
-            }
-        }
     });
-    for (keys, kind, count) in kinds {
-        if let Some(row) = rows.iter_mut().find(|r| r.keys == keys) {
-            row.events.insert(kind, count);
-        }
-    }
     // Sorted here rather than in SQL, where the backends order NULLs and
     // collate text differently: by each key's bytes, unknown values last.
     rows.sort_by(|a, b| {

@@ -448,3 +448,31 @@ fn a_list_of_persons_imports_with_names_sealed_and_counts_persons() {
         );
     }
 }
+
+#[test]
+fn an_admin_extends_a_vocabulary_with_a_file_in_the_data_folder() {
+    let w = World::new();
+    let rows = [row(1, "12.01.2013", "Москва", "флешмоб", "4")];
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let file = small_table(w.dir.path(), HEADER, &rows);
+    let before = text(&w.run_ok(&["import", "--dry-run", "--mapping", &mapping(), &file]));
+    assert!(
+        before.contains("is not in the action_kinds vocabulary"),
+        "{before}"
+    );
+
+    fs::create_dir_all(w.data().join("vocab")).unwrap();
+    fs::write(
+        w.data().join("vocab/action_kinds.toml"),
+        "version = 1\nvocabulary = \"action_kinds\"\n\n[[entry]]\ncode = \"flash_mob\"\nru = \"флешмоб\"\nen = \"flash mob\"\n",
+    )
+    .unwrap();
+    let after = text(&w.run_ok(&["import", "--mapping", &mapping(), &file]));
+    assert!(
+        after.contains("imported 1, already held 0, skipped 0"),
+        "{after}"
+    );
+    let v = stats(&w, &["--by", "action-kind"]);
+    assert_eq!(v["rows"][0]["action-kind"], "flash_mob");
+    assert_eq!(v["labels"]["action-kind"]["flash_mob"]["ru"], "флешмоб");
+}
