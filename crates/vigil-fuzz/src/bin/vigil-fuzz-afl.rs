@@ -17,15 +17,32 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
-    let target = match vigil_fuzz::target(&name) {
-        Ok(t) => AssertUnwindSafe(RefCell::new(t)),
-        Err(e) => {
-            eprintln!("vigil-fuzz-afl: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    // Fail early on a wrong name, before AFL starts its fork server.
+    if !vigil_fuzz::TARGETS.contains(&name.as_str()) {
+        eprintln!(
+            "vigil-fuzz-afl: no target {name:?}; the targets are {}",
+            vigil_fuzz::TARGETS.join(", ")
+        );
+        return ExitCode::FAILURE;
+    }
+    // The target itself is built in the forked child, on its first input: a
+    // fork keeps only the calling thread, so a store opened before the fork
+    // would wait for ever on SQLite worker threads that are gone.
+    let target = AssertUnwindSafe(RefCell::new(None::<Box<dyn vigil_fuzz::Target>>));
     afl::fuzz!(|data: &[u8]| {
-        if let Err(violation) = target.borrow_mut().run(data) {
+        let mut slot = target.borrow_mut();
+        if slot.is_none() {
+            match vigil_fuzz::target(&name) {
+                Ok(t) => *slot = Some(t),
+                Err(e) => {
+                    eprintln!("vigil-fuzz-afl: {e}");
+                    std::process::abort();
+                }
+            }
+        }
+        if let Some(t) = slot.as_mut()
+            && let Err(violation) = t.run(data)
+        {
             eprintln!("vigil-fuzz-afl: {name}: {violation}");
             std::process::abort();
         }
