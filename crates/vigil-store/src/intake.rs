@@ -35,6 +35,13 @@ pub trait IntakeStore: Send + Sync {
     /// truncates it, so that purged ciphertext is in neither file. PostgreSQL
     /// has no equivalent; there it does nothing (see docs/threat-model.md).
     async fn intake_checkpoint(&self) -> Result<(), StoreError>;
+
+    /// Rewrites the whole database (SQLite's `VACUUM`) and then checkpoints,
+    /// so that space freed before `secure_delete` was on holds no ciphertext:
+    /// a database made by an older vigil kept every purged report in its free
+    /// pages. `vigil intake` runs it once at start; later deletions are zeroed
+    /// as they happen. PostgreSQL: does nothing (see docs/threat-model.md).
+    async fn intake_vacuum(&self) -> Result<(), StoreError>;
 }
 
 /// The intake store on either backend.
@@ -162,6 +169,16 @@ impl IntakeStore for IntakeDb {
                 Ok(())
             }
             // PostgreSQL cannot zero freed tuples or its own WAL; see docs/threat-model.md.
+            Db::Postgres(_) => Ok(()),
+        }
+    }
+
+    async fn intake_vacuum(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query("VACUUM").execute(pool).await?;
+                self.intake_checkpoint().await
+            }
             Db::Postgres(_) => Ok(()),
         }
     }

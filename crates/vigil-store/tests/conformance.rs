@@ -368,6 +368,49 @@ async fn sqlite_purge_leaves_no_ciphertext_and_no_counter() {
     assert!(!has("sqlite_sequence"), "a sqlite_sequence table exists");
 }
 
+/// SQLite only: a database from an older vigil, which purged reports with
+/// `secure_delete` off, keeps their ciphertext in free pages (issue 8 found
+/// 3,232 age headers so); `intake_vacuum`, run by `vigil intake` at start,
+/// leaves none in the file or its WAL.
+#[tokio::test]
+async fn sqlite_vacuum_clears_ciphertext_freed_before_secure_delete() {
+    use sqlx::Connection;
+    let f = sqlite().await;
+    let s = f.intake().await;
+    let path = f._dir.as_ref().unwrap().path().join("t.db");
+    // What an older vigil did: insert, then purge without secure_delete.
+    let mut old = sqlx::SqliteConnection::connect(&f.url).await.unwrap();
+    sqlx::raw_sql(
+        "PRAGMA secure_delete = OFF;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+         INSERT INTO intake_reports (id, receipt_hash, sealed, received)
+             SELECT 'old-' || i, zeroblob(32),
+                    CAST('age-encryption.org/v1 ' || hex(randomblob(1500)) AS BLOB), '2024-01-01'
+             FROM n;
+         DELETE FROM intake_reports;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .execute(&mut old)
+    .await
+    .unwrap();
+    old.close().await.unwrap();
+    let count = || {
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+        bytes
+            .windows(18)
+            .filter(|w| *w == b"age-encryption.org")
+            .count()
+    };
+    assert!(count() >= 30, "the old purge left no ciphertext to clear");
+    s.intake_vacuum().await.unwrap();
+    assert_eq!(
+        count(),
+        0,
+        "ciphertext freed before secure_delete left on disk"
+    );
+}
+
 #[tokio::test]
 async fn unknown_schemes_are_refused_with_a_hint() {
     for url in ["mysql://x/y", "/var/lib/vigil.db", "sqlite3:x.db"] {

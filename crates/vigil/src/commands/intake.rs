@@ -58,6 +58,12 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
     config::prepare_sqlite_file(&url)
         .map_err(|e| format!("intake database: cannot create it 0600: {e}"))?;
     let store = vigil_store::open_intake(&url).await?;
+    // A database from an older vigil (before secure_delete) keeps purged
+    // ciphertext in its free pages until rewritten. A failure (a full disk:
+    // VACUUM needs room for a copy) must not keep the intake from serving.
+    if let Err(e) = store.intake_vacuum().await {
+        tracing::warn!(error = %e, "intake database: could not rewrite it (VACUUM); freed pages from before secure_delete may keep old ciphertext");
+    }
     let key_file = config::receipt_key_file(file.receipt_key_file.as_deref(), layout.receipt_key());
     let mut config = IntakeConfig::new(recipients, receipt_key(&key_file)?, desk_token_hash);
     config.max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);

@@ -61,11 +61,12 @@ pub fn write_public_parts(
 
 pub fn run(data: &Path, work_factor: WorkFactor) -> Result {
     let layout = Layout::new(data);
+    // Asked (and judged) first: a refused passphrase leaves no folder behind.
+    let passphrase = secrets::new_passphrase()?;
     if !layout.root.exists() {
         config::private_dir(&layout.root)?;
     }
     config::private_dir(&layout.desk_dir())?;
-    let passphrase = secrets::new_passphrase()?;
     let g = generate(&layout, &passphrase, work_factor)?;
     println!(
         "desk identity:   {} (encrypted with the passphrase)",

@@ -19,6 +19,7 @@ mod ops;
 mod record;
 mod stress;
 
+mod audit;
 mod auth;
 mod intake_privacy;
 
