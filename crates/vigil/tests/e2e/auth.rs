@@ -5,10 +5,9 @@
 //! crates/vigil-desk/tests/web.rs.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use super::{Browser, World, client, post_json, vigil};
+use super::{Browser, Demo, World, client, post_json, vigil};
 
 /// The login cookie ("name=value") and the form token of the desk's login page.
 pub(crate) async fn login_form(c: &reqwest::Client, desk: &str) -> (String, String) {
@@ -93,15 +92,6 @@ fn plain_http_cookies_are_refused_off_loopback() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("secure_cookies = false"));
 }
 
-fn peak_resident_kib(pid: u32) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// The bound for 100 concurrent wrong logins against `vigil demo`. Each check
 /// needs 19 MiB; allocated per attempt, 100 of them took the demo to 1,929 MiB
 /// peak. With reused working memory it went from 42 to 47 MiB.
@@ -110,38 +100,9 @@ const PEAK_BOUND_KIB: u64 = 128 * 1024;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_crowd_of_wrong_logins_keeps_the_desk_memory_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = vigil(&[
-        "demo",
-        "--kdf-work-factor",
-        "10",
-        "--intake-addr",
-        "127.0.0.1:0",
-        "--desk-addr",
-        "127.0.0.1:0",
-        "--public-addr",
-        "127.0.0.1:0",
-    ])
-    .arg("--data")
-    .arg(dir.path().join("demo"))
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    while !banner.contains("release key:") {
-        let n = stdout.read_line(&mut banner).unwrap();
-        assert!(n > 0, "demo exited: {banner}");
-    }
-    let desk = banner
-        .lines()
-        .find(|l| l.trim_start().starts_with("desk:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_owned();
-    let pid = child.id();
-    let before = peak_resident_kib(pid);
+    let demo = Demo::spawn(&dir.path().join("demo"));
+    let desk = demo.desk();
+    let before = demo.peak_kib();
     let c = client();
     let (cookie, token) = login_form(&c, &desk).await;
     let mut set = tokio::task::JoinSet::new();
@@ -166,9 +127,8 @@ async fn a_crowd_of_wrong_logins_keeps_the_desk_memory_bounded() {
         });
     }
     let statuses = set.join_all().await;
-    let after = peak_resident_kib(pid);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let after = demo.peak_kib();
+    drop(demo);
     // Wrong (401) or "busy, try again" (503), never anything else.
     assert!(
         statuses.iter().all(|s| *s == 401 || *s == 503),

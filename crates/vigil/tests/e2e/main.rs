@@ -226,6 +226,130 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The arguments of `vigil demo` with keys cheap to derive, every zone on
+/// loopback port 0 and its data in `data` (the last two arguments).
+fn demo_args(data: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "demo",
+        "--kdf-work-factor",
+        "10",
+        "--intake-addr",
+        "127.0.0.1:0",
+        "--desk-addr",
+        "127.0.0.1:0",
+        "--public-addr",
+        "127.0.0.1:0",
+        "--data",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push(data.to_str().unwrap().to_owned());
+    args
+}
+
+/// `vigil demo` with `demo_args(data)`.
+fn demo_command(data: &Path) -> Command {
+    let args = demo_args(data);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    vigil(&args)
+}
+
+/// A running `vigil demo` (or one zone), killed when dropped, with everything
+/// it printed on stdout up to the line it was waited for.
+struct Demo {
+    child: Child,
+    banner: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    /// Starts `vigil demo` (see `demo_args`) and waits for its banner.
+    fn spawn(data: &Path) -> Demo {
+        Demo::start(&mut demo_command(data), "release key:")
+    }
+
+    /// Starts `cmd` and waits (bounded by the process: it either prints the
+    /// line or exits) until a stdout line contains `ready`. If it exits first,
+    /// the panic shows its stderr; afterwards both pipes are drained.
+    fn start(cmd: &mut Command, ready: &str) -> Demo {
+        Demo::start_logged(cmd, ready, None)
+    }
+
+    /// As `start`, with its stderr written to `log` (if given) once ready.
+    fn start_logged(cmd: &mut Command, ready: &str, log: Option<&Path>) -> Demo {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut err = child.stderr.take().unwrap();
+        let mut banner = String::new();
+        while !banner.contains(ready) {
+            let n = stdout.read_line(&mut banner).unwrap();
+            if n == 0 {
+                let mut text = String::new();
+                err.read_to_string(&mut text).unwrap();
+                panic!("exited before {ready:?}: {banner}\n{text}");
+            }
+        }
+        // Keep draining both pipes so the process never blocks on a full one.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let mut sink: Box<dyn std::io::Write + Send> = match log {
+            Some(path) => Box::new(fs::File::create(path).unwrap()),
+            None => Box::new(std::io::sink()),
+        };
+        std::thread::spawn(move || std::io::copy(&mut err, &mut sink));
+        Demo { child, banner }
+    }
+
+    /// The first word printed after `label` at the start of a line, without
+    /// a trailing slash: a URL of the demo banner ("desk:") or of a zone
+    /// ("intake listening on").
+    fn url(&self, label: &str) -> String {
+        self.banner
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no {label:?} in {}", self.banner))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    fn intake(&self) -> String {
+        self.url("intake:")
+    }
+
+    fn desk(&self) -> String {
+        self.url("desk:")
+    }
+
+    fn public(&self) -> String {
+        self.url("public:")
+    }
+
+    /// The demo desk's passphrase, as the banner prints it.
+    fn passphrase(&self) -> String {
+        self.url("desk passphrase:")
+    }
+
+    /// The process's peak resident memory so far, in KiB.
+    fn peak_kib(&self) -> u64 {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
 async fn post_json(intake: &str, body: Value) -> (u16, Value) {
     let r = client()
         .post(format!("{intake}/api/v1/reports"))
@@ -748,41 +872,10 @@ mod sqlx_free_create_db {
 async fn the_demo_serves_all_three_zones() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let mut child = vigil(&[
-        "demo",
-        "--kdf-work-factor",
-        "10",
-        "--intake-addr",
-        "127.0.0.1:0",
-        "--desk-addr",
-        "127.0.0.1:0",
-        "--public-addr",
-        "127.0.0.1:0",
-    ])
-    .arg("--data")
-    .arg(&data)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    while !banner.contains("release key:") {
-        let n = stdout.read_line(&mut banner).unwrap();
-        assert!(n > 0, "demo exited: {banner}");
-    }
-    let url = |zone: &str| {
-        banner
-            .lines()
-            .find(|l| l.trim_start().starts_with(zone))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap()
-            .trim_end_matches('/')
-            .to_owned()
-    };
+    let demo = Demo::spawn(&data);
     let c = client();
     let form = c
-        .get(url("intake:"))
+        .get(demo.intake())
         .send()
         .await
         .unwrap()
@@ -791,13 +884,13 @@ async fn the_demo_serves_all_three_zones() {
         .unwrap();
     assert!(form.contains("<form method=\"post\" action=\"/report\""));
     let login = c
-        .get(format!("{}/login", url("desk:")))
+        .get(format!("{}/login", demo.desk()))
         .send()
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
     let public = c
-        .get(format!("{}/index.en.html", url("public:")))
+        .get(format!("{}/index.en.html", demo.public()))
         .send()
         .await
         .unwrap()
@@ -808,22 +901,14 @@ async fn the_demo_serves_all_three_zones() {
     let site = data.join("public/site");
     succeeded(vigil(&["verify"]).arg(&site));
     // The printed passphrase opens the desk next to the running demo.
-    let passphrase = banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("desk passphrase: "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap()
-        .to_owned();
     let out = succeeded(
         vigil(&["desk", "list", "--json"])
             .arg("--data")
             .arg(&data)
-            .env("VIGIL_PASSPHRASE", passphrase),
+            .env("VIGIL_PASSPHRASE", demo.passphrase()),
     );
     let queue: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(queue.len(), 6);
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 /// A tiny WebDriver client over HTTP: enough to drive Debian's Chromium

@@ -4,13 +4,15 @@
 //! a forgotten `--data`, and unsafe intake configs.
 
 use std::fs;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use super::{BIN, PASS, World, copy_dir, post_json, succeeded, vigil};
+use super::{
+    BIN, Demo, PASS, World, copy_dir, demo_args, demo_command, post_json, succeeded, vigil,
+};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -37,97 +39,6 @@ fn vigil_loose_umask(args: &[&str]) -> Command {
         .env_remove("VIGIL_DATABASE_URL")
         .env_remove("VIGIL_DATA");
     c
-}
-
-/// A running vigil process, killed when dropped.
-struct Running {
-    child: Child,
-    /// Everything it printed on stdout up to the line it was waited for.
-    banner: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    /// Starts `cmd` and waits (bounded by the process: it either prints the
-    /// line or exits) until a stdout line contains `ready`.
-    fn start(cmd: &mut Command, ready: &str) -> Running {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        while !banner.contains(ready) {
-            let n = stdout.read_line(&mut banner).unwrap();
-            if n == 0 {
-                let mut err = String::new();
-                child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
-                panic!("exited before {ready:?}: {banner}\n{err}");
-            }
-        }
-        // Keep draining both pipes so the process never blocks on a full one.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let mut err = child.stderr.take().unwrap();
-        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-        Running { child, banner }
-    }
-
-    /// The URL printed after `label` (for the demo banner).
-    fn url(&self, label: &str) -> String {
-        self.banner
-            .lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap()
-            .trim_end_matches('/')
-            .to_owned()
-    }
-
-    fn passphrase(&self) -> String {
-        self.banner
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("desk passphrase: "))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap()
-            .to_owned()
-    }
-}
-
-fn demo_args(data: &Path) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "demo",
-        "--kdf-work-factor",
-        "10",
-        "--intake-addr",
-        "127.0.0.1:0",
-        "--desk-addr",
-        "127.0.0.1:0",
-        "--public-addr",
-        "127.0.0.1:0",
-        "--data",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.push(data.to_str().unwrap().to_owned());
-    args
-}
-
-fn start_demo(data: &Path) -> Running {
-    let args = demo_args(data);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Running::start(&mut vigil(&args), "release key:")
 }
 
 /// A TCP listener that counts nothing but can say whether anyone connected.
@@ -393,16 +304,11 @@ async fn keygen_intake_desk_and_demo_write_only_owner_only_files_and_folders() {
     )
     .unwrap();
     fs::set_permissions(&intake_toml, fs::Permissions::from_mode(0o600)).unwrap();
-    let intake = Running::start(
+    let intake = Demo::start(
         &mut vigil_loose_umask(&["intake", "--data", data_s]),
         "intake listening on",
     );
-    let url = intake
-        .banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("intake listening on "))
-        .unwrap()
-        .to_owned();
+    let url = intake.url("intake listening on");
     let (status, _) = post_json(&url, serde_json::json!({ "text": "one" })).await;
     assert_eq!(status, 201);
     let desk_toml = data.join("desk/desk.toml");
@@ -437,7 +343,7 @@ async fn keygen_intake_desk_and_demo_write_only_owner_only_files_and_folders() {
     let demo = tmp.path().join("demo");
     let args = demo_args(&demo);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let running = Running::start(&mut vigil_loose_umask(&args), "release key:");
+    let running = Demo::start(&mut vigil_loose_umask(&args), "release key:");
     let names = names_under(&demo);
     for expected in [
         "demo-secrets.toml",
@@ -465,7 +371,7 @@ fn a_loose_data_folder_from_an_older_vigil_is_tightened() {
     let receipt_key = w.data().join("intake/receipt.key");
     fs::write(&receipt_key, "00".repeat(32)).unwrap();
     fs::set_permissions(&receipt_key, fs::Permissions::from_mode(0o644)).unwrap();
-    let mut running = Running::start(&mut w.command(&["intake"]), "intake listening on");
+    let mut running = Demo::start(&mut w.command(&["intake"]), "intake listening on");
     for path in [w.data().join("intake"), db, receipt_key] {
         let mode = fs::metadata(&path).unwrap().mode() & 0o777;
         let want = if path.is_dir() { 0o700 } else { 0o600 };
@@ -599,9 +505,9 @@ fn a_port_in_use_names_zone_and_address_and_writes_nothing() {
     drop(busy);
 }
 
-async fn demo_report_count(demo: &Running, data: &Path) -> usize {
+async fn demo_report_count(demo: &Demo, data: &Path) -> usize {
     let public = super::client()
-        .get(format!("{}/index.en.html", demo.url("public:")))
+        .get(format!("{}/index.en.html", demo.public()))
         .send()
         .await
         .unwrap()
@@ -624,12 +530,12 @@ async fn demo_report_count(demo: &Running, data: &Path) -> usize {
 async fn a_second_demo_resumes_a_half_made_folder_and_never_doubles_the_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo");
-    let first = start_demo(&data);
+    let first = Demo::spawn(&data);
     assert_eq!(demo_report_count(&first, &data).await, 6);
     drop(first);
 
     // Run again on a finished folder: the same six, not twelve.
-    let again = start_demo(&data);
+    let again = Demo::spawn(&data);
     assert_eq!(demo_report_count(&again, &data).await, 6);
     drop(again);
 
@@ -644,19 +550,17 @@ async fn a_second_demo_resumes_a_half_made_folder_and_never_doubles_the_reports(
     // ...and one stopped between its two keys.
     fs::remove_file(data.join("desk/release-key.age")).unwrap();
     fs::remove_file(data.join("desk/release-key.pub")).unwrap();
-    let resumed = start_demo(&data);
+    let resumed = Demo::spawn(&data);
     assert_eq!(demo_report_count(&resumed, &data).await, 6);
     succeeded(vigil(&["verify", "--data", data.to_str().unwrap()]).arg(data.join("public/site")));
     drop(resumed);
 
     // A damaged secrets file, or a key the demo's passphrase does not open,
     // cannot be resumed: refused with the fix.
-    let args = demo_args(&data);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let secrets = fs::read(data.join("demo-secrets.toml")).unwrap();
     fs::write(data.join("demo-secrets.toml"), "passphrase = ").unwrap();
     failed_with(
-        &vigil(&args).output().unwrap(),
+        &demo_command(&data).output().unwrap(),
         &[
             "demo-secrets.toml is damaged",
             "cannot be resumed",
@@ -667,13 +571,13 @@ async fn a_second_demo_resumes_a_half_made_folder_and_never_doubles_the_reports(
     fs::write(data.join("demo-secrets.toml"), secrets).unwrap();
     fs::write(data.join("desk/identity.age"), "age-encryption.org/v1\n").unwrap();
     failed_with(
-        &vigil(&args).output().unwrap(),
+        &demo_command(&data).output().unwrap(),
         &["identity.age", "cannot be resumed", "remove"],
     );
     // Without its secrets file, the folder is not one a demo can reuse.
     fs::remove_file(data.join("demo-secrets.toml")).unwrap();
     failed_with(
-        &vigil(&args).output().unwrap(),
+        &demo_command(&data).output().unwrap(),
         &["no earlier `vigil demo` made it", "--data"],
     );
 }
@@ -682,10 +586,8 @@ async fn a_second_demo_resumes_a_half_made_folder_and_never_doubles_the_reports(
 fn the_demo_never_writes_over_a_real_data_folder() {
     let w = World::new();
     let before = fs::read(w.data().join("intake/intake.toml")).unwrap();
-    let args = demo_args(&w.data());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     failed_with(
-        &vigil(&args).output().unwrap(),
+        &demo_command(&w.data()).output().unwrap(),
         &["no earlier `vigil demo` made it", "--data"],
     );
     assert_eq!(
@@ -799,6 +701,6 @@ fn an_unsafe_intake_config_is_refused_at_start_with_the_fix() {
         ),
     )
     .unwrap();
-    let running = Running::start(&mut w.command(&["intake"]), "intake listening on");
+    let running = Demo::start(&mut w.command(&["intake"]), "intake listening on");
     drop(running);
 }

@@ -10,10 +10,10 @@
 //! `cargo test -p vigil --test e2e -- --ignored --exact stress::floods_leave_both_zones_answering_within_bounds`
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::net::TcpStream;
 
-use super::{succeeded, vigil};
+use super::{Demo, demo_command, succeeded, vigil};
 
 const SLOW_CONNECTIONS: usize = 3_000;
 const LOGINS: usize = 300;
@@ -36,105 +36,6 @@ const MEMORY_BOUND_KIB: u64 = 512 * 1024;
 const GIVE_UP: Duration = Duration::from_secs(90);
 /// Between two health checks (a poll interval, not a wait for readiness).
 const HEALTH_EVERY: Duration = Duration::from_millis(250);
-
-struct Demo {
-    child: Child,
-    intake: String,
-    desk: String,
-    passphrase: String,
-    data: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Demo {
-    fn start() -> Demo {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("demo");
-        let log = std::fs::File::create(dir.path().join("demo.log")).unwrap();
-        let mut child = vigil(&[
-            "demo",
-            "--kdf-work-factor",
-            "10",
-            "--intake-addr",
-            "127.0.0.1:0",
-            "--desk-addr",
-            "127.0.0.1:0",
-            "--public-addr",
-            "127.0.0.1:0",
-        ])
-        .arg("--data")
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        while !banner.contains("release key:") {
-            let n = stdout.read_line(&mut banner).unwrap();
-            assert!(n > 0, "demo exited: {banner}");
-        }
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = stdout.read_to_end(&mut sink);
-        });
-        let line = |zone: &str| {
-            banner
-                .lines()
-                .find(|l| l.trim_start().starts_with(zone))
-                .unwrap_or_else(|| panic!("no {zone} in {banner}"))
-                .to_owned()
-        };
-        let url = |zone: &str| {
-            line(zone)
-                .split_whitespace()
-                .nth(1)
-                .unwrap()
-                .trim_end_matches('/')
-                .to_owned()
-        };
-        let passphrase = line("desk passphrase:")
-            .trim()
-            .trim_start_matches("desk passphrase: ")
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_owned();
-        Demo {
-            child,
-            intake: url("intake:"),
-            desk: url("desk:"),
-            passphrase,
-            data,
-            dir,
-        }
-    }
-
-    /// The demo's peak resident memory so far, in KiB.
-    fn peak_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-
-    fn desk_command(&self, args: &[&str]) -> Command {
-        let mut c = vigil(args);
-        c.arg("--data")
-            .arg(&self.data)
-            .env("VIGIL_PASSPHRASE", &self.passphrase);
-        c
-    }
-}
 
 fn addr_of(url: &str) -> SocketAddr {
     url.trim_start_matches("http://").parse().unwrap()
@@ -343,17 +244,20 @@ fn tail_of(path: &Path) -> String {
 async fn floods_leave_both_zones_answering_within_bounds() {
     // The floods' sockets, those of the demo (which inherits the limit), and room.
     raise_open_file_limit((SLOW_CONNECTIONS + LOGINS + REPORTERS) as u64 + 1_000);
-    let demo = Demo::start();
-    let log = demo.dir.path().join("demo.log");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let log = dir.path().join("demo.log");
+    let demo = Demo::start_logged(&mut demo_command(&data), "release key:", Some(&log));
+    let (intake, desk) = (demo.intake(), demo.desk());
     let started = Instant::now();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let intake_health = tokio::spawn(watch_health(demo.intake.clone(), stop.clone()));
-    let desk_health = tokio::spawn(watch_health(demo.desk.clone(), stop.clone()));
+    let intake_health = tokio::spawn(watch_health(intake.clone(), stop.clone()));
+    let desk_health = tokio::spawn(watch_health(desk.clone(), stop.clone()));
 
     // Half the slow connections at each zone a stranger can reach; a third
     // of them trickle a body rather than a head.
-    let (intake_addr, desk_addr) = (addr_of(&demo.intake), addr_of(&demo.desk));
+    let (intake_addr, desk_addr) = (addr_of(&intake), addr_of(&desk));
     let slow: Vec<_> = (0..SLOW_CONNECTIONS)
         .map(|i| {
             let (addr, body) = if i % 2 == 0 {
@@ -366,12 +270,12 @@ async fn floods_leave_both_zones_answering_within_bounds() {
         })
         .collect();
     let logins: Vec<_> = (0..LOGINS)
-        .map(|i| tokio::spawn(wrong_login(demo.desk.clone(), format!("storm-{i}"))))
+        .map(|i| tokio::spawn(wrong_login(desk.clone(), format!("storm-{i}"))))
         .collect();
     let reporters: Vec<_> = (0..REPORTERS)
         .map(|r| {
             let ids = (r..REPORTS).step_by(REPORTERS).collect();
-            tokio::spawn(reporter(demo.intake.clone(), ids))
+            tokio::spawn(reporter(intake.clone(), ids))
         })
         .collect();
 
@@ -395,8 +299,15 @@ async fn floods_leave_both_zones_answering_within_bounds() {
     let peak_kib = demo.peak_kib();
 
     // Everything that got 201 is at the desk after a pull.
-    succeeded(&mut demo.desk_command(&["desk", "pull"]));
-    let out = succeeded(&mut demo.desk_command(&["desk", "list", "--json"]));
+    let desk_command = |args: &[&str]| {
+        let mut c = vigil(args);
+        c.arg("--data")
+            .arg(&data)
+            .env("VIGIL_PASSPHRASE", demo.passphrase());
+        c
+    };
+    succeeded(&mut desk_command(&["desk", "pull"]));
+    let out = succeeded(&mut desk_command(&["desk", "list", "--json"]));
     let queue: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let at_desk: HashSet<&str> = queue.iter().filter_map(|r| r["text"].as_str()).collect();
     let accepted: Vec<&String> = report_results
@@ -476,16 +387,6 @@ async fn floods_leave_both_zones_answering_within_bounds() {
     );
 }
 
-/// Kills a spawned zone when the test ends, whatever happened.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Accept errors never stop a zone: an intake allowed only 64 open files is
 /// flooded past that (accepting fails with "too many open files"), keeps
 /// running, and answers again once the flood lets go. Cheap, so not ignored.
@@ -502,20 +403,9 @@ fn a_zone_out_of_file_descriptors_keeps_serving() {
         .arg(w.data())
         .env("VIGIL_PASSPHRASE", super::PASS)
         .env_remove("VIGIL_DATABASE_URL")
-        .env_remove("VIGIL_DATA")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap());
-    let mut child = Killed(intake.spawn().unwrap());
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    let addr: SocketAddr = loop {
-        line.clear();
-        let n = stdout.read_line(&mut line).unwrap();
-        assert!(n > 0, "the intake exited: {}", tail_of(&log_path));
-        if let Some(url) = line.trim().strip_prefix("intake listening on http://") {
-            break url.parse().unwrap();
-        }
-    };
+        .env_remove("VIGIL_DATA");
+    let mut zone = Demo::start_logged(&mut intake, "intake listening on", Some(&log_path));
+    let addr: SocketAddr = addr_of(&zone.url("intake listening on"));
 
     // More connections than the process may hold files: the kernel completes
     // them all, the intake cannot accept them all (its connection cap stays at
@@ -534,7 +424,7 @@ fn a_zone_out_of_file_descriptors_keeps_serving() {
             tail_of(&log_path)
         );
         assert!(
-            child.0.try_wait().unwrap().is_none(),
+            zone.child.try_wait().unwrap().is_none(),
             "the intake exited: {}",
             tail_of(&log_path)
         );
@@ -554,7 +444,7 @@ fn a_zone_out_of_file_descriptors_keeps_serving() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("ok"), "{answer}");
     assert!(
-        child.0.try_wait().unwrap().is_none(),
+        zone.child.try_wait().unwrap().is_none(),
         "{}",
         tail_of(&log_path)
     );
