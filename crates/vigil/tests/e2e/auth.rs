@@ -7,19 +7,24 @@
 use std::fs;
 use std::process::Stdio;
 
-use super::{Browser, Demo, World, client, post_json, vigil};
+use super::{Browser, Demo, World, client, vigil};
 
-/// The login cookie ("name=value") and the form token of the desk's login page.
-pub(crate) async fn login_form(c: &reqwest::Client, desk: &str) -> (String, String) {
-    let r = c.get(format!("{desk}/login")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let cookie = r.headers()["set-cookie"]
+/// The cookie ("name=value") an answer sets.
+pub(crate) fn cookie_of(r: &reqwest::Response) -> String {
+    r.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .split(';')
         .next()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// The login cookie ("name=value") and the form token of the desk's login page.
+pub(crate) async fn login_form(c: &reqwest::Client, desk: &str) -> (String, String) {
+    let r = c.get(format!("{desk}/login")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = cookie_of(&r);
     let html = r.text().await.unwrap();
     let marker = "name=\"form_token\" value=\"";
     let start = html.find(marker).unwrap() + marker.len();
@@ -159,17 +164,8 @@ async fn a_crowd_of_wrong_logins_keeps_the_desk_memory_bounded() {
 #[tokio::test(flavor = "multi_thread")]
 async fn chromium_logs_in_and_out_and_a_foreign_form_is_refused() {
     let mut w = World::new();
-    let intake = w.start_intake();
-    post_json(
-        &intake,
-        serde_json::json!({ "text": "chromium-login-marker", "urgent": false }),
-    )
-    .await;
-    let mut account = w.command(&["desk", "account", "lawyer"]);
-    account.env("VIGIL_ACCOUNT_PASSWORD", "correct horse battery");
-    assert!(account.output().unwrap().status.success());
+    let desk = w.desk_with_a_report("chromium-login-marker", false).await;
     w.run_ok(&["desk", "pull"]);
-    let desk = w.serve(&["desk", "serve"], "desk listening on");
     let browser = Browser::start().await;
     // A click may return before the next page is in (a loaded machine): let
     // each find poll for its element, with a bound, instead of failing at once.

@@ -191,6 +191,21 @@ impl World {
         url
     }
 
+    /// An intake holding one report, the desk account "lawyer" (password
+    /// "correct horse battery") and a running desk; returns the desk's URL.
+    async fn desk_with_a_report(&mut self, text: &str, urgent: bool) -> String {
+        let intake = self.start_intake();
+        post_json(
+            &intake,
+            serde_json::json!({ "text": text, "urgent": urgent }),
+        )
+        .await;
+        let mut account = self.command(&["desk", "account", "lawyer"]);
+        account.env("VIGIL_ACCOUNT_PASSWORD", "correct horse battery");
+        assert!(account.output().unwrap().status.success());
+        self.serve(&["desk", "serve"], "desk listening on")
+    }
+
     async fn intake_store(&self) -> Arc<dyn IntakeStore> {
         vigil_store::open_intake(&vigil_store::sqlite_url(
             &self.data().join("intake/intake.db"),
@@ -743,16 +758,9 @@ async fn a_sealed_report_opens_with_the_standard_age_tool() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_desk_pages_need_a_login_and_show_the_queue() {
     let mut w = World::new();
-    let intake = w.start_intake();
-    post_json(
-        &intake,
-        serde_json::json!({ "text": "<b>bold</b> desk-page-marker", "urgent": true }),
-    )
-    .await;
-    let mut account = w.command(&["desk", "account", "lawyer"]);
-    account.env("VIGIL_ACCOUNT_PASSWORD", "correct horse battery");
-    assert!(account.output().unwrap().status.success());
-    let desk = w.serve(&["desk", "serve"], "desk listening on");
+    let desk = w
+        .desk_with_a_report("<b>bold</b> desk-page-marker", true)
+        .await;
     let c = client();
     let r = c.get(format!("{desk}/")).send().await.unwrap();
     assert_eq!(r.status(), 303);
@@ -763,38 +771,21 @@ async fn the_desk_pages_need_a_login_and_show_the_queue() {
             .starts_with("/login")
     );
     let (login_cookie, form_token) = auth::login_form(&c, &desk).await;
-    let r = c
-        .post(format!("{desk}/login"))
-        .header("cookie", &login_cookie)
-        .form(&[
-            ("username", "lawyer"),
-            ("password", "wrong password!!"),
-            ("form_token", &form_token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = c
-        .post(format!("{desk}/login"))
-        .header("cookie", &login_cookie)
-        .form(&[
-            ("username", "lawyer"),
-            ("password", "correct horse battery"),
-            ("lang", "en"),
-            ("form_token", &form_token),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let login = |password: &'static str| {
+        c.post(format!("{desk}/login"))
+            .header("cookie", &login_cookie)
+            .form(&[
+                ("username", "lawyer"),
+                ("password", password),
+                ("lang", "en"),
+                ("form_token", &form_token),
+            ])
+            .send()
+    };
+    assert_eq!(login("wrong password!!").await.unwrap().status(), 401);
+    let r = login("correct horse battery").await.unwrap();
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = auth::cookie_of(&r);
     // The desk pulls on start; pull once more by hand so the test does not wait.
     w.run_ok(&["desk", "pull"]);
     let html = c
