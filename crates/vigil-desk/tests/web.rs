@@ -146,6 +146,16 @@ impl Desk {
         cookie_pair(&r)
     }
 
+    /// Posts the logout form of `session` with `body` (its form token or not).
+    async fn logout(&self, session: &str, body: String) -> Response<Body> {
+        self.send(
+            Self::post("/logout", session)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
     async fn logged_in(&self, session: &str) -> bool {
         let r = self.get("/?lang=en", Some(session)).await;
         match r.status() {
@@ -338,24 +348,11 @@ async fn logout_needs_the_sessions_form_token() {
         "form_token=".into(),
         format!("form_token={other_token}"),
     ] {
-        let r = d
-            .send(
-                Desk::post("/logout", &session)
-                    .body(Body::from(body.clone()))
-                    .unwrap(),
-            )
-            .await;
+        let r = d.logout(&session, body.clone()).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{body:?}");
         assert!(d.logged_in(&session).await);
     }
-    let body = format!("form_token={token}");
-    let r = d
-        .send(
-            Desk::post("/logout", &session)
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
+    let r = d.logout(&session, format!("form_token={token}")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(!d.logged_in(&session).await);
     assert!(d.logged_in(&other).await);
@@ -414,14 +411,7 @@ async fn cookies_carry_host_prefix_secure_httponly_and_samesite() {
         assert_attributes(&session_cookie, secure);
         let session = cookie_pair(&r);
         let token = hidden(&text(d.get("/", Some(&session)).await).await, "form_token");
-        let body = format!("form_token={token}");
-        let r = d
-            .send(
-                Desk::post("/logout", &session)
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
-            .await;
+        let r = d.logout(&session, format!("form_token={token}")).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let cleared = set_cookies(&r).remove(0);
         assert_attributes(&cleared, secure);
