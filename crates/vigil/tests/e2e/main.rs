@@ -365,6 +365,18 @@ impl Demo {
     }
 }
 
+/// The body of a GET of `url`, whatever its status.
+async fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn post_json(intake: &str, body: Value) -> (u16, Value) {
     let r = client()
         .post(format!("{intake}/api/v1/reports"))
@@ -864,30 +876,15 @@ async fn the_demo_serves_all_three_zones() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let demo = Demo::spawn(&data);
-    let c = client();
-    let form = c
-        .get(demo.intake())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = get_text(&demo.intake()).await;
     assert!(form.contains("<form method=\"post\" action=\"/report\""));
-    let login = c
+    let login = client()
         .get(format!("{}/login", demo.desk()))
         .send()
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
-    let public = c
-        .get(format!("{}/index.en.html", demo.public()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let public = get_text(&format!("{}/index.en.html", demo.public())).await;
     assert!(public.contains("Reports in total: 6"), "{public}");
     let site = data.join("public/site");
     succeeded(vigil(&["verify"]).arg(&site));
