@@ -63,21 +63,7 @@ pub struct Stats {
 }
 
 pub async fn compute(store: &dyn DeskStore, query: &CountQuery) -> Result<Stats, StatsError> {
-    let rows = if query.by.is_empty() {
-        Vec::new()
-    } else {
-        store.record_count(query).await?
-    };
-    let total_query = CountQuery {
-        by: Vec::new(),
-        ..query.clone()
-    };
-    let total = store
-        .record_count(&total_query)
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
+    let (rows, total) = store.record_count_with_total(query).await?;
     Ok(Stats {
         by: query.by.clone(),
         rows,

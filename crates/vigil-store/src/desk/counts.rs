@@ -8,7 +8,7 @@
 //! - persons are distinct persons with any event in the group;
 //! - events are counted by kind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use vigil_core::Day;
 
@@ -138,14 +138,33 @@ fn facts(with_articles: bool) -> String {
     )
 }
 
-pub(super) async fn count(db: &Db, q: &CountQuery) -> Result<Vec<CountRow>, StoreError> {
+/// One group's running counts while the facts stream by.
+#[derive(Default)]
+struct Tally {
+    actions: u64,
+    detentions: u64,
+    detentions_named: u64,
+    detentions_reported: u64,
+    persons: HashSet<String>,
+    events: BTreeMap<String, u64>,
+}
+
+fn len(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Streams the facts (the same SQL on both backends, filtered by date there)
+/// and adds them up per group in hash maps, in one pass: neither backend sorts
+/// a million rows into temporary B-trees for the grouping and the distinct
+/// persons.
+async fn tally(db: &Db, q: &CountQuery) -> Result<HashMap<Vec<Option<String>>, Tally>, StoreError> {
+    use futures_util::TryStreamExt;
     let with_articles = q.by.contains(&StatKey::Article);
-    let keys: Vec<String> =
+    let keys: String =
         q.by.iter()
             .enumerate()
-            .map(|(i, k)| format!("{} AS k{i}", k.expr()))
+            .map(|(i, k)| format!("{} AS k{i}, ", k.expr()))
             .collect();
-    let group: Vec<String> = (0..q.by.len()).map(|i| format!("k{i}")).collect();
     let mut filter = Vec::new();
     if q.from.is_some() {
         filter.push("f.date >= $1");
@@ -154,92 +173,128 @@ pub(super) async fn count(db: &Db, q: &CountQuery) -> Result<Vec<CountRow>, Stor
         filter.push("f.date <= $2");
     }
     // Unused placeholders would confuse PostgreSQL's type inference: bind only those used.
-    let (from, to) = (q.from.map(|d| d.to_string()), q.to.map(|d| d.to_string()));
     let filter = if filter.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", filter.join(" AND "))
             .replace("$2", if q.from.is_some() { "$2" } else { "$1" })
     };
-    let select_keys = if keys.is_empty() {
-        String::new()
-    } else {
-        format!("{}, ", keys.join(", "))
-    };
-    let group_by = if group.is_empty() {
-        String::new()
-    } else {
-        format!("GROUP BY {}", group.join(", "))
-    };
     let facts = facts(with_articles);
-    let main = format!(
-        "SELECT {select_keys}\
-                CAST(COALESCE(SUM(f.actions), 0) AS BIGINT), CAST(COALESCE(SUM(f.detentions), 0) AS BIGINT), \
-                CAST(COALESCE(SUM(f.detentions_named), 0) AS BIGINT), \
-                CAST(COALESCE(SUM(f.detentions_reported), 0) AS BIGINT), \
-                COUNT(DISTINCT f.person_id) \
-         FROM ({facts}) f {filter} {group_by}"
+    let sql = format!(
+        "SELECT {keys}\
+                CAST(f.actions AS BIGINT), CAST(f.detentions AS BIGINT), \
+                CAST(f.detentions_named AS BIGINT), CAST(f.detentions_reported AS BIGINT), \
+                f.person_id, f.kind \
+         FROM ({facts}) f {filter}"
     );
     let n = q.by.len();
-    let dates: Vec<String> = [&from, &to].into_iter().flatten().cloned().collect();
-    let mut rows: Vec<CountRow> = Vec::new();
+    let dates: Vec<String> = [q.from, q.to]
+        .into_iter()
+        .flatten()
+        .map(|d| d.to_string())
+        .collect();
+    let mut groups: HashMap<Vec<Option<String>>, Tally> = HashMap::new();
     on_pool!(db, pool => {
         use sqlx::Row;
-        // Events by kind are counted in the same pass, one sum per kind held
-        // (kinds are bound as values, never written into the SQL).
-        let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM record_events")
-            .fetch_all(pool)
-            .await?;
-        let sums: String = (0..kinds.len())
-            .map(|i| {
-                format!(
-                    ", CAST(COALESCE(SUM(CASE WHEN f.kind = ${} THEN 1 ELSE 0 END), 0) AS BIGINT)",
-                    dates.len() + i + 1
-                )
-            })
-            .collect();
-        let sql = main.replacen(" FROM (", &format!("{sums} FROM ("), 1);
-        let mut main_q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for d in &dates {
-            main_q = main_q.bind(d.clone());
+            query = query.bind(d.clone());
         }
-        for k in &kinds {
-            main_q = main_q.bind(k.clone());
-        }
-        for r in main_q.fetch_all(pool).await? {
+        let mut stream = query.fetch(pool);
+        while let Some(r) = stream.try_next().await? {
             let mut keys = Vec::with_capacity(n);
             for i in 0..n {
                 keys.push(r.try_get::<Option<String>, _>(i)?);
             }
             let num = |i: usize| -> Result<u64, StoreError> { Ok(r.try_get::<i64, _>(n + i)?.unsigned_abs()) };
-            let mut events = BTreeMap::new();
-            for (i, k) in kinds.iter().enumerate() {
-                let c = num(5 + i)?;
-                if c > 0 {
-                    events.insert(k.clone(), c);
+            let t = groups.entry(keys).or_default();
+            t.actions += num(0)?;
+            t.detentions += num(1)?;
+            t.detentions_named += num(2)?;
+            t.detentions_reported += num(3)?;
+            if let Some(person) = r.try_get::<Option<String>, _>(n + 4)? {
+                t.persons.insert(person);
+            }
+            if let Some(kind) = r.try_get::<Option<String>, _>(n + 5)? {
+                match t.events.get_mut(&kind) {
+                    Some(c) => *c += 1,
+                    None => {
+                        t.events.insert(kind, 1);
+                    }
                 }
             }
-            rows.push(CountRow {
-                keys,
-                actions: num(0)?,
-                detentions: num(1)?,
-                detentions_named: num(2)?,
-                detentions_reported: num(3)?,
-                persons: num(4)?,
-                events,
-            });
         }
     });
-    // Sorted here rather than in SQL, where the backends order NULLs and
-    // collate text differently: by each key's bytes, unknown values last.
-    rows.sort_by(|a, b| {
-        let key = |r: &CountRow| -> Vec<(bool, Option<String>)> {
-            r.keys.iter().map(|k| (k.is_none(), k.clone())).collect()
-        };
-        key(a).cmp(&key(b))
-    });
+    Ok(groups)
+}
+
+/// The groups as rows, sorted by each key's bytes, unknown values last (the
+/// same on both backends).
+fn rows_of(groups: HashMap<Vec<Option<String>>, Tally>) -> Vec<CountRow> {
+    let mut rows: Vec<CountRow> = groups
+        .into_iter()
+        .map(|(keys, t)| CountRow {
+            keys,
+            actions: t.actions,
+            detentions: t.detentions,
+            detentions_named: t.detentions_named,
+            detentions_reported: t.detentions_reported,
+            persons: len(t.persons.len()),
+            events: t.events,
+        })
+        .collect();
+    fn key(r: &CountRow) -> impl Iterator<Item = (bool, Option<&String>)> {
+        r.keys.iter().map(|k| (k.is_none(), k.as_ref()))
+    }
+    rows.sort_by(|a, b| key(a).cmp(key(b)));
+    rows
+}
+
+pub(super) async fn count(db: &Db, q: &CountQuery) -> Result<Vec<CountRow>, StoreError> {
+    let mut rows = rows_of(tally(db, q).await?);
     if rows.is_empty() && q.by.is_empty() {
         rows.push(CountRow::default());
     }
     Ok(rows)
+}
+
+/// The groups and the total in one pass, where every fact falls in exactly one
+/// group (any keys but `article`: an event under two articles is in two groups
+/// and counts once in the total, so that total takes a second pass).
+pub(super) async fn count_with_total(
+    db: &Db,
+    q: &CountQuery,
+) -> Result<(Vec<CountRow>, CountRow), StoreError> {
+    let total_query = CountQuery {
+        by: Vec::new(),
+        ..q.clone()
+    };
+    if q.by.is_empty() || q.by.contains(&StatKey::Article) {
+        let rows = if q.by.is_empty() {
+            Vec::new()
+        } else {
+            count(db, q).await?
+        };
+        let total = count(db, &total_query)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        return Ok((rows, total));
+    }
+    let groups = tally(db, q).await?;
+    let mut total = CountRow::default();
+    let mut persons: HashSet<&str> = HashSet::new();
+    for t in groups.values() {
+        total.actions += t.actions;
+        total.detentions += t.detentions;
+        total.detentions_named += t.detentions_named;
+        total.detentions_reported += t.detentions_reported;
+        persons.extend(t.persons.iter().map(String::as_str));
+        for (kind, c) in &t.events {
+            *total.events.entry(kind.clone()).or_default() += c;
+        }
+    }
+    total.persons = len(persons.len());
+    Ok((rows_of(groups), total))
 }

@@ -76,6 +76,13 @@ pub trait DeskStore: Send + Sync {
 
     /// Counts the record by the query's keys (see counts.rs for the rules).
     async fn record_count(&self, query: &CountQuery) -> Result<Vec<CountRow>, StoreError>;
+
+    /// The groups of a query and its total (the same query without keys), in
+    /// one pass over the record where the keys allow.
+    async fn record_count_with_total(
+        &self,
+        query: &CountQuery,
+    ) -> Result<(Vec<CountRow>, CountRow), StoreError>;
 }
 
 /// The desk store on either backend.
@@ -156,5 +163,12 @@ impl DeskStore for DeskDb {
 
     async fn record_count(&self, query: &CountQuery) -> Result<Vec<CountRow>, StoreError> {
         counts::count(&self.db, query).await
+    }
+
+    async fn record_count_with_total(
+        &self,
+        query: &CountQuery,
+    ) -> Result<(Vec<CountRow>, CountRow), StoreError> {
+        counts::count_with_total(&self.db, query).await
     }
 }
