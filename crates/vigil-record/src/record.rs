@@ -110,13 +110,8 @@ impl Record<'_> {
         editor: &str,
         today: Day,
     ) -> Result<(), RecordError> {
-        let mut stamp = first_stamp(editor, today);
-        stamp.version = version;
-        let row = event.to_row(self.key, stamp)?;
-        self.store
-            .record_edit(Edit::Event(&row), editor, today)
-            .await?;
-        Ok(())
+        let row = event.to_row(self.key, edit_stamp(version, editor, today))?;
+        self.save(Edit::Event(&row), editor, today).await
     }
 
     /// Saves a new version of a person read at `version`.
@@ -127,13 +122,8 @@ impl Record<'_> {
         editor: &str,
         today: Day,
     ) -> Result<(), RecordError> {
-        let mut stamp = first_stamp(editor, today);
-        stamp.version = version;
-        let row = person.to_row(self.key, stamp)?;
-        self.store
-            .record_edit(Edit::Person(&row), editor, today)
-            .await?;
-        Ok(())
+        let row = person.to_row(self.key, edit_stamp(version, editor, today))?;
+        self.save(Edit::Person(&row), editor, today).await
     }
 
     /// Saves a new version of an action read at `version`.
@@ -144,16 +134,24 @@ impl Record<'_> {
         editor: &str,
         today: Day,
     ) -> Result<(), RecordError> {
-        let mut stamp = first_stamp(editor, today);
-        stamp.version = version;
-        let row = action.to_row(self.key, stamp)?;
-        self.store
-            .record_edit(Edit::Action(&row), editor, today)
-            .await?;
+        let row = action.to_row(self.key, edit_stamp(version, editor, today))?;
+        self.save(Edit::Action(&row), editor, today).await
+    }
+
+    async fn save(&self, edit: Edit<'_>, editor: &str, today: Day) -> Result<(), RecordError> {
+        self.store.record_edit(edit, editor, today).await?;
         Ok(())
     }
 
     pub async fn history(&self, entity: &str, id: &str) -> Result<Vec<HistoryEntry>, RecordError> {
         Ok(self.store.record_history(entity, id).await?)
     }
+}
+
+/// The stamp of an edit to a record read at `version` (the store checks it
+/// and writes the next one).
+fn edit_stamp(version: i64, editor: &str, today: Day) -> vigil_store::record::Stamp {
+    let mut stamp = first_stamp(editor, today);
+    stamp.version = version;
+    stamp
 }

@@ -316,6 +316,24 @@ fn date_row(day: Option<String>, precision_text: &str) -> Result<DateRow, StoreE
     })
 }
 
+/// The source columns every versioned row carries, from either backend.
+macro_rules! row_origin {
+    ($r:expr) => {
+        origin($r.try_get("source_id")?, $r.try_get("source_row")?)
+    };
+}
+
+/// The version columns every versioned row carries, from either backend.
+macro_rules! row_stamp {
+    ($r:expr) => {
+        stamp(
+            $r.try_get("version")?,
+            &$r.try_get::<String, _>("changed")?,
+            $r.try_get("changed_by")?,
+        )?
+    };
+}
+
 /// Decodes a row of `PERSON_COLS` from either backend.
 macro_rules! person_from {
     ($r:expr) => {{
@@ -327,12 +345,8 @@ macro_rules! person_from {
             region: r.try_get("region")?,
             roles: split(&r.try_get::<String, _>("roles")?),
             consent: r.try_get("consent")?,
-            origin: origin(r.try_get("source_id")?, r.try_get("source_row")?),
-            stamp: stamp(
-                r.try_get("version")?,
-                &r.try_get::<String, _>("changed")?,
-                r.try_get("changed_by")?,
-            )?,
+            origin: row_origin!(r),
+            stamp: row_stamp!(r),
         }
     }};
 }
@@ -355,12 +369,8 @@ macro_rules! action_from {
             verification: r.try_get("verification")?,
             sealed: r.try_get("sealed")?,
             stations: $stations,
-            origin: origin(r.try_get("source_id")?, r.try_get("source_row")?),
-            stamp: stamp(
-                r.try_get("version")?,
-                &r.try_get::<String, _>("changed")?,
-                r.try_get("changed_by")?,
-            )?,
+            origin: row_origin!(r),
+            stamp: row_stamp!(r),
         }
     }};
 }
@@ -389,12 +399,8 @@ macro_rules! event_from {
             sentence: r.try_get("sentence")?,
             verification: r.try_get("verification")?,
             sealed: r.try_get("sealed")?,
-            origin: origin(r.try_get("source_id")?, r.try_get("source_row")?),
-            stamp: stamp(
-                r.try_get("version")?,
-                &r.try_get::<String, _>("changed")?,
-                r.try_get("changed_by")?,
-            )?,
+            origin: row_origin!(r),
+            stamp: row_stamp!(r),
         }
     }};
 }
