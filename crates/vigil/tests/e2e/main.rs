@@ -959,13 +959,24 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no browser session: {v}"))
             .to_owned();
-        Browser {
+        let browser = Browser {
             http,
             base,
             session,
             driver,
             _profile: profile,
-        }
+        };
+        // A page that a click has asked for (a form's POST, say) may still be
+        // on its way when the next element is looked up: let the browser look
+        // for up to 20 s (a bound, not a sleep) before it says "no such element".
+        browser
+            .call(
+                reqwest::Method::POST,
+                "/timeouts",
+                serde_json::json!({ "implicit": 20_000 }),
+            )
+            .await;
+        browser
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
