@@ -115,8 +115,10 @@ impl ReportError {
 }
 
 impl ReportEnvelope {
-    /// Builds an envelope from what a reporter sent, checking it. Surrounding
-    /// whitespace is trimmed; an empty contact counts as none.
+    /// Builds an envelope from what a reporter sent, checking it. Lengths count
+    /// what was sent, as the API description says (JSON Schema cannot count
+    /// after trimming); then surrounding whitespace is trimmed, and an empty
+    /// contact counts as none.
     pub fn new(
         text: &str,
         urgent: bool,
@@ -125,21 +127,21 @@ impl ReportEnvelope {
         channel: Channel,
         received: Day,
     ) -> Result<Self, ReportError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(ReportError::EmptyText);
-        }
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(ReportError::TextTooLong {
                 max: MAX_TEXT_CHARS,
             });
         }
-        let contact = contact.map(str::trim).filter(|c| !c.is_empty());
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ReportError::EmptyText);
+        }
         if contact.is_some_and(|c| c.chars().count() > MAX_CONTACT_CHARS) {
             return Err(ReportError::ContactTooLong {
                 max: MAX_CONTACT_CHARS,
             });
         }
+        let contact = contact.map(str::trim).filter(|c| !c.is_empty());
         Ok(ReportEnvelope {
             v: 1,
             text: text.to_owned(),
@@ -218,6 +220,16 @@ mod tests {
 
     fn day() -> Day {
         "2024-03-01".parse().unwrap()
+    }
+
+    #[test]
+    fn lengths_count_what_was_sent_before_trimming() {
+        let padded = format!("{}я", "\u{a0}".repeat(MAX_CONTACT_CHARS));
+        let r = ReportEnvelope::new("t", false, Some(&padded), Lang::Ru, Channel::Api, day());
+        assert!(matches!(r, Err(ReportError::ContactTooLong { .. })));
+        let padded = format!(" {}", "я".repeat(MAX_TEXT_CHARS));
+        let r = ReportEnvelope::new(&padded, false, None, Lang::Ru, Channel::Api, day());
+        assert!(matches!(r, Err(ReportError::TextTooLong { .. })));
     }
 
     #[test]
