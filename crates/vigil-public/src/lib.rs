@@ -3,9 +3,11 @@
 //! complete, unchanged and signed by the release key.
 
 mod publish;
+pub mod table;
 mod verify;
 
 pub use publish::{PublishError, Release, publish};
+pub use table::{Cell, Column, ColumnKind, Table, Text};
 pub use verify::{Verified, VerifyError, verify};
 
 use std::path::PathBuf;
