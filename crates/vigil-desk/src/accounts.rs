@@ -1,4 +1,4 @@
-//! Desk accounts: Argon2id password hashes. Roles and a second factor come later.
+//! Desk accounts: Argon2id password hashes, a role (authz.rs), a second factor (totp.rs).
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString};
@@ -15,6 +15,13 @@ pub enum AccountError {
     WeakPassword,
     #[error("hashing the password failed")]
     Hash,
+    #[error(
+        "no account {0:?} yet: a new account needs a role, for example --role verifier \
+         (admin, coordinator, duty_lawyer, verifier, analyst)"
+    )]
+    NeedsRole(String),
+    #[error("no account {0:?}")]
+    NoSuchAccount(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -77,4 +84,58 @@ pub async fn check_login(
     let account = store.desk_account(username).await?;
     let stored = account.map(|a| a.password_hash);
     Ok(verifier.verify(stored.as_deref(), password).await?)
+}
+
+/// What [`set_account`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    Created,
+    Updated,
+}
+
+/// Creates an account (a password and a role are then needed), or changes an
+/// existing one's password and/or role. Each change lands in the audit log
+/// with `actor` (an admin's username, or `audit::COMMAND_LINE`); a changed role
+/// takes effect at the account's next login (callers close its sessions).
+pub async fn set_account(
+    store: &dyn DeskStore,
+    at_unix: u64,
+    actor: &str,
+    username: &str,
+    password: Option<&str>,
+    role: Option<crate::authz::Role>,
+) -> Result<AccountChange, AccountError> {
+    use crate::audit::{AuditAction, record};
+    let exists = store.desk_account(username).await?.is_some();
+    if !exists && role.is_none() {
+        return Err(AccountError::NeedsRole(username.chars().take(64).collect()));
+    }
+    if !exists && password.is_none() {
+        return Err(AccountError::WeakPassword);
+    }
+    if let Some(password) = password {
+        put_account(store, username, password).await?;
+        let action = if exists {
+            AuditAction::AccountPasswordSet
+        } else {
+            AuditAction::AccountCreated
+        };
+        record(store, at_unix, actor, action, &[username]).await?;
+    }
+    if let Some(role) = role {
+        store.desk_set_role(username, role.as_str()).await?;
+        record(
+            store,
+            at_unix,
+            actor,
+            AuditAction::AccountRoleChanged,
+            &[username, role.as_str()],
+        )
+        .await?;
+    }
+    Ok(if exists {
+        AccountChange::Updated
+    } else {
+        AccountChange::Created
+    })
 }

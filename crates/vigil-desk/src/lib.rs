@@ -3,12 +3,15 @@
 //! identity (itself kept encrypted with a passphrase).
 
 pub mod accounts;
+pub mod audit;
+pub mod authz;
 pub mod clock;
 pub mod csrf;
 pub mod lockout;
 pub mod pull;
 pub mod queue;
 pub mod sessions;
+pub mod totp;
 pub mod verifier;
 pub mod web;
 

@@ -1,4 +1,7 @@
-//! The desk's web pages: a login, then the triage queue.
+//! The desk's web pages: the router, the login (password, then the second
+//! factor) and the extractors every handler shares ([`SignedIn`] and its
+//! role guard). Pages of each area live in `web/<area>.rs` and join the
+//! router with one `.merge(...)` line in [`router`].
 //!
 //! Login rules (docs/threat-model.md, "Desk login and sessions"): a form token
 //! bound to a cookie, no state change from another origin, a per-username
@@ -22,12 +25,17 @@ use vigil_store::DeskStore;
 use zeroize::Zeroizing;
 
 use crate::accounts::{LoginError, check_login};
+use crate::audit::{self, AuditAction};
+use crate::authz::{Grant, Perm, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::csrf::{self, LoginForms};
 use crate::lockout::Lockout;
 use crate::queue::{QueueItem, open_queue};
-use crate::sessions::{Current, Sessions};
+use crate::sessions::{Current, HalfLogins, Sessions, Who};
+use crate::totp::{self, Secret};
 use crate::verifier::{PasswordVerifier, default_workers};
+
+mod access;
 
 /// How long a login waits for a free password checker before "busy".
 pub const LOGIN_WAIT: Duration = Duration::from_secs(10);
@@ -40,6 +48,7 @@ pub struct DeskWeb {
     pub secure_cookies: bool,
     pub clock: Arc<dyn Clock>,
     pub sessions: Sessions,
+    pub half_logins: HalfLogins,
     pub lockout: Lockout,
     verifier: PasswordVerifier,
     login_forms: LoginForms,
@@ -79,6 +88,7 @@ impl DeskWeb {
             secure_cookies,
             clock,
             sessions: Sessions::new(),
+            half_logins: HalfLogins::new(),
             lockout: Lockout::new(),
             verifier,
             login_forms: LoginForms::new().map_err(|_| DeskWebError)?,
@@ -90,6 +100,15 @@ impl DeskWeb {
             "__Host-vigil_desk_session"
         } else {
             "vigil_desk_session"
+        }
+    }
+
+    /// The half login's cookie (password right, second factor pending).
+    pub fn half_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-vigil_desk_half"
+        } else {
+            "vigil_desk_half"
         }
     }
 
@@ -118,13 +137,61 @@ impl DeskWeb {
 
     fn current(&self, headers: &HeaderMap) -> Option<Current> {
         let token = cookie(headers, self.session_cookie())?;
-        self.sessions.current(&token, self.clock.now())
+        self.sessions
+            .current(&token, self.clock.now(), self.clock.unix())
+    }
+
+    /// Appends an audit entry for an action already done (a failure is logged).
+    pub async fn audit(&self, actor: &str, action: AuditAction, subjects: &[&str]) {
+        audit::record_or_log(
+            self.store.as_ref(),
+            self.clock.unix(),
+            actor,
+            action,
+            subjects,
+        )
+        .await;
     }
 }
 
+fn lang_of(parts: &Parts) -> Lang {
+    let lang = parts
+        .uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+    Lang::from_code(lang)
+}
+
 /// A desk page's proof of login: extracting it refreshes the session, and a
-/// request without a live session is sent to the login page instead.
+/// request without a live session is sent to the login page instead. The
+/// role guard is [`SignedIn::require`]:
+/// `signed_in.require(Perm::Merge)?;` answers 403 to anyone without the right.
 pub struct SignedIn(pub Current);
+
+impl SignedIn {
+    /// Ok when the account may do `perm` (authz.rs's table), else the 403 page.
+    pub fn require(&self, perm: Perm) -> Result<(), Forbidden> {
+        if self.0.may(perm) {
+            Ok(())
+        } else {
+            Err(Forbidden)
+        }
+    }
+
+    /// Ok when a state-changing form carries this session's token, else 403.
+    pub fn check_form(&self, submitted: Option<&str>) -> Result<(), Response> {
+        if self.0.form_token_matches(submitted) {
+            Ok(())
+        } else {
+            Err((
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                FORM_REFUSED,
+            )
+                .into_response())
+        }
+    }
+}
 
 impl FromRequestParts<Arc<DeskWeb>> for SignedIn {
     type Rejection = Response;
@@ -134,13 +201,27 @@ impl FromRequestParts<Arc<DeskWeb>> for SignedIn {
         desk: &Arc<DeskWeb>,
     ) -> Result<Self, Self::Rejection> {
         desk.current(&parts.headers).map(SignedIn).ok_or_else(|| {
-            let lang = parts
-                .uri
-                .query()
-                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
-            let lang = Lang::from_code(lang);
-            Redirect::to(&format!("/login?lang={}", lang.code())).into_response()
+            Redirect::to(&format!("/login?lang={}", lang_of(parts).code())).into_response()
         })
+    }
+}
+
+const FORM_REFUSED: &str = "Не выполнено: форма устарела. Обновите страницу и повторите.\n\
+                            Not done: the form has expired. Reload the page and try again.\n";
+
+/// The answer to a signed-in person without the right for a page or action.
+#[derive(Debug)]
+pub struct Forbidden;
+
+#[derive(Template)]
+#[template(path = "forbidden.html")]
+struct ForbiddenPage {
+    t: Texts,
+}
+
+impl IntoResponse for Forbidden {
+    fn into_response(self) -> Response {
+        render(&ForbiddenPage { t: texts(Lang::Ru) }, StatusCode::FORBIDDEN)
     }
 }
 
@@ -175,6 +256,23 @@ struct Texts {
     unreadable: &'static str,
     other_lang_name: &'static str,
     other_lang_code: &'static str,
+    // deskaccess: the second step of the login, and the navigation.
+    code_title: &'static str,
+    code_label: &'static str,
+    code_help: &'static str,
+    code_wrong: &'static str,
+    half_expired: &'static str,
+    disabled: &'static str,
+    enrol_title: &'static str,
+    enrol_help: &'static str,
+    enrol_manual: &'static str,
+    recovery_title: &'static str,
+    recovery_help: &'static str,
+    continue_to_queue: &'static str,
+    text_hidden: &'static str,
+    nav_sessions: &'static str,
+    nav_accounts: &'static str,
+    nav_audit: &'static str,
 }
 
 fn texts(lang: Lang) -> Texts {
@@ -199,6 +297,22 @@ fn texts(lang: Lang) -> Texts {
             unreadable: "Не удаётся открыть: сообщение запечатано другим ключом или повреждено.",
             other_lang_name: "English",
             other_lang_code: "en",
+            code_title: "Второй фактор",
+            code_label: "Код из приложения (6 цифр) или код восстановления",
+            code_help: "Откройте приложение-аутентификатор и введите текущий код для vigil.",
+            code_wrong: "Код не подошёл. Введите текущий код из приложения (каждый код действует один раз) или неиспользованный код восстановления.",
+            half_expired: "Вход не завершён вовремя. Введите имя и пароль ещё раз.",
+            disabled: "Эта учётная запись отключена. Обратитесь к администратору.",
+            enrol_title: "Подключите второй фактор",
+            enrol_help: "Отсканируйте QR-код приложением-аутентификатором (например, Aegis, FreeOTP, Google Authenticator) или введите секрет вручную, затем введите код, который покажет приложение.",
+            enrol_manual: "Секрет для ручного ввода",
+            recovery_title: "Коды восстановления",
+            recovery_help: "Запишите эти коды и храните их отдельно от телефона. Каждый код можно использовать один раз вместо кода из приложения. Больше они показаны не будут.",
+            continue_to_queue: "Я записал(а) коды — перейти к очереди",
+            text_hidden: "Текст сообщения скрыт: ваша роль его не видит.",
+            nav_sessions: "Сеансы",
+            nav_accounts: "Учётные записи",
+            nav_audit: "Журнал действий",
         },
         Lang::En => Texts {
             lang: "en",
@@ -220,6 +334,22 @@ fn texts(lang: Lang) -> Texts {
             unreadable: "Cannot open: sealed to another key, or damaged.",
             other_lang_name: "Русский",
             other_lang_code: "ru",
+            code_title: "Second factor",
+            code_label: "Code from your app (6 digits) or a recovery code",
+            code_help: "Open your authenticator app and enter the current code for vigil.",
+            code_wrong: "That code did not work. Enter the current code from your app (each code works once) or an unused recovery code.",
+            half_expired: "The login was not finished in time. Enter your username and password again.",
+            disabled: "This account is disabled. Ask your admin.",
+            enrol_title: "Set up your second factor",
+            enrol_help: "Scan the QR code with an authenticator app (for example Aegis, FreeOTP, Google Authenticator) or type the secret in by hand, then enter the code the app shows.",
+            enrol_manual: "Secret to type in by hand",
+            recovery_title: "Recovery codes",
+            recovery_help: "Write these codes down and keep them apart from your phone. Each works once in place of an app code. They will not be shown again.",
+            continue_to_queue: "I have written the codes down: go to the queue",
+            text_hidden: "The report text is hidden: your role does not see it.",
+            nav_sessions: "Sessions",
+            nav_accounts: "Accounts",
+            nav_audit: "Audit log",
         },
     }
 }
@@ -250,9 +380,31 @@ struct LoginPage {
 #[template(path = "queue.html")]
 struct QueuePage {
     t: Texts,
-    username: String,
-    form_token: String,
+    nav: Nav,
     items: Vec<QueueItem>,
+    /// Whether this account sees report text (authz: ReadReportText).
+    show_text: bool,
+}
+
+/// What the header of a signed-in page shows: who, and the links their role opens.
+pub(crate) struct Nav {
+    pub username: String,
+    pub role: &'static str,
+    pub form_token: String,
+    pub accounts: bool,
+    pub audit: bool,
+}
+
+impl Nav {
+    pub(crate) fn of(current: &Current, lang: Lang) -> Nav {
+        Nav {
+            username: current.username.clone(),
+            role: current.role.label(lang == Lang::Ru),
+            form_token: current.form_token.clone(),
+            accounts: current.may(Perm::ManageAccounts),
+            audit: current.may(Perm::ReadAudit),
+        }
+    }
 }
 
 fn render(template: &impl Template, status: StatusCode) -> Response {
@@ -359,8 +511,17 @@ async fn login(
         }
     };
     match check_login(desk.store.as_ref(), &desk.verifier, username, password).await {
-        Ok(true) => attempt.succeeded(),
+        // The password step does not clear the name's failures: only a
+        // finished login does, so wrong codes keep counting between passwords.
+        Ok(true) => drop(attempt),
         Ok(false) => {
+            // The typed name is recorded only when it is an account's (a
+            // password typed into the name field never reaches the log).
+            let actor = match desk.store.desk_account(username).await {
+                Ok(Some(_)) => username,
+                _ => audit::NO_ACCOUNT,
+            };
+            desk.audit(actor, AuditAction::LoginFailed, &[]).await;
             return match attempt.failed(desk.clock.now()) {
                 Some(wait) => {
                     // Never the name: a lock tells an operator someone guesses.
@@ -387,11 +548,365 @@ async fn login(
             return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
         }
     }
-    let Ok(opened) = desk.sessions.open(username, now) else {
+    let info = match desk.store.desk_account_info(username).await {
+        Ok(Some(info)) => info,
+        Ok(None) => return fail(t.bad_login.into(), StatusCode::UNAUTHORIZED),
+        Err(e) => {
+            tracing::error!(error = %e, "desk login: storage failed");
+            return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+    };
+    if info.disabled {
+        desk.audit(username, AuditAction::LoginFailed, &[]).await;
+        return fail(t.disabled.into(), StatusCode::FORBIDDEN);
+    }
+    let Some(role) = Role::parse(&info.role) else {
+        tracing::error!("desk login: an account holds an unknown role");
         return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
     };
-    let mut response = Redirect::to(&format!("/?lang={}", lang.code())).into_response();
+    let enrolling = if info.totp_sealed.is_none() {
+        match Secret::generate() {
+            Ok(s) => Some(s),
+            Err(_) => return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE),
+        }
+    } else {
+        None
+    };
+    let next = if enrolling.is_some() { "enrol" } else { "code" };
+    let who = Who {
+        username: info.username,
+        role,
+        grants: Grant::parse_list(&info.grants),
+    };
+    let Ok(half) = desk.half_logins.start(who, enrolling, now) else {
+        return fail(t.unavailable.into(), StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let mut response = Redirect::to(&format!("/login/{next}?lang={}", lang.code())).into_response();
+    if let Some(v) = desk.set_cookie(desk.half_cookie(), &half, false) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage {
+    t: Texts,
+    form_token: String,
+    error: Option<String>,
+    /// While enrolling: the QR code (SVG markup we made), the URI and the secret.
+    enrol: Option<Enrol>,
+}
+
+struct Enrol {
+    qr_svg: String,
+    uri: String,
+    secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryPage {
+    t: Texts,
+    codes: Vec<String>,
+}
+
+/// The second step's page, for the half login in the request's cookie.
+fn code_page(
+    desk: &DeskWeb,
+    headers: &HeaderMap,
+    lang: Lang,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let t = texts(lang);
+    let token = cookie(headers, desk.half_cookie());
+    let page = token.and_then(|token| {
+        desk.half_logins.with(&token, desk.clock.now(), |half| {
+            let enrol = half.enrolling.as_ref().map(|secret| {
+                let uri = secret.uri(&half.who.username);
+                Enrol {
+                    qr_svg: totp::qr_svg(&uri).unwrap_or_default(),
+                    uri: uri.as_str().to_owned(),
+                    secret: secret.base32().as_str().to_owned(),
+                }
+            });
+            (half.form_token.clone(), enrol)
+        })
+    });
+    match page {
+        Some((form_token, enrol)) => render(
+            &CodePage {
+                t,
+                form_token,
+                error,
+                enrol,
+            },
+            status,
+        ),
+        None => login_form(
+            desk,
+            headers,
+            lang,
+            "",
+            Some(t.half_expired.into()),
+            StatusCode::UNAUTHORIZED,
+        ),
+    }
+}
+
+async fn code_step_page(
+    State(desk): State<Arc<DeskWeb>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    code_page(
+        &desk,
+        &headers,
+        Lang::from_code(q.lang.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+    lang: Option<String>,
+    form_token: Option<String>,
+}
+
+/// What a typed code proved.
+enum Proof {
+    Totp,
+    Recovery,
+    Enrolled(Vec<Zeroizing<String>>),
+}
+
+/// The second step: a TOTP code (or a recovery code), or while enrolling the
+/// first code from the new secret. Wrong codes count toward the lockout.
+async fn code_step(
+    State(desk): State<Arc<DeskWeb>>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let lang = Lang::from_code(form.lang.as_deref());
+    let t = texts(lang);
+    let code = Zeroizing::new(form.code);
+    let now = desk.clock.now();
+    let unavailable = |desk: &DeskWeb| {
+        code_page(
+            desk,
+            &headers,
+            lang,
+            Some(t.unavailable.into()),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+    };
+    let Some(token) = cookie(&headers, desk.half_cookie()) else {
+        return login_form(
+            &desk,
+            &headers,
+            lang,
+            "",
+            Some(t.half_expired.into()),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    let Some((who, form_ok, enrolling)) = desk.half_logins.with(&token, now, |half| {
+        (
+            half.who.clone(),
+            half.form_token_matches(form.form_token.as_deref()),
+            half.enrolling.as_ref().map(|s| s.base32()),
+        )
+    }) else {
+        return login_form(
+            &desk,
+            &headers,
+            lang,
+            "",
+            Some(t.half_expired.into()),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    if !form_ok {
+        return code_page(
+            &desk,
+            &headers,
+            lang,
+            Some(t.form_expired.into()),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let username = who.username.as_str();
+    let attempt = match desk.lockout.begin(username, now) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let page = code_page(
+                &desk,
+                &headers,
+                lang,
+                Some(locked_message(lang, wait)),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            return with_retry_after(page, wait);
+        }
+    };
+    let unix = desk.clock.unix();
+    let proof: Option<Proof> = match enrolling {
+        Some(secret_text) => {
+            let Some(secret) = Secret::from_base32(&secret_text) else {
+                return unavailable(&desk);
+            };
+            match secret.matching_step(&code, unix) {
+                None => None,
+                Some(step) => {
+                    let Ok(codes) = totp::recovery_codes() else {
+                        return unavailable(&desk);
+                    };
+                    let hashes: Vec<[u8; 32]> = codes
+                        .iter()
+                        .map(|c| totp::recovery_hash(username, c))
+                        .collect();
+                    let Ok(sealed) = secret.seal(&desk.identity) else {
+                        return unavailable(&desk);
+                    };
+                    if let Err(e) = desk
+                        .store
+                        .desk_set_second_factor(username, Some(&sealed), &hashes)
+                        .await
+                    {
+                        tracing::error!(error = %e, "desk enrolment: storage failed");
+                        return unavailable(&desk);
+                    }
+                    match desk
+                        .store
+                        .desk_use_totp_step(username, i64::try_from(step).unwrap_or(i64::MAX))
+                        .await
+                    {
+                        Ok(_) => Some(Proof::Enrolled(codes)),
+                        Err(e) => {
+                            tracing::error!(error = %e, "desk enrolment: storage failed");
+                            return unavailable(&desk);
+                        }
+                    }
+                }
+            }
+        }
+        None if totp::looks_like_recovery_code(&code) => {
+            match desk
+                .store
+                .desk_use_recovery_code(username, &totp::recovery_hash(username, &code))
+                .await
+            {
+                Ok(true) => Some(Proof::Recovery),
+                Ok(false) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "desk login: storage failed");
+                    return unavailable(&desk);
+                }
+            }
+        }
+        None => {
+            let sealed = match desk.store.desk_account_info(username).await {
+                Ok(Some(info)) => info.totp_sealed,
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "desk login: storage failed");
+                    return unavailable(&desk);
+                }
+            };
+            let Some(sealed) = sealed else {
+                return login_form(
+                    &desk,
+                    &headers,
+                    lang,
+                    "",
+                    Some(t.half_expired.into()),
+                    StatusCode::UNAUTHORIZED,
+                );
+            };
+            let Ok(secret) = Secret::open(&sealed, &desk.identity) else {
+                tracing::error!("desk login: a second factor does not open with the desk identity");
+                return unavailable(&desk);
+            };
+            match secret.matching_step(&code, unix) {
+                None => None,
+                Some(step) => match desk
+                    .store
+                    .desk_use_totp_step(username, i64::try_from(step).unwrap_or(i64::MAX))
+                    .await
+                {
+                    Ok(true) => Some(Proof::Totp),
+                    // Right code, already used: a replay.
+                    Ok(false) => None,
+                    Err(e) => {
+                        tracing::error!(error = %e, "desk login: storage failed");
+                        return unavailable(&desk);
+                    }
+                },
+            }
+        }
+    };
+    let Some(proof) = proof else {
+        desk.audit(username, AuditAction::SecondFactorFailed, &[])
+            .await;
+        return match attempt.failed(desk.clock.now()) {
+            Some(wait) => {
+                tracing::warn!(
+                    minutes = wait.as_secs() / 60,
+                    "desk login: a username was locked"
+                );
+                with_retry_after(
+                    code_page(
+                        &desk,
+                        &headers,
+                        lang,
+                        Some(locked_message(lang, wait)),
+                        StatusCode::TOO_MANY_REQUESTS,
+                    ),
+                    wait,
+                )
+            }
+            None => code_page(
+                &desk,
+                &headers,
+                lang,
+                Some(t.code_wrong.into()),
+                StatusCode::UNAUTHORIZED,
+            ),
+        };
+    };
+    attempt.succeeded();
+    let Ok(opened) = desk.sessions.open(&who, now, unix) else {
+        return unavailable(&desk);
+    };
+    desk.half_logins.finish(&token);
+    let mut response = match &proof {
+        Proof::Enrolled(codes) => {
+            desk.audit(username, AuditAction::SecondFactorEnrolled, &[username])
+                .await;
+            render(
+                &RecoveryPage {
+                    t,
+                    codes: codes.iter().map(|c| c.as_str().to_owned()).collect(),
+                },
+                StatusCode::OK,
+            )
+        }
+        Proof::Recovery => {
+            desk.audit(username, AuditAction::RecoveryCodeUsed, &[])
+                .await;
+            Redirect::to(&format!("/?lang={}", lang.code())).into_response()
+        }
+        Proof::Totp => Redirect::to(&format!("/?lang={}", lang.code())).into_response(),
+    };
+    desk.audit(username, AuditAction::Login, &[]).await;
     if let Some(v) = desk.set_cookie(desk.session_cookie(), &opened.token, false) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if let Some(v) = desk.set_cookie(desk.half_cookie(), "", true) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -414,7 +929,9 @@ async fn logout(
     let lang = Lang::from_code(form.lang.as_deref());
     let token = cookie(&headers, desk.session_cookie());
     if let Some(token) = &token
-        && let Some(current) = desk.sessions.current(token, desk.clock.now())
+        && let Some(current) = desk
+            .sessions
+            .current(token, desk.clock.now(), desk.clock.unix())
     {
         if !current.form_token_matches(form.form_token.as_deref()) {
             return (
@@ -425,6 +942,8 @@ async fn logout(
                 .into_response();
         }
         desk.sessions.close(token);
+        desk.audit(&current.username, AuditAction::Logout, &[])
+            .await;
     }
     let mut response = Redirect::to(&format!("/login?lang={}", lang.code())).into_response();
     if let Some(v) = desk.set_cookie(desk.session_cookie(), "", true) {
@@ -435,33 +954,54 @@ async fn logout(
 
 async fn queue(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Query(q): Query<LangQuery>,
-) -> Response {
+) -> Result<Response, Forbidden> {
+    signed_in.require(Perm::ReadQueue)?;
+    let current = &signed_in.0;
     let lang = Lang::from_code(q.lang.as_deref());
-    match open_queue(desk.store.as_ref(), &desk.identity).await {
-        Ok(items) => render(
-            &QueuePage {
-                t: texts(lang),
-                username: current.username,
-                form_token: current.form_token,
-                items,
-            },
-            StatusCode::OK,
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "desk queue: storage failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
+    let show_text = current.may(Perm::ReadReportText);
+    let names = current.may(Perm::ReadNames);
+    Ok(
+        match open_queue(desk.store.as_ref(), &desk.identity).await {
+            Ok(mut items) => {
+                // What a role may not see never reaches the page.
+                for item in &mut items {
+                    if !show_text {
+                        item.text = None;
+                    }
+                    if !names {
+                        item.contact = None;
+                    }
+                }
+                render(
+                    &QueuePage {
+                        t: texts(lang),
+                        nav: Nav::of(current, lang),
+                        items,
+                        show_text,
+                    },
+                    StatusCode::OK,
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "desk queue: storage failed");
+                StatusCode::SERVICE_UNAVAILABLE.into_response()
+            }
+        },
+    )
 }
 
 pub fn router(desk: Arc<DeskWeb>) -> Router {
     let routes = Router::new()
         .route("/", get(queue))
         .route("/login", get(login_page).post(login))
+        .route("/login/code", get(code_step_page).post(code_step))
+        .route("/login/enrol", get(code_step_page).post(code_step))
         .route("/logout", post(logout))
         .route("/healthz", get(|| async { "ok" }))
+        // One line per area (web/<area>.rs):
+        .merge(access::routes())
         .with_state(desk)
         .layer(middleware::from_fn(csrf::refuse_cross_origin));
     vigil_web::harden(routes)

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "access/mod.rs"]
+mod access;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +25,8 @@ const HOST: &str = "127.0.0.1:8081";
 
 struct Desk {
     web: Arc<DeskWeb>,
+    /// The test account's TOTP secret (enrolled directly in the store).
+    secret: vigil_desk::totp::Secret,
     router: Router,
     clock: Arc<ManualClock>,
     dir: tempfile::TempDir,
@@ -35,18 +40,19 @@ async fn desk_with(secure: bool, verifier: PasswordVerifier) -> Desk {
     vigil_desk::accounts::put_account(store.as_ref(), USER, PASSWORD)
         .await
         .unwrap();
+    store.desk_set_role(USER, "verifier").await.unwrap();
+    let identity = Arc::new(DeskIdentity::generate());
+    let secret = vigil_desk::totp::Secret::generate().unwrap();
+    store
+        .desk_set_second_factor(USER, Some(&secret.seal(&identity).unwrap()), &[])
+        .await
+        .unwrap();
     let clock = Arc::new(ManualClock::new());
-    let web = DeskWeb::with_clock(
-        store,
-        Arc::new(DeskIdentity::generate()),
-        secure,
-        clock.clone(),
-        verifier,
-    )
-    .unwrap();
+    let web = DeskWeb::with_clock(store, identity, secure, clock.clone(), verifier).unwrap();
     Desk {
         router: router(web.clone()),
         web,
+        secret,
         clock,
         dir,
     }
@@ -143,7 +149,33 @@ impl Desk {
         let form = self.login_form().await;
         let r = self.login(&form, USER, PASSWORD).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", text(r).await);
+        let r = self.second_factor(r).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", text(r).await);
         cookie_pair(&r)
+    }
+
+    /// Given the answer to a right password, sends a fresh TOTP code (the
+    /// wall clock moves a step first: each code is good once) and returns
+    /// the answer, whose first cookie is the session's.
+    async fn second_factor(&self, password_answer: Response<Body>) -> Response<Body> {
+        use vigil_desk::clock::Clock;
+        assert_eq!(
+            password_answer.headers()[header::LOCATION],
+            "/login/code?lang=en"
+        );
+        let half = cookie_pair(&password_answer);
+        let page = self.get("/login/code?lang=en", Some(&half)).await;
+        let token = hidden(&text(page).await, "form_token");
+        self.clock.advance_wall(Duration::from_secs(30));
+        let code = self.secret.code_at(self.clock.unix());
+        self.send(
+            Self::post("/login/code", &half)
+                .body(Body::from(format!(
+                    "code={code}&lang=en&form_token={token}"
+                )))
+                .unwrap(),
+        )
+        .await
     }
 
     /// Posts the logout form of `session` with `body` (its form token or not).
@@ -315,7 +347,7 @@ async fn a_post_from_another_origin_is_refused() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let session = cookie_pair(&r);
+    let session = cookie_pair(&d.second_factor(r).await);
     // A cross-site logout is refused too, and the session lives on.
     let html = text(d.get("/?lang=en", Some(&session)).await).await;
     let token = hidden(&html, "form_token");
@@ -407,8 +439,13 @@ async fn cookies_carry_host_prefix_secure_httponly_and_samesite() {
         let form = d.login_form().await;
         let r = d.login(&form, USER, PASSWORD).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let session_cookie = set_cookies(&r).remove(0);
-        assert_attributes(&session_cookie, secure);
+        let half_cookie = set_cookies(&r).remove(0);
+        assert_attributes(&half_cookie, secure);
+        let r = d.second_factor(r).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        for c in set_cookies(&r) {
+            assert_attributes(&c, secure);
+        }
         let session = cookie_pair(&r);
         let token = hidden(&text(d.get("/", Some(&session)).await).await, "form_token");
         let r = d.logout(&session, format!("form_token={token}")).await;
@@ -459,6 +496,40 @@ impl Desk {
         use vigil_desk::clock::Clock;
         self.clock.now()
     }
+}
+
+#[tokio::test]
+async fn a_storage_failure_at_the_second_step_says_try_later_not_wrong_code() {
+    let d = desk(false).await;
+    let form = d.login_form().await;
+    let r = d.login(&form, USER, PASSWORD).await;
+    let half = cookie_pair(&r);
+    let token = hidden(
+        &text(d.get("/login/code?lang=en", Some(&half)).await).await,
+        "form_token",
+    );
+    let url = vigil_store::sqlite_url(&d.dir.path().join("desk.db"));
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DROP TABLE desk_accounts")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = d
+        .send(
+            Desk::post("/login/code", &half)
+                .body(Body::from(format!(
+                    "code=123456&lang=en&form_token={token}"
+                )))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = text(r).await;
+    assert!(
+        html.contains("Try again later") && !html.contains("did not work"),
+        "{html}"
+    );
+    assert_eq!(d.web.lockout.locked_for(USER, d.clock_now()), None);
 }
 
 #[tokio::test]

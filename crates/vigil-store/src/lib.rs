@@ -17,6 +17,12 @@ mod migrate;
 use std::sync::Arc;
 
 pub use desk::DeskStore;
+pub use desk::accounts::AccountInfo;
+
+/// The desk's audit log (deskaccess, issue 11).
+pub mod audit {
+    pub use crate::desk::audit::{AuditEntry, GENESIS, entry_hash};
+}
 
 /// The record's rows and questions, as the desk store keeps and answers them.
 pub mod record {

@@ -135,6 +135,10 @@ conformance!(
     record_counts_follow_the_counting_rules,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
+    // deskaccess (issue 11)
+    accounts_roles_grants_and_disabling,
+    accounts_second_factor_steps_and_recovery_codes,
+    audit_appends_a_chain_and_pages_it,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -990,4 +994,195 @@ async fn record_counts_follow_the_counting_rules(f: Fresh) {
         let whole = s.record_count(&q(&[], from, to)).await.unwrap();
         assert_eq!(vec![total], whole, "{keys:?}");
     }
+}
+
+// --- deskaccess (issue 11): roles, second factor, audit log ---
+
+impl Fresh {
+    /// Runs one statement on the database directly, as a tamperer would.
+    async fn execute(&self, sql: &str) {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+async fn put_plain(s: &dyn DeskStore, name: &str) {
+    s.desk_put_account(
+        &Account {
+            username: name.into(),
+            password_hash: "$argon2id$x".into(),
+        },
+        day("2024-03-01"),
+    )
+    .await
+    .unwrap();
+}
+
+async fn accounts_roles_grants_and_disabling(f: Fresh) {
+    let s = f.desk().await;
+    assert_eq!(s.desk_account_info("ann").await.unwrap(), None);
+    assert!(matches!(
+        s.desk_set_role("ann", "admin").await,
+        Err(StoreError::NotFound)
+    ));
+    put_plain(s.as_ref(), "bob").await;
+    put_plain(s.as_ref(), "ann").await;
+    let info = s.desk_account_info("ann").await.unwrap().unwrap();
+    // A new account gets the least right until someone names a role.
+    assert_eq!(info.role, "analyst");
+    assert!(!info.disabled);
+    assert_eq!(info.grants, "");
+    assert_eq!(info.created, day("2024-03-01"));
+    assert_eq!(info.totp_sealed, None);
+    s.desk_set_role("ann", "duty_lawyer").await.unwrap();
+    s.desk_set_grants("ann", "names").await.unwrap();
+    s.desk_set_disabled("ann", true).await.unwrap();
+    // The database refuses a role it does not know.
+    assert!(s.desk_set_role("ann", "superuser").await.is_err());
+    let info = s.desk_account_info("ann").await.unwrap().unwrap();
+    assert_eq!(
+        (info.role.as_str(), info.grants.as_str(), info.disabled),
+        ("duty_lawyer", "names", true)
+    );
+    // Replacing the password keeps the role.
+    put_plain(s.as_ref(), "ann").await;
+    assert_eq!(
+        s.desk_account_info("ann").await.unwrap().unwrap().role,
+        "duty_lawyer"
+    );
+    let names: Vec<String> = s
+        .desk_account_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.username)
+        .collect();
+    assert_eq!(names, ["ann", "bob"]);
+}
+
+async fn accounts_second_factor_steps_and_recovery_codes(f: Fresh) {
+    let s = f.desk().await;
+    put_plain(s.as_ref(), "ann").await;
+    // No second factor yet: no step can be spent.
+    assert!(!s.desk_use_totp_step("ann", 100).await.unwrap());
+    let codes = [[1u8; 32], [2u8; 32]];
+    s.desk_set_second_factor("ann", Some(b"sealed"), &codes)
+        .await
+        .unwrap();
+    let info = s.desk_account_info("ann").await.unwrap().unwrap();
+    assert_eq!(info.totp_sealed.as_deref(), Some(&b"sealed"[..]));
+    assert_eq!(info.recovery_left, 2);
+    assert!(s.desk_use_totp_step("ann", 100).await.unwrap());
+    // The same step again, or an earlier one, is a replay.
+    assert!(!s.desk_use_totp_step("ann", 100).await.unwrap());
+    assert!(!s.desk_use_totp_step("ann", 99).await.unwrap());
+    assert!(s.desk_use_totp_step("ann", 101).await.unwrap());
+    assert_eq!(
+        s.desk_account_info("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_last_step,
+        Some(101)
+    );
+    // A recovery code is good once.
+    assert!(s.desk_use_recovery_code("ann", &[1; 32]).await.unwrap());
+    assert!(!s.desk_use_recovery_code("ann", &[1; 32]).await.unwrap());
+    assert!(!s.desk_use_recovery_code("ann", &[9; 32]).await.unwrap());
+    assert_eq!(
+        s.desk_account_info("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .recovery_left,
+        1
+    );
+    // A reset clears the secret, the used step and the codes.
+    s.desk_set_second_factor("ann", None, &[]).await.unwrap();
+    let info = s.desk_account_info("ann").await.unwrap().unwrap();
+    assert_eq!(
+        (info.totp_sealed, info.totp_last_step, info.recovery_left),
+        (None, None, 0)
+    );
+    assert!(!s.desk_use_recovery_code("ann", &[2; 32]).await.unwrap());
+    assert!(matches!(
+        s.desk_set_second_factor("nobody", None, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn audit_appends_a_chain_and_pages_it(f: Fresh) {
+    use vigil_store::audit::{GENESIS, entry_hash};
+    let s = f.desk().await;
+    assert_eq!(s.audit_head().await.unwrap(), (0, GENESIS.to_owned()));
+    let ids = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let a = s
+        .audit_append(1_700_000_000, "ann", "login", &[])
+        .await
+        .unwrap();
+    let b = s
+        .audit_append(1_700_000_060, "ann", "merge_persons", &ids(&["p1", "p2"]))
+        .await
+        .unwrap();
+    assert_eq!((a.seq, b.seq), (1, 2));
+    assert_eq!(a.prev_hash, GENESIS);
+    assert_eq!(b.prev_hash, a.hash);
+    assert_eq!(
+        b.hash,
+        entry_hash(
+            &a.hash,
+            2,
+            1_700_000_060,
+            "ann",
+            "merge_persons",
+            &b.subjects
+        )
+    );
+    assert_eq!(s.audit_head().await.unwrap(), (2, b.hash.clone()));
+    // Concurrent appends from two handles still make one unbroken chain.
+    let t = f.desk().await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let store = if i % 2 == 0 { s.clone() } else { t.clone() };
+        set.spawn(async move { store.audit_append(i, "bob", "open_report", &[]).await });
+    }
+    for r in set.join_all().await {
+        r.unwrap();
+    }
+    let all = s.audit_entries(0, 100).await.unwrap();
+    assert_eq!(all.len(), 12);
+    for pair in all.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq + 1);
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    assert_eq!(s.audit_entries(10, 100).await.unwrap().len(), 2);
+    let newest = s.audit_newest(13, 3).await.unwrap();
+    assert_eq!(
+        newest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [12, 11, 10]
+    );
+    assert_eq!(s.audit_entries(0, 2).await.unwrap(), vec![a, b.clone()]);
+    // What a tamperer changes directly in the database reads back as changed.
+    f.execute("UPDATE desk_audit SET action = 'logout' WHERE seq = 2")
+        .await;
+    let changed = s.audit_entries(1, 1).await.unwrap().remove(0);
+    assert_eq!(changed.action, "logout");
+    assert_ne!(
+        entry_hash(
+            &changed.prev_hash,
+            changed.seq,
+            changed.at,
+            &changed.actor,
+            &changed.action,
+            &changed.subjects
+        ),
+        changed.hash
+    );
 }

@@ -62,6 +62,8 @@ pub enum Command {
     /// Find the same person across records (duplicate detection and linkage).
     Link(vigil_linkage::cli::LinkArgs),
     /// Check a release: its signature and every file.
+    /// The desk's audit log: `vigil audit verify --data DIR` checks its hash chain.
+    Audit(crate::commands::audit::AuditArgs),
     Verify {
         /// The release folder.
         dir: PathBuf,
@@ -132,6 +134,16 @@ pub enum DeskCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create a desk account, or set its password (read from VIGIL_ACCOUNT_PASSWORD or a prompt).
-    Account { username: String },
+    /// Create a desk account (needs --role), or change its role and/or password.
+    /// The password is read from VIGIL_ACCOUNT_PASSWORD or a prompt; with only
+    /// --role for an existing account, just the role changes.
+    Account {
+        username: String,
+        /// admin, coordinator, duty_lawyer, verifier or analyst.
+        #[arg(long)]
+        role: Option<vigil_desk::authz::Role>,
+    },
+    /// Print the demo account's current second-factor code (only in a folder
+    /// `vigil demo` made; a real desk's secrets never leave the authenticator app).
+    TotpCode,
 }

@@ -2,7 +2,8 @@
 //! accounts, and (in the files beside this one) the record built from them.
 //! Every method takes the day from its caller; the store never reads a clock.
 
-mod accounts;
+pub(crate) mod accounts;
+pub(crate) mod audit;
 pub(crate) mod counts;
 pub(crate) mod history;
 pub(crate) mod record;
@@ -13,6 +14,8 @@ use vigil_core::{Day, SealedReport};
 
 use crate::db::Db;
 use crate::{Account, StoreError};
+use accounts::AccountInfo;
+use audit::AuditEntry;
 use counts::{CountQuery, CountRow};
 use history::{Edit, HistoryEntry};
 use record::{
@@ -83,6 +86,58 @@ pub trait DeskStore: Send + Sync {
         &self,
         query: &CountQuery,
     ) -> Result<(Vec<CountRow>, CountRow), StoreError>;
+
+    // --- deskaccess (issue 11): roles, second factor, audit log (accounts.rs, audit.rs) ---
+
+    async fn desk_account_info(&self, username: &str) -> Result<Option<AccountInfo>, StoreError>;
+
+    /// Every account, by username.
+    async fn desk_account_list(&self) -> Result<Vec<AccountInfo>, StoreError>;
+
+    /// `NotFound` when there is no such account (likewise the setters below).
+    async fn desk_set_role(&self, username: &str, role: &str) -> Result<(), StoreError>;
+
+    async fn desk_set_disabled(&self, username: &str, disabled: bool) -> Result<(), StoreError>;
+
+    async fn desk_set_grants(&self, username: &str, grants: &str) -> Result<(), StoreError>;
+
+    /// Sets (or with `None` clears) the sealed TOTP secret, forgets the last
+    /// used step and replaces the recovery codes' hashes, in one transaction.
+    async fn desk_set_second_factor(
+        &self,
+        username: &str,
+        totp_sealed: Option<&[u8]>,
+        recovery_hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError>;
+
+    /// Records a TOTP step as used; false when it, or a later one, was used
+    /// already (a code is good once, even across desk processes).
+    async fn desk_use_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError>;
+
+    /// Spends a recovery code by its hash; false when not held.
+    async fn desk_use_recovery_code(
+        &self,
+        username: &str,
+        hash: &[u8; 32],
+    ) -> Result<bool, StoreError>;
+
+    /// Appends one entry to the audit log, chained to the previous one.
+    async fn audit_append(
+        &self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        subjects: &[String],
+    ) -> Result<AuditEntry, StoreError>;
+
+    /// Up to `limit` entries with seq greater than `after`, oldest first.
+    async fn audit_entries(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Up to `limit` entries with seq less than `before`, newest first.
+    async fn audit_newest(&self, before: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The chain's end as recorded beside it: (seq, hash).
+    async fn audit_head(&self) -> Result<(i64, String), StoreError>;
 }
 
 /// The desk store on either backend.
@@ -170,5 +225,68 @@ impl DeskStore for DeskDb {
         query: &CountQuery,
     ) -> Result<(Vec<CountRow>, CountRow), StoreError> {
         counts::count_with_total(&self.db, query).await
+    }
+
+    async fn desk_account_info(&self, username: &str) -> Result<Option<AccountInfo>, StoreError> {
+        accounts::info(&self.db, username).await
+    }
+
+    async fn desk_account_list(&self) -> Result<Vec<AccountInfo>, StoreError> {
+        accounts::list(&self.db).await
+    }
+
+    async fn desk_set_role(&self, username: &str, role: &str) -> Result<(), StoreError> {
+        accounts::set_role(&self.db, username, role).await
+    }
+
+    async fn desk_set_disabled(&self, username: &str, disabled: bool) -> Result<(), StoreError> {
+        accounts::set_disabled(&self.db, username, disabled).await
+    }
+
+    async fn desk_set_grants(&self, username: &str, grants: &str) -> Result<(), StoreError> {
+        accounts::set_grants(&self.db, username, grants).await
+    }
+
+    async fn desk_set_second_factor(
+        &self,
+        username: &str,
+        totp_sealed: Option<&[u8]>,
+        recovery_hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        accounts::set_second_factor(&self.db, username, totp_sealed, recovery_hashes).await
+    }
+
+    async fn desk_use_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError> {
+        accounts::use_totp_step(&self.db, username, step).await
+    }
+
+    async fn desk_use_recovery_code(
+        &self,
+        username: &str,
+        hash: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        accounts::use_recovery_code(&self.db, username, hash).await
+    }
+
+    async fn audit_append(
+        &self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        subjects: &[String],
+    ) -> Result<AuditEntry, StoreError> {
+        audit::append(&self.db, at, actor, action, subjects).await
+    }
+
+    async fn audit_entries(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::entries(&self.db, after, limit).await
+    }
+
+    async fn audit_newest(&self, before: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::newest(&self.db, before, limit).await
+    }
+
+    async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        audit::head(&self.db).await
     }
 }

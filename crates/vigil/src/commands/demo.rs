@@ -28,6 +28,10 @@ struct DemoSecrets {
     account: String,
     password: String,
     intake_token: String,
+    /// The demo account's TOTP secret (base32), so a newcomer can pass the
+    /// second factor with `vigil desk totp-code` instead of an app.
+    #[serde(default)]
+    totp_secret: Option<String>,
 }
 
 const DEMO_REPORTS: &[(&str, bool)] = &[
@@ -110,9 +114,70 @@ fn demo_secrets(root: &Path) -> Result<DemoSecrets> {
         account: "demo".into(),
         password: random_hex::<8>()?,
         intake_token: random_hex::<32>()?,
+        totp_secret: Some(
+            vigil_desk::totp::Secret::generate()?
+                .base32()
+                .as_str()
+                .to_owned(),
+        ),
     };
     config::write_private(&path, toml::to_string_pretty(&s)?.as_bytes())?;
     Ok(s)
+}
+
+/// The demo account's current code, read from the demo's own secrets file.
+/// Only a folder `vigil demo` made has one: a real desk's TOTP secrets are
+/// sealed to the desk identity and never printed.
+pub fn totp_code(root: &Path) -> Result<String> {
+    let path = root.join(DEMO_SECRETS);
+    if !path.exists() {
+        return Err(format!(
+            "{} is not a demo folder (it has no {DEMO_SECRETS}): `vigil desk totp-code` works only \
+             for `vigil demo`; a real account's code comes from its authenticator app",
+            root.display()
+        )
+        .into());
+    }
+    let s: DemoSecrets = toml::from_str(&fs::read_to_string(&path)?)
+        .map_err(|_| damaged(root, &format!("{} is damaged", path.display())))?;
+    let secret = s
+        .totp_secret
+        .as_deref()
+        .and_then(vigil_desk::totp::Secret::from_base32)
+        .ok_or_else(|| damaged(root, "the demo's TOTP secret is missing"))?;
+    Ok(secret.code_at(super::desk::unix_now()))
+}
+
+/// Makes the demo account an admin whose second factor is the demo's secret.
+async fn demo_account(
+    store: &dyn DeskStore,
+    identity: &DeskIdentity,
+    secrets: &DemoSecrets,
+) -> Result<vigil_desk::totp::Secret> {
+    vigil_desk::accounts::set_account(
+        store,
+        super::desk::unix_now(),
+        vigil_desk::audit::COMMAND_LINE,
+        &secrets.account,
+        Some(&secrets.password),
+        Some(vigil_desk::authz::Role::Admin),
+    )
+    .await?;
+    let secret = secrets
+        .totp_secret
+        .as_deref()
+        .and_then(vigil_desk::totp::Secret::from_base32)
+        .ok_or("demo: the demo's TOTP secret is missing: remove the demo folder and run `vigil demo` again")?;
+    let enrolled = store
+        .desk_account_info(&secrets.account)
+        .await?
+        .is_some_and(|a| a.totp_sealed.is_some());
+    if !enrolled {
+        store
+            .desk_set_second_factor(&secrets.account, Some(&secret.seal(identity)?), &[])
+            .await?;
+    }
+    Ok(secret)
 }
 
 /// Reads the demo's keys, or makes whichever is missing: a first run that was
@@ -219,8 +284,7 @@ pub async fn run(args: DemoArgs) -> Result {
 
     let intake = super::intake::build(&layout, &intake_file).await?;
     let desk = super::desk::open(&layout, None).await?;
-    vigil_desk::accounts::put_account(desk.store.as_ref(), &secrets.account, &secrets.password)
-        .await?;
+    let totp = demo_account(desk.store.as_ref(), &identity, &secrets).await?;
 
     let site = layout.site();
     tokio::spawn(vigil_web::serve(
@@ -281,6 +345,14 @@ pub async fn run(args: DemoArgs) -> Result {
     println!(
         "  desk:    http://{desk_addr}/   (account: {} / password: {})",
         secrets.account, secrets.password
+    );
+    println!(
+        "  second factor for {}: TOTP secret {} (add it to an authenticator app, or open {}),\n           \
+         or print the current code: vigil desk totp-code --data {}",
+        secrets.account,
+        totp.base32().as_str(),
+        totp.uri(&secrets.account).as_str(),
+        layout.root.display()
     );
     println!("  public:  http://{public_addr}/   (signed release, rebuilt after each pull)");
     println!("  data:    {}", layout.root.display());

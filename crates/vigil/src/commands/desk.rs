@@ -14,6 +14,13 @@ use crate::cli::{DeskArgs, DeskCommand};
 use crate::config::{self, DeskConfigFile, Layout};
 use crate::secrets;
 
+/// Seconds since 1970 (audit entries, codes).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 pub struct Desk {
     pub file: DeskConfigFile,
     pub store: Arc<dyn DeskStore>,
@@ -137,10 +144,48 @@ pub async fn run(args: DeskArgs) -> Result {
                 }
             }
         }
-        DeskCommand::Account { username } => {
-            let password = secrets::new_password()?;
-            vigil_desk::accounts::put_account(desk.store.as_ref(), &username, &password).await?;
-            println!("account {username:?} saved");
+        DeskCommand::Account { username, role } => {
+            let exists = desk.store.desk_account(&username).await?.is_some();
+            // An existing account given only a role keeps its password.
+            let password =
+                if exists && role.is_some() && std::env::var_os("VIGIL_ACCOUNT_PASSWORD").is_none()
+                {
+                    None
+                } else {
+                    if !exists && role.is_none() {
+                        return Err(vigil_desk::accounts::AccountError::NeedsRole(username).into());
+                    }
+                    Some(secrets::new_password()?)
+                };
+            let change = vigil_desk::accounts::set_account(
+                desk.store.as_ref(),
+                unix_now(),
+                vigil_desk::audit::COMMAND_LINE,
+                &username,
+                password.as_deref().map(String::as_str),
+                role,
+            )
+            .await?;
+            let role = desk
+                .store
+                .desk_account_info(&username)
+                .await?
+                .map(|a| a.role)
+                .unwrap_or_default();
+            match change {
+                vigil_desk::accounts::AccountChange::Created => println!(
+                    "account {username:?} created with role {role}; it sets up its second factor at first login"
+                ),
+                vigil_desk::accounts::AccountChange::Updated => {
+                    println!(
+                        "account {username:?} saved (role {role}); its open sessions end when the desk restarts or an admin revokes them"
+                    )
+                }
+            }
+        }
+        DeskCommand::TotpCode => {
+            let code = super::demo::totp_code(&layout.root)?;
+            println!("{code}");
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod audit;
 mod demo;
 mod desk;
 pub mod import;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> Result {
         Command::Link(args) => Ok(vigil_linkage::cli::run(&args)?),
         Command::Import(args) => import::run(args).await,
         Command::Stats(args) => stats::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
     }
 }
 

@@ -21,6 +21,7 @@ mod stress;
 
 mod audit;
 mod auth;
+mod desk_access;
 mod intake_privacy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
@@ -200,7 +201,7 @@ impl World {
             serde_json::json!({ "text": text, "urgent": urgent }),
         )
         .await;
-        let mut account = self.command(&["desk", "account", "lawyer"]);
+        let mut account = self.command(&["desk", "account", "lawyer", "--role", "duty_lawyer"]);
         account.env("VIGIL_ACCOUNT_PASSWORD", "correct horse battery");
         assert!(account.output().unwrap().status.success());
         self.serve(&["desk", "serve"], "desk listening on")
@@ -795,9 +796,9 @@ async fn the_desk_pages_need_a_login_and_show_the_queue() {
             .send()
     };
     assert_eq!(login("wrong password!!").await.unwrap().status(), 401);
-    let r = login("correct horse battery").await.unwrap();
-    assert_eq!(r.status(), 303);
-    let cookie = auth::cookie_of(&r);
+    // The right password, then the second factor (enrolled at this first login).
+    let (cookie, _) =
+        desk_access::http_login(&c, &desk, "lawyer", "correct horse battery", None).await;
     // The desk pulls on start; pull once more by hand so the test does not wait.
     w.run_ok(&["desk", "pull"]);
     let html = c
