@@ -179,17 +179,27 @@ impl SignedIn {
     }
 
     /// Ok when a state-changing form carries this session's token, else 403.
-    pub fn check_form(&self, submitted: Option<&str>) -> Result<(), Response> {
+    pub fn check_form(&self, submitted: Option<&str>) -> Result<(), FormExpired> {
         if self.0.form_token_matches(submitted) {
             Ok(())
         } else {
-            Err((
-                StatusCode::FORBIDDEN,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                FORM_REFUSED,
-            )
-                .into_response())
+            Err(FormExpired)
         }
+    }
+}
+
+/// A state-changing form without its session's token (another site's, or stale).
+#[derive(Debug)]
+pub struct FormExpired;
+
+impl IntoResponse for FormExpired {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            FORM_REFUSED,
+        )
+            .into_response()
     }
 }
 

@@ -140,7 +140,7 @@ async fn revoke(
     Form(form): Form<RevokeForm>,
 ) -> Response {
     if let Err(r) = signed_in.check_form(form.form_token.as_deref()) {
-        return r;
+        return r.into_response();
     }
     let current = &signed_in.0;
     let owner = (!current.may(Perm::ManageAccounts)).then_some(current.username.as_str());
@@ -287,7 +287,7 @@ async fn account_create(
 ) -> Result<Response, Forbidden> {
     signed_in.require(Perm::ManageAccounts)?;
     if let Err(r) = signed_in.check_form(form.form_token.as_deref()) {
-        return Ok(r);
+        return Ok(r.into_response());
     }
     let lang = Lang::from_code(form.lang.as_deref());
     let password = Zeroizing::new(form.password);
@@ -379,7 +379,7 @@ async fn account_change(
 ) -> Result<Response, Forbidden> {
     signed_in.require(Perm::ManageAccounts)?;
     if let Err(r) = signed_in.check_form(form.form_token.as_deref()) {
-        return Ok(r);
+        return Ok(r.into_response());
     }
     let lang = Lang::from_code(form.lang.as_deref());
     let ru = lang == Lang::Ru;
