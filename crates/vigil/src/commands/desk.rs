@@ -108,6 +108,11 @@ pub async fn run(args: DeskArgs) -> Result {
         vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
         return Ok(());
     }
+    if let DeskCommand::TotpCode = command {
+        // Reads only the demo's own secrets file: no config, store or passphrase.
+        println!("{}", super::demo::totp_code(&layout.root)?);
+        return Ok(());
+    }
     let desk = open(&layout, args.config.as_deref()).await?;
     match command {
         DeskCommand::Serve { .. } => {}
@@ -183,10 +188,8 @@ pub async fn run(args: DeskArgs) -> Result {
                 }
             }
         }
-        DeskCommand::TotpCode => {
-            let code = super::demo::totp_code(&layout.root)?;
-            println!("{code}");
-        }
+        // Answered before the store is opened (below).
+        DeskCommand::TotpCode => {}
     }
     Ok(())
 }
