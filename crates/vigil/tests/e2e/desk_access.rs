@@ -226,6 +226,8 @@ async fn chromium_without_javascript_logs_in_with_totp_and_sees_the_queue() {
     let mut w = World::new();
     let desk = w.desk_with_a_report("chromium-totp-marker", true).await;
     w.run_ok(&["desk", "pull"]);
+    // An admin, so the admin pages can be looked at too.
+    w.run_ok(&["desk", "account", "lawyer", "--role", "admin"]);
     let browser = Browser::start().await;
     let now = || {
         std::time::SystemTime::now()
@@ -289,6 +291,23 @@ async fn chromium_without_javascript_logs_in_with_totp_and_sees_the_queue() {
     assert!(browser.text_of("main").await.contains("this one"));
     for width in [360, 1280] {
         screenshot(&browser, "sessions", width).await;
+    }
+    browser
+        .goto(&format!("{desk}/admin/accounts?lang=ru"))
+        .await;
+    assert!(browser.text_of("h2").await.contains("Учётные записи"));
+    for width in [360, 1280] {
+        screenshot(&browser, "accounts", width).await;
+    }
+    browser.goto(&format!("{desk}/admin/audit?lang=ru")).await;
+    assert!(
+        browser
+            .text_of("main")
+            .await
+            .contains("second_factor_enrolled")
+    );
+    for width in [360, 1280] {
+        screenshot(&browser, "audit", width).await;
     }
 }
 
