@@ -334,4 +334,28 @@ mod tests {
         }
         assert_eq!(s.count_for("bob", now), MAX_PER_ACCOUNT);
     }
+
+    #[test]
+    fn list_revoke_by_owner_or_anyone_and_close_an_account() {
+        let t0 = Instant::now();
+        let s = Sessions::new();
+        let a = s.open(&who("ann"), t0, 100).unwrap();
+        let b = s.open(&who("bob"), t0, 200).unwrap();
+        let ann = s.current(&a.token, t0, 150).unwrap();
+        let listed = s.list(Some("ann"), t0);
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].created_unix, listed[0].last_seen_unix),
+            (100, 150)
+        );
+        assert_eq!(listed[0].id, ann.id);
+        assert_eq!(s.list(None, t0).len(), 2);
+        // Bob cannot end Ann's session; anyone (an admin) can.
+        assert_eq!(s.revoke(&ann.id, Some("bob")), None);
+        assert!(s.current(&a.token, t0, 0).is_some());
+        assert_eq!(s.revoke(&ann.id, None).as_deref(), Some("ann"));
+        assert!(s.current(&a.token, t0, 0).is_none());
+        s.close_account("bob");
+        assert!(s.current(&b.token, t0, 0).is_none());
+    }
 }

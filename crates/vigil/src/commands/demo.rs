@@ -105,8 +105,18 @@ fn demo_secrets(root: &Path) -> Result<DemoSecrets> {
     let path = root.join(DEMO_SECRETS);
     if path.exists() {
         let text = fs::read_to_string(&path)?;
-        let s: DemoSecrets = toml::from_str(&text)
+        let mut s: DemoSecrets = toml::from_str(&text)
             .map_err(|_| damaged(root, &format!("{} is damaged", path.display())))?;
+        // A demo folder from before the second factor gets its TOTP secret now.
+        if s.totp_secret.is_none() {
+            s.totp_secret = Some(
+                vigil_desk::totp::Secret::generate()?
+                    .base32()
+                    .as_str()
+                    .to_owned(),
+            );
+            config::write_private(&path, toml::to_string_pretty(&s)?.as_bytes())?;
+        }
         return Ok(s);
     }
     let s = DemoSecrets {
