@@ -386,6 +386,39 @@ async fn account_change(
     let actor = signed_in.0.username.clone();
     let name = form.username.as_str();
     let store = desk.store.as_ref();
+    // The desk keeps at least one enabled admin: otherwise nobody could manage
+    // accounts from the web again.
+    let demotes = match form.action.as_str() {
+        "disable" => true,
+        "role" => form.role != Role::Admin.as_str(),
+        _ => false,
+    };
+    if demotes {
+        let list = match store.desk_account_list().await {
+            Ok(list) => list,
+            Err(e) => return Ok(unavailable(e, "accounts")),
+        };
+        let admins = list
+            .iter()
+            .filter(|a| a.role == Role::Admin.as_str() && !a.disabled)
+            .collect::<Vec<_>>();
+        if admins.len() == 1 && admins[0].username == name {
+            let msg = if ru {
+                "Это последний действующий администратор: сначала назначьте другого."
+            } else {
+                "This is the last enabled admin: make someone else an admin first."
+            };
+            return Ok(accounts_view(
+                &desk,
+                &signed_in,
+                lang,
+                Some(msg.into()),
+                false,
+                StatusCode::CONFLICT,
+            )
+            .await);
+        }
+    }
     let result = match form.action.as_str() {
         "role" => match Role::parse(&form.role) {
             Some(role) => store

@@ -472,6 +472,15 @@ async fn an_admin_creates_changes_disables_and_resets_accounts() {
     let d = desk(false).await;
     let secret = d.account("root", Role::Admin).await;
     let adm = d.session_of("root", &secret).await;
+    // The last enabled admin cannot be demoted or disabled.
+    for body in [
+        "username=root&action=disable",
+        "username=root&action=role&role=analyst",
+    ] {
+        let r = d.post_form("/admin/accounts/change", &adm, body).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{body}");
+        assert!(text(r).await.contains("last enabled admin"));
+    }
     // Create.
     let r = d
         .post_form(
