@@ -6,6 +6,18 @@ use std::time::{Duration, Instant};
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
+
+    /// Wall-clock seconds since 1970 (UTC), for what the desk stores with a
+    /// time (the urgent line: when a report was seen, acknowledged, alerted).
+    fn unix_seconds(&self) -> i64 {
+        wall_seconds()
+    }
+}
+
+fn wall_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The machine's monotonic clock (not moved by changes to the wall clock).
@@ -20,6 +32,7 @@ impl Clock for SystemClock {
 /// A clock that stands still until told to move; for tests.
 pub struct ManualClock {
     start: Instant,
+    wall_start: i64,
     offset: Mutex<Duration>,
 }
 
@@ -27,6 +40,7 @@ impl ManualClock {
     pub fn new() -> Self {
         ManualClock {
             start: Instant::now(),
+            wall_start: wall_seconds(),
             offset: Mutex::new(Duration::ZERO),
         }
     }
@@ -48,5 +62,11 @@ impl Clock for ManualClock {
     fn now(&self) -> Instant {
         let offset = self.offset.lock().map(|o| *o).unwrap_or_default();
         self.start + offset
+    }
+
+    fn unix_seconds(&self) -> i64 {
+        let offset = self.offset.lock().map(|o| o.as_secs()).unwrap_or_default();
+        self.wall_start
+            .saturating_add(i64::try_from(offset).unwrap_or(i64::MAX))
     }
 }

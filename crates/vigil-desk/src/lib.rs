@@ -3,12 +3,16 @@
 //! identity (itself kept encrypted with a passphrase).
 
 pub mod accounts;
+pub mod alerts;
 pub mod clock;
 pub mod csrf;
 pub mod lockout;
 pub mod pull;
 pub mod queue;
+pub mod retention;
+pub mod roster;
 pub mod sessions;
+pub mod urgent;
 pub mod verifier;
 pub mod web;
 
