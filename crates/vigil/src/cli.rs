@@ -134,4 +134,38 @@ pub enum DeskCommand {
     },
     /// Create a desk account, or set its password (read from VIGIL_ACCOUNT_PASSWORD or a prompt).
     Account { username: String },
+    /// The duty roster: list the shifts (the default), add or remove one.
+    Roster {
+        #[command(subcommand)]
+        command: Option<RosterCommand>,
+    },
+    /// Delete uncoded reports and closed cases older than [retention] in the desk config allows.
+    Purge {
+        /// Only list what would go (kinds, ids and days), deleting nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RosterCommand {
+    /// Print every shift with its people in alert order (times UTC).
+    List,
+    /// Add a shift, or replace the one with the same --id.
+    Add {
+        /// Start, UTC: YYYY-MM-DDTHH:MM.
+        #[arg(long)]
+        from: String,
+        /// End, UTC: YYYY-MM-DDTHH:MM.
+        #[arg(long)]
+        to: String,
+        /// Account names in alert order, separated by commas: anna,boris.
+        #[arg(long)]
+        people: String,
+        /// The shift's id [default: made from its start].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Remove a shift by its id.
+    Remove { id: String },
 }
