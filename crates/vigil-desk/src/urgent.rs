@@ -307,13 +307,18 @@ pub fn medians_by_week(rows: &[UrgentRow]) -> Vec<WeekMedian> {
         .collect()
 }
 
-/// "4 min 05 s" style, for the pages.
-pub fn format_wait(seconds: i64) -> String {
+/// "4 min 05 s" ("4 мин 05 с") style, for the pages.
+pub fn format_wait(seconds: i64, lang: vigil_core::Lang) -> String {
     let s = seconds.max(0);
+    let (h, min, sec) = (
+        lang.pick("ч", "h"),
+        lang.pick("мин", "min"),
+        lang.pick("с", "s"),
+    );
     if s >= 3600 {
-        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+        format!("{} {h} {:02} {min}", s / 3600, (s % 3600) / 60)
     } else {
-        format!("{} min {:02} s", s / 60, s % 60)
+        format!("{} {min} {:02} {sec}", s / 60, s % 60)
     }
 }
 

@@ -208,9 +208,9 @@ async fn build(
         match (&u.acked_by, u.acked_at) {
             (Some(by), Some(at)) => acknowledged.push(Acknowledged {
                 id: u.report_id,
-                seen: format_time(u.seen),
+                seen: format_time(u.seen).replace('T', " "),
                 by: by.clone(),
-                wait: format_wait(at - u.seen),
+                wait: format_wait(at - u.seen, lang),
             }),
             _ => {
                 let envelope = sealed
@@ -218,8 +218,8 @@ async fn build(
                     .and_then(|s| desk.identity.open_envelope(s).ok());
                 waiting.push(Waiting {
                     id: u.report_id,
-                    seen: format_time(u.seen),
-                    waiting: format_wait(now - u.seen),
+                    seen: format_time(u.seen).replace('T', " "),
+                    waiting: format_wait(now - u.seen, lang),
                     alerted: u.alerted,
                     text: envelope.as_ref().map(|e| Zeroizing::new(e.text.clone())),
                     contact: envelope
@@ -237,7 +237,7 @@ async fn build(
         .map(|m: WeekMedian| Median {
             week: m.week,
             acknowledged: m.acknowledged,
-            median: format_wait(m.median_seconds),
+            median: format_wait(m.median_seconds, lang),
         })
         .collect();
     Ok(DutyPage {

@@ -143,8 +143,8 @@ async fn page(
             .filter(|s| s.ends > now - 7 * 24 * 3600)
             .map(|s| ShiftView {
                 id: s.id.clone(),
-                starts: format_time(s.starts),
-                ends: format_time(s.ends),
+                starts: format_time(s.starts).replace('T', " "),
+                ends: format_time(s.ends).replace('T', " "),
                 people: s.people.join(", "),
                 now: current_id.as_deref() == Some(s.id.as_str()),
             })
