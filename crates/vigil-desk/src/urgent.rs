@@ -114,6 +114,11 @@ impl UrgentLine {
     }
 
     async fn escalate(&self, now: i64, outcome: &mut TickOutcome) -> Result<(), StoreError> {
+        // Without [alerts] nobody is alerted, so no escalation is recorded
+        // either: the duty page then says truthfully that 0 people were alerted.
+        if self.sender.is_none() {
+            return Ok(());
+        }
         let open = self.store.urgent_reports(true).await?;
         if open.is_empty() {
             return Ok(());

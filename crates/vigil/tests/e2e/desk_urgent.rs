@@ -493,6 +493,8 @@ async fn the_duty_page_puts_urgent_reports_on_top_and_acknowledges_them() {
     let html = page_with(&format!("{desk}/duty?lang=en"), &cookie, "duty-page-marker").await;
     assert!(html.contains("m on it</button>"), "{html}");
     assert!(html.contains("<li>lawyer</li>"), "{html}");
+    // This desk has no [alerts]: nobody was alerted, and the page says so.
+    assert!(html.contains("people alerted: 0"), "{html}");
     let report_marker = "name=\"report\" value=\"";
     let start = html.find(report_marker).unwrap() + report_marker.len();
     let report = html[start..].split('"').next().unwrap().to_owned();
