@@ -627,3 +627,74 @@ async fn roster_and_purge_from_the_command_line() {
         vec![new]
     );
 }
+
+/// Through the real binaries: a report sent to the intake with "detained now"
+/// reaches the webhook of a running desk, with nothing of its content. The
+/// time it took is printed (a measurement, not a pass condition).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_urgent_report_reaches_the_webhook_of_a_running_desk() {
+    let mut w = World::new();
+    let intake = w.start_intake();
+    let (http, requests) = http_sink(Arc::default()).await;
+    let config = w.data().join("desk/desk.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{text}pull_interval_secs = 1\n[alerts]\ndesk_url = \"https://desk.example.org\"\n\
+             [alerts.webhook]\nurl = \"{http}/hook\"\n"
+        ),
+    )
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let at = |t: time::OffsetDateTime| {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    };
+    w.run_ok(&[
+        "desk",
+        "roster",
+        "add",
+        "--from",
+        &at(now - time::Duration::hours(1)),
+        "--to",
+        &at(now + time::Duration::hours(8)),
+        "--people",
+        "lawyer",
+    ]);
+    w.serve(&["desk", "serve"], "desk listening on");
+    let sent = std::time::Instant::now();
+    let (status, _) = super::post_json(
+        &intake,
+        serde_json::json!({ "text": TEXT_MARKER, "urgent": true, "contact": CONTACT_MARKER }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let deadline = sent + Duration::from_secs(60);
+    while requests.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no alert reached the webhook within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "urgent report to webhook alert: {:.1} s (pull every 1 s, urgent line every 2 s)",
+        sent.elapsed().as_secs_f64()
+    );
+    let requests = requests.lock().unwrap();
+    assert!(requests[0].contains("\"to\":\"lawyer\""), "{requests:?}");
+    assert_no_content("the webhook", &requests);
+    let logs = w.logs.lock().unwrap();
+    assert!(
+        !contains(&logs, "URGENT-TEXT-MARKER"),
+        "report text in a log"
+    );
+    assert!(!contains(&logs, "79001234567"), "contact in a log");
+}
