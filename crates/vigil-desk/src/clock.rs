@@ -12,6 +12,12 @@ pub trait Clock: Send + Sync {
     fn unix(&self) -> u64 {
         system_unix()
     }
+
+    /// The same, signed, for what the desk stores with a time (the urgent
+    /// line: when a report was seen, acknowledged, alerted).
+    fn unix_seconds(&self) -> i64 {
+        i64::try_from(self.unix()).unwrap_or(i64::MAX)
+    }
 }
 
 fn system_unix() -> u64 {

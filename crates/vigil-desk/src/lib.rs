@@ -3,6 +3,7 @@
 //! identity (itself kept encrypted with a passphrase).
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod authz;
 pub mod clock;
@@ -10,8 +11,11 @@ pub mod csrf;
 pub mod lockout;
 pub mod pull;
 pub mod queue;
+pub mod retention;
+pub mod roster;
 pub mod sessions;
 pub mod totp;
+pub mod urgent;
 pub mod verifier;
 pub mod web;
 

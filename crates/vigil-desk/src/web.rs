@@ -36,6 +36,9 @@ use crate::totp::{self, Secret};
 use crate::verifier::{PasswordVerifier, default_workers};
 
 mod access;
+// The urgent line (deskurgent).
+mod duty;
+mod roster;
 
 /// How long a login waits for a free password checker before "busy".
 pub const LOGIN_WAIT: Duration = Duration::from_secs(10);
@@ -1012,6 +1015,7 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         // One line per area (web/<area>.rs):
         .merge(access::routes())
+        .merge(duty::routes())
         .with_state(desk)
         .layer(middleware::from_fn(csrf::refuse_cross_origin));
     vigil_web::harden(routes)

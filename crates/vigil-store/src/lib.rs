@@ -33,6 +33,13 @@ pub mod record {
         PersonRow, RecordBatch, SourceRow, Stamp,
     };
 }
+/// The urgent line's rows (deskurgent): duty shifts, urgent reports, alerts, retention.
+pub mod urgent {
+    pub use crate::desk::urgent::{
+        AlertRetry, AlertRow, Escalation, FINAL_EVENT_KINDS, NewAlert, PurgeItem, PurgeKind, Shift,
+        UrgentRow,
+    };
+}
 pub use intake::IntakeStore;
 pub use vigil_core::SealedReport;
 use vigil_core::{Day, ReportId};

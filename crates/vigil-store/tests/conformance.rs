@@ -139,6 +139,11 @@ conformance!(
     accounts_roles_grants_and_disabling,
     accounts_second_factor_steps_and_recovery_codes,
     audit_appends_a_chain_and_pages_it,
+    // the urgent line and retention (deskurgent)
+    duty_shifts_keep_their_escalation_order,
+    urgent_reports_are_triaged_once_and_acknowledged_once,
+    escalation_and_alert_outbox_survive_reopening,
+    retention_takes_only_uncoded_reports_and_closed_cases,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -1184,5 +1189,294 @@ async fn audit_appends_a_chain_and_pages_it(f: Fresh) {
             &changed.subjects
         ),
         changed.hash
+    );
+}
+
+// --- the urgent line and retention (deskurgent) ---
+
+use vigil_store::urgent::{AlertRetry, Escalation, NewAlert, PurgeKind, Shift};
+
+fn shift(id: &str, starts: i64, people: &[&str]) -> Shift {
+    Shift {
+        id: id.into(),
+        starts,
+        ends: starts + 3600,
+        people: people.iter().map(|p| (*p).to_owned()).collect(),
+    }
+}
+
+async fn duty_shifts_keep_their_escalation_order(f: Fresh) {
+    let s = f.desk().await;
+    assert!(s.duty_shifts().await.unwrap().is_empty());
+    let night = shift("night", 7200, &["zoya", "anna", "boris"]);
+    let day_shift = shift("day", 0, &["boris"]);
+    s.duty_put_shift(&night).await.unwrap();
+    s.duty_put_shift(&day_shift).await.unwrap();
+    assert_eq!(
+        s.duty_shifts().await.unwrap(),
+        vec![day_shift.clone(), night.clone()]
+    );
+    // Replacing a shift replaces its people and their order.
+    let night2 = shift("night", 7000, &["anna", "zoya"]);
+    s.duty_put_shift(&night2).await.unwrap();
+    assert_eq!(
+        s.duty_shifts().await.unwrap(),
+        vec![day_shift.clone(), night2]
+    );
+    assert!(s.duty_delete_shift("night").await.unwrap());
+    assert!(!s.duty_delete_shift("night").await.unwrap());
+    assert_eq!(s.duty_shifts().await.unwrap(), vec![day_shift]);
+    // A shift that ends before it starts is refused by the database.
+    let mut bad = shift("bad", 100, &["anna"]);
+    bad.ends = 50;
+    assert!(s.duty_put_shift(&bad).await.is_err());
+}
+
+async fn urgent_reports_are_triaged_once_and_acknowledged_once(f: Fresh) {
+    let s = f.desk().await;
+    let (a, b, c) = (
+        report(1, "2024-01-01"),
+        report(2, "2024-01-01"),
+        report(3, "2024-01-02"),
+    );
+    s.desk_store_pulled(&[a.clone(), b.clone(), c.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.urgent_untriaged(10).await.unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert_eq!(s.urgent_untriaged(1).await.unwrap(), vec![a.clone()]);
+    s.urgent_triage(&[(a.id, true), (b.id, false)], 1000)
+        .await
+        .unwrap();
+    // A second mark does not move the first (seen stays 1000).
+    s.urgent_triage(&[(a.id, false)], 2000).await.unwrap();
+    assert_eq!(s.urgent_untriaged(10).await.unwrap(), vec![c.clone()]);
+    s.urgent_triage(&[(c.id, true)], 1500).await.unwrap();
+    let open = s.urgent_reports(true).await.unwrap();
+    assert_eq!(
+        open.iter()
+            .map(|u| (u.report_id, u.seen))
+            .collect::<Vec<_>>(),
+        vec![(a.id, 1000), (c.id, 1500)]
+    );
+    assert!(
+        !s.urgent_acknowledge(b.id, "anna", 1100).await.unwrap(),
+        "not urgent"
+    );
+    assert!(s.urgent_acknowledge(a.id, "anna", 1100).await.unwrap());
+    assert!(
+        !s.urgent_acknowledge(a.id, "boris", 1200).await.unwrap(),
+        "twice"
+    );
+    let open = s.urgent_reports(true).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].report_id, c.id);
+    let all = s.urgent_reports(false).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].acked_by.as_deref(), Some("anna"));
+    assert_eq!(all[0].acked_at, Some(1100));
+}
+
+async fn escalation_and_alert_outbox_survive_reopening(f: Fresh) {
+    let a = report(1, "2024-01-01");
+    {
+        let s = f.desk().await;
+        s.desk_store_pulled(std::slice::from_ref(&a)).await.unwrap();
+        s.urgent_triage(&[(a.id, true)], 100).await.unwrap();
+        let alerts = [
+            NewAlert {
+                username: "anna".into(),
+                channel: "email".into(),
+                waiting: 1,
+            },
+            NewAlert {
+                username: "anna".into(),
+                channel: "telegram".into(),
+                waiting: 1,
+            },
+        ];
+        s.urgent_escalate(
+            &[Escalation {
+                report_id: a.id,
+                alerted: 1,
+            }],
+            110,
+            &alerts,
+        )
+        .await
+        .unwrap();
+    }
+    let s = f.desk().await;
+    let u = &s.urgent_reports(true).await.unwrap()[0];
+    assert_eq!((u.alerted, u.last_alert), (1, Some(110)));
+    assert!(s.alerts_due(109, 10).await.unwrap().is_empty());
+    let due = s.alerts_due(110, 10).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (
+                d.username.as_str(),
+                d.channel.as_str(),
+                d.waiting,
+                d.attempts
+            ))
+            .collect::<Vec<_>>(),
+        vec![("anna", "email", 1, 0), ("anna", "telegram", 1, 0)]
+    );
+    s.alert_sent(due[0].id, 111).await.unwrap();
+    s.alert_failed(due[1].id, AlertRetry::At(200))
+        .await
+        .unwrap();
+    assert!(s.alerts_due(199, 10).await.unwrap().is_empty());
+    let again = s.alerts_due(200, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(s.alert_backlog().await.unwrap(), (1, 0));
+    s.alert_failed(again[0].id, AlertRetry::GiveUp(300))
+        .await
+        .unwrap();
+    assert!(s.alerts_due(10_000, 10).await.unwrap().is_empty());
+    assert_eq!(s.alert_backlog().await.unwrap(), (0, 1));
+    // An acknowledged report's alert does not move on any more.
+    assert!(s.urgent_acknowledge(a.id, "anna", 400).await.unwrap());
+    s.urgent_escalate(
+        &[Escalation {
+            report_id: a.id,
+            alerted: 2,
+        }],
+        500,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.urgent_reports(false).await.unwrap()[0].alerted, 1);
+}
+
+async fn retention_takes_only_uncoded_reports_and_closed_cases(f: Fresh) {
+    let s = f.desk().await;
+    let old_uncoded = report(1, "2020-01-01");
+    let old_coded = report(2, "2020-01-01");
+    let new_uncoded = report(3, "2024-06-01");
+    let old_urgent_open = report(4, "2020-01-01");
+    s.desk_store_pulled(&[
+        old_uncoded.clone(),
+        old_coded.clone(),
+        new_uncoded.clone(),
+        old_urgent_open.clone(),
+    ])
+    .await
+    .unwrap();
+    s.urgent_triage(&[(old_urgent_open.id, true)], 1)
+        .await
+        .unwrap();
+    let mut from_report = source("sr");
+    from_report.kind = "report".into();
+    from_report.report_id = Some(old_coded.id.to_string());
+    from_report.file_sha256 = None;
+    let mut p1 = person("p1");
+    p1.origin = None;
+    let mut p2 = person("p2");
+    p2.origin = Some(Origin {
+        source_id: "sr".into(),
+        row: None,
+    });
+    let case = |id: &str, person: &str| CaseRow {
+        id: id.into(),
+        person_id: person.into(),
+        sealed: b"sealed matter".to_vec(),
+        stamp: stamp(),
+    };
+    let in_case = |id: &str, person: &str, case: &str, kind: &str, date: &str| {
+        let mut e = event(id, Some(person), None, kind, date, "RU-MOW");
+        e.case_id = Some(case.into());
+        e.articles = vec!["20.2".into()];
+        e
+    };
+    // c1: closed long ago (a fine in 2015) -> goes, with p1 (named nowhere else).
+    // c2: ended in a sentence, but in 2023 -> stays.
+    // c3: last event a criminal case opened (not final) -> stays.
+    // c4: one event with an unknown date -> stays (cannot tell).
+    let mut undated = in_case("e5", "p2", "c4", "sentence", "2010-01-01");
+    undated.date = DateRow {
+        day: None,
+        precision: "unknown",
+    };
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1"), from_report],
+        persons: vec![p1, p2],
+        cases: vec![
+            case("c1", "p1"),
+            case("c2", "p2"),
+            case("c3", "p2"),
+            case("c4", "p2"),
+        ],
+        events: vec![
+            in_case("e1", "p1", "c1", "detention", "2014-05-06"),
+            in_case("e2", "p1", "c1", "fine", "2015-02-01"),
+            in_case("e3", "p2", "c2", "sentence", "2023-01-01"),
+            in_case("e4", "p2", "c3", "criminal_case", "2012-01-01"),
+            undated,
+        ],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    let (reports_before, cases_before) = (Some(day("2024-01-01")), Some(day("2020-01-01")));
+    let shape = |items: Vec<vigil_store::urgent::PurgeItem>| {
+        items
+            .into_iter()
+            .map(|i| (i.kind, i.id, i.day.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![
+        (
+            PurgeKind::Report,
+            old_uncoded.id.to_string(),
+            "2020-01-01".to_owned(),
+        ),
+        (PurgeKind::Case, "c1".to_owned(), "2015-02-01".to_owned()),
+    ];
+    assert_eq!(
+        shape(
+            s.retention_candidates(reports_before, cases_before)
+                .await
+                .unwrap()
+        ),
+        expected
+    );
+    // Neither setting: nothing.
+    assert!(s.retention_candidates(None, None).await.unwrap().is_empty());
+    // The dry run changed nothing; the purge removes exactly those.
+    assert_eq!(s.desk_reports().await.unwrap().len(), 4);
+    assert_eq!(
+        shape(
+            s.retention_purge(reports_before, cases_before)
+                .await
+                .unwrap()
+        ),
+        expected
+    );
+    let left: Vec<_> = s
+        .desk_reports()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, vec![old_coded.id, new_uncoded.id, old_urgent_open.id]);
+    assert_eq!(s.record_case("c1").await.unwrap(), None);
+    assert_eq!(s.record_event("e1").await.unwrap(), None);
+    assert_eq!(s.record_event("e2").await.unwrap(), None);
+    assert_eq!(s.record_person("p1").await.unwrap(), None);
+    assert!(s.record_person("p2").await.unwrap().is_some());
+    assert!(s.record_case("c2").await.unwrap().is_some());
+    assert!(s.record_event("e4").await.unwrap().is_some());
+    // A second purge finds nothing more.
+    assert!(
+        s.retention_purge(reports_before, cases_before)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -146,4 +146,38 @@ pub enum DeskCommand {
     /// Print the demo account's current second-factor code (only in a folder
     /// `vigil demo` made; a real desk's secrets never leave the authenticator app).
     TotpCode,
+    /// The duty roster: list the shifts (the default), add or remove one.
+    Roster {
+        #[command(subcommand)]
+        command: Option<RosterCommand>,
+    },
+    /// Delete uncoded reports and closed cases older than [retention] in the desk config allows.
+    Purge {
+        /// Only list what would go (kinds, ids and days), deleting nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RosterCommand {
+    /// Print every shift with its people in alert order (times UTC).
+    List,
+    /// Add a shift, or replace the one with the same --id.
+    Add {
+        /// Start, UTC: YYYY-MM-DDTHH:MM.
+        #[arg(long)]
+        from: String,
+        /// End, UTC: YYYY-MM-DDTHH:MM.
+        #[arg(long)]
+        to: String,
+        /// Account names in alert order, separated by commas: anna,boris.
+        #[arg(long)]
+        people: String,
+        /// The shift's id [default: made from its start].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Remove a shift by its id.
+    Remove { id: String },
 }

@@ -115,6 +115,14 @@ pub struct DeskConfigFile {
     /// refused at start unless the desk listens on loopback.
     #[serde(default = "default_true")]
     pub secure_cookies: bool,
+    /// The urgent line's alerts (deskurgent; docs/desk.md, "Urgent line").
+    /// Without it, urgent reports are still put on top of the duty page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<vigil_desk::alerts::AlertsConfig>,
+    /// How long uncoded reports and closed cases are kept (deskurgent;
+    /// `vigil desk purge`). Without it, everything is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<vigil_desk::retention::RetentionConfig>,
 }
 
 fn default_intake_listen() -> SocketAddr {

@@ -8,9 +8,10 @@ pub(crate) mod counts;
 pub(crate) mod history;
 pub(crate) mod record;
 mod reports;
+pub(crate) mod urgent;
 
 use async_trait::async_trait;
-use vigil_core::{Day, SealedReport};
+use vigil_core::{Day, ReportId, SealedReport};
 
 use crate::db::Db;
 use crate::{Account, StoreError};
@@ -22,6 +23,7 @@ use record::{
     ActionCount, ActionRow, BatchOutcome, CaseRow, EventRow, EventsOf, PersonRow, RecordBatch,
     SourceRow,
 };
+use urgent::{AlertRetry, AlertRow, Escalation, NewAlert, PurgeItem, Shift, UrgentRow};
 
 #[async_trait]
 pub trait DeskStore: Send + Sync {
@@ -138,6 +140,72 @@ pub trait DeskStore: Send + Sync {
 
     /// The chain's end as recorded beside it: (seq, hash).
     async fn audit_head(&self) -> Result<(i64, String), StoreError>;
+    // --- the urgent line and retention (deskurgent; urgent.rs) ---
+
+    /// Creates a duty shift, or replaces the one with its id (times and people).
+    async fn duty_put_shift(&self, shift: &Shift) -> Result<(), StoreError>;
+
+    /// Removes a shift; `false` if there was none with that id.
+    async fn duty_delete_shift(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Every shift, earliest first, each with its people in escalation order.
+    async fn duty_shifts(&self) -> Result<Vec<Shift>, StoreError>;
+
+    /// Pulled reports the desk has not opened for triage yet, in pull order.
+    async fn urgent_untriaged(&self, limit: u32) -> Result<Vec<SealedReport>, StoreError>;
+
+    /// Marks reports as triaged (urgent or not) at `seen`; a report already
+    /// triaged keeps its first mark.
+    async fn urgent_triage(
+        &self,
+        reports: &[(ReportId, bool)],
+        seen: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Urgent reports, earliest seen first; only unacknowledged ones if `open_only`.
+    async fn urgent_reports(&self, open_only: bool) -> Result<Vec<UrgentRow>, StoreError>;
+
+    /// In one transaction: moves the reports' alerts on (unless acknowledged
+    /// meanwhile) and queues the alerts to send.
+    async fn urgent_escalate(
+        &self,
+        escalations: &[Escalation],
+        at: i64,
+        alerts: &[NewAlert],
+    ) -> Result<(), StoreError>;
+
+    /// "I'm on it": `false` if the report is not urgent or already acknowledged.
+    async fn urgent_acknowledge(
+        &self,
+        report: ReportId,
+        username: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Alerts to send now (not sent, not given up, due by `now`), oldest first.
+    async fn alerts_due(&self, now: i64, limit: u32) -> Result<Vec<AlertRow>, StoreError>;
+
+    async fn alert_sent(&self, id: i64, at: i64) -> Result<(), StoreError>;
+
+    async fn alert_failed(&self, id: i64, retry: AlertRetry) -> Result<(), StoreError>;
+
+    /// (alerts waiting to be sent, alerts given up).
+    async fn alert_backlog(&self) -> Result<(u64, u64), StoreError>;
+
+    /// What retention would remove: uncoded reports received before
+    /// `reports_before`, closed cases whose last event is before `cases_before`.
+    async fn retention_candidates(
+        &self,
+        reports_before: Option<Day>,
+        cases_before: Option<Day>,
+    ) -> Result<Vec<PurgeItem>, StoreError>;
+
+    /// Removes them in one transaction (deciding again inside it); returns what went.
+    async fn retention_purge(
+        &self,
+        reports_before: Option<Day>,
+        cases_before: Option<Day>,
+    ) -> Result<Vec<PurgeItem>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -288,5 +356,83 @@ impl DeskStore for DeskDb {
 
     async fn audit_head(&self) -> Result<(i64, String), StoreError> {
         audit::head(&self.db).await
+    }
+
+    async fn duty_put_shift(&self, shift: &Shift) -> Result<(), StoreError> {
+        urgent::put_shift(&self.db, shift).await
+    }
+
+    async fn duty_delete_shift(&self, id: &str) -> Result<bool, StoreError> {
+        urgent::delete_shift(&self.db, id).await
+    }
+
+    async fn duty_shifts(&self) -> Result<Vec<Shift>, StoreError> {
+        urgent::shifts(&self.db).await
+    }
+
+    async fn urgent_untriaged(&self, limit: u32) -> Result<Vec<SealedReport>, StoreError> {
+        urgent::untriaged(&self.db, limit).await
+    }
+
+    async fn urgent_triage(
+        &self,
+        reports: &[(ReportId, bool)],
+        seen: i64,
+    ) -> Result<(), StoreError> {
+        urgent::triage(&self.db, reports, seen).await
+    }
+
+    async fn urgent_reports(&self, open_only: bool) -> Result<Vec<UrgentRow>, StoreError> {
+        urgent::urgent(&self.db, open_only).await
+    }
+
+    async fn urgent_escalate(
+        &self,
+        escalations: &[Escalation],
+        at: i64,
+        alerts: &[NewAlert],
+    ) -> Result<(), StoreError> {
+        urgent::escalate(&self.db, escalations, at, alerts).await
+    }
+
+    async fn urgent_acknowledge(
+        &self,
+        report: ReportId,
+        username: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        urgent::acknowledge(&self.db, report, username, at).await
+    }
+
+    async fn alerts_due(&self, now: i64, limit: u32) -> Result<Vec<AlertRow>, StoreError> {
+        urgent::alerts_due(&self.db, now, limit).await
+    }
+
+    async fn alert_sent(&self, id: i64, at: i64) -> Result<(), StoreError> {
+        urgent::alert_sent(&self.db, id, at).await
+    }
+
+    async fn alert_failed(&self, id: i64, retry: AlertRetry) -> Result<(), StoreError> {
+        urgent::alert_failed(&self.db, id, retry).await
+    }
+
+    async fn alert_backlog(&self) -> Result<(u64, u64), StoreError> {
+        urgent::alert_backlog(&self.db).await
+    }
+
+    async fn retention_candidates(
+        &self,
+        reports_before: Option<Day>,
+        cases_before: Option<Day>,
+    ) -> Result<Vec<PurgeItem>, StoreError> {
+        urgent::retention_candidates(&self.db, reports_before, cases_before).await
+    }
+
+    async fn retention_purge(
+        &self,
+        reports_before: Option<Day>,
+        cases_before: Option<Day>,
+    ) -> Result<Vec<PurgeItem>, StoreError> {
+        urgent::retention_purge(&self.db, reports_before, cases_before).await
     }
 }

@@ -289,6 +289,8 @@ pub async fn run(args: DemoArgs) -> Result {
         intake_proxy: None,
         pull_interval_secs: args.pull_every,
         secure_cookies: false,
+        alerts: None,
+        retention: None,
     };
     config::save(&layout.desk_config(), &desk_file)?;
 
@@ -302,6 +304,8 @@ pub async fn run(args: DemoArgs) -> Result {
         vigil_intake::router(intake),
         shutdown_signal(),
     ));
+    // The urgent line: urgent demo reports go on top of the duty page.
+    super::urgent::spawn_urgent_line(&desk_file, desk.store.clone(), identity.clone())?;
     let web = DeskWeb::new(desk.store.clone(), identity, false)?;
     tokio::spawn(vigil_web::serve(
         desk_listener,

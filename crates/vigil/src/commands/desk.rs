@@ -103,6 +103,7 @@ pub async fn run(args: DeskArgs) -> Result {
             store.clone(),
             Duration::from_secs(file.pull_interval_secs.max(1)),
         );
+        super::urgent::spawn_urgent_line(&file, store.clone(), identity.clone())?;
         let web = DeskWeb::new(store, identity, file.secure_cookies)?;
         println!("desk listening on http://{}", listener.local_addr()?);
         vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
@@ -190,6 +191,8 @@ pub async fn run(args: DeskArgs) -> Result {
         }
         // Answered before the store is opened (below).
         DeskCommand::TotpCode => {}
+        DeskCommand::Roster { command } => super::urgent::roster(&desk, command).await?,
+        DeskCommand::Purge { dry_run } => super::urgent::purge(&desk, dry_run).await?,
     }
     Ok(())
 }

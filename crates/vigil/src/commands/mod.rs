@@ -8,6 +8,7 @@ mod intake;
 mod keygen;
 mod release;
 pub mod stats;
+mod urgent;
 
 use std::net::SocketAddr;
 

@@ -22,6 +22,7 @@ mod stress;
 mod audit;
 mod auth;
 mod desk_access;
+mod desk_urgent;
 mod intake_privacy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
