@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod lockout;
 pub mod pull;
 pub mod queue;
+pub mod replies;
 pub mod sessions;
 pub mod verifier;
 pub mod web;

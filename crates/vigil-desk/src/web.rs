@@ -29,6 +29,8 @@ use crate::queue::{QueueItem, open_queue};
 use crate::sessions::{Current, Sessions};
 use crate::verifier::{PasswordVerifier, default_workers};
 
+mod replies;
+
 /// How long a login waits for a free password checker before "busy".
 pub const LOGIN_WAIT: Duration = Duration::from_secs(10);
 
@@ -462,6 +464,10 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/reports/{id}/reply",
+            get(replies::show).post(replies::send),
+        )
         .with_state(desk)
         .layer(middleware::from_fn(csrf::refuse_cross_origin));
     vigil_web::harden(routes)

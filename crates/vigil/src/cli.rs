@@ -134,4 +134,10 @@ pub enum DeskCommand {
     },
     /// Create a desk account, or set its password (read from VIGIL_ACCOUNT_PASSWORD or a prompt).
     Account { username: String },
+    /// Answer a reporter: the reply's text is read from stdin, sealed to the
+    /// report's receipt key, and handed to the intake at the next pull.
+    Reply {
+        /// The report's id, as `vigil desk list` shows it.
+        report: String,
+    },
 }

@@ -5,11 +5,13 @@
 mod accounts;
 pub(crate) mod counts;
 pub(crate) mod history;
+mod messages;
 pub(crate) mod record;
 mod reports;
 
 use async_trait::async_trait;
-use vigil_core::{Day, SealedReport};
+use vigil_core::followup::SealedMessage;
+use vigil_core::{Day, ReportId, SealedReport};
 
 use crate::db::Db;
 use crate::{Account, StoreError};
@@ -83,6 +85,24 @@ pub trait DeskStore: Send + Sync {
         &self,
         query: &CountQuery,
     ) -> Result<(Vec<CountRow>, CountRow), StoreError>;
+
+    // --- intakeform: replies by receipt (messages.rs) ---
+
+    /// Stores messages (the team's replies, or follow-ups pulled from an
+    /// intake), skipping any already held. Returns how many were new.
+    async fn desk_add_messages(&self, messages: &[SealedMessage]) -> Result<u64, StoreError>;
+
+    /// Every message the desk holds, oldest first.
+    async fn desk_messages(&self) -> Result<Vec<SealedMessage>, StoreError>;
+
+    /// The team's replies that no intake has taken yet, oldest first.
+    async fn desk_unpushed_replies(&self, limit: u32) -> Result<Vec<SealedMessage>, StoreError>;
+
+    /// Marks replies as taken by an intake; returns how many changed.
+    async fn desk_mark_pushed(&self, ids: &[ReportId]) -> Result<u64, StoreError>;
+
+    /// One report by its id.
+    async fn desk_report(&self, id: &ReportId) -> Result<Option<SealedReport>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -170,5 +190,25 @@ impl DeskStore for DeskDb {
         query: &CountQuery,
     ) -> Result<(Vec<CountRow>, CountRow), StoreError> {
         counts::count_with_total(&self.db, query).await
+    }
+
+    async fn desk_add_messages(&self, messages: &[SealedMessage]) -> Result<u64, StoreError> {
+        messages::add(&self.db, messages).await
+    }
+
+    async fn desk_messages(&self) -> Result<Vec<SealedMessage>, StoreError> {
+        messages::all(&self.db).await
+    }
+
+    async fn desk_unpushed_replies(&self, limit: u32) -> Result<Vec<SealedMessage>, StoreError> {
+        messages::unpushed(&self.db, limit).await
+    }
+
+    async fn desk_mark_pushed(&self, ids: &[ReportId]) -> Result<u64, StoreError> {
+        messages::mark_pushed(&self.db, ids).await
+    }
+
+    async fn desk_report(&self, id: &ReportId) -> Result<Option<SealedReport>, StoreError> {
+        messages::report(&self.db, id).await
     }
 }

@@ -203,6 +203,7 @@ pub async fn run(args: DemoArgs) -> Result {
         receipt_days: None,
         receipt_key_file: None,
         behind_tls_proxy: false,
+        organisation: None,
     };
     config::save(&layout.intake_config(), &intake_file)?;
     let desk_file = DeskConfigFile {
@@ -214,6 +215,7 @@ pub async fn run(args: DemoArgs) -> Result {
         intake_proxy: None,
         pull_interval_secs: args.pull_every,
         secure_cookies: false,
+        intakes: Vec::new(),
     };
     config::save(&layout.desk_config(), &desk_file)?;
 

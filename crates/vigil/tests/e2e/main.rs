@@ -21,6 +21,7 @@ mod stress;
 
 mod audit;
 mod auth;
+mod intake_form;
 mod intake_privacy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
@@ -1062,7 +1063,7 @@ async fn a_reporter_sends_the_form_from_chromium_with_javascript_off() {
     browser.goto(&format!("{intake}/")).await;
     assert_eq!(browser.text_of("h1").await, "Сообщить о преследовании");
     // The language switch, then the form in English.
-    browser.click("header a").await;
+    browser.click("header a[hreflang]").await;
     assert_eq!(browser.text_of("h1").await, "Report persecution");
     browser
         .type_into(
