@@ -9,14 +9,18 @@ use vigil_core::{Day, ReportId, SealedReport};
 use crate::db::{Db, on_pool};
 use crate::{MessageRow, ReportRow, StoreError, to_message, to_report};
 
-/// Inserts one message (numbered after the highest held, like reports, so that
-/// no sequence counts them all), leaving one with the same id as it is. A
-/// macro, so that one text serves both backends' transactions.
+/// Inserts one message if its receipt is known, numbered after the highest
+/// held (like reports, so that no sequence counts them all), leaving one with
+/// the same id as it is. One statement, so that the check and the insert are
+/// one write (no read lock upgraded under a concurrent writer). A macro, so
+/// that one text serves both backends' transactions; evaluates to the rows
+/// inserted.
 macro_rules! insert_message {
     ($tx:expr, $m:expr, $pending:expr) => {
         sqlx::query(
             "INSERT INTO intake_messages (seq, id, receipt_hash, sender, day, sealed, pending) \
-             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM intake_messages), $1, $2, $3, $4, $5, $6) \
+             SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM intake_messages), $1, $2, $3, $4, $5, $6 \
+             WHERE EXISTS (SELECT 1 FROM intake_receipts WHERE hash = $2) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind($m.id.to_string())
@@ -27,6 +31,19 @@ macro_rules! insert_message {
         .bind(i64::from($pending))
         .execute(&mut *$tx)
         .await?
+        .rows_affected()
+    };
+}
+
+/// On PostgreSQL, writers of messages take turns (the numbering reads the
+/// highest number); SQLite has one writer at a time anyway.
+macro_rules! lock_messages {
+    ($db:expr, $tx:expr) => {
+        if let Db::Postgres(_) = $db {
+            sqlx::query("LOCK TABLE intake_messages IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *$tx)
+                .await?;
+        }
     };
 }
 
@@ -196,20 +213,19 @@ impl IntakeStore for IntakeDb {
     async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError> {
         let forgotten = on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            // A receipt's messages go with it. Follow-ups the desk has not yet
-            // stored stay until it has.
-            sqlx::query(
-                "DELETE FROM intake_messages WHERE pending = 0 AND receipt_hash IN \
-                 (SELECT hash FROM intake_receipts WHERE received < $1)",
-            )
-            .bind(before.to_string())
-            .execute(&mut *tx)
-            .await?;
             let n = sqlx::query("DELETE FROM intake_receipts WHERE received < $1")
                 .bind(before.to_string())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // A receipt's messages go with it; follow-ups the desk has not yet
+            // stored stay until it has (and go at the next sweep after that).
+            sqlx::query(
+                "DELETE FROM intake_messages WHERE pending = 0 AND NOT EXISTS \
+                 (SELECT 1 FROM intake_receipts r WHERE r.hash = intake_messages.receipt_hash)",
+            )
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             n
         });
@@ -241,17 +257,16 @@ impl IntakeStore for IntakeDb {
         let mut held = Vec::new();
         on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
+            lock_messages!(&self.db, tx);
             for m in replies {
-                let known: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM intake_receipts WHERE hash = $1")
-                        .bind(&m.receipt_hash[..])
-                        .fetch_one(&mut *tx)
-                        .await?;
-                if known == 0 {
-                    continue;
-                }
                 insert_message!(tx, m, false);
-                held.push(m.id);
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM intake_messages WHERE id = $1")
+                    .bind(m.id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if n > 0 {
+                    held.push(m.id);
+                }
             }
             tx.commit().await?;
         });
@@ -261,16 +276,10 @@ impl IntakeStore for IntakeDb {
     async fn intake_add_followup(&self, followup: &SealedMessage) -> Result<bool, StoreError> {
         let stored = on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let known: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM intake_receipts WHERE hash = $1")
-                    .bind(&followup.receipt_hash[..])
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if known > 0 {
-                insert_message!(tx, followup, true);
-            }
+            lock_messages!(&self.db, tx);
+            let n = insert_message!(tx, followup, true);
             tx.commit().await?;
-            known > 0
+            n > 0
         });
         Ok(stored)
     }
