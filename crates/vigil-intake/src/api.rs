@@ -54,14 +54,14 @@ fn bad_choice(field: &str, allowed: &[&str], lang: Lang) -> Response {
 
 impl ReportRequest {
     /// The guided answers, or the error for a choice outside its list.
-    fn details(&self, lang: Lang) -> Result<ReportDetails, Response> {
+    fn details(&self, lang: Lang) -> Result<ReportDetails, Box<Response>> {
         fn choice<T: Copy>(
             field: &str,
             value: Option<&str>,
             all: &[T],
             code: fn(T) -> &'static str,
             lang: Lang,
-        ) -> Result<Option<T>, Response> {
+        ) -> Result<Option<T>, Box<Response>> {
             match value {
                 None => Ok(None),
                 Some(v) => all
@@ -71,7 +71,7 @@ impl ReportRequest {
                     .map(Some)
                     .ok_or_else(|| {
                         let codes: Vec<&str> = all.iter().map(|c| code(*c)).collect();
-                        bad_choice(field, &codes, lang)
+                        Box::new(bad_choice(field, &codes, lang))
                     }),
             }
         }
@@ -214,7 +214,7 @@ pub(crate) async fn submit(
     let lang = lang_of(&headers, request.lang.as_deref());
     let details = match request.details(lang) {
         Ok(d) => d,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let submission = Submission {
         text: &request.text,

@@ -312,13 +312,13 @@ fn json_body<T: for<'de> Deserialize<'de>>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     example: &str,
-) -> Result<T, Response> {
+) -> Result<T, Box<Response>> {
     let lang = lang_of(headers, None);
     let body = match body {
         Ok(b) => Zeroizing::new(Vec::from(b)),
         Err(r) => {
             let status = r.status();
-            return Err(error(status, "bad_body", damaged(status)));
+            return Err(Box::new(error(status, "bad_body", damaged(status))));
         }
     };
     serde_json::from_slice(&body).map_err(|_| {
@@ -326,7 +326,7 @@ fn json_body<T: for<'de> Deserialize<'de>>(
             Lang::Ru => format!("Ожидается JSON-объект вида {example}"),
             Lang::En => format!("Expected a JSON object like {example}"),
         };
-        error(StatusCode::BAD_REQUEST, "malformed_json", message)
+        Box::new(error(StatusCode::BAD_REQUEST, "malformed_json", message))
     })
 }
 
@@ -341,7 +341,7 @@ pub(crate) async fn api_messages(
 ) -> Response {
     let request: ReadRequest = match json_body(&headers, body, r#"{"receipt": "XXXX-XXXX-…"}"#) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let lang = lang_of(&headers, request.lang.as_deref());
     let result = match read_receipt(&request.receipt) {
@@ -372,7 +372,7 @@ pub(crate) async fn api_add_message(
         r#"{"receipt": "XXXX-XXXX-…", "text": "..."}"#,
     ) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let lang = lang_of(&headers, request.lang.as_deref());
     let result = match read_receipt(&request.receipt) {
