@@ -387,3 +387,99 @@ async fn one_desk_pulls_from_two_intakes_and_each_reply_goes_home() {
     assert!(read(&second, &a).await.is_empty());
     assert!(read(&first, &b).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_desk_writes_a_reply_on_its_page_and_the_queue_says_how_long_ago() {
+    let mut w = World::new();
+    let desk = w.desk_with_a_report("Page-marker report", false).await;
+    let c = client();
+    let (login_cookie, form_token) = super::auth::login_form(&c, &desk).await;
+    let r = c
+        .post(format!("{desk}/login"))
+        .header("cookie", &login_cookie)
+        .form(&[
+            ("username", "lawyer"),
+            ("password", "correct horse battery"),
+            ("lang", "ru"),
+            ("form_token", &form_token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = super::auth::cookie_of(&r);
+    w.run_ok(&["desk", "pull"]);
+    let id = w.desk_list()[0]["id"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        let (c, cookie) = (c.clone(), cookie.clone());
+        async move {
+            c.get(path)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let queue = get(format!("{desk}/?lang=ru")).await;
+    assert!(queue.contains("получено 0 мин назад"), "{queue}");
+    assert!(queue.contains(&format!("/reports/{id}/reply")));
+    let page = get(format!("{desk}/reports/{id}/reply?lang=en")).await;
+    assert!(page.contains("Page-marker report") && page.contains("Reply to the reporter"));
+    let token = page
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    // A stale form token is refused and the words come back.
+    let r = c
+        .post(format!("{desk}/reports/{id}/reply"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("text", "Kept-marker"),
+            ("form_token", "stale"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Kept-marker"));
+    let r = c
+        .post(format!("{desk}/reports/{id}/reply"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("text", "Desk-page-marker: we called the station"),
+            ("form_token", &token),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let queue = get(format!("{desk}/?lang=en")).await;
+    assert!(
+        queue.contains("Desk-page-marker: we called the station"),
+        "{queue}"
+    );
+    assert!(queue.contains("received 0 min ago"), "{queue}");
+    // The running desk pulls by itself too; whichever pull hands the reply
+    // over, after this one it is on the intake, sealed, under the receipt.
+    w.run_ok(&["desk", "pull"]);
+    let report: vigil_core::ReportId = id.parse().unwrap();
+    let hash = w
+        .desk_store()
+        .await
+        .desk_report(&report)
+        .await
+        .unwrap()
+        .unwrap()
+        .receipt_hash;
+    let on_intake = w.intake_store().await.intake_messages(&hash).await.unwrap();
+    assert_eq!(on_intake.len(), 1);
+    assert_eq!(on_intake[0].from, vigil_core::followup::Sender::Team);
+    super::assert_nowhere(&w, "Desk-page-marker");
+}
