@@ -482,4 +482,23 @@ async fn the_desk_writes_a_reply_on_its_page_and_the_queue_says_how_long_ago() {
     assert_eq!(on_intake.len(), 1);
     assert_eq!(on_intake[0].from, vigil_core::followup::Sender::Team);
     super::assert_nowhere(&w, "Desk-page-marker");
+
+    // Screenshots of the desk's reply page, when asked for.
+    if std::env::var_os("VIGIL_SCREENSHOTS").is_some() {
+        let browser = Browser::start().await;
+        browser.resize(360, 800).await;
+        browser.goto(&format!("{desk}/login?lang=ru")).await;
+        browser.type_into("#username", "lawyer").await;
+        browser
+            .type_into("#password", "correct horse battery")
+            .await;
+        browser.click("button[type=submit]").await;
+        browser.find("pre.report").await;
+        browser.screenshot("desk-queue-ru").await;
+        browser
+            .goto(&format!("{desk}/reports/{id}/reply?lang=ru"))
+            .await;
+        browser.find("textarea#text").await;
+        browser.screenshot("desk-reply-ru").await;
+    }
 }
