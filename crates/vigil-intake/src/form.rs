@@ -256,15 +256,23 @@ pub(crate) async fn submit(
         lang,
     };
     match intake.submit(submission, Channel::WebForm).await {
-        Ok(receipt) => render(
-            &ReceiptPage {
-                t: texts(lang),
-                org: org_view(&intake.config.organisation, lang),
-                receipt: receipt.to_string(),
-                urgent,
-            },
-            StatusCode::OK,
-        ),
+        Ok(receipt) => {
+            let mut response = render(
+                &ReceiptPage {
+                    t: texts(lang),
+                    org: org_view(&intake.config.organisation, lang),
+                    receipt: receipt.to_string(),
+                    urgent,
+                },
+                StatusCode::OK,
+            );
+            // Shown once: no browser or proxy cache keeps a copy of the receipt.
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
         Err(e) => {
             // Give the reporter their words back so nothing they wrote is lost.
             let (message, field, status) = match e {

@@ -417,7 +417,15 @@ async fn replies_by_receipt_round_trip_and_a_wrong_receipt_hears_the_same() {
 #[tokio::test]
 async fn the_status_page_takes_the_receipt_only_in_a_post_body() {
     let f = fixture(|_| {}).await;
-    let (_, _, page) = send(&f.intake, post_form("/report", "lang=en&text=words")).await;
+    let response = crate::router(f.intake.clone())
+        .oneshot(post_form("/report", "lang=en&text=words"))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let page = String::from_utf8(bytes.to_vec()).unwrap();
     let receipt = page
         .split("<span id=\"receipt\">")
         .nth(1)
