@@ -109,3 +109,90 @@ pub async fn conversations(
     }
     Ok(by_receipt)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use vigil_core::followup::ReplyKey;
+    use vigil_core::{Channel, Lang, Receipt, ReportEnvelope, SealedReport};
+
+    use super::*;
+
+    async fn desk_with(
+        identity: &DeskIdentity,
+        reply_to: Option<String>,
+    ) -> (std::sync::Arc<dyn DeskStore>, ReportId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = vigil_store::open_desk(&vigil_store::sqlite_url(&dir.path().join("d.db")))
+            .await
+            .unwrap();
+        let mut envelope =
+            ReportEnvelope::new("задержан", true, None, Lang::Ru, Channel::Api, Day::today())
+                .unwrap();
+        envelope.reply_to = reply_to;
+        let id = ReportId::generate().unwrap();
+        store
+            .desk_store_pulled(&[SealedReport {
+                id,
+                receipt_hash: [7; 32],
+                sealed: identity.recipients().seal_envelope(&envelope).unwrap(),
+                received: Day::today(),
+            }])
+            .await
+            .unwrap();
+        (store, id, dir)
+    }
+
+    #[tokio::test]
+    async fn a_reply_opens_for_the_desk_and_the_receipt_holder_only() {
+        let identity = DeskIdentity::generate();
+        let receipt = Receipt::generate().unwrap();
+        let key = ReplyKey::derive(&receipt).unwrap();
+        let (store, id, _dir) = desk_with(&identity, Some(key.recipient())).await;
+        let now = time::OffsetDateTime::now_utc();
+        write_reply(store.as_ref(), &identity, &id, "  Адвокат едет ", now)
+            .await
+            .unwrap();
+        let waiting = store.desk_unpushed_replies(10).await.unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].receipt_hash, [7; 32]);
+        assert_eq!(key.open(&waiting[0].sealed).unwrap().text, "Адвокат едет");
+        let other = ReplyKey::derive(&Receipt::generate().unwrap()).unwrap();
+        assert!(other.open(&waiting[0].sealed).is_err());
+        let shown = conversations(store.as_ref(), &identity).await.unwrap();
+        assert_eq!(shown[&[7; 32]][0].text.as_deref(), Some("Адвокат едет"));
+        assert!(matches!(
+            write_reply(store.as_ref(), &identity, &id, "  ", now).await,
+            Err(ReplyError::Message(MessageError::Empty))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_report_from_before_replies_cannot_be_answered_and_says_why() {
+        let identity = DeskIdentity::generate();
+        let (store, id, _dir) = desk_with(&identity, None).await;
+        let e = write_reply(
+            store.as_ref(),
+            &identity,
+            &id,
+            "hello",
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, ReplyError::NoReplyKey(_)));
+        assert!(e.to_string().contains("contact"));
+        let unknown = ReportId::generate().unwrap();
+        let e = write_reply(
+            store.as_ref(),
+            &identity,
+            &unknown,
+            "hello",
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, ReplyError::NoSuchReport(_)));
+        assert!(store.desk_unpushed_replies(10).await.unwrap().is_empty());
+    }
+}
