@@ -30,6 +30,26 @@ impl Day {
     }
 }
 
+/// A moment as the sealed envelopes carry it: UTC to the second, RFC 3339
+/// (`2026-12-07T02:40:11Z`). Only ever written inside sealed data.
+pub fn timestamp(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        at.month() as u8,
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// Reads a moment written by [`timestamp`] (or any RFC 3339 time).
+pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("not a day in the form YYYY-MM-DD: {0:?}")]
 pub struct DayError(String);
@@ -73,5 +93,16 @@ mod tests {
         assert_eq!(d.to_string(), "2022-02-24");
         assert!("2022-02-30".parse::<Day>().is_err());
         assert!("24.02.2022".parse::<Day>().is_err());
+    }
+
+    #[test]
+    fn timestamps_round_trip_to_the_second() {
+        let at = time::macros::datetime!(2026-12-07 02:40:11.987 UTC);
+        let s = timestamp(at);
+        assert_eq!(s, "2026-12-07T02:40:11Z");
+        assert_eq!(
+            parse_timestamp(&s).unwrap(),
+            time::macros::datetime!(2026-12-07 02:40:11 UTC)
+        );
     }
 }

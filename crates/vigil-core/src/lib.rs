@@ -5,6 +5,7 @@
 //! knows about HTTP; the zones (intake, desk, public) build on it.
 
 pub mod day;
+pub mod followup;
 pub mod keys;
 pub mod lang;
 pub mod random;
@@ -18,6 +19,8 @@ pub mod token;
 pub use day::Day;
 pub use lang::Lang;
 pub use receipt::{Receipt, ReceiptKey};
-pub use report::{Channel, ReportEnvelope, ReportError, ReportId};
+pub use report::{
+    Channel, Consent, Happened, ReportDetails, ReportEnvelope, ReportError, ReportId, Whom,
+};
 pub use seal::{DeskIdentity, Recipients, SealError};
 pub use sealed::SealedReport;

@@ -57,6 +57,20 @@ pub struct ReportEnvelope {
     pub lang: Lang,
     pub channel: Channel,
     pub received: Day,
+    // --- intakeform: the guided form's answers, the exact time, the reply key.
+    // All default, so envelopes sealed before them still open.
+    /// What the reporter said about the event, beyond the free text.
+    #[serde(default, skip_serializing_if = "ReportDetails::is_empty")]
+    pub details: ReportDetails,
+    /// When the intake received it, UTC, to the second (RFC 3339). Only here,
+    /// sealed: the intake keeps just the day in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
+    /// The age recipient derived from the reporter's receipt: the desk seals
+    /// its replies to it, so only the receipt's holder (through the intake)
+    /// can read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 impl Drop for ReportEnvelope {
@@ -65,6 +79,228 @@ impl Drop for ReportEnvelope {
         if let Some(c) = self.contact.as_mut() {
             c.zeroize();
         }
+    }
+}
+
+/// What happened, as the reporter picks it on the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Happened {
+    /// Someone is detained right now: the report is urgent.
+    DetainedNow,
+    DetainedEarlier,
+    Fined,
+    Charged,
+    Searched,
+    Other,
+}
+
+impl Happened {
+    pub const ALL: [Happened; 6] = [
+        Happened::DetainedNow,
+        Happened::DetainedEarlier,
+        Happened::Fined,
+        Happened::Charged,
+        Happened::Searched,
+        Happened::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Happened::DetainedNow => "detained_now",
+            Happened::DetainedEarlier => "detained_earlier",
+            Happened::Fined => "fined",
+            Happened::Charged => "charged",
+            Happened::Searched => "searched",
+            Happened::Other => "other",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.code() == code)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Happened::DetainedNow => lang.pick("Задержан(а) сейчас", "Detained right now"),
+            Happened::DetainedEarlier => lang.pick("Был(а) задержан(а) раньше", "Detained earlier"),
+            Happened::Fined => lang.pick("Штраф", "Fined"),
+            Happened::Charged => lang.pick(
+                "Обвинение или протокол",
+                "Charged (administrative or criminal)",
+            ),
+            Happened::Searched => lang.pick("Обыск", "Searched"),
+            Happened::Other => lang.pick("Другое", "Other"),
+        }
+    }
+}
+
+/// Whom it happened to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Whom {
+    Myself,
+    SomeoneElse,
+}
+
+impl Whom {
+    pub const ALL: [Whom; 2] = [Whom::Myself, Whom::SomeoneElse];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Whom::Myself => "myself",
+            Whom::SomeoneElse => "someone_else",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.code() == code)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Whom::Myself => lang.pick("Со мной", "To me"),
+            Whom::SomeoneElse => lang.pick("С другим человеком", "To someone else"),
+        }
+    }
+}
+
+/// Consent to publication, the codes of the record's consent vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    /// Do not publish.
+    None,
+    /// Only inside counts.
+    Counts,
+    /// Name and case may be public.
+    Public,
+}
+
+impl Consent {
+    pub const ALL: [Consent; 3] = [Consent::None, Consent::Counts, Consent::Public];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Consent::None => "none",
+            Consent::Counts => "counts",
+            Consent::Public => "public",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Consent::None => lang.pick("Не публиковать", "Do not publish"),
+            Consent::Counts => lang.pick(
+                "Только в общих подсчётах, без имени",
+                "Only in counts, without a name",
+            ),
+            Consent::Public => lang.pick(
+                "Можно публиковать имя и дело",
+                "Name and case may be published",
+            ),
+        }
+    }
+}
+
+/// The longest answer to one of the short questions, in characters.
+pub const MAX_FIELD_CHARS: usize = 300;
+
+/// The guided form's answers beyond the free text; every one is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub happened: Option<Happened>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whom: Option<Whom>,
+    /// Name or names as the reporter writes them, if they wish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<String>,
+    /// When, as written (a day from a date picker, or words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// ISO 3166-2 code of the region (the record's regions vocabulary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// The place: a street, a metro station, an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// The police station or court, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+}
+
+impl Drop for ReportDetails {
+    fn drop(&mut self) {
+        for f in self.texts_mut() {
+            f.zeroize();
+        }
+    }
+}
+
+/// The free-text answers by name, for checks and messages.
+const DETAIL_FIELDS: [&str; 6] = ["names", "when", "region", "city", "place", "station"];
+
+impl ReportDetails {
+    pub fn is_empty(&self) -> bool {
+        *self == ReportDetails::default()
+    }
+
+    fn texts_mut(&mut self) -> [&mut Option<String>; 6] {
+        [
+            &mut self.names,
+            &mut self.when,
+            &mut self.region,
+            &mut self.city,
+            &mut self.place,
+            &mut self.station,
+        ]
+    }
+
+    /// Checks lengths (before trimming, as sent), then trims every answer and
+    /// drops the empty ones.
+    pub fn checked(mut self) -> Result<Self, ReportError> {
+        for (name, f) in DETAIL_FIELDS.iter().zip(self.texts_mut()) {
+            if f.as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_FIELD_CHARS)
+            {
+                return Err(ReportError::FieldTooLong {
+                    field: name,
+                    max: MAX_FIELD_CHARS,
+                });
+            }
+            let trimmed = f
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned);
+            if let Some(old) = f.as_mut() {
+                old.zeroize();
+            }
+            *f = trimmed;
+        }
+        Ok(self)
+    }
+}
+
+/// A field's label for messages, in the reporter's language.
+fn field_label(field: &str, lang: Lang) -> &'static str {
+    match field {
+        "names" => lang.pick("Имена", "Names"),
+        "when" => lang.pick("Когда", "When"),
+        "region" => lang.pick("Регион", "Region"),
+        "city" => lang.pick("Город", "City"),
+        "place" => lang.pick("Место", "Place"),
+        "station" => lang.pick("Отдел полиции или суд", "Police station or court"),
+        _ => lang.pick("Поле", "A field"),
     }
 }
 
@@ -77,6 +313,10 @@ pub enum ReportError {
     TextTooLong { max: usize },
     #[error("the contact is longer than {max} characters")]
     ContactTooLong { max: usize },
+    #[error("the answer {field} is longer than {max} characters")]
+    FieldTooLong { field: &'static str, max: usize },
+    #[error("the region is not one of the listed codes")]
+    UnknownRegion,
 }
 
 impl ReportError {
@@ -86,6 +326,8 @@ impl ReportError {
             ReportError::EmptyText => "empty_text",
             ReportError::TextTooLong { .. } => "text_too_long",
             ReportError::ContactTooLong { .. } => "contact_too_long",
+            ReportError::FieldTooLong { .. } => "field_too_long",
+            ReportError::UnknownRegion => "unknown_region",
         }
     }
 
@@ -110,6 +352,21 @@ impl ReportError {
             (ReportError::ContactTooLong { max }, Lang::En) => format!(
                 "The contact is longer than {max} characters. Leave one short way to reach you."
             ),
+            (ReportError::FieldTooLong { field, max }, Lang::Ru) => format!(
+                "Поле «{}» длиннее {max} знаков. Сократите его; подробности можно написать в тексте.",
+                field_label(field, lang)
+            ),
+            (ReportError::FieldTooLong { field, max }, Lang::En) => format!(
+                "The field \"{}\" is longer than {max} characters. Shorten it; details fit in the text.",
+                field_label(field, lang)
+            ),
+            (ReportError::UnknownRegion, Lang::Ru) => {
+                "Такого региона нет в списке. Выберите регион из списка или оставьте поле пустым."
+                    .into()
+            }
+            (ReportError::UnknownRegion, Lang::En) => {
+                "That region is not in the list. Pick one from the list or leave it empty.".into()
+            }
         }
     }
 }
@@ -150,14 +407,37 @@ impl ReportEnvelope {
             lang,
             channel,
             received,
+            details: ReportDetails::default(),
+            received_at: None,
+            reply_to: None,
         })
+    }
+
+    /// Adds the guided form's answers, checked and trimmed. "Detained right
+    /// now" makes the report urgent, whatever the checkbox said.
+    pub fn with_details(mut self, details: ReportDetails) -> Result<Self, ReportError> {
+        let details = details.checked()?;
+        if details.happened == Some(Happened::DetainedNow) {
+            self.urgent = true;
+        }
+        self.details = details;
+        Ok(self)
     }
 }
 
 /// Bytes of JSON a report's words can take at most: `\u001f` for each byte of
 /// a control character, plus room for the envelope's other fields.
 fn json_worst_case(envelope: &ReportEnvelope) -> usize {
-    6 * (envelope.text.len() + envelope.contact.as_ref().map_or(0, String::len)) + 256
+    let d = &envelope.details;
+    let details: usize = [&d.names, &d.when, &d.region, &d.city, &d.place, &d.station]
+        .iter()
+        .map(|f| f.as_ref().map_or(0, String::len))
+        .sum();
+    let extras = envelope.received_at.as_ref().map_or(0, String::len)
+        + envelope.reply_to.as_ref().map_or(0, String::len);
+    6 * (envelope.text.len() + envelope.contact.as_ref().map_or(0, String::len) + details)
+        + extras
+        + 512
 }
 
 impl ReportEnvelope {
@@ -277,6 +557,43 @@ mod tests {
             let back: ReportEnvelope = serde_json::from_slice(&json).unwrap();
             assert_eq!(back, e);
         }
+    }
+
+    #[test]
+    #[allow(clippy::field_reassign_with_default)]
+    fn details_are_checked_trimmed_and_detained_now_is_urgent() {
+        let mut details = ReportDetails::default();
+        details.happened = Some(Happened::DetainedNow);
+        details.names = Some("  Иван Петров ".into());
+        details.city = Some("   ".into());
+        details.consent = Some(Consent::Counts);
+        let e = ReportEnvelope::new("t", false, None, Lang::Ru, Channel::WebForm, day())
+            .unwrap()
+            .with_details(details)
+            .unwrap();
+        assert!(e.urgent);
+        assert_eq!(e.details.names.as_deref(), Some("Иван Петров"));
+        assert_eq!(e.details.city, None);
+        let mut long = ReportDetails::default();
+        long.station = Some("я".repeat(MAX_FIELD_CHARS + 1));
+        let err = ReportEnvelope::new("t", false, None, Lang::Ru, Channel::WebForm, day())
+            .unwrap()
+            .with_details(long)
+            .unwrap_err();
+        assert_eq!(err.code(), "field_too_long");
+        assert!(err.message(Lang::Ru).contains("Отдел полиции или суд"));
+    }
+
+    #[test]
+    fn an_envelope_sealed_before_the_new_fields_still_opens() {
+        let old = r#"{"v":1,"text":"задержан","urgent":true,"lang":"ru","channel":"web_form","received":"2024-03-01"}"#;
+        let e: ReportEnvelope = serde_json::from_str(old).unwrap();
+        assert!(e.details.is_empty());
+        assert_eq!(e.received_at, None);
+        assert_eq!(e.reply_to, None);
+        // And the new fields are left out of the JSON when empty.
+        let json = e.to_json().unwrap();
+        assert!(!String::from_utf8_lossy(&json).contains("details"));
     }
 
     #[test]

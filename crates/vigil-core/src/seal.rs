@@ -50,6 +50,16 @@ impl Recipients {
         Ok(Recipients(out))
     }
 
+    /// These recipients and one more (`age1…`), for a message that the
+    /// desk and a receipt's holder must both be able to open.
+    pub fn and(&self, extra: &str) -> Result<Recipients, SealError> {
+        let extra = x25519::Recipient::from_str(extra.trim())
+            .map_err(|_| SealError::BadRecipient { line: 1 })?;
+        let mut all = self.0.clone();
+        all.push(extra);
+        Ok(Recipients(all))
+    }
+
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let encryptor =
             age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))

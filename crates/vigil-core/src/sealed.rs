@@ -39,7 +39,7 @@ pub struct AckResponse {
     pub acknowledged: u64,
 }
 
-mod hex32 {
+pub(crate) mod hex32 {
     use super::*;
     pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(v))
@@ -52,7 +52,7 @@ mod hex32 {
     }
 }
 
-mod b64 {
+pub(crate) mod b64 {
     use super::*;
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&B64.encode(v))

@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod lockout;
 pub mod pull;
 pub mod queue;
+pub mod replies;
 pub mod retention;
 pub mod roster;
 pub mod sessions;

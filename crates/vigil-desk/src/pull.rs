@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use vigil_core::followup::{ExchangeRequest, ExchangeResponse, SealedMessage, Sender};
 use vigil_core::sealed::{AckRequest, AckResponse, PullResponse};
 use vigil_core::{ReportId, SealedReport};
 use vigil_store::{DeskStore, StoreError};
@@ -86,7 +87,19 @@ pub struct PullOutcome {
     pub new: u64,
     /// Reports the intake confirmed it purged.
     pub acknowledged: u64,
+    /// The team's replies the intake took (intakeform).
+    pub replies_taken: u64,
+    /// Reporters' follow-ups stored for the first time (intakeform).
+    pub followups: u64,
 }
+
+/// The replies sent in one exchange, in bytes of sealed text: well under what
+/// the intake reads in one (4 MiB), after base64 and JSON.
+const EXCHANGE_BYTES: usize = 1024 * 1024;
+/// The replies looked at in one pull; the rest wait for the next.
+const REPLIES_PER_PULL: u32 = 1000;
+/// A bound on the exchanges of one pull.
+const MAX_EXCHANGES: usize = 1000;
 
 /// Talks to one intake with the desk's token.
 #[derive(Clone)]
@@ -267,6 +280,74 @@ impl Puller {
         Ok(body.acknowledged)
     }
 
+    /// One exchange of messages on the pull connection (intakeform).
+    async fn exchange_once(
+        &self,
+        request: &ExchangeRequest,
+    ) -> Result<ExchangeResponse, PullError> {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/desk/messages", self.base))
+            .bearer_auth(self.token.as_str())
+            .json(request)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        Self::check(response.status())?;
+        let bytes = self.read_bounded(response).await?;
+        serde_json::from_slice(&bytes).map_err(|e| PullError::BadAnswer(e.to_string()))
+    }
+
+    /// Replies by receipt: hands the team's waiting replies to the intake
+    /// (it keeps those whose receipt it knows), then stores the reporters'
+    /// follow-ups and confirms them, in the same order as reports (store,
+    /// then confirm), so an interruption loses none and repeats none.
+    pub async fn exchange(&self, store: &dyn DeskStore) -> Result<PullOutcome, PullError> {
+        let mut outcome = PullOutcome::default();
+        let mut batches: Vec<Vec<SealedMessage>> = Vec::new();
+        let mut size = 0;
+        for reply in store.desk_unpushed_replies(REPLIES_PER_PULL).await? {
+            size += reply.sealed.len();
+            match batches.last_mut() {
+                Some(batch) if size <= EXCHANGE_BYTES => batch.push(reply),
+                _ => {
+                    size = reply.sealed.len();
+                    batches.push(vec![reply]);
+                }
+            }
+        }
+        let mut batches = batches.into_iter();
+        let mut delivered = Vec::new();
+        for _ in 0..MAX_EXCHANGES {
+            let replies = batches.next().unwrap_or_default();
+            let sent_replies = !replies.is_empty();
+            let answer = self
+                .exchange_once(&ExchangeRequest {
+                    replies,
+                    delivered: std::mem::take(&mut delivered),
+                })
+                .await?;
+            outcome.replies_taken += store.desk_mark_pushed(&answer.stored).await?;
+            // Whatever an intake claims, what comes from it is the reporter's.
+            let followups: Vec<SealedMessage> = answer
+                .followups
+                .into_iter()
+                .map(|mut m| {
+                    m.from = Sender::Reporter;
+                    m
+                })
+                .collect();
+            if !followups.is_empty() {
+                outcome.followups += store.desk_add_messages(&followups).await?;
+                delivered = followups.iter().map(|m| m.id).collect();
+            }
+            if delivered.is_empty() && !sent_replies && batches.len() == 0 {
+                break;
+            }
+        }
+        Ok(outcome)
+    }
+
     /// Pulls until the intake has nothing pending.
     pub async fn pull_all(&self, store: &dyn DeskStore) -> Result<PullOutcome, PullError> {
         let mut outcome = PullOutcome::default();
@@ -287,6 +368,9 @@ impl Puller {
             let ids: Vec<ReportId> = reports.iter().map(|r| r.id).collect();
             outcome.acknowledged += self.acknowledge(&ids).await?;
         }
+        let messages = self.exchange(store).await?;
+        outcome.replies_taken = messages.replies_taken;
+        outcome.followups = messages.followups;
         Ok(outcome)
     }
 
@@ -299,7 +383,12 @@ impl Puller {
             loop {
                 tick.tick().await;
                 match self.pull_all(store.as_ref()).await {
-                    Ok(o) if o.new > 0 => tracing::info!(new = o.new, "pulled reports from intake"),
+                    Ok(o) if o.new > 0 || o.followups > 0 || o.replies_taken > 0 => tracing::info!(
+                        new = o.new,
+                        followups = o.followups,
+                        replies = o.replies_taken,
+                        "pulled from intake"
+                    ),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "pull from intake failed; will retry"),
                 }

@@ -2,9 +2,11 @@
 //! first, then in the order they arrived.
 
 use serde::Serialize;
-use vigil_core::{Channel, Day, DeskIdentity, Lang, ReportId};
+use vigil_core::{Channel, Day, DeskIdentity, Lang, ReportDetails, ReportId};
 use vigil_store::{DeskStore, StoreError};
 use zeroize::Zeroize;
+
+use crate::replies::{Opened, conversations};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueItem {
@@ -16,6 +18,74 @@ pub struct QueueItem {
     pub lang: Option<Lang>,
     pub text: Option<String>,
     pub contact: Option<String>,
+    // --- intakeform
+    /// The guided form's answers.
+    #[serde(skip_serializing_if = "ReportDetails::is_empty")]
+    pub details: ReportDetails,
+    /// The exact arrival time (UTC, RFC 3339), from inside the sealed report.
+    pub received_at: Option<String>,
+    /// Whole minutes since it arrived, when the time is known.
+    pub minutes_ago: Option<i64>,
+    /// The conversation with the reporter, oldest first.
+    pub messages: Vec<Opened>,
+    /// Whether the reporter can be answered through the intake.
+    pub can_reply: bool,
+}
+
+impl QueueItem {
+    /// The guided form's answers as label and value, in the desk's language.
+    pub fn detail_lines(&self, lang: &str) -> Vec<(&'static str, String)> {
+        let lang = Lang::from_code(Some(lang));
+        let d = &self.details;
+        let mut out = Vec::new();
+        if let Some(h) = d.happened {
+            out.push((
+                lang.pick("Что случилось", "What happened"),
+                h.label(lang).to_owned(),
+            ));
+        }
+        if let Some(w) = d.whom {
+            out.push((lang.pick("С кем", "To whom"), w.label(lang).to_owned()));
+        }
+        for (label, value) in [
+            (lang.pick("Имена", "Names"), &d.names),
+            (lang.pick("Когда", "When"), &d.when),
+            (lang.pick("Регион", "Region"), &d.region),
+            (lang.pick("Город", "City"), &d.city),
+            (lang.pick("Место", "Place"), &d.place),
+            (
+                lang.pick("Отдел полиции или суд", "Police station or court"),
+                &d.station,
+            ),
+        ] {
+            if let Some(v) = value {
+                out.push((label, v.clone()));
+            }
+        }
+        if let Some(c) = d.consent {
+            out.push((
+                lang.pick("Публикация", "Publication"),
+                c.label(lang).to_owned(),
+            ));
+        }
+        out
+    }
+
+    /// "received 12 minutes ago", in the desk's language, or "" when unknown.
+    pub fn ago(&self, lang: &str) -> String {
+        let Some(m) = self.minutes_ago else {
+            return String::new();
+        };
+        let (h, min) = (m / 60, m % 60);
+        match (lang, h) {
+            ("ru", 0) => format!("получено {min} мин назад"),
+            ("ru", h) if h < 48 => format!("получено {h} ч {min} мин назад"),
+            ("ru", h) => format!("получено {} дн назад", h / 24),
+            (_, 0) => format!("received {min} min ago"),
+            (_, h) if h < 48 => format!("received {h} h {min} min ago"),
+            (_, h) => format!("received {} days ago", h / 24),
+        }
+    }
 }
 
 impl Drop for QueueItem {
@@ -31,29 +101,59 @@ pub async fn open_queue(
     store: &dyn DeskStore,
     identity: &DeskIdentity,
 ) -> Result<Vec<QueueItem>, StoreError> {
+    open_queue_at(store, identity, time::OffsetDateTime::now_utc()).await
+}
+
+/// [`open_queue`] with the current time given (tests set it).
+pub async fn open_queue_at(
+    store: &dyn DeskStore,
+    identity: &DeskIdentity,
+    now: time::OffsetDateTime,
+) -> Result<Vec<QueueItem>, StoreError> {
+    let mut conversations = conversations(store, identity).await?;
     let mut items: Vec<QueueItem> = store
         .desk_reports()
         .await?
         .into_iter()
-        .map(|r| match identity.open_envelope(&r.sealed) {
-            Ok(env) => QueueItem {
-                id: r.id,
-                received: r.received,
-                urgent: env.urgent,
-                channel: Some(env.channel),
-                lang: Some(env.lang),
-                text: Some(env.text.clone()),
-                contact: env.contact.clone(),
-            },
-            Err(_) => QueueItem {
-                id: r.id,
-                received: r.received,
-                urgent: false,
-                channel: None,
-                lang: None,
-                text: None,
-                contact: None,
-            },
+        .map(|r| {
+            let messages = conversations.remove(&r.receipt_hash).unwrap_or_default();
+            match identity.open_envelope(&r.sealed) {
+                Ok(env) => {
+                    let minutes_ago = env
+                        .received_at
+                        .as_deref()
+                        .and_then(vigil_core::day::parse_timestamp)
+                        .map(|at| (now - at).whole_minutes().max(0));
+                    QueueItem {
+                        id: r.id,
+                        received: r.received,
+                        urgent: env.urgent,
+                        channel: Some(env.channel),
+                        lang: Some(env.lang),
+                        text: Some(env.text.clone()),
+                        contact: env.contact.clone(),
+                        details: env.details.clone(),
+                        received_at: env.received_at.clone(),
+                        minutes_ago,
+                        messages,
+                        can_reply: env.reply_to.is_some(),
+                    }
+                }
+                Err(_) => QueueItem {
+                    id: r.id,
+                    received: r.received,
+                    urgent: false,
+                    channel: None,
+                    lang: None,
+                    text: None,
+                    contact: None,
+                    details: ReportDetails::default(),
+                    received_at: None,
+                    minutes_ago: None,
+                    messages,
+                    can_reply: false,
+                },
+            }
         })
         .collect();
     // Stable: within urgent and within the rest, the pull order is kept.

@@ -38,6 +38,7 @@ use crate::verifier::{PasswordVerifier, default_workers};
 mod access;
 // The urgent line (deskurgent).
 mod duty;
+mod replies;
 mod roster;
 
 /// How long a login waits for a free password checker before "busy".
@@ -1016,6 +1017,10 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         // One line per area (web/<area>.rs):
         .merge(access::routes())
         .merge(duty::routes())
+        .route(
+            "/reports/{id}/reply",
+            get(replies::show).post(replies::send),
+        )
         .with_state(desk)
         .layer(middleware::from_fn(csrf::refuse_cross_origin));
     vigil_web::harden(routes)

@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use vigil_core::{Channel, Lang};
+use vigil_core::{Channel, Consent, Happened, Lang, ReportDetails, Whom};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::texts::texts;
-use crate::{Intake, SubmitError};
+use crate::{Intake, Submission, SubmitError};
 
 /// The API description, committed and served as is.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -28,6 +28,77 @@ struct ReportRequest {
     urgent: bool,
     contact: Option<String>,
     lang: Option<String>,
+    // --- intakeform: the guided form's answers, all optional.
+    happened: Option<String>,
+    whom: Option<String>,
+    names: Option<String>,
+    when: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    place: Option<String>,
+    station: Option<String>,
+    consent: Option<String>,
+}
+
+/// A choice outside its list: a 422 naming the field and what it takes.
+fn bad_choice(field: &str, allowed: &[&str], lang: Lang) -> Response {
+    let list = allowed.join(", ");
+    let message = match lang {
+        Lang::Ru => {
+            format!("Поле {field} принимает одно из значений: {list}; или не указывайте его.")
+        }
+        Lang::En => format!("The field {field} takes one of: {list}; or leave it out."),
+    };
+    error(StatusCode::UNPROCESSABLE_ENTITY, "bad_choice", message)
+}
+
+impl ReportRequest {
+    /// The guided answers, or the error for a choice outside its list.
+    fn details(&self, lang: Lang) -> Result<ReportDetails, Box<Response>> {
+        fn choice<T: Copy>(
+            field: &str,
+            value: Option<&str>,
+            all: &[T],
+            code: fn(T) -> &'static str,
+            lang: Lang,
+        ) -> Result<Option<T>, Box<Response>> {
+            match value {
+                None => Ok(None),
+                Some(v) => all
+                    .iter()
+                    .copied()
+                    .find(|c| code(*c) == v)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        let codes: Vec<&str> = all.iter().map(|c| code(*c)).collect();
+                        Box::new(bad_choice(field, &codes, lang))
+                    }),
+            }
+        }
+        Ok(ReportDetails {
+            happened: choice(
+                "happened",
+                self.happened.as_deref(),
+                &Happened::ALL,
+                Happened::code,
+                lang,
+            )?,
+            whom: choice("whom", self.whom.as_deref(), &Whom::ALL, Whom::code, lang)?,
+            names: self.names.clone(),
+            when: self.when.clone(),
+            region: self.region.clone(),
+            city: self.city.clone(),
+            place: self.place.clone(),
+            station: self.station.clone(),
+            consent: choice(
+                "consent",
+                self.consent.as_deref(),
+                &Consent::ALL,
+                Consent::code,
+                lang,
+            )?,
+        })
+    }
 }
 
 /// A JSON error: a stable code for programs, a message for people.
@@ -58,14 +129,14 @@ pub(crate) fn lang_of(headers: &HeaderMap, requested: Option<&str>) -> Lang {
 /// may put a report's words in either.
 fn malformed(e: &serde_json::Error, lang: Lang) -> String {
     let hint = lang.pick(
-        "Ожидается JSON-объект вида {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"ru\"}",
-        "Expected a JSON object like {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"en\"}",
+        "Ожидается JSON-объект вида {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"ru\"} (необязательные поля описаны в /api/v1/openapi.json)",
+        "Expected a JSON object like {\"text\": \"...\", \"urgent\": false, \"contact\": \"...\", \"lang\": \"en\"} (the optional fields are in /api/v1/openapi.json)",
     );
     let serde_says = e.to_string();
     let what = if serde_says.starts_with("unknown field") {
         lang.pick(
-            "неизвестное поле; допустимы только text, urgent, contact и lang",
-            "an unknown field; only text, urgent, contact and lang are allowed",
+            "неизвестное поле; допустимы text, urgent, contact, lang, happened, whom, names, when, region, city, place, station и consent",
+            "an unknown field; allowed are text, urgent, contact, lang, happened, whom, names, when, region, city, place, station and consent",
         )
     } else if serde_says.starts_with("missing field") {
         lang.pick("нет поля text", "the field text is missing")
@@ -141,16 +212,18 @@ pub(crate) async fn submit(
     };
     drop(body);
     let lang = lang_of(&headers, request.lang.as_deref());
-    match intake
-        .submit(
-            &request.text,
-            request.urgent,
-            request.contact.as_deref(),
-            lang,
-            Channel::Api,
-        )
-        .await
-    {
+    let details = match request.details(lang) {
+        Ok(d) => d,
+        Err(response) => return *response,
+    };
+    let submission = Submission {
+        text: &request.text,
+        urgent: request.urgent,
+        contact: request.contact.as_deref(),
+        details,
+        lang,
+    };
+    match intake.submit(submission, Channel::Api).await {
         Ok(receipt) => (
             StatusCode::CREATED,
             Json(json!({ "receipt": receipt.to_string() })),

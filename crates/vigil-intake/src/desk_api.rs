@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use vigil_core::followup::{ExchangeRequest, ExchangeResponse};
 use vigil_core::sealed::{AckRequest, AckResponse, PullResponse};
 
 use crate::Intake;
@@ -101,6 +102,64 @@ pub(crate) async fn acknowledge(
             }
             Json(AckResponse { acknowledged }).into_response()
         }
+        Err(e) => store_failed(e),
+    }
+}
+
+/// The most bytes of one exchange the intake reads: the desk sends replies in
+/// batches well under it. Read only after the token is checked.
+const MAX_EXCHANGE_BYTES: usize = 4 * 1024 * 1024;
+/// Follow-ups handed out in one exchange.
+const FOLLOWUPS_PER_EXCHANGE: u32 = 200;
+
+/// intakeform: replies by receipt, on the pull connection. The desk hands over
+/// the team's replies (kept only where this intake knows the receipt) and
+/// confirms the follow-ups it has stored; the intake answers with the replies
+/// it now holds and the follow-ups still waiting.
+pub(crate) async fn exchange(
+    State(intake): State<Arc<Intake>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    if !authorised(&intake, &headers) {
+        return unauthorised();
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_EXCHANGE_BYTES).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "An exchange is at most {MAX_EXCHANGE_BYTES} bytes; send fewer replies at once."
+            ),
+        );
+    };
+    let request: ExchangeRequest = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "Expected {\"replies\": [sealed messages], \"delivered\": [ids]}".into(),
+            );
+        }
+    };
+    if let Err(e) = intake
+        .store
+        .intake_followups_delivered(&request.delivered)
+        .await
+    {
+        return store_failed(e);
+    }
+    let stored = match intake.store.intake_put_replies(&request.replies).await {
+        Ok(s) => s,
+        Err(e) => return store_failed(e),
+    };
+    match intake
+        .store
+        .intake_pending_followups(FOLLOWUPS_PER_EXCHANGE)
+        .await
+    {
+        Ok(followups) => Json(ExchangeResponse { stored, followups }).into_response(),
         Err(e) => store_failed(e),
     }
 }

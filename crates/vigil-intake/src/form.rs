@@ -1,4 +1,5 @@
-//! The report form: plain HTML that works with JavaScript off.
+//! The report form: plain HTML that works with JavaScript off, every field
+//! labelled, its hint and its error beside it (aria-describedby).
 
 use std::sync::Arc;
 
@@ -9,26 +10,46 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use vigil_core::{Channel, Lang};
+use vigil_core::{Channel, Consent, Happened, Lang, ReportDetails, ReportError, Whom};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::texts::{Texts, texts};
-use crate::{Intake, SubmitError};
+use crate::texts::{OrgView, Texts, org_view, texts};
+use crate::{Intake, Submission, SubmitError, regions};
+
+/// One short answer of the guided form, as the page shows it.
+struct FieldView<'a> {
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: &'a str,
+}
 
 #[derive(Template)]
 #[template(path = "form.html")]
 struct FormPage<'a> {
     t: Texts,
+    org: OrgView<'a>,
     error: Option<String>,
+    /// The field the error is about, or "" for the whole form.
+    field: &'static str,
     text: &'a str,
     contact: &'a str,
     urgent: bool,
+    happened: &'a str,
+    whom: &'a str,
+    consent: &'a str,
+    fields: Vec<FieldView<'a>>,
+    regions: Vec<(&'static str, &'static str)>,
+    happened_options: Vec<(&'static str, &'static str)>,
+    whom_options: Vec<(&'static str, &'static str)>,
+    consent_options: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Template)]
 #[template(path = "receipt.html")]
-struct ReceiptPage {
+struct ReceiptPage<'a> {
     t: Texts,
+    org: OrgView<'a>,
     receipt: String,
     urgent: bool,
 }
@@ -38,36 +59,149 @@ pub(crate) struct LangQuery {
     lang: Option<String>,
 }
 
+impl LangQuery {
+    pub(crate) fn lang(self) -> Option<String> {
+        self.lang
+    }
+}
+
 fn render(template: &impl Template, status: StatusCode) -> Response {
     vigil_web::page(template.render(), status)
 }
 
-/// A query that does not parse (say, `lang` twice) shows the Russian form.
-pub(crate) async fn show(q: Result<Query<LangQuery>, QueryRejection>) -> Response {
-    let lang = q.ok().and_then(|Query(q)| q.lang);
-    let page = FormPage {
-        t: texts(Lang::from_code(lang.as_deref())),
-        error: None,
-        text: "",
-        contact: "",
-        urgent: false,
-    };
-    render(&page, StatusCode::OK)
-}
-
 /// A report as the form sends it; wiped when dropped.
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct ReportForm {
     #[serde(default)]
     text: String,
     urgent: Option<String>,
     contact: Option<String>,
     lang: Option<String>,
+    happened: Option<String>,
+    whom: Option<String>,
+    names: Option<String>,
+    when: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    place: Option<String>,
+    station: Option<String>,
+    consent: Option<String>,
+}
+
+fn s(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or_default()
+}
+
+impl ReportForm {
+    /// The guided answers; a choice the form does not offer is ignored.
+    fn details(&self) -> ReportDetails {
+        ReportDetails {
+            happened: self.happened.as_deref().and_then(Happened::from_code),
+            whom: self.whom.as_deref().and_then(Whom::from_code),
+            names: self.names.clone(),
+            when: self.when.clone(),
+            region: self.region.clone(),
+            city: self.city.clone(),
+            place: self.place.clone(),
+            station: self.station.clone(),
+            consent: self.consent.as_deref().and_then(Consent::from_code),
+        }
+    }
+}
+
+/// The form page, filled with what the reporter sent (nothing they wrote is lost).
+fn form_page<'a>(
+    intake: &'a Intake,
+    lang: Lang,
+    form: &'a ReportForm,
+    error: Option<String>,
+    field: &'static str,
+) -> FormPage<'a> {
+    let t = texts(lang);
+    let fields = vec![
+        FieldView {
+            name: "names",
+            label: t.names_label,
+            hint: t.names_hint,
+            value: s(&form.names),
+        },
+        FieldView {
+            name: "when",
+            label: t.when_label,
+            hint: t.when_hint,
+            value: s(&form.when),
+        },
+        FieldView {
+            name: "region",
+            label: t.region_label,
+            hint: "",
+            value: s(&form.region),
+        },
+        FieldView {
+            name: "city",
+            label: t.city_label,
+            hint: "",
+            value: s(&form.city),
+        },
+        FieldView {
+            name: "place",
+            label: t.place_label,
+            hint: t.place_hint,
+            value: s(&form.place),
+        },
+        FieldView {
+            name: "station",
+            label: t.station_label,
+            hint: t.station_hint,
+            value: s(&form.station),
+        },
+    ];
+    FormPage {
+        org: org_view(&intake.config.organisation, lang),
+        error,
+        field,
+        text: &form.text,
+        contact: s(&form.contact),
+        urgent: form.urgent.is_some(),
+        happened: s(&form.happened),
+        whom: s(&form.whom),
+        consent: s(&form.consent),
+        fields,
+        regions: regions()
+            .iter()
+            .map(|r| (r.code.as_str(), r.name(lang)))
+            .collect(),
+        happened_options: Happened::ALL
+            .iter()
+            .map(|h| (h.code(), h.label(lang)))
+            .collect(),
+        whom_options: Whom::ALL
+            .iter()
+            .map(|w| (w.code(), w.label(lang)))
+            .collect(),
+        consent_options: Consent::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(lang)))
+            .collect(),
+        t,
+    }
+}
+
+/// A query that does not parse (say, `lang` twice) shows the Russian form.
+pub(crate) async fn show(
+    State(intake): State<Arc<Intake>>,
+    q: Result<Query<LangQuery>, QueryRejection>,
+) -> Response {
+    let lang = Lang::from_code(q.ok().and_then(|Query(q)| q.lang()).as_deref());
+    let empty = ReportForm::default();
+    render(&form_page(&intake, lang, &empty, None, ""), StatusCode::OK)
 }
 
 /// Parses the form's body, wiping the clear request once parsed. Parsed by hand
 /// rather than with axum's `Form`, whose buffer nobody could wipe.
-fn parse(body: Result<Bytes, BytesRejection>) -> Result<ReportForm, StatusCode> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, StatusCode> {
     let body = match body {
         Ok(b) => Zeroizing::new(Vec::from(b)),
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -78,65 +212,90 @@ fn parse(body: Result<Bytes, BytesRejection>) -> Result<ReportForm, StatusCode> 
     serde_urlencoded::from_bytes(&body).map_err(|_| StatusCode::BAD_REQUEST)
 }
 
+/// The field a refusal is about, so the page can show it beside that field.
+fn field_of(e: &ReportError) -> &'static str {
+    match e {
+        ReportError::EmptyText | ReportError::TextTooLong { .. } => "text",
+        ReportError::ContactTooLong { .. } => "contact",
+        ReportError::FieldTooLong { field, .. } => field,
+        ReportError::UnknownRegion => "region",
+    }
+}
+
+/// What to say about a body that never reached us whole: we cannot know the
+/// language asked for, so Russian first and English after.
+pub(crate) fn damaged(status: StatusCode) -> String {
+    let (ru, en) = (texts(Lang::Ru), texts(Lang::En));
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("{} / {}", ru.too_large, en.too_large)
+    } else {
+        format!("{} / {}", ru.bad_form, en.bad_form)
+    }
+}
+
 pub(crate) async fn submit(
     State(intake): State<Arc<Intake>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let form = match parse(body) {
+    let form: ReportForm = match parse(body) {
         Ok(f) => f,
         Err(status) => {
-            // The body never reached us whole: we cannot know the language asked
-            // for, so answer in Russian first and English after.
-            let too_large = status == StatusCode::PAYLOAD_TOO_LARGE;
-            let (ru, en) = (texts(Lang::Ru), texts(Lang::En));
-            let message = if too_large {
-                format!("{} / {}", ru.too_large, en.too_large)
-            } else {
-                format!("{} / {}", ru.bad_form, en.bad_form)
-            };
-            let page = FormPage {
-                t: ru,
-                error: Some(message),
-                text: "",
-                contact: "",
-                urgent: false,
-            };
+            let empty = ReportForm::default();
+            let page = form_page(&intake, Lang::Ru, &empty, Some(damaged(status)), "");
             return render(&page, status);
         }
     };
     let lang = Lang::from_code(form.lang.as_deref());
-    let urgent = form.urgent.is_some();
-    let contact = form.contact.as_deref();
-    match intake
-        .submit(&form.text, urgent, contact, lang, Channel::WebForm)
-        .await
-    {
-        Ok(receipt) => render(
-            &ReceiptPage {
-                t: texts(lang),
-                receipt: receipt.to_string(),
-                urgent,
-            },
-            StatusCode::OK,
-        ),
+    let details = form.details();
+    let urgent = form.urgent.is_some() || details.happened == Some(Happened::DetainedNow);
+    let submission = Submission {
+        text: &form.text,
+        urgent,
+        contact: form.contact.as_deref(),
+        details,
+        lang,
+    };
+    match intake.submit(submission, Channel::WebForm).await {
+        Ok(receipt) => {
+            let mut response = render(
+                &ReceiptPage {
+                    t: texts(lang),
+                    org: org_view(&intake.config.organisation, lang),
+                    receipt: receipt.to_string(),
+                    urgent,
+                },
+                StatusCode::OK,
+            );
+            // Shown once: no browser or proxy cache keeps a copy of the receipt.
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
         Err(e) => {
             // Give the reporter their words back so nothing they wrote is lost.
-            let (message, status) = match e {
-                SubmitError::Invalid(e) => (e.message(lang), StatusCode::UNPROCESSABLE_ENTITY),
-                SubmitError::Busy => (texts(lang).busy.to_owned(), StatusCode::SERVICE_UNAVAILABLE),
+            let (message, field, status) = match e {
+                SubmitError::Invalid(e) => (
+                    e.message(lang),
+                    field_of(&e),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
+                SubmitError::Busy => (
+                    texts(lang).busy.to_owned(),
+                    "",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                ),
                 SubmitError::Unavailable => (
                     texts(lang).unavailable.to_owned(),
+                    "",
                     StatusCode::SERVICE_UNAVAILABLE,
                 ),
             };
-            let page = FormPage {
-                t: texts(lang),
-                error: Some(message),
-                text: &form.text,
-                contact: contact.unwrap_or_default(),
-                urgent,
-            };
-            render(&page, status)
+            render(
+                &form_page(&intake, lang, &form, Some(message), field),
+                status,
+            )
         }
     }
 }

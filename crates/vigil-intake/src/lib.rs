@@ -8,8 +8,10 @@
 
 mod api;
 mod desk_api;
+mod followup;
 mod form;
 mod not_found;
+mod regions;
 mod texts;
 mod upkeep;
 mod writer;
@@ -21,9 +23,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use vigil_core::{Channel, Day, Lang, Receipt, ReceiptKey, Recipients, ReportEnvelope, ReportId};
+use vigil_core::followup::ReplyKey;
+use vigil_core::{
+    Channel, Day, Lang, Receipt, ReceiptKey, Recipients, ReportDetails, ReportEnvelope, ReportId,
+};
 use vigil_store::{IntakeStore, SealedReport};
 
+pub use regions::{Region, regions};
 pub use writer::Writer;
 
 /// The largest request body accepted, in bytes. A report of the longest text
@@ -49,6 +55,60 @@ pub struct IntakeConfig {
     pub receipt_days: u32,
     pub max_sealing: usize,
     pub busy_wait: Duration,
+    /// Who runs this intake, named on every page.
+    pub organisation: Organisation,
+}
+
+/// The organisation that runs the intake, as its pages name it (intake
+/// config `[organisation]`), in Russian and English.
+#[derive(Debug, Clone)]
+pub struct Organisation {
+    pub name_ru: String,
+    pub name_en: String,
+    /// The hotline's phone number, if it has one.
+    pub phone: Option<String>,
+    pub about_ru: String,
+    pub about_en: String,
+}
+
+impl Default for Organisation {
+    fn default() -> Self {
+        Organisation {
+            name_ru: "Приёмная vigil".into(),
+            name_en: "vigil intake".into(),
+            phone: None,
+            about_ru: "Мы собираем свидетельства о политическом преследовании, помогаем задержанным найти адвоката и публикуем обезличенную статистику.".into(),
+            about_en: "We collect accounts of political persecution, help detained people find a lawyer, and publish statistics that name no one without consent.".into(),
+        }
+    }
+}
+
+impl Organisation {
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ru => &self.name_ru,
+            Lang::En => &self.name_en,
+        }
+    }
+
+    pub fn about(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ru => &self.about_ru,
+            Lang::En => &self.about_en,
+        }
+    }
+}
+
+/// What a reporter sent, whatever the channel: the one input of [`Intake::submit`].
+pub struct Submission<'a> {
+    pub text: &'a str,
+    /// The "detained right now" checkbox; `details.happened = DetainedNow`
+    /// makes a report urgent too.
+    pub urgent: bool,
+    pub contact: Option<&'a str>,
+    /// The guided form's answers (all optional).
+    pub details: ReportDetails,
+    pub lang: Lang,
 }
 
 impl IntakeConfig {
@@ -62,6 +122,7 @@ impl IntakeConfig {
             receipt_days: DEFAULT_RECEIPT_DAYS,
             max_sealing: DEFAULT_MAX_SEALING,
             busy_wait: DEFAULT_BUSY_WAIT,
+            organisation: Organisation::default(),
         }
     }
 }
@@ -74,7 +135,8 @@ pub struct Intake {
 }
 
 /// Why a report could not be accepted, whatever the channel.
-pub(crate) enum SubmitError {
+#[derive(Debug)]
+pub enum SubmitError {
     Invalid(vigil_core::ReportError),
     /// Every sealing slot stayed taken: the reporter should try again soon.
     Busy,
@@ -107,28 +169,45 @@ impl Intake {
     }
 
     /// Checks, seals and durably stores one report; returns the receipt only
-    /// once the sealed report is committed.
-    pub(crate) async fn submit(
+    /// once the sealed report is committed. Every channel (form, API, bot)
+    /// calls this one function.
+    pub async fn submit(
         &self,
-        text: &str,
-        urgent: bool,
-        contact: Option<&str>,
-        lang: Lang,
+        report: Submission<'_>,
         channel: Channel,
     ) -> Result<Receipt, SubmitError> {
         // Held until the report is stored, so that neither the clear envelopes
         // nor the writer's queue can grow past the cap under a flood.
         let _slot = self.sealing_slot().await.ok_or(SubmitError::Busy)?;
-        let received = Day::today();
-        let envelope = ReportEnvelope::new(text, urgent, contact, lang, channel, received)
-            .map_err(SubmitError::Invalid)?;
+        let now = time::OffsetDateTime::now_utc();
+        let received = Day::from_date(now.date());
+        if let Some(region) = report.details.region.as_deref().map(str::trim)
+            && !region.is_empty()
+            && regions::find(region).is_none()
+        {
+            return Err(SubmitError::Invalid(vigil_core::ReportError::UnknownRegion));
+        }
+        let receipt = Receipt::generate().map_err(|_| SubmitError::Unavailable)?;
+        let reply_key = ReplyKey::derive(&receipt).map_err(|_| SubmitError::Unavailable)?;
+        let mut envelope = ReportEnvelope::new(
+            report.text,
+            report.urgent,
+            report.contact,
+            report.lang,
+            channel,
+            received,
+        )
+        .and_then(|e| e.with_details(report.details))
+        .map_err(SubmitError::Invalid)?;
+        // The exact time and the reply key travel only inside the sealed report.
+        envelope.received_at = Some(vigil_core::day::timestamp(now));
+        envelope.reply_to = Some(reply_key.recipient());
         let sealed = self
             .config
             .recipients
             .seal_envelope(&envelope)
             .map_err(|_| SubmitError::Unavailable)?;
         drop(envelope);
-        let receipt = Receipt::generate().map_err(|_| SubmitError::Unavailable)?;
         let report = SealedReport {
             id: ReportId::generate().map_err(|_| SubmitError::Unavailable)?,
             receipt_hash: self.config.receipt_key.hash(&receipt),
@@ -153,6 +232,11 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/desk/reports", get(desk_api::pull))
         .route("/api/v1/desk/ack", post(desk_api::acknowledge))
+        .route("/api/v1/desk/messages", post(desk_api::exchange))
+        .route("/status", get(followup::status_form).post(followup::status))
+        .route("/status/message", post(followup::add_message))
+        .route("/api/v1/followup", post(followup::api_messages))
+        .route("/api/v1/followup/messages", post(followup::api_add_message))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found::not_found)
         .method_not_allowed_fallback(not_found::method_not_allowed)

@@ -18,6 +18,7 @@ const TOKEN: &str = "desk token for tests";
 
 struct Fixture {
     intake: Arc<Intake>,
+    desk: DeskIdentity,
     _dir: tempfile::TempDir,
 }
 
@@ -26,14 +27,16 @@ async fn fixture(adjust: impl FnOnce(&mut IntakeConfig)) -> Fixture {
     let store = vigil_store::open_intake(&vigil_store::sqlite_url(&dir.path().join("intake.db")))
         .await
         .unwrap();
+    let desk = DeskIdentity::generate();
     let mut config = IntakeConfig::new(
-        DeskIdentity::generate().recipients(),
+        desk.recipients(),
         ReceiptKey::generate().unwrap(),
         vigil_core::token::hash(TOKEN),
     );
     adjust(&mut config);
     Fixture {
         intake: Intake::new(config, store),
+        desk,
         _dir: dir,
     }
 }
@@ -89,7 +92,7 @@ async fn json_errors_never_repeat_what_was_sent() {
     }
     let (_, _, answer) = send(&f.intake, api(r#"{"txt": "x"}"#, "en")).await;
     assert!(
-        answer.contains("only text, urgent, contact and lang"),
+        answer.contains("allowed are text, urgent, contact, lang"),
         "{answer}"
     );
     assert!(!answer.contains("txt"), "{answer}");
@@ -212,4 +215,258 @@ fn the_receipt_cutoff_counts_whole_days() {
         crate::upkeep::receipt_cutoff(d("2024-03-01"), 90),
         d("2023-12-02")
     );
+}
+
+// --- intakeform: the guided form, the receipt page, replies by receipt ---
+
+fn post_json(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn post_form(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// The one pending report, opened with the desk's identity.
+async fn the_pending_envelope(
+    f: &Fixture,
+) -> (vigil_core::SealedReport, vigil_core::ReportEnvelope) {
+    let pending = f.intake.store.intake_pending(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let report = pending.into_iter().next().unwrap();
+    let envelope = f.desk.open_envelope(&report.sealed).unwrap();
+    (report, envelope)
+}
+
+#[tokio::test]
+async fn the_guided_form_seals_every_answer_and_detained_now_is_urgent() {
+    let f = fixture(|c| {
+        c.organisation.name_ru = "Тестовая правозащита".into();
+        c.organisation.phone = Some("+7 800 000-00-00".into());
+    })
+    .await;
+    let (status, _, page) = send(&f.intake, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "Тестовая правозащита",
+        "tel:+78000000000",
+        "Tor Browser",
+        "никаким властям",
+        "name=\"region\"",
+        "value=\"RU-MOW\"",
+        "value=\"detained_now\"",
+        "aria-describedby=\"text-hint\"",
+    ] {
+        assert!(page.contains(needle), "{needle} missing");
+    }
+    let before = time::OffsetDateTime::now_utc();
+    let body = "lang=ru&happened=detained_now&whom=someone_else&names=%D0%98%D0%B2%D0%B0%D0%BD&when=%D1%81%D0%B5%D0%B3%D0%BE%D0%B4%D0%BD%D1%8F&region=RU-MOW&city=&place=%D0%9F%D1%83%D1%88%D0%BA%D0%B8%D0%BD%D1%81%D0%BA%D0%B0%D1%8F&station=%D0%9E%D0%92%D0%94+%D0%A2%D0%B2%D0%B5%D1%80%D1%81%D0%BA%D0%BE%D0%B9&consent=counts&text=%D0%B7%D0%B0%D0%B4%D0%B5%D1%80%D0%B6%D0%B0%D0%BD";
+    let (status, _, page) = send(&f.intake, post_form("/report", body)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("class=\"receipt\"") && page.contains("Что будет дальше"));
+    let (report, envelope) = the_pending_envelope(&f).await;
+    assert!(envelope.urgent, "detained now must be urgent");
+    let d = &envelope.details;
+    assert_eq!(d.happened, Some(vigil_core::Happened::DetainedNow));
+    assert_eq!(d.whom, Some(vigil_core::Whom::SomeoneElse));
+    assert_eq!(d.names.as_deref(), Some("Иван"));
+    assert_eq!(d.region.as_deref(), Some("RU-MOW"));
+    assert_eq!(d.city, None);
+    assert_eq!(d.station.as_deref(), Some("ОВД Тверской"));
+    assert_eq!(d.consent, Some(vigil_core::Consent::Counts));
+    // The exact time is sealed, to the second; in clear only the day.
+    let at = vigil_core::day::parse_timestamp(envelope.received_at.as_deref().unwrap()).unwrap();
+    assert!(at >= before.replace_nanosecond(0).unwrap() && at <= time::OffsetDateTime::now_utc());
+    assert_eq!(report.received, Day::from_date(at.date()));
+    assert!(envelope.reply_to.as_deref().unwrap().starts_with("age1"));
+}
+
+#[tokio::test]
+async fn a_bad_answer_is_named_beside_its_field_and_nothing_is_lost() {
+    let f = fixture(|_| {}).await;
+    let long = "x".repeat(vigil_core::report::MAX_FIELD_CHARS + 1);
+    let (status, _, page) = send(
+        &f.intake,
+        post_form("/report", &format!("lang=en&text=my+words&station={long}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"station-error\""), "{page}");
+    assert!(page.contains("aria-describedby=\"station-error station-hint\""));
+    assert!(page.contains("Police station or court"));
+    assert!(page.contains("my words"));
+    let (status, _, page) = send(
+        &f.intake,
+        post_form("/report", "lang=en&text=x&region=XX-NOPE"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"region-error\""), "{page}");
+    let (status, _, answer) = send(
+        &f.intake,
+        api(r#"{"text": "x", "happened": "arrested"}"#, "en"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer.contains("bad_choice") && answer.contains("detained_now"),
+        "{answer}"
+    );
+    assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 0);
+}
+
+/// Seals a reply the way the desk does and hands it over on the desk's exchange.
+async fn reply_from_the_desk(f: &Fixture, text: &str) {
+    use vigil_core::followup::{MessageEnvelope, SealedMessage, Sender};
+    let (report, envelope) = the_pending_envelope(f).await;
+    let to = f
+        .desk
+        .recipients()
+        .and(envelope.reply_to.as_deref().unwrap())
+        .unwrap();
+    let reply = SealedMessage {
+        id: vigil_core::ReportId::generate().unwrap(),
+        receipt_hash: report.receipt_hash,
+        from: Sender::Team,
+        day: Day::today(),
+        sealed: MessageEnvelope::new(text, None).unwrap().seal(&to).unwrap(),
+    };
+    let body = serde_json::json!({ "replies": [reply] }).to_string();
+    let request = Request::post("/api/v1/desk/messages")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, answer) = send(&f.intake, request).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(json["stored"][0], reply.id.to_string());
+}
+
+#[tokio::test]
+async fn replies_by_receipt_round_trip_and_a_wrong_receipt_hears_the_same() {
+    let f = fixture(|_| {}).await;
+    let (_, _, answer) = send(&f.intake, api(r#"{"text": "задержан у метро"}"#, "ru")).await;
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let receipt = json["receipt"].as_str().unwrap().to_owned();
+    let read = |r: &str| {
+        post_json(
+            "/api/v1/followup",
+            &serde_json::json!({ "receipt": r }).to_string(),
+        )
+    };
+    // Nothing yet: the same answer as for a receipt that was never given out.
+    let wrong = Receipt::generate().unwrap().to_string();
+    let (status, _, none) = send(&f.intake, read(&receipt)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(none, r#"{"messages":[]}"#);
+    let (status, _, wrong_answer) = send(&f.intake, read(&wrong)).await;
+    assert_eq!(
+        (status, wrong_answer.as_str()),
+        (StatusCode::OK, none.as_str())
+    );
+
+    reply_from_the_desk(&f, "Адвокат выехал в ОВД").await;
+    let add = serde_json::json!({ "receipt": receipt.to_lowercase().replace('-', " "), "text": "Его увезли в другой отдел" });
+    let (status, _, _) = send(
+        &f.intake,
+        post_json("/api/v1/followup/messages", &add.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, _, answer) = send(&f.intake, read(&receipt)).await;
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let messages = json["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{answer}");
+    assert_eq!(messages[0]["from"], "team");
+    assert_eq!(messages[0]["text"], "Адвокат выехал в ОВД");
+    assert_eq!(messages[0]["day"], Day::today().to_string());
+    assert_eq!(messages[1]["from"], "you");
+    // Still nothing for a wrong receipt, and adding to it keeps nothing.
+    let (_, _, wrong_answer) = send(&f.intake, read(&wrong)).await;
+    assert_eq!(wrong_answer, none);
+    let add_wrong = serde_json::json!({ "receipt": wrong, "text": "x" }).to_string();
+    let (status, _, _) = send(
+        &f.intake,
+        post_json("/api/v1/followup/messages", &add_wrong),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let pending = f.intake.store.intake_pending_followups(10).await.unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "only the real receipt's follow-up waits for the desk"
+    );
+    // The follow-up opens for the desk.
+    assert!(f.desk.open(&pending[0].sealed).is_ok());
+    // A typo is named as one.
+    let mut typo = receipt.clone().into_bytes();
+    typo[0] = if typo[0] == b'7' { b'8' } else { b'7' };
+    let (status, _, answer) = send(&f.intake, read(&String::from_utf8(typo).unwrap())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.contains("receipt_typo"), "{answer}");
+}
+
+#[tokio::test]
+async fn the_status_page_takes_the_receipt_only_in_a_post_body() {
+    let f = fixture(|_| {}).await;
+    let response = crate::router(f.intake.clone())
+        .oneshot(post_form("/report", "lang=en&text=words"))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let page = String::from_utf8(bytes.to_vec()).unwrap();
+    let receipt = page
+        .split("<span id=\"receipt\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert!(receipt.parse::<Receipt>().is_ok(), "{receipt}");
+    let (status, _, page) = send(
+        &f.intake,
+        Request::get("/status?lang=en").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("method=\"post\" action=\"/status\""));
+    reply_from_the_desk(&f, "We are on it").await;
+    let (status, _, page) = send(
+        &f.intake,
+        post_form("/status", &format!("lang=en&receipt={receipt}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("We are on it"), "{page}");
+    let (status, _, page) = send(
+        &f.intake,
+        post_form(
+            "/status/message",
+            &format!("lang=en&receipt={receipt}&text=More+facts"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("More facts") && page.contains("Your addition was received"),
+        "{page}"
+    );
+    let wrong = Receipt::generate().unwrap();
+    let (status, _, page) = send(
+        &f.intake,
+        post_form("/status", &format!("lang=en&receipt={wrong}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No replies yet") && !page.contains("We are on it"));
 }

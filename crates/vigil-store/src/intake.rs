@@ -3,10 +3,49 @@
 //! report, and the intake's database holds no desk table.
 
 use async_trait::async_trait;
+use vigil_core::followup::SealedMessage;
 use vigil_core::{Day, ReportId, SealedReport};
 
 use crate::db::{Db, on_pool};
-use crate::{ReportRow, StoreError, to_report};
+use crate::{MessageRow, ReportRow, StoreError, to_message, to_report};
+
+/// Inserts one message if its receipt is known, numbered after the highest
+/// held (like reports, so that no sequence counts them all), leaving one with
+/// the same id as it is. One statement, so that the check and the insert are
+/// one write (no read lock upgraded under a concurrent writer). A macro, so
+/// that one text serves both backends' transactions; evaluates to the rows
+/// inserted.
+macro_rules! insert_message {
+    ($tx:expr, $m:expr, $pending:expr) => {
+        sqlx::query(
+            "INSERT INTO intake_messages (seq, id, receipt_hash, sender, day, sealed, pending) \
+             SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM intake_messages), $1, $2, $3, $4, $5, $6 \
+             WHERE EXISTS (SELECT 1 FROM intake_receipts WHERE hash = $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind($m.id.to_string())
+        .bind(&$m.receipt_hash[..])
+        .bind($m.from.as_str())
+        .bind($m.day.to_string())
+        .bind(&$m.sealed[..])
+        .bind(i64::from($pending))
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+    };
+}
+
+/// On PostgreSQL, writers of messages take turns (the numbering reads the
+/// highest number); SQLite has one writer at a time anyway.
+macro_rules! lock_messages {
+    ($db:expr, $tx:expr) => {
+        if let Db::Postgres(_) = $db {
+            sqlx::query("LOCK TABLE intake_messages IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
 
 #[async_trait]
 pub trait IntakeStore: Send + Sync {
@@ -42,6 +81,33 @@ pub trait IntakeStore: Send + Sync {
     /// pages. `vigil intake` runs it once at start; later deletions are zeroed
     /// as they happen. PostgreSQL: does nothing (see docs/threat-model.md).
     async fn intake_vacuum(&self) -> Result<(), StoreError>;
+
+    // --- intakeform: replies by receipt ---
+
+    /// Keeps the team's replies whose receipt this intake knows (a reply to
+    /// another intake's receipt is not kept); a reply already held is left as
+    /// it is. Returns the ids of the given replies it now holds.
+    async fn intake_put_replies(
+        &self,
+        replies: &[SealedMessage],
+    ) -> Result<Vec<ReportId>, StoreError>;
+
+    /// Stores a reporter's follow-up for the desk, if its receipt is known;
+    /// returns whether it was stored.
+    async fn intake_add_followup(&self, followup: &SealedMessage) -> Result<bool, StoreError>;
+
+    /// Every message (replies and follow-ups) of a receipt, oldest first.
+    async fn intake_messages(
+        &self,
+        receipt_hash: &[u8; 32],
+    ) -> Result<Vec<SealedMessage>, StoreError>;
+
+    /// The oldest follow-ups the desk has not yet stored.
+    async fn intake_pending_followups(&self, limit: u32) -> Result<Vec<SealedMessage>, StoreError>;
+
+    /// Marks follow-ups as stored by the desk (they stay, for the reporter to
+    /// read back, until their receipt is forgotten). Returns how many changed.
+    async fn intake_followups_delivered(&self, ids: &[ReportId]) -> Result<u64, StoreError>;
 }
 
 /// The intake store on either backend.
@@ -146,11 +212,22 @@ impl IntakeStore for IntakeDb {
 
     async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError> {
         let forgotten = on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM intake_receipts WHERE received < $1")
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM intake_receipts WHERE received < $1")
                 .bind(before.to_string())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            // A receipt's messages go with it; follow-ups the desk has not yet
+            // stored stay until it has (and go at the next sweep after that).
+            sqlx::query(
+                "DELETE FROM intake_messages WHERE pending = 0 AND NOT EXISTS \
+                 (SELECT 1 FROM intake_receipts r WHERE r.hash = intake_messages.receipt_hash)",
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            n
         });
         Ok(forgotten)
     }
@@ -171,6 +248,87 @@ impl IntakeStore for IntakeDb {
             // PostgreSQL cannot zero freed tuples or its own WAL; see docs/threat-model.md.
             Db::Postgres(_) => Ok(()),
         }
+    }
+
+    async fn intake_put_replies(
+        &self,
+        replies: &[SealedMessage],
+    ) -> Result<Vec<ReportId>, StoreError> {
+        let mut held = Vec::new();
+        on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            lock_messages!(&self.db, tx);
+            for m in replies {
+                insert_message!(tx, m, false);
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM intake_messages WHERE id = $1")
+                    .bind(m.id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if n > 0 {
+                    held.push(m.id);
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(held)
+    }
+
+    async fn intake_add_followup(&self, followup: &SealedMessage) -> Result<bool, StoreError> {
+        let stored = on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            lock_messages!(&self.db, tx);
+            let n = insert_message!(tx, followup, true);
+            tx.commit().await?;
+            n > 0
+        });
+        Ok(stored)
+    }
+
+    async fn intake_messages(
+        &self,
+        receipt_hash: &[u8; 32],
+    ) -> Result<Vec<SealedMessage>, StoreError> {
+        let rows: Vec<MessageRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT id, receipt_hash, sender, day, sealed FROM intake_messages \
+                 WHERE receipt_hash = $1 ORDER BY seq",
+            )
+            .bind(&receipt_hash[..])
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(to_message).collect()
+    }
+
+    async fn intake_pending_followups(&self, limit: u32) -> Result<Vec<SealedMessage>, StoreError> {
+        let rows: Vec<MessageRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT id, receipt_hash, sender, day, sealed FROM intake_messages \
+                 WHERE pending = 1 ORDER BY seq LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(to_message).collect()
+    }
+
+    async fn intake_followups_delivered(&self, ids: &[ReportId]) -> Result<u64, StoreError> {
+        let mut changed = 0;
+        on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for id in ids {
+                changed += sqlx::query(
+                    "UPDATE intake_messages SET pending = 0 WHERE id = $1 AND pending = 1",
+                )
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(changed)
     }
 
     async fn intake_vacuum(&self) -> Result<(), StoreError> {

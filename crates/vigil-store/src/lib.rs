@@ -112,6 +112,22 @@ pub(crate) fn to_report(
     })
 }
 
+/// A sealed message as both zones store it: id, receipt hash, sender, day, age file.
+pub(crate) type MessageRow = (String, Vec<u8>, String, String, Vec<u8>);
+
+pub(crate) fn to_message(
+    (id, receipt_hash, sender, day, sealed): MessageRow,
+) -> Result<vigil_core::followup::SealedMessage, StoreError> {
+    Ok(vigil_core::followup::SealedMessage {
+        id: parse_id(&id)?,
+        receipt_hash: parse_hash(receipt_hash)?,
+        from: vigil_core::followup::Sender::from_code(&sender)
+            .ok_or_else(|| StoreError::Corrupt("a message's sender is unknown".into()))?,
+        day: parse_day(&day)?,
+        sealed,
+    })
+}
+
 pub(crate) fn parse_id(s: &str) -> Result<ReportId, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt("a report id is not 32 hex digits".into()))

@@ -144,6 +144,11 @@ conformance!(
     urgent_reports_are_triaged_once_and_acknowledged_once,
     escalation_and_alert_outbox_survive_reopening,
     retention_takes_only_uncoded_reports_and_closed_cases,
+    // intakeform: replies by receipt
+    intake_keeps_replies_only_for_known_receipts,
+    intake_followups_wait_for_the_desk,
+    intake_forgets_messages_with_their_receipt,
+    desk_messages_are_idempotent_and_pushed_once,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -262,7 +267,12 @@ async fn each_zone_holds_only_its_own_tables(f: Fresh) {
     f.intake().await;
     assert_eq!(
         f.tables().await,
-        ["intake_receipts", "intake_reports", "vigil_migrations"],
+        [
+            "intake_messages",
+            "intake_receipts",
+            "intake_reports",
+            "vigil_migrations"
+        ],
         "the intake's database must carry no desk table"
     );
     let g = match &f._dir {
@@ -1479,4 +1489,145 @@ async fn retention_takes_only_uncoded_reports_and_closed_cases(f: Fresh) {
             .unwrap()
             .is_empty()
     );
+}
+
+// --- intakeform: replies by receipt ---
+
+fn message(
+    receipt: u8,
+    from: vigil_core::followup::Sender,
+    d: &str,
+) -> vigil_core::followup::SealedMessage {
+    vigil_core::followup::SealedMessage {
+        id: ReportId::generate().unwrap(),
+        receipt_hash: [receipt; 32],
+        from,
+        day: day(d),
+        sealed: format!("age-encryption.org/v1 message for {receipt}").into_bytes(),
+    }
+}
+
+async fn intake_keeps_replies_only_for_known_receipts(f: Fresh) {
+    use vigil_core::followup::Sender;
+    let s = f.intake().await;
+    s.intake_insert(&[report(1, "2024-03-01")]).await.unwrap();
+    let known = message(1, Sender::Team, "2024-03-02");
+    let unknown = message(2, Sender::Team, "2024-03-02");
+    let held = s
+        .intake_put_replies(&[known.clone(), unknown.clone()])
+        .await
+        .unwrap();
+    assert_eq!(held, vec![known.id]);
+    // Pushed again (the desk did not hear the answer): held once, still reported.
+    assert_eq!(
+        s.intake_put_replies(std::slice::from_ref(&known))
+            .await
+            .unwrap(),
+        vec![known.id]
+    );
+    assert_eq!(s.intake_messages(&[1; 32]).await.unwrap(), vec![known]);
+    assert!(s.intake_messages(&[2; 32]).await.unwrap().is_empty());
+    // Replies are not follow-ups: nothing waits for the desk.
+    assert!(s.intake_pending_followups(10).await.unwrap().is_empty());
+}
+
+async fn intake_followups_wait_for_the_desk(f: Fresh) {
+    use vigil_core::followup::Sender;
+    let s = f.intake().await;
+    s.intake_insert(&[report(1, "2024-03-01")]).await.unwrap();
+    let first = message(1, Sender::Reporter, "2024-03-02");
+    let second = message(1, Sender::Reporter, "2024-03-03");
+    assert!(s.intake_add_followup(&first).await.unwrap());
+    assert!(s.intake_add_followup(&second).await.unwrap());
+    assert!(
+        !s.intake_add_followup(&message(9, Sender::Reporter, "2024-03-03"))
+            .await
+            .unwrap(),
+        "a follow-up to an unknown receipt is not kept"
+    );
+    assert_eq!(
+        s.intake_pending_followups(10).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(
+        s.intake_pending_followups(1).await.unwrap(),
+        vec![first.clone()]
+    );
+    assert_eq!(s.intake_followups_delivered(&[first.id]).await.unwrap(), 1);
+    assert_eq!(s.intake_followups_delivered(&[first.id]).await.unwrap(), 0);
+    assert_eq!(
+        s.intake_pending_followups(10).await.unwrap(),
+        vec![second.clone()]
+    );
+    // Delivered or not, the reporter still reads both back.
+    assert_eq!(
+        s.intake_messages(&[1; 32]).await.unwrap(),
+        vec![first, second]
+    );
+}
+
+async fn intake_forgets_messages_with_their_receipt(f: Fresh) {
+    use vigil_core::followup::Sender;
+    let s = f.intake().await;
+    s.intake_insert(&[report(1, "2024-01-01"), report(2, "2024-03-01")])
+        .await
+        .unwrap();
+    let old_reply = message(1, Sender::Team, "2024-01-02");
+    let new_reply = message(2, Sender::Team, "2024-03-02");
+    s.intake_put_replies(&[old_reply, new_reply.clone()])
+        .await
+        .unwrap();
+    let waiting = message(1, Sender::Reporter, "2024-01-03");
+    assert!(s.intake_add_followup(&waiting).await.unwrap());
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-02-01")).await.unwrap(),
+        1
+    );
+    // The old receipt's reply is gone; its follow-up waits until the desk has it.
+    assert_eq!(
+        s.intake_messages(&[1; 32]).await.unwrap(),
+        vec![waiting.clone()]
+    );
+    assert_eq!(s.intake_messages(&[2; 32]).await.unwrap(), vec![new_reply]);
+    s.intake_followups_delivered(&[waiting.id]).await.unwrap();
+    s.intake_forget_receipts(day("2024-02-01")).await.unwrap();
+    assert!(s.intake_messages(&[1; 32]).await.unwrap().is_empty());
+}
+
+async fn desk_messages_are_idempotent_and_pushed_once(f: Fresh) {
+    use vigil_core::followup::Sender;
+    let s = f.desk().await;
+    let r = report(1, "2024-03-01");
+    s.desk_store_pulled(std::slice::from_ref(&r)).await.unwrap();
+    assert_eq!(s.desk_report(&r.id).await.unwrap(), Some(r.clone()));
+    assert_eq!(
+        s.desk_report(&ReportId::generate().unwrap()).await.unwrap(),
+        None
+    );
+    let reply = message(1, Sender::Team, "2024-03-02");
+    let followup = message(1, Sender::Reporter, "2024-03-03");
+    assert_eq!(
+        s.desk_add_messages(&[reply.clone(), followup.clone()])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.desk_add_messages(std::slice::from_ref(&followup))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.desk_messages().await.unwrap(),
+        vec![reply.clone(), followup]
+    );
+    // Only the team's replies are handed to an intake, and only until taken.
+    assert_eq!(
+        s.desk_unpushed_replies(10).await.unwrap(),
+        vec![reply.clone()]
+    );
+    assert_eq!(s.desk_mark_pushed(&[reply.id]).await.unwrap(), 1);
+    assert_eq!(s.desk_mark_pushed(&[reply.id]).await.unwrap(), 0);
+    assert!(s.desk_unpushed_replies(10).await.unwrap().is_empty());
 }

@@ -157,6 +157,12 @@ pub enum DeskCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Answer a reporter: the reply's text is read from stdin, sealed to the
+    /// report's receipt key, and handed to the intake at the next pull.
+    Reply {
+        /// The report's id, as `vigil desk list` shows it.
+        report: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

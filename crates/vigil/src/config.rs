@@ -90,6 +90,36 @@ pub struct IntakeConfigFile {
     /// (or nothing but a private network) stands between it and reporters.
     #[serde(default, skip_serializing_if = "is_false")]
     pub behind_tls_proxy: bool,
+    /// intakeform: who runs this intake, named on every page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<OrganisationConfig>,
+}
+
+/// `[organisation]` in intake.toml: the name, hotline and a short "who we
+/// are", in Russian and English. Left out, the pages say "vigil intake".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationConfig {
+    pub name_ru: String,
+    pub name_en: String,
+    /// The hotline's phone number as people should read it, say "+7 800 000-00-00".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub about_ru: String,
+    pub about_en: String,
+}
+
+/// One intake the desk pulls from (`[[intakes]]` in desk.toml).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSource {
+    /// The intake's base URL, as `intake_url`.
+    pub url: String,
+    /// The token this intake knows the desk by.
+    pub token: String,
+    /// `socks5h://HOST:PORT`, as `intake_proxy` (Tor for an .onion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -100,7 +130,9 @@ pub struct DeskConfigFile {
     pub listen: SocketAddr,
     /// `sqlite:PATH` or `postgres://…` [default: DATA/desk/desk.db]. Env: VIGIL_DATABASE_URL.
     pub database_url: Option<String>,
-    /// The intake's base URL, for example `https://intake.example.org`.
+    /// The intake's base URL, for example `https://intake.example.org`. May be
+    /// left out when `[[intakes]]` lists the intakes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub intake_url: String,
     /// The token the desk pulls with. Env: VIGIL_INTAKE_TOKEN (preferred).
     pub intake_token: Option<String>,
@@ -123,6 +155,11 @@ pub struct DeskConfigFile {
     /// `vigil desk purge`). Without it, everything is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<vigil_desk::retention::RetentionConfig>,
+    /// intakeform: more intakes to pull from (say, a public address and an
+    /// onion service), beside or instead of `intake_url`. A report is stored
+    /// once whichever intake it came through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intakes: Vec<IntakeSource>,
 }
 
 fn default_intake_listen() -> SocketAddr {

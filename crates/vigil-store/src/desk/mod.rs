@@ -6,11 +6,13 @@ pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod counts;
 pub(crate) mod history;
+mod messages;
 pub(crate) mod record;
 mod reports;
 pub(crate) mod urgent;
 
 use async_trait::async_trait;
+use vigil_core::followup::SealedMessage;
 use vigil_core::{Day, ReportId, SealedReport};
 
 use crate::db::Db;
@@ -206,6 +208,23 @@ pub trait DeskStore: Send + Sync {
         reports_before: Option<Day>,
         cases_before: Option<Day>,
     ) -> Result<Vec<PurgeItem>, StoreError>;
+    // --- intakeform: replies by receipt (messages.rs) ---
+
+    /// Stores messages (the team's replies, or follow-ups pulled from an
+    /// intake), skipping any already held. Returns how many were new.
+    async fn desk_add_messages(&self, messages: &[SealedMessage]) -> Result<u64, StoreError>;
+
+    /// Every message the desk holds, oldest first.
+    async fn desk_messages(&self) -> Result<Vec<SealedMessage>, StoreError>;
+
+    /// The team's replies that no intake has taken yet, oldest first.
+    async fn desk_unpushed_replies(&self, limit: u32) -> Result<Vec<SealedMessage>, StoreError>;
+
+    /// Marks replies as taken by an intake; returns how many changed.
+    async fn desk_mark_pushed(&self, ids: &[ReportId]) -> Result<u64, StoreError>;
+
+    /// One report by its id.
+    async fn desk_report(&self, id: &ReportId) -> Result<Option<SealedReport>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -434,5 +453,25 @@ impl DeskStore for DeskDb {
         cases_before: Option<Day>,
     ) -> Result<Vec<PurgeItem>, StoreError> {
         urgent::retention_purge(&self.db, reports_before, cases_before).await
+    }
+
+    async fn desk_add_messages(&self, messages: &[SealedMessage]) -> Result<u64, StoreError> {
+        messages::add(&self.db, messages).await
+    }
+
+    async fn desk_messages(&self) -> Result<Vec<SealedMessage>, StoreError> {
+        messages::all(&self.db).await
+    }
+
+    async fn desk_unpushed_replies(&self, limit: u32) -> Result<Vec<SealedMessage>, StoreError> {
+        messages::unpushed(&self.db, limit).await
+    }
+
+    async fn desk_mark_pushed(&self, ids: &[ReportId]) -> Result<u64, StoreError> {
+        messages::mark_pushed(&self.db, ids).await
+    }
+
+    async fn desk_report(&self, id: &ReportId) -> Result<Option<SealedReport>, StoreError> {
+        messages::report(&self.db, id).await
     }
 }

@@ -278,6 +278,7 @@ pub async fn run(args: DemoArgs) -> Result {
         receipt_days: None,
         receipt_key_file: None,
         behind_tls_proxy: false,
+        organisation: None,
     };
     config::save(&layout.intake_config(), &intake_file)?;
     let desk_file = DeskConfigFile {
@@ -291,6 +292,7 @@ pub async fn run(args: DemoArgs) -> Result {
         secure_cookies: false,
         alerts: None,
         retention: None,
+        intakes: Vec::new(),
     };
     config::save(&layout.desk_config(), &desk_file)?;
 

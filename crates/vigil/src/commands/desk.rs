@@ -74,6 +74,32 @@ pub fn puller(file: &DeskConfigFile) -> Result<Puller> {
     )?)
 }
 
+/// Every intake the desk pulls from: `intake_url` (if set) and each of
+/// `[[intakes]]`, with the URL named in any error.
+pub fn pullers(file: &DeskConfigFile) -> Result<Vec<(String, Puller)>> {
+    let mut out = Vec::new();
+    if !file.intake_url.trim().is_empty() {
+        out.push((file.intake_url.clone(), puller(file)?));
+    }
+    for (i, source) in file.intakes.iter().enumerate() {
+        let p = Puller::with_proxy(
+            &source.url,
+            Zeroizing::new(source.token.clone()),
+            source.proxy.as_deref(),
+        )
+        .map_err(|e| format!("desk config, [[intakes]] number {}: {e}", i + 1))?;
+        out.push((source.url.clone(), p));
+    }
+    if out.is_empty() {
+        return Err(
+            "the desk config names no intake: set intake_url (and intake_token), or add \
+             [[intakes]] with url and token"
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
 pub fn open_identity(layout: &Layout) -> Result<DeskIdentity> {
     let passphrase = secrets::passphrase()?;
     Ok(vigil_core::keys::read_identity(
@@ -96,13 +122,15 @@ pub async fn run(args: DeskArgs) -> Result {
             "--listen (or VIGIL_DESK_LISTEN, or listen in the desk config)",
         )
         .await?;
-        let puller = puller(&file)?;
+        let pullers = pullers(&file)?;
         let identity = Arc::new(open_identity(&layout)?);
         let store = open_store(&layout, &file).await?;
-        puller.spawn_every(
-            store.clone(),
-            Duration::from_secs(file.pull_interval_secs.max(1)),
-        );
+        for (_, puller) in pullers {
+            puller.spawn_every(
+                store.clone(),
+                Duration::from_secs(file.pull_interval_secs.max(1)),
+            );
+        }
         super::urgent::spawn_urgent_line(&file, store.clone(), identity.clone())?;
         let web = DeskWeb::new(store, identity, file.secure_cookies)?;
         println!("desk listening on http://{}", listener.local_addr()?);
@@ -118,11 +146,40 @@ pub async fn run(args: DeskArgs) -> Result {
     match command {
         DeskCommand::Serve { .. } => {}
         DeskCommand::Pull => {
-            let outcome = puller(&desk.file)?.pull_all(desk.store.as_ref()).await?;
-            println!(
-                "pulled: {} new, {} acknowledged by the intake",
-                outcome.new, outcome.acknowledged
-            );
+            let mut failed = None;
+            for (url, puller) in pullers(&desk.file)? {
+                // One intake down must not keep the others' reports away.
+                match puller.pull_all(desk.store.as_ref()).await {
+                    Ok(outcome) => println!(
+                        "{url}: pulled {} new, {} acknowledged by the intake; {} replies handed over, {} follow-ups new",
+                        outcome.new, outcome.acknowledged, outcome.replies_taken, outcome.followups
+                    ),
+                    Err(e) => {
+                        eprintln!("{url}: {e}");
+                        failed = Some(format!("pulling from {url} failed: {e}"));
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+        }
+        DeskCommand::Reply { report } => {
+            let identity = open_identity(&layout)?;
+            let id: vigil_core::ReportId = report.parse().map_err(|_| {
+                format!("{report:?} is not a report id (32 hexadecimal digits, as `vigil desk list` shows)")
+            })?;
+            let mut text = Zeroizing::new(String::new());
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            let reply = vigil_desk::replies::write_reply(
+                desk.store.as_ref(),
+                &identity,
+                &id,
+                &text,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await?;
+            println!("reply {reply} to report {id} saved; the next pull hands it to the intake");
         }
         DeskCommand::List { json } => {
             let identity = open_identity(&layout)?;
@@ -146,6 +203,15 @@ pub async fn run(args: DeskArgs) -> Result {
                     }
                     if let Some(c) = &item.contact {
                         println!("    contact: {c}");
+                    }
+                    for m in &item.messages {
+                        let text = m.text.as_deref().unwrap_or("(cannot open)");
+                        println!(
+                            "    [{} {}] {}",
+                            m.from,
+                            m.day,
+                            text.replace('\n', "\n        ")
+                        );
                     }
                 }
             }

@@ -68,6 +68,15 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
     let mut config = IntakeConfig::new(recipients, receipt_key(&key_file)?, desk_token_hash);
     config.max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
     config.receipt_days = receipt_days;
+    if let Some(org) = &file.organisation {
+        config.organisation = vigil_intake::Organisation {
+            name_ru: org.name_ru.clone(),
+            name_en: org.name_en.clone(),
+            phone: org.phone.clone().filter(|p| !p.trim().is_empty()),
+            about_ru: org.about_ru.clone(),
+            about_en: org.about_en.clone(),
+        };
+    }
     Ok(Intake::new(config, store))
 }
 

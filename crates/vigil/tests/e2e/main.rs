@@ -23,6 +23,7 @@ mod audit;
 mod auth;
 mod desk_access;
 mod desk_urgent;
+mod intake_form;
 mod intake_privacy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
@@ -1064,7 +1065,7 @@ async fn a_reporter_sends_the_form_from_chromium_with_javascript_off() {
     browser.goto(&format!("{intake}/")).await;
     assert_eq!(browser.text_of("h1").await, "Сообщить о преследовании");
     // The language switch, then the form in English.
-    browser.click("header a").await;
+    browser.click("header a[hreflang]").await;
     assert_eq!(browser.text_of("h1").await, "Report persecution");
     browser
         .type_into(
