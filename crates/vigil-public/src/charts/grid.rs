@@ -114,7 +114,12 @@ fn step(v: u64, max: u64) -> usize {
 }
 
 fn short(code: &str) -> &str {
-    code.rsplit('-').next().unwrap_or(code)
+    match code {
+        // Crimea and Sevastopol keep Ukrainian ISO codes (numbers): name them.
+        "UA-43" => "CRI",
+        "UA-40" => "SEV",
+        _ => code.rsplit('-').next().unwrap_or(code),
+    }
 }
 
 /// `regions`: every region to draw, as `(code, name, count)`.

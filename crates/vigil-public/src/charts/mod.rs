@@ -68,8 +68,8 @@ fn ticks(max: u64) -> Vec<u64> {
 /// Horizontal bars, one per category: reads well on a narrow screen because
 /// the labels run along, not under, the bars.
 pub fn bars(l: &Labels<'_>, items: &[(String, u64)]) -> String {
-    const LABEL_W: u32 = 190;
-    const BAR_W: u32 = 260;
+    const LABEL_W: u32 = 150;
+    const BAR_W: u32 = 200;
     const ROW: u32 = 22;
     const TOP: u32 = 24;
     let n = u32::try_from(items.len()).unwrap_or(u32::MAX / ROW - 4);
@@ -96,8 +96,8 @@ pub fn bars(l: &Labels<'_>, items: &[(String, u64)]) -> String {
     for (i, (label, v)) in items.iter().enumerate() {
         let y = TOP + u32::try_from(i).unwrap_or(0) * ROW;
         let w = scale(*v);
-        let short: String = if label.chars().count() > 28 {
-            label.chars().take(27).chain(['…']).collect()
+        let short: String = if label.chars().count() > 24 {
+            label.chars().take(23).chain(['…']).collect()
         } else {
             label.clone()
         };
@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn the_largest_bar_is_full_width() {
         let svg = bars(&labels(), &[("a".into(), 10), ("b".into(), 5)]);
-        assert!(svg.contains("width=\"260\""), "{svg}");
-        assert!(svg.contains("width=\"130\""), "{svg}");
+        assert!(svg.contains("width=\"200\""), "{svg}");
+        assert!(svg.contains("width=\"100\""), "{svg}");
     }
 }

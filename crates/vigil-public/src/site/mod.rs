@@ -282,7 +282,7 @@ fn html_table(cx: &Ctx<'_>, lang: Lang, t: &Table, up: &str) -> String {
     }
     let _ = write!(
         out,
-        "</tbody></table><p class=\"muted\">{}. {}: <a href=\"{up}data/{id}.csv\">CSV</a>, <a href=\"{up}data/{id}.json\">JSON</a></p></div>",
+        "</tbody></table><p class=\"muted\">{} {}: <a href=\"{up}data/{id}.csv\">CSV</a>, <a href=\"{up}data/{id}.json\">JSON</a></p></div>",
         esc(lang.t(&t.description)),
         lang.pick("Данные", "Data"),
         id = esc(&t.id)

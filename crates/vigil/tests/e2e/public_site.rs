@@ -15,6 +15,11 @@ use super::{Browser, World, contains, files_under};
 fn published_2013() -> (World, PathBuf) {
     let w = World::new();
     w.write_desk_config("http://127.0.0.1:9");
+    // The table's licence asks for attribution: the desk config's [public] section.
+    let config = w.data().join("desk/desk.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str("[public]\nattributions = [\"Data: OVD-Info, CC BY 3.0\"]\n");
+    fs::write(&config, text).unwrap();
     w.run_ok(&["import", "--mapping", &mapping(), &table_2013()]);
     let site = w.dir.path().join("site");
     w.run_ok(&["publish", "--out", site.to_str().unwrap()]);
@@ -55,7 +60,8 @@ fn numbers(html: &str) -> Vec<String> {
         .filter_map(|rest| {
             let rest = rest.split_once('>')?.1;
             let v = rest.split('<').next()?;
-            Some(v.to_owned())
+            // Numbers only (a withheld cell and a header are words).
+            (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.to_owned())
         })
         .collect()
 }
