@@ -432,7 +432,8 @@ fn person_tables(d: &PublicData) -> Vec<Table> {
         Some("genders"),
     )];
     for a in &ages {
-        columns.push(count_col(&format!("age_{a}"), a, a));
+        let label = d.label("age_groups", a);
+        columns.push(count_col(&format!("age_{a}"), &label.ru, &label.en));
     }
     columns.push(count_col("total", "всего", "total"));
     let mut rows: Vec<Vec<Cell>> = Vec::new();
@@ -575,4 +576,82 @@ pub fn total_line(c: &Counts) -> [(&'static str, &'static str, u64); 3] {
         (DETENTIONS.0, DETENTIONS.1, c.detentions),
         (PERSONS.0, PERSONS.1, c.persons),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::PersonAttributes;
+
+    fn person(gender: &str, age: &str) -> PersonAttributes {
+        PersonAttributes {
+            gender: Some(gender.into()),
+            age_group: Some(age.into()),
+            roles: vec!["student".into()],
+        }
+    }
+
+    fn find<'a>(tables: &'a [Table], id: &str) -> &'a Table {
+        tables.iter().find(|t| t.id == id).unwrap()
+    }
+
+    #[test]
+    fn the_single_attribute_tables_are_the_cross_tables_margins_withheld_alike() {
+        let mut persons = Vec::new();
+        persons.extend(std::iter::repeat_n(person("female", "25_34"), 6));
+        persons.push(person("female", "35_44"));
+        persons.extend(std::iter::repeat_n(person("male", "25_34"), 7));
+        persons.extend(std::iter::repeat_n(person("male", "35_44"), 5));
+        let d = PublicData {
+            persons,
+            k: 5,
+            ..PublicData::default()
+        };
+        let t = tables(&d);
+        let cross = find(&t, id::BY_GENDER_AGE);
+        // female × 35–44 is 1: withheld, and so is a partner in its row and column.
+        assert_eq!(cross.rows[0][2], Cell::Suppressed);
+        let withheld = cross
+            .rows
+            .iter()
+            .flatten()
+            .filter(|c| **c == Cell::Suppressed)
+            .count();
+        assert!(withheld >= 4, "{:?}", cross.rows);
+        // The margins are the same cells as in the cross-table.
+        let by_gender = find(&t, id::BY_GENDER);
+        let by_age = find(&t, id::BY_AGE);
+        for (r, row) in by_gender.rows.iter().enumerate() {
+            assert_eq!(row[1], cross.rows[r][3], "gender row {r}");
+        }
+        for (c, row) in by_age.rows.iter().enumerate() {
+            assert_eq!(row[1], cross.rows[2][c + 1], "age column {c}");
+        }
+        // Roles: 19 students, published; no total row.
+        assert_eq!(
+            find(&t, id::BY_ROLE).rows,
+            vec![vec![Cell::Text("student".into()), Cell::Int(19)]]
+        );
+    }
+
+    #[test]
+    fn counts_per_public_action_are_published_as_they_are() {
+        let d = PublicData {
+            actions: vec![crate::data::PublicAction {
+                id: "a1".into(),
+                date: "2013-05-06".into(),
+                region: Some("RU-MOW".into()),
+                city: None,
+                place: Some("Болотная площадь".into()),
+                kind: "rally".into(),
+                topic: None,
+                authorised: Some("yes".into()),
+                detentions: 2,
+            }],
+            k: 5,
+            ..PublicData::default()
+        };
+        let t = tables(&d);
+        assert_eq!(find(&t, id::ACTIONS).rows[0][8], Cell::Int(2));
+    }
 }
