@@ -415,7 +415,14 @@ fn person_tables(d: &PublicData) -> Vec<Table> {
         })
         .collect();
     let grid = Grid::cross(&values);
-    let hidden = grid.suppress(d.k);
+    // Fewer counted persons than k in all: the overview's total of persons
+    // could stand in for the grand total, so every cell is withheld.
+    let few = (1..d.k).contains(&(d.persons.len() as u64));
+    let hidden: Vec<bool> = if few {
+        vec![true; grid.values.len()]
+    } else {
+        grid.suppress(d.k)
+    };
     let w = ages.len() + 1;
     let cell = |i: usize| {
         if hidden[i] {
@@ -494,7 +501,7 @@ fn person_tables(d: &PublicData) -> Vec<Table> {
             col("role", "роль", "role", ColumnKind::Code, Some("roles")),
             &by_role,
             persons,
-            d.k,
+            if few { u64::MAX } else { d.k },
         ),
     ];
     out.push(Table {
@@ -632,6 +639,28 @@ mod tests {
             find(&t, id::BY_ROLE).rows,
             vec![vec![Cell::Text("student".into()), Cell::Int(19)]]
         );
+    }
+
+    #[test]
+    fn fewer_persons_than_k_withhold_every_cell() {
+        // The overview publishes the number of persons: with 3 in all, a lone
+        // "female 3, male 0" would otherwise be recoverable from it.
+        let d = PublicData {
+            persons: vec![person("female", "25_34"); 3],
+            k: 5,
+            ..PublicData::default()
+        };
+        let t = tables(&d);
+        for id in [id::BY_GENDER, id::BY_AGE, id::BY_ROLE, id::BY_GENDER_AGE] {
+            let table = find(&t, id);
+            assert!(!table.rows.is_empty(), "{id}");
+            for row in &table.rows {
+                assert!(
+                    row[1..].iter().all(|c| *c == Cell::Suppressed),
+                    "{id}: {row:?}"
+                );
+            }
+        }
     }
 
     #[test]
