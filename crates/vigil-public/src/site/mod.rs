@@ -257,7 +257,9 @@ fn html_table(cx: &Ctx<'_>, lang: Lang, t: &Table, up: &str) -> String {
         esc(lang.t(&t.title)),
         id = esc(&t.id)
     );
-    for c in &t.columns {
+    // Ids link the open data's tables; on a page they are noise.
+    let shown: Vec<bool> = t.columns.iter().map(|c| c.id != "action_id").collect();
+    for c in t.columns.iter().filter(|c| c.id != "action_id") {
         let num = matches!(c.kind, ColumnKind::Integer);
         let _ = write!(
             out,
@@ -269,7 +271,7 @@ fn html_table(cx: &Ctx<'_>, lang: Lang, t: &Table, up: &str) -> String {
     out.push_str("</tr></thead><tbody>");
     for row in &t.rows {
         out.push_str("<tr>");
-        for (i, cell) in row.iter().enumerate() {
+        for (i, cell) in row.iter().enumerate().filter(|(i, _)| shown[*i]) {
             let num = matches!(cell, Cell::Int(_) | Cell::Suppressed);
             let _ = write!(
                 out,
