@@ -105,38 +105,42 @@ fn table_csv(t: &Table) -> String {
     out
 }
 
+/// One table as JSON, a row per line, written row by row so a million-row
+/// table is never a tree of JSON values in memory.
 fn table_json(t: &Table, released: &str) -> Result<Vec<u8>, PublishError> {
-    let rows: Vec<serde_json::Map<String, serde_json::Value>> = t
-        .rows
-        .iter()
-        .map(|r| {
-            t.columns
-                .iter()
-                .zip(r)
-                .map(|(c, v)| {
-                    let v = match v {
-                        Cell::Text(s) => serde_json::Value::from(s.clone()),
-                        Cell::Int(n) => serde_json::Value::from(*n),
-                        Cell::Suppressed => serde_json::Value::from("suppressed"),
-                        Cell::Missing => serde_json::Value::Null,
-                    };
-                    (c.id.clone(), v)
-                })
-                .collect()
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "id": t.id,
-        "released": released,
-        "title": t.title,
-        "description": t.description,
-        "columns": t.columns,
-        "rows": rows,
-    });
-    let mut bytes =
-        serde_json::to_vec_pretty(&doc).map_err(|e| PublishError::Render(e.to_string()))?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    let render = |e: serde_json::Error| PublishError::Render(e.to_string());
+    let mut out = Vec::new();
+    out.extend_from_slice(b"{\"id\": ");
+    serde_json::to_writer(&mut out, &t.id).map_err(render)?;
+    out.extend_from_slice(b",\n\"released\": ");
+    serde_json::to_writer(&mut out, released).map_err(render)?;
+    out.extend_from_slice(b",\n\"title\": ");
+    serde_json::to_writer(&mut out, &t.title).map_err(render)?;
+    out.extend_from_slice(b",\n\"description\": ");
+    serde_json::to_writer(&mut out, &t.description).map_err(render)?;
+    out.extend_from_slice(b",\n\"columns\": ");
+    serde_json::to_writer(&mut out, &t.columns).map_err(render)?;
+    out.extend_from_slice(b",\n\"rows\": [");
+    for (i, r) in t.rows.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        out.push(b'{');
+        for (j, (c, v)) in t.columns.iter().zip(r).enumerate() {
+            if j > 0 {
+                out.extend_from_slice(b", ");
+            }
+            serde_json::to_writer(&mut out, &c.id).map_err(render)?;
+            out.extend_from_slice(b": ");
+            match v {
+                Cell::Text(s) => serde_json::to_writer(&mut out, s).map_err(render)?,
+                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Cell::Suppressed => out.extend_from_slice(b"\"suppressed\""),
+                Cell::Missing => out.extend_from_slice(b"null"),
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"\n]}\n");
+    Ok(out)
 }
 
 /// Builds a signed release of `data` into `out`.
@@ -252,4 +256,44 @@ fn hex_suffix() -> String {
     vigil_core::random::bytes::<6>()
         .map(hex::encode)
         .unwrap_or_else(|_| format!("{}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{Column, ColumnKind, Text};
+
+    #[test]
+    fn a_table_is_written_as_valid_json_and_csv() {
+        let col = |id: &str, kind| Column {
+            id: id.into(),
+            label: Text::new(id, id),
+            description: Text::new(id, id),
+            kind,
+            vocabulary: None,
+        };
+        let t = Table {
+            id: "t".into(),
+            title: Text::new("т", "t"),
+            description: Text::new("о", "d"),
+            columns: vec![
+                col("place", ColumnKind::Text),
+                col("n", ColumnKind::Integer),
+            ],
+            rows: vec![
+                vec![Cell::Text("Тверская, 14 \"у\"".into()), Cell::Int(5)],
+                vec![Cell::Missing, Cell::Suppressed],
+            ],
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&table_json(&t, "2026-12-07").unwrap()).unwrap();
+        assert_eq!(v["rows"][0]["place"], "Тверская, 14 \"у\"");
+        assert_eq!(v["rows"][0]["n"], 5);
+        assert_eq!(v["rows"][1]["place"], serde_json::Value::Null);
+        assert_eq!(v["rows"][1]["n"], "suppressed");
+        assert_eq!(
+            table_csv(&t),
+            "place,n\n\"Тверская, 14 \"\"у\"\"\",5\n,suppressed\n"
+        );
+    }
 }

@@ -611,11 +611,13 @@ pub(super) async fn all_action_counts(db: &Db) -> Result<Vec<ActionCount>, Store
 pub(super) async fn all_persons(db: &Db) -> Result<Vec<PersonRow>, StoreError> {
     use sqlx::Row;
     let sql = format!("SELECT {PERSON_COLS} FROM record_persons ORDER BY id");
+    // Streamed: a million rows never sit in memory twice (as rows and as PersonRow).
     on_pool!(db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(person_from!(r));
+        use futures_util::TryStreamExt;
+        let mut stream = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
+        let mut out = Vec::new();
+        while let Some(r) = stream.try_next().await? {
+            out.push(person_from!(&r));
         }
         Ok(out)
     })
@@ -629,7 +631,7 @@ pub(super) async fn all_events(db: &Db) -> Result<Vec<EventRow>, StoreError> {
          ORDER BY CASE WHEN date IS NULL THEN 1 ELSE 0 END, date, id"
     );
     on_pool!(db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+        use futures_util::TryStreamExt;
         let pairs: Vec<(String, String)> = sqlx::query_as(
             "SELECT event_id, article FROM record_event_articles ORDER BY event_id, article",
         )
@@ -640,11 +642,13 @@ pub(super) async fn all_events(db: &Db) -> Result<Vec<EventRow>, StoreError> {
         for (e, a) in pairs {
             articles.entry(e).or_default().push(a);
         }
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
+        // Streamed: a million rows never sit in memory twice (as rows and as EventRow).
+        let mut stream = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
+        let mut out = Vec::new();
+        while let Some(r) = stream.try_next().await? {
             let id: String = r.try_get("id")?;
             let list = articles.remove(&id).unwrap_or_default();
-            out.push(event_from!(r, list));
+            out.push(event_from!(&r, list));
         }
         Ok(out)
     })
