@@ -2,10 +2,15 @@
 //! folder of static files any host can serve; `verify` proves a copy of it is
 //! complete, unchanged and signed by the release key.
 
+pub mod charts;
+pub mod data;
 mod publish;
+pub mod site;
+pub mod suppress;
 pub mod table;
 mod verify;
 
+pub use data::PublicData;
 pub use publish::{PublishError, Release, publish};
 pub use table::{Cell, Column, ColumnKind, Table, Text};
 pub use verify::{Verified, VerifyError, verify};

@@ -5,14 +5,17 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use askama::Template;
-use serde::Serialize;
+use vigil_core::Day;
 use vigil_core::keys::ReleaseKey;
 use vigil_core::release::{
     MANIFEST_FILE, MANIFEST_FORMAT, Manifest, PUBLIC_KEY_FILE, SIGNATURE_FILE, sha256_hex,
 };
-use vigil_core::{Day, Lang};
-use vigil_store::{DeskStore, StoreError};
+
+use crate::data::PublicData;
+use crate::site::tables::tables;
+use crate::site::{SITE_CSS, pages};
+use crate::suppress::check_k;
+use crate::table::{Cell, Table};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -26,8 +29,8 @@ pub enum PublishError {
         #[source]
         source: std::io::Error,
     },
-    #[error("reading the desk's data failed: {0}")]
-    Store(#[from] StoreError),
+    #[error(transparent)]
+    Threshold(#[from] crate::suppress::KError),
     #[error("rendering the pages failed: {0}")]
     Render(String),
 }
@@ -44,137 +47,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
 pub struct Release {
     pub dir: PathBuf,
     pub files: usize,
-    pub reports: u64,
+    pub actions: u64,
+    pub detentions: u64,
     pub public_key: String,
-}
-
-#[derive(Serialize)]
-struct DayCount {
-    day: String,
-    reports: u64,
-}
-
-#[derive(Serialize)]
-struct ReportsByDay<'a> {
-    released: &'a str,
-    description: &'static str,
-    total: u64,
-    days: &'a [DayCount],
-}
-
-/// One bar of the SVG chart, precomputed so the template stays simple.
-struct Bar {
-    x: u32,
-    y: u32,
-    width: u32,
-    height: u32,
-    label: String,
-}
-
-struct Chart {
-    width: u32,
-    height: u32,
-    bars: Vec<Bar>,
-    max: u64,
-}
-
-const CHART_HEIGHT: u32 = 160;
-const CHART_TOP: u32 = 10;
-
-fn chart(days: &[DayCount]) -> Chart {
-    let max = days.iter().map(|d| d.reports).max().unwrap_or(0).max(1);
-    let slot = if days.len() > 120 { 4 } else { 14 };
-    let bars = days
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let h =
-                u32::try_from(d.reports * u64::from(CHART_HEIGHT) / max).unwrap_or(CHART_HEIGHT);
-            let i = u32::try_from(i).unwrap_or(u32::MAX / slot);
-            Bar {
-                x: i * slot,
-                y: CHART_TOP + CHART_HEIGHT - h,
-                width: slot - 1,
-                height: h,
-                label: format!("{}: {}", d.day, d.reports),
-            }
-        })
-        .collect::<Vec<_>>();
-    let n = u32::try_from(days.len()).unwrap_or(0);
-    Chart {
-        width: (n * slot).max(200),
-        height: CHART_HEIGHT + CHART_TOP + 4,
-        bars,
-        max,
-    }
-}
-
-struct Texts {
-    lang: &'static str,
-    title: &'static str,
-    intro: &'static str,
-    total: &'static str,
-    day: &'static str,
-    reports: &'static str,
-    chart_title: &'static str,
-    downloads: &'static str,
-    methodology_title: &'static str,
-    methodology: &'static str,
-    authenticity_title: &'static str,
-    authenticity: &'static str,
-    other_lang_name: &'static str,
-    other_lang_href: &'static str,
-    empty: &'static str,
-}
-
-fn texts(lang: Lang) -> Texts {
-    match lang {
-        Lang::Ru => Texts {
-            lang: "ru",
-            title: "Сообщения о преследованиях",
-            intro: "Сколько сообщений получила горячая линия, по дням. Это не число задержаний или дел: одно событие может прийти в нескольких сообщениях, а проверенная статистика событий публикуется отдельно.",
-            total: "Всего сообщений",
-            day: "День",
-            reports: "Сообщений",
-            chart_title: "Сообщения по дням",
-            downloads: "Данные: CSV, JSON",
-            methodology_title: "Методика",
-            methodology: "Считается каждое сообщение, полученное через форму или API, по дню получения (UTC). Сообщения не содержат имён в этой таблице; их содержание никогда не публикуется. Время суток не хранится.",
-            authenticity_title: "Подлинность",
-            authenticity: "Каждый файл этого выпуска перечислен в manifest.json с его SHA-256; manifest.json подписан ключом Ed25519 (manifest.sig, открытый ключ в release-key.pub). Проверка: vigil verify ПАПКА --key КЛЮЧ.",
-            other_lang_name: "English",
-            other_lang_href: "index.en.html",
-            empty: "Пока нет данных.",
-        },
-        Lang::En => Texts {
-            lang: "en",
-            title: "Reports of persecution",
-            intro: "How many reports the hotline received, by day. This is not the number of detentions or cases: one event can arrive in several reports, and verified event statistics are published separately.",
-            total: "Reports in total",
-            day: "Day",
-            reports: "Reports",
-            chart_title: "Reports by day",
-            downloads: "Data: CSV, JSON",
-            methodology_title: "Methodology",
-            methodology: "Every report received through the form or the API is counted on the day it arrived (UTC). This table holds no names; report contents are never published. The time of day is not kept.",
-            authenticity_title: "Authenticity",
-            authenticity: "Every file of this release is listed in manifest.json with its SHA-256; manifest.json is signed with an Ed25519 key (manifest.sig, public key in release-key.pub). To check: vigil verify FOLDER --key KEY.",
-            other_lang_name: "Русский",
-            other_lang_href: "index.html",
-            empty: "No data yet.",
-        },
-    }
-}
-
-#[derive(Template)]
-#[template(path = "index.html")]
-struct IndexPage<'a> {
-    t: Texts,
-    released: &'a str,
-    total: u64,
-    days: &'a [DayCount],
-    chart: &'a Chart,
-    public_key: &'a str,
 }
 
 fn write(
@@ -192,13 +67,90 @@ fn write(
     Ok(())
 }
 
-/// Builds a signed release of the desk's data into `out`.
-pub async fn publish(
-    store: &dyn DeskStore,
+/// A cell as CSV and JSON write it (until the open-data writers take over).
+fn cell_text(c: &Cell) -> String {
+    match c {
+        Cell::Text(s) => s.clone(),
+        Cell::Int(n) => n.to_string(),
+        Cell::Suppressed => "suppressed".into(),
+        Cell::Missing => String::new(),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn table_csv(t: &Table) -> String {
+    let mut out = t
+        .columns
+        .iter()
+        .map(|c| csv_field(&c.id))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for r in &t.rows {
+        out.push_str(
+            &r.iter()
+                .map(|c| csv_field(&cell_text(c)))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+/// One table as JSON, a row per line, written row by row so a million-row
+/// table is never a tree of JSON values in memory.
+fn table_json(t: &Table, released: &str) -> Result<Vec<u8>, PublishError> {
+    let render = |e: serde_json::Error| PublishError::Render(e.to_string());
+    let mut out = Vec::new();
+    out.extend_from_slice(b"{\"id\": ");
+    serde_json::to_writer(&mut out, &t.id).map_err(render)?;
+    out.extend_from_slice(b",\n\"released\": ");
+    serde_json::to_writer(&mut out, released).map_err(render)?;
+    out.extend_from_slice(b",\n\"title\": ");
+    serde_json::to_writer(&mut out, &t.title).map_err(render)?;
+    out.extend_from_slice(b",\n\"description\": ");
+    serde_json::to_writer(&mut out, &t.description).map_err(render)?;
+    out.extend_from_slice(b",\n\"columns\": ");
+    serde_json::to_writer(&mut out, &t.columns).map_err(render)?;
+    out.extend_from_slice(b",\n\"rows\": [");
+    for (i, r) in t.rows.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        out.push(b'{');
+        for (j, (c, v)) in t.columns.iter().zip(r).enumerate() {
+            if j > 0 {
+                out.extend_from_slice(b", ");
+            }
+            serde_json::to_writer(&mut out, &c.id).map_err(render)?;
+            out.extend_from_slice(b": ");
+            match v {
+                Cell::Text(s) => serde_json::to_writer(&mut out, s).map_err(render)?,
+                Cell::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Cell::Suppressed => out.extend_from_slice(b"\"suppressed\""),
+                Cell::Missing => out.extend_from_slice(b"null"),
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"\n]}\n");
+    Ok(out)
+}
+
+/// Builds a signed release of `data` into `out`.
+pub fn publish(
+    data: &PublicData,
     key: &ReleaseKey,
     out: &Path,
     today: Day,
 ) -> Result<Release, PublishError> {
+    check_k(data.k)?;
     if out.exists() && !out.join(MANIFEST_FILE).exists() {
         let empty = fs::read_dir(out).map_err(io(out))?.next().is_none();
         if !empty {
@@ -207,15 +159,6 @@ pub async fn publish(
             });
         }
     }
-    let counts = store.desk_count_by_day().await?;
-    let days: Vec<DayCount> = counts
-        .iter()
-        .map(|(d, n)| DayCount {
-            day: d.to_string(),
-            reports: *n,
-        })
-        .collect();
-    let total: u64 = days.iter().map(|d| d.reports).sum();
     let released = today.to_string();
     let public_key = key.public_hex();
 
@@ -233,37 +176,34 @@ pub async fn publish(
     fs::create_dir_all(&staging).map_err(io(&staging))?;
 
     let mut files = BTreeMap::new();
-    let mut csv = String::from("day,reports\n");
-    for d in &days {
-        csv.push_str(&format!("{},{}\n", d.day, d.reports));
+    let tables = tables(data);
+    for t in &tables {
+        write(
+            &staging,
+            &format!("data/{}.csv", t.id),
+            table_csv(t).as_bytes(),
+            &mut files,
+        )?;
+        write(
+            &staging,
+            &format!("data/{}.json", t.id),
+            &table_json(t, &released)?,
+            &mut files,
+        )?;
+    }
+    let mut notes = String::from("Attribution required by the sources of this release's data:\n");
+    for a in &data.attributions {
+        notes.push_str(a);
+        notes.push('\n');
     }
     write(
         &staging,
-        "data/reports-by-day.csv",
-        csv.as_bytes(),
+        "data/ATTRIBUTION.txt",
+        notes.as_bytes(),
         &mut files,
     )?;
-    let json = serde_json::to_vec_pretty(&ReportsByDay {
-        released: &released,
-        description: "Reports received by the hotline per day (UTC). Not a count of events or people.",
-        total,
-        days: &days,
-    })
-    .map_err(|e| PublishError::Render(e.to_string()))?;
-    write(&staging, "data/reports-by-day.json", &json, &mut files)?;
-    let chart = chart(&days);
-    for (lang, file) in [(Lang::Ru, "index.html"), (Lang::En, "index.en.html")] {
-        let html = IndexPage {
-            t: texts(lang),
-            released: &released,
-            total,
-            days: &days,
-            chart: &chart,
-            public_key: &public_key,
-        }
-        .render()
-        .map_err(|e| PublishError::Render(e.to_string()))?;
-        write(&staging, file, html.as_bytes(), &mut files)?;
+    for page in pages(data, &tables, &released, &public_key) {
+        write(&staging, &page.path, page.html.as_bytes(), &mut files)?;
     }
     write(
         &staging,
@@ -271,6 +211,7 @@ pub async fn publish(
         vigil_web::STYLESHEET.as_bytes(),
         &mut files,
     )?;
+    write(&staging, "static/site.css", SITE_CSS.as_bytes(), &mut files)?;
     write(
         &staging,
         PUBLIC_KEY_FILE,
@@ -305,7 +246,8 @@ pub async fn publish(
     Ok(Release {
         dir: out.to_path_buf(),
         files: manifest.files.len() + 2,
-        reports: total,
+        actions: data.total.actions,
+        detentions: data.total.detentions,
         public_key,
     })
 }
@@ -314,4 +256,44 @@ fn hex_suffix() -> String {
     vigil_core::random::bytes::<6>()
         .map(hex::encode)
         .unwrap_or_else(|_| format!("{}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{Column, ColumnKind, Text};
+
+    #[test]
+    fn a_table_is_written_as_valid_json_and_csv() {
+        let col = |id: &str, kind| Column {
+            id: id.into(),
+            label: Text::new(id, id),
+            description: Text::new(id, id),
+            kind,
+            vocabulary: None,
+        };
+        let t = Table {
+            id: "t".into(),
+            title: Text::new("т", "t"),
+            description: Text::new("о", "d"),
+            columns: vec![
+                col("place", ColumnKind::Text),
+                col("n", ColumnKind::Integer),
+            ],
+            rows: vec![
+                vec![Cell::Text("Тверская, 14 \"у\"".into()), Cell::Int(5)],
+                vec![Cell::Missing, Cell::Suppressed],
+            ],
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&table_json(&t, "2026-12-07").unwrap()).unwrap();
+        assert_eq!(v["rows"][0]["place"], "Тверская, 14 \"у\"");
+        assert_eq!(v["rows"][0]["n"], 5);
+        assert_eq!(v["rows"][1]["place"], serde_json::Value::Null);
+        assert_eq!(v["rows"][1]["n"], "suppressed");
+        assert_eq!(
+            table_csv(&t),
+            "place,n\n\"Тверская, 14 \"\"у\"\"\",5\n,suppressed\n"
+        );
+    }
 }

@@ -148,7 +148,7 @@ pub(crate) fn date_row(d: PartialDate) -> DateRow {
     }
 }
 
-pub(crate) fn date_from_row(d: DateRow) -> PartialDate {
+pub fn date_from_row(d: DateRow) -> PartialDate {
     PartialDate {
         start: d.day,
         precision: Precision::parse(d.precision).unwrap_or(Precision::Unknown),

@@ -149,6 +149,8 @@ conformance!(
     intake_followups_wait_for_the_desk,
     intake_forgets_messages_with_their_receipt,
     desk_messages_are_idempotent_and_pushed_once,
+    // the whole record, for a public release (pubsite)
+    record_all_lists_the_whole_record,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -1630,4 +1632,67 @@ async fn desk_messages_are_idempotent_and_pushed_once(f: Fresh) {
     assert_eq!(s.desk_mark_pushed(&[reply.id]).await.unwrap(), 1);
     assert_eq!(s.desk_mark_pushed(&[reply.id]).await.unwrap(), 0);
     assert!(s.desk_unpushed_replies(10).await.unwrap().is_empty());
+}
+
+// --- the whole record, for a public release (pubsite) ---
+
+async fn record_all_lists_the_whole_record(f: Fresh) {
+    let s = f.desk().await;
+    assert!(s.record_all_actions().await.unwrap().is_empty());
+    assert!(s.record_all_events().await.unwrap().is_empty());
+    let mut a2 = action("a2", "2013-05-06", "RU-MOW", "rally");
+    a2.stations = vec!["ОВД Тверское".into(), "ОВД Басманное".into()];
+    let a1 = action("a1", "2013-06-12", "RU-SPE", "march");
+    let mut unknown = action("a0", "2013-01-01", "RU-MOW", "picket");
+    unknown.date = DateRow {
+        day: None,
+        precision: "unknown",
+    };
+    let mut e2 = event("e2", Some("p1"), Some("a2"), "fine", "2013-05-07", "RU-MOW");
+    e2.articles = vec!["adm-20.2-5".into(), "adm-19.3".into()];
+    let e1 = event(
+        "e1",
+        Some("p2"),
+        Some("a2"),
+        "detention",
+        "2013-05-06",
+        "RU-MOW",
+    );
+    let mut p2 = person("p2");
+    p2.consent = "public".into();
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1"), source("s2")],
+        persons: vec![person("p1"), p2.clone()],
+        actions: vec![a1.clone(), a2.clone(), unknown.clone()],
+        counts: vec![
+            count("a2", "s2", 30),
+            count("a2", "s1", 12),
+            count("a1", "s1", 3),
+        ],
+        events: vec![e2.clone(), e1.clone()],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    let mut a2_sorted = a2;
+    a2_sorted.stations.sort();
+    assert_eq!(
+        s.record_all_actions().await.unwrap(),
+        vec![a2_sorted, a1, unknown]
+    );
+    assert_eq!(
+        s.record_all_action_counts().await.unwrap(),
+        vec![
+            count("a1", "s1", 3),
+            count("a2", "s1", 12),
+            count("a2", "s2", 30)
+        ]
+    );
+    assert_eq!(
+        s.record_all_persons().await.unwrap(),
+        vec![person("p1"), p2]
+    );
+    let mut e2_sorted = e2;
+    e2_sorted.articles.sort();
+    assert_eq!(s.record_all_events().await.unwrap(), vec![e1, e2_sorted]);
 }

@@ -160,6 +160,29 @@ pub struct DeskConfigFile {
     /// once whichever intake it came through.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intakes: Vec<IntakeSource>,
+    /// The public release (`[public]`, pubsite).
+    #[serde(default, skip_serializing_if = "PublicConfig::is_default")]
+    pub public: PublicConfig,
+}
+
+/// `[public]` in the desk's config: what `vigil publish` needs beyond the record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicConfig {
+    /// The small-number threshold: counts by a person's attributes below it
+    /// are withheld [default: 5; never below 3].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u64>,
+    /// Attribution lines the sources of the data require, shown on every page
+    /// and in the open data (for example "Data: OVD-Info, CC BY 3.0").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributions: Vec<String>,
+}
+
+impl PublicConfig {
+    fn is_default(&self) -> bool {
+        *self == PublicConfig::default()
+    }
 }
 
 fn default_intake_listen() -> SocketAddr {

@@ -225,6 +225,19 @@ pub trait DeskStore: Send + Sync {
 
     /// One report by its id.
     async fn desk_report(&self, id: &ReportId) -> Result<Option<SealedReport>, StoreError>;
+    // --- the whole record, for a public release (pubsite; record.rs) ---
+
+    /// Every protest action, by date (unknown dates last), then id.
+    async fn record_all_actions(&self) -> Result<Vec<ActionRow>, StoreError>;
+
+    /// Every number detained that a source reports, by action then source.
+    async fn record_all_action_counts(&self) -> Result<Vec<ActionCount>, StoreError>;
+
+    /// Every person (identity still sealed), by id.
+    async fn record_all_persons(&self) -> Result<Vec<PersonRow>, StoreError>;
+
+    /// Every event, by date (unknown dates last), then id.
+    async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -473,5 +486,21 @@ impl DeskStore for DeskDb {
 
     async fn desk_report(&self, id: &ReportId) -> Result<Option<SealedReport>, StoreError> {
         messages::report(&self.db, id).await
+    }
+
+    async fn record_all_actions(&self) -> Result<Vec<ActionRow>, StoreError> {
+        record::all_actions(&self.db).await
+    }
+
+    async fn record_all_action_counts(&self) -> Result<Vec<ActionCount>, StoreError> {
+        record::all_action_counts(&self.db).await
+    }
+
+    async fn record_all_persons(&self) -> Result<Vec<PersonRow>, StoreError> {
+        record::all_persons(&self.db).await
+    }
+
+    async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError> {
+        record::all_events(&self.db).await
     }
 }

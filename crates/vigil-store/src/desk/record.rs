@@ -555,3 +555,101 @@ pub(super) async fn event(db: &Db, id: &str) -> Result<Option<EventRow>, StoreEr
         Ok(Some(event_from!(&r, articles)))
     })
 }
+
+// --- the whole record, for a public release (pubsite) ---
+// The release builder decides what of it is published; nothing here filters.
+
+/// Every action, by date (unknown dates last), then id.
+pub(super) async fn all_actions(db: &Db) -> Result<Vec<ActionRow>, StoreError> {
+    use sqlx::Row;
+    let sql = format!(
+        "SELECT {ACTION_COLS} FROM record_actions \
+         ORDER BY CASE WHEN date IS NULL THEN 1 ELSE 0 END, date, id"
+    );
+    on_pool!(db, pool => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+        let pairs: Vec<(String, String)> = sqlx::query_as(
+            "SELECT action_id, station FROM record_action_stations ORDER BY action_id, station",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut stations: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for (a, s) in pairs {
+            stations.entry(a).or_default().push(s);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let list = stations.remove(&id).unwrap_or_default();
+            out.push(action_from!(r, list));
+        }
+        Ok(out)
+    })
+}
+
+/// Every reported count of detained, by action then source.
+pub(super) async fn all_action_counts(db: &Db) -> Result<Vec<ActionCount>, StoreError> {
+    let rows: Vec<(String, String, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT action_id, source_id, detained FROM record_action_counts ORDER BY action_id, source_id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(action_id, source_id, n)| ActionCount {
+            action_id,
+            source_id,
+            detained: n.unsigned_abs(),
+        })
+        .collect())
+}
+
+/// Every person, by id.
+pub(super) async fn all_persons(db: &Db) -> Result<Vec<PersonRow>, StoreError> {
+    use sqlx::Row;
+    let sql = format!("SELECT {PERSON_COLS} FROM record_persons ORDER BY id");
+    // Streamed: a million rows never sit in memory twice (as rows and as PersonRow).
+    on_pool!(db, pool => {
+        use futures_util::TryStreamExt;
+        let mut stream = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
+        let mut out = Vec::new();
+        while let Some(r) = stream.try_next().await? {
+            out.push(person_from!(&r));
+        }
+        Ok(out)
+    })
+}
+
+/// Every event, by date (unknown dates last), then id.
+pub(super) async fn all_events(db: &Db) -> Result<Vec<EventRow>, StoreError> {
+    use sqlx::Row;
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM record_events \
+         ORDER BY CASE WHEN date IS NULL THEN 1 ELSE 0 END, date, id"
+    );
+    on_pool!(db, pool => {
+        use futures_util::TryStreamExt;
+        let pairs: Vec<(String, String)> = sqlx::query_as(
+            "SELECT event_id, article FROM record_event_articles ORDER BY event_id, article",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut articles: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for (e, a) in pairs {
+            articles.entry(e).or_default().push(a);
+        }
+        // Streamed: a million rows never sit in memory twice (as rows and as EventRow).
+        let mut stream = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
+        let mut out = Vec::new();
+        while let Some(r) = stream.try_next().await? {
+            let id: String = r.try_get("id")?;
+            let list = articles.remove(&id).unwrap_or_default();
+            out.push(event_from!(&r, list));
+        }
+        Ok(out)
+    })
+}

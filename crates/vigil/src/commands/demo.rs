@@ -17,7 +17,9 @@ use zeroize::Zeroizing;
 
 use super::{Result, shutdown_signal};
 use crate::cli::DemoArgs;
-use crate::config::{self, CONFIG_VERSION, DeskConfigFile, IntakeConfigFile, Layout};
+use crate::config::{self, CONFIG_VERSION, DeskConfigFile, IntakeConfigFile, Layout, PublicConfig};
+use vigil_record::import::{self, Mapping, Options, Quiet, Target};
+use vigil_record::{RecordKey, Vocabularies};
 
 /// The demo's own secrets, kept in its data folder so a second run reuses the
 /// same keys. A real deployment never writes a passphrase to disk.
@@ -239,8 +241,51 @@ async fn send_demo_reports(intake: SocketAddr, reports: &[(&str, bool)]) -> Resu
     Ok(())
 }
 
-async fn publish(store: &dyn DeskStore, key: &ReleaseKey, site: &std::path::Path) -> Result {
-    vigil_public::publish(store, key, site, Day::today()).await?;
+/// OVD-Info's 2013 table (data/ovdinfo/README.md), built into the binary so
+/// the demo has real numbers from any folder.
+const OVDINFO_2013: &[u8] = include_bytes!("../../../../data/ovdinfo/detentions_2013.csv");
+const OVDINFO_MAPPING: &str = include_str!("../../../../mappings/ovdinfo-events.toml");
+/// The attribution the table's licence requires, on the site and in the open data.
+pub const OVDINFO_ATTRIBUTION: &str = "Data: OVD-Info, CC BY 3.0";
+
+/// Imports the 2013 table into the demo's record (a second run adds nothing).
+async fn import_demo_table(layout: &Layout, store: &dyn DeskStore, key: &RecordKey) -> Result {
+    let dir = layout.root.join("demo-data");
+    config::private_dir(&dir)?;
+    let file = dir.join("ovdinfo-detentions_2013.csv");
+    fs::write(&file, OVDINFO_2013)?;
+    let mapping = Mapping::parse("mappings/ovdinfo-events.toml", OVDINFO_MAPPING)?;
+    let vocab = Vocabularies::load(&layout.root)?;
+    let summary = import::import(
+        &file,
+        &mapping,
+        &vocab,
+        Some(Target { store, key }),
+        &Options::default(),
+        &Quiet,
+    )
+    .await?;
+    eprintln!(
+        "demo: OVD-Info's 2013 table: {} rows read, {} imported, {} already held ({OVDINFO_ATTRIBUTION})",
+        summary.rows_read, summary.imported, summary.already_held
+    );
+    Ok(())
+}
+
+async fn publish(
+    store: &dyn DeskStore,
+    key: &ReleaseKey,
+    record_key: &RecordKey,
+    root: &Path,
+    site: &Path,
+) -> Result {
+    let vocab = Vocabularies::load(root)?;
+    let public = PublicConfig {
+        k: None,
+        attributions: vec![OVDINFO_ATTRIBUTION.to_owned()],
+    };
+    let data = super::release::gather(store, record_key, &vocab, &public).await?;
+    vigil_public::publish(&data, key, site, Day::today())?;
     Ok(())
 }
 
@@ -266,6 +311,10 @@ pub async fn run(args: DemoArgs) -> Result {
     let secrets = demo_secrets(&layout.root)?;
     let passphrase = SecretString::from(secrets.passphrase.clone());
     let (identity, release_key) = demo_keys(&layout, &passphrase, args.kdf.kdf_work_factor)?;
+    let record_key = Arc::new(RecordKey::open_or_create(
+        &layout.desk_dir().join(vigil_record::RECORD_KEY_FILE),
+        &identity,
+    )?);
     let identity = Arc::new(identity);
 
     let intake_file = IntakeConfigFile {
@@ -293,6 +342,10 @@ pub async fn run(args: DemoArgs) -> Result {
         alerts: None,
         retention: None,
         intakes: Vec::new(),
+        public: PublicConfig {
+            k: None,
+            attributions: vec![OVDINFO_ATTRIBUTION.to_owned()],
+        },
     };
     config::save(&layout.desk_config(), &desk_file)?;
 
@@ -331,13 +384,22 @@ pub async fn run(args: DemoArgs) -> Result {
     let held = desk.store.desk_reports().await?.len();
     send_demo_reports(intake_addr, DEMO_REPORTS.get(held..).unwrap_or_default()).await?;
     puller.pull_all(desk.store.as_ref()).await?;
-    publish(desk.store.as_ref(), &release_key, &site).await?;
+    import_demo_table(&layout, desk.store.as_ref(), &record_key).await?;
+    publish(
+        desk.store.as_ref(),
+        &release_key,
+        &record_key,
+        &layout.root,
+        &site,
+    )
+    .await?;
 
     // Pull every few seconds; publish again whenever something new arrived.
     let release_public_key = release_key.public_hex();
     let store = desk.store.clone();
     let every = Duration::from_secs(args.pull_every.max(1));
     let site_for_loop: PathBuf = site.clone();
+    let root_for_loop: PathBuf = layout.root.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -346,7 +408,15 @@ pub async fn run(args: DemoArgs) -> Result {
             match puller.pull_all(store.as_ref()).await {
                 Ok(o) if o.new > 0 => {
                     tracing::info!(new = o.new, "demo: pulled reports; publishing again");
-                    if let Err(e) = publish(store.as_ref(), &release_key, &site_for_loop).await {
+                    if let Err(e) = publish(
+                        store.as_ref(),
+                        &release_key,
+                        &record_key,
+                        &root_for_loop,
+                        &site_for_loop,
+                    )
+                    .await
+                    {
                         tracing::warn!(error = %e, "demo: publishing failed");
                     }
                 }

@@ -16,6 +16,7 @@ use vigil_core::ReportId;
 use vigil_store::{DeskStore, IntakeStore};
 
 mod ops;
+mod public_site;
 mod record;
 mod stress;
 
@@ -887,8 +888,14 @@ async fn the_demo_serves_all_three_zones() {
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
-    let public = get_text(&format!("{}/index.en.html", demo.public())).await;
+    let public = get_text(&format!("{}/en/index.html", demo.public())).await;
     assert!(public.contains("Reports in total: 6"), "{public}");
+    // The demo's record holds OVD-Info's 2013 table, with its attribution.
+    assert!(
+        public.contains("data-measure=\"detentions\">2037</dd>"),
+        "{public}"
+    );
+    assert!(public.contains("Data: OVD-Info, CC BY 3.0"), "{public}");
     let site = data.join("public/site");
     succeeded(vigil(&["verify"]).arg(&site));
     // The printed passphrase opens the desk next to the running demo.

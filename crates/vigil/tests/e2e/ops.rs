@@ -506,7 +506,7 @@ fn a_port_in_use_names_zone_and_address_and_writes_nothing() {
 }
 
 async fn demo_report_count(demo: &Demo, data: &Path) -> usize {
-    let public = super::get_text(&format!("{}/index.en.html", demo.public())).await;
+    let public = super::get_text(&format!("{}/en/index.html", demo.public())).await;
     let out = succeeded(
         vigil(&["desk", "list", "--json", "--data", data.to_str().unwrap()])
             .env("VIGIL_PASSPHRASE", demo.passphrase()),

@@ -15,32 +15,18 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn mapping() -> String {
+pub(crate) fn mapping() -> String {
     repo()
         .join("mappings/ovdinfo-events.toml")
         .display()
         .to_string()
 }
 
-/// The real table: where VIGIL_OVDINFO_DATA points, or shared/data/ovdinfo
-/// beside the repository's checkout (as CI lays it), or the workplace's copy.
-fn table_2013() -> String {
-    let candidates = [
-        std::env::var("VIGIL_OVDINFO_DATA").map(PathBuf::from).ok(),
-        Some(repo().join("../shared/data/ovdinfo")),
-        Some(PathBuf::from("/work/shared/data/ovdinfo")),
-    ];
-    let path = candidates
-        .into_iter()
-        .flatten()
-        .map(|d| d.join("detentions_2013.csv"))
-        .find(|p| p.exists());
-    match path {
-        Some(p) => p.display().to_string(),
-        None => panic!(
-            "detentions_2013.csv is missing: set VIGIL_OVDINFO_DATA to the folder holding OVD-Info's tables"
-        ),
-    }
+/// The real table, vendored in the repository (data/ovdinfo/README.md).
+pub(crate) fn table_2013() -> String {
+    let p = repo().join("data/ovdinfo/detentions_2013.csv");
+    assert!(p.exists(), "{} is missing", p.display());
+    p.display().to_string()
 }
 
 fn text(out: &std::process::Output) -> String {
