@@ -337,6 +337,8 @@ const MAX_KEYS: usize = StatKey::ALL.len();
 #[derive(Default)]
 struct Numbered {
     ids: FastMap<String, u32>,
+    /// Kept for group keys only: persons and actions are a million strings.
+    keep_names: bool,
     names: Vec<String>,
 }
 
@@ -345,9 +347,11 @@ impl Numbered {
         if let Some(&i) = self.ids.get(s) {
             return i;
         }
-        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let i = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
         self.ids.insert(s.to_owned(), i);
-        self.names.push(s.to_owned());
+        if self.keep_names {
+            self.names.push(s.to_owned());
+        }
         i
     }
 
@@ -469,7 +473,10 @@ async fn scan_count(
     let from = q.from.map(|d| d.to_string());
     let to = q.to.map(|d| d.to_string());
     let (from, to) = (from.as_deref(), to.as_deref());
-    let mut values = Numbered::default();
+    let mut values = Numbered {
+        keep_names: true,
+        ..Numbered::default()
+    };
     let detention = values.id("detention");
     let mut action_ids = Numbered::default();
     let mut actions: Vec<ActionFact> = Vec::new();
@@ -674,4 +681,27 @@ async fn scan_count(
         });
     }
     Ok(Some((rows, total)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::unpack;
+
+    #[test]
+    fn packed_values_unpack_whatever_they_hold() {
+        // Separators, a dash and Cyrillic inside values; missing values.
+        let mut s = "3:a:b-1:-9:ОВД-1:-";
+        let mut got = Vec::new();
+        while !s.is_empty() {
+            let (v, rest) = unpack(s).unwrap();
+            got.push(v);
+            s = rest;
+        }
+        assert_eq!(got, [Some("a:b"), None, Some("-"), Some("ОВД-1:"), None]);
+        // Too short, not a length, or a length that cuts a character: refused.
+        for bad in ["5:ab", "x:ab", "1:О", "ab"] {
+            assert!(unpack(bad).is_err(), "{bad}");
+        }
+    }
 }
