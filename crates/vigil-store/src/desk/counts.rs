@@ -575,8 +575,11 @@ async fn scan_count(
         // string instead (each value as its byte length, ':', the value; '-'
         // for none), which Rust unpacks here.
         Db::Sqlite(pool) => {
+            // One connection for every range: each connection has its own
+            // 64 MiB page cache, and a pool of them would fill several.
+            let mut conn = pool.acquire().await?;
             let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM record_events")
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await?;
             let packed =
                 |c: &str| format!("COALESCE(length(CAST({c} AS BLOB)) || ':' || {c}, '-')");
@@ -599,7 +602,7 @@ async fn scan_count(
                 let chunk: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(low)
                     .bind(high)
-                    .fetch_one(pool)
+                    .fetch_one(&mut *conn)
                     .await?;
                 let mut rest = chunk.as_deref().unwrap_or_default();
                 while !rest.is_empty() {
