@@ -133,6 +133,7 @@ conformance!(
     record_events_come_in_date_order,
     record_edits_keep_every_previous_version,
     record_counts_follow_the_counting_rules,
+    record_write_rerunnable_is_idempotent_and_all_or_nothing,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
     // deskaccess (issue 11)
@@ -1695,4 +1696,57 @@ async fn record_all_lists_the_whole_record(f: Fresh) {
     let mut e2_sorted = e2;
     e2_sorted.articles.sort();
     assert_eq!(s.record_all_events().await.unwrap(), vec![e1, e2_sorted]);
+}
+
+// recspeed: the import's write, durable up to the last commits on SQLite.
+async fn record_write_rerunnable_is_idempotent_and_all_or_nothing(f: Fresh) {
+    let s = f.desk().await;
+    let batch = RecordBatch {
+        sources: vec![source("s1")],
+        persons: vec![person("p1")],
+        actions: vec![action("a1", "2013-05-06", "RU-MOW", "rally")],
+        counts: vec![count("a1", "s1", 3)],
+        events: vec![event(
+            "e1",
+            Some("p1"),
+            Some("a1"),
+            "detention",
+            "2013-05-06",
+            "RU-MOW",
+        )],
+        ..RecordBatch::default()
+    };
+    let first = s.record_write_rerunnable(&batch).await.unwrap();
+    assert_eq!((first.persons, first.actions, first.events), (1, 1, 1));
+    let again = s.record_write_rerunnable(&batch).await.unwrap();
+    assert_eq!((again.persons, again.actions, again.events), (0, 0, 0));
+    assert_eq!(s.record_person("p1").await.unwrap(), Some(person("p1")));
+    assert_eq!(
+        s.record_action_counts("a1").await.unwrap(),
+        vec![count("a1", "s1", 3)]
+    );
+
+    // A batch naming a person nobody holds fails whole, and the store goes on.
+    let bad = RecordBatch {
+        sources: vec![source("s2")],
+        events: vec![event(
+            "e2",
+            Some("ghost"),
+            None,
+            "detention",
+            "2013-05-07",
+            "RU-MOW",
+        )],
+        ..RecordBatch::default()
+    };
+    for _ in 0..6 {
+        assert!(s.record_write_rerunnable(&bad).await.is_err());
+    }
+    assert_eq!(s.record_source("s2").await.unwrap(), None);
+    assert_eq!(s.record_event("e2").await.unwrap(), None);
+    let later = RecordBatch {
+        persons: vec![person("p2")],
+        ..RecordBatch::default()
+    };
+    assert_eq!(s.record_write(&later).await.unwrap().persons, 1);
 }

@@ -216,7 +216,7 @@ impl Default for Options {
             sets: Vec::new(),
             editor: "import".into(),
             today: Day::today(),
-            batch_rows: 5_000,
+            batch_rows: 10_000,
         }
     }
 }
@@ -244,13 +244,14 @@ struct Reader<'a> {
     feeds: Vec<(&'static str, FieldKind, Feed)>,
 }
 
-fn hex_id(prefix: &str, parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    format!("{prefix}{}", &hex::encode(h.finalize())[..32])
+/// A record's id from the file and the row it came from: the same on every run
+/// (which makes an import idempotent), and in the file's order, so that a large
+/// import appends to the ends of the id indexes instead of writing all over
+/// them (random ids cost a B-tree page read and split per row). The file is
+/// named by 64 bits of its SHA-256; the row is zero-padded so that text order
+/// is row order. `mark` tells apart ids made from a row for different uses.
+fn row_id(prefix: &str, file_sha: &str, mark: &str, row: u64) -> String {
+    format!("{prefix}{}{mark}{row:010}", &file_sha[..16])
 }
 
 impl Reader<'_> {
@@ -548,170 +549,200 @@ pub async fn import(
         })
     };
 
-    let mut summary = Summary {
-        dry_run: target.is_none(),
-        ..Summary::default()
-    };
-    let mut batch = RecordBatch::default();
-    let mut batch_valid = 0u64;
-    let mut actions_by_key: HashMap<String, String> = HashMap::new();
-    progress.start(total_bytes);
-    let mut record = csv::StringRecord::new();
-    let mut row: u64 = 0;
-    loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                row += 1;
-                summary.rows_read += 1;
-                summary.skipped += 1;
-                summary.errors.push(RowError {
+    // Reading, checking and sealing rows (here) and writing them (on the
+    // database's own thread) overlap: while one batch is written, the next is
+    // made. The reader yields now and then so that the writer, polled on the
+    // same task, can hand the database its next statement without delay.
+    let (to_writer, mut batches) = tokio::sync::mpsc::channel::<(RecordBatch, u64)>(1);
+    let key = target.as_ref().map(|t| t.key);
+    let produce = async {
+        let to_writer = to_writer;
+        let mut summary = Summary {
+            dry_run: key.is_none(),
+            ..Summary::default()
+        };
+        let mut batch = RecordBatch::default();
+        let mut batch_valid = 0u64;
+        let mut actions_by_key: HashMap<String, String> = HashMap::new();
+        progress.start(total_bytes);
+        let mut record = csv::StringRecord::new();
+        let mut row: u64 = 0;
+        loop {
+            let line = csv.position().line();
+            match csv.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    row += 1;
+                    summary.rows_read += 1;
+                    summary.skipped += 1;
+                    summary.errors.push(RowError {
+                        row,
+                        line,
+                        column: "-".into(),
+                        problem: Problem::Unreadable(e.to_string().chars().take(120).collect()),
+                    });
+                    // A broken record may leave the reader unable to go on.
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            row += 1;
+            summary.rows_read += 1;
+            if row.is_multiple_of(4096) {
+                progress.advance_to(csv.position().byte());
+            }
+            if row.is_multiple_of(32) {
+                tokio::task::yield_now().await;
+            }
+            let mut fields = Fields::default();
+            let mut new = Vec::new();
+            let mut failed = None;
+            if record.len() != header.len() {
+                failed = Some(RowError {
                     row,
                     line,
                     column: "-".into(),
-                    problem: Problem::Unreadable(e.to_string().chars().take(120).collect()),
+                    problem: Problem::Unreadable(format!(
+                        "{} cells where the header has {}",
+                        record.len(),
+                        header.len()
+                    )),
                 });
-                // A broken record may leave the reader unable to go on.
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+            }
+            for (name, kind, feed) in &reader.feeds {
+                if failed.is_some() {
                     break;
                 }
+                let (raw, column) = match feed {
+                    Feed::Column { index, name } => {
+                        (record.get(*index).unwrap_or(""), name.as_str())
+                    }
+                    Feed::Fixed(v) => (v.as_str(), "--set"),
+                };
+                match reader.read(name, *kind, raw, &mut new) {
+                    Ok(Some(v)) => {
+                        fields.0.insert(name, v);
+                    }
+                    Ok(None)
+                        if mapping::required(mapping.table).contains(name) && *name != "date" =>
+                    {
+                        failed = Some(RowError {
+                            row,
+                            line,
+                            column: column.to_owned(),
+                            problem: Problem::Empty,
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(problem) => {
+                        failed = Some(RowError {
+                            row,
+                            line,
+                            column: column.to_owned(),
+                            problem,
+                        });
+                    }
+                }
+            }
+            // A date that contradicts the row's year column.
+            if failed.is_none()
+                && let (Some(Value::Year(y)), Some(Value::Date(d))) =
+                    (fields.0.get("year"), fields.0.get("date"))
+                && d.year() != Some(*y)
+            {
+                let column_of = |f: &str| {
+                    reader
+                        .feeds
+                        .iter()
+                        .find(|(n, _, _)| *n == f)
+                        .map(|(_, _, feed)| match feed {
+                            Feed::Column { name, .. } => name.clone(),
+                            Feed::Fixed(_) => format!("--set {f}"),
+                        })
+                        .unwrap_or_default()
+                };
+                failed = Some(RowError {
+                    row,
+                    line,
+                    column: column_of("date"),
+                    problem: Problem::Contradicts {
+                        value: d.to_string(),
+                        other_column: column_of("year"),
+                        other: y.to_string(),
+                    },
+                });
+            }
+            if let Some(e) = failed {
+                summary.skipped += 1;
+                summary.errors.push(e);
                 continue;
             }
-        }
-        row += 1;
-        summary.rows_read += 1;
-        if row.is_multiple_of(4096) {
-            progress.advance_to(csv.position().byte());
-        }
-        let mut fields = Fields::default();
-        let mut new = Vec::new();
-        let mut failed = None;
-        if record.len() != header.len() {
-            failed = Some(RowError {
-                row,
-                line,
-                column: "-".into(),
-                problem: Problem::Unreadable(format!(
-                    "{} cells where the header has {}",
-                    record.len(),
-                    header.len()
-                )),
-            });
-        }
-        for (name, kind, feed) in &reader.feeds {
-            if failed.is_some() {
-                break;
+            for n in new {
+                *summary.new_spellings.entry(n).or_default() += 1;
             }
-            let (raw, column) = match feed {
-                Feed::Column { index, name } => (record.get(*index).unwrap_or(""), name.as_str()),
-                Feed::Fixed(v) => (v.as_str(), "--set"),
-            };
-            match reader.read(name, *kind, raw, &mut new) {
-                Ok(Some(v)) => {
-                    fields.0.insert(name, v);
+            batch_valid += 1;
+            match mapping.table {
+                TableKind::Actions => {
+                    summary.detentions += fields.int("detained").unwrap_or(0).unsigned_abs();
                 }
-                Ok(None) if mapping::required(mapping.table).contains(name) && *name != "date" => {
-                    failed = Some(RowError {
-                        row,
-                        line,
-                        column: column.to_owned(),
-                        problem: Problem::Empty,
-                    });
-                }
-                Ok(None) => {}
-                Err(problem) => {
-                    failed = Some(RowError {
-                        row,
-                        line,
-                        column: column.to_owned(),
-                        problem,
-                    });
+                TableKind::Events => {
+                    if fields.text("event_kind").as_deref() == Some("detention") {
+                        summary.detentions += 1;
+                    }
                 }
             }
+            if let Some(key) = key {
+                add_row(
+                    &mut batch,
+                    &fields,
+                    mapping.table,
+                    key,
+                    &file_sha,
+                    &source_id,
+                    row,
+                    &stamp,
+                    &mut actions_by_key,
+                )?;
+                if batch_valid as usize >= options.batch_rows {
+                    batch.sources.push(source(key)?);
+                    let full = std::mem::take(&mut batch);
+                    if to_writer.send((full, batch_valid)).await.is_err() {
+                        // The writer stopped: its error is the import's.
+                        break;
+                    }
+                    batch_valid = 0;
+                }
+            } else {
+                summary.imported += 1;
+            }
         }
-        // A date that contradicts the row's year column.
-        if failed.is_none()
-            && let (Some(Value::Year(y)), Some(Value::Date(d))) =
-                (fields.0.get("year"), fields.0.get("date"))
-            && d.year() != Some(*y)
+        if let Some(key) = key
+            && batch_valid > 0
         {
-            let column_of = |f: &str| {
-                reader
-                    .feeds
-                    .iter()
-                    .find(|(n, _, _)| *n == f)
-                    .map(|(_, _, feed)| match feed {
-                        Feed::Column { name, .. } => name.clone(),
-                        Feed::Fixed(_) => format!("--set {f}"),
-                    })
-                    .unwrap_or_default()
-            };
-            failed = Some(RowError {
-                row,
-                line,
-                column: column_of("date"),
-                problem: Problem::Contradicts {
-                    value: d.to_string(),
-                    other_column: column_of("year"),
-                    other: y.to_string(),
-                },
-            });
+            batch.sources.push(source(key)?);
+            // A failed send means the writer stopped with an error, which wins.
+            let _ = to_writer.send((batch, batch_valid)).await;
         }
-        if let Some(e) = failed {
-            summary.skipped += 1;
-            summary.errors.push(e);
-            continue;
+        Ok::<Summary, ImportError>(summary)
+    };
+    let store = target.as_ref().map(|t| t.store);
+    let write = async {
+        let (mut imported, mut held) = (0u64, 0u64);
+        while let Some((batch, valid)) = batches.recv().await {
+            let Some(store) = store else { break };
+            let outcome = store.record_write_rerunnable(&batch).await?;
+            let new = new_rows(mapping.table, &outcome);
+            imported += new;
+            held += valid - new.min(valid);
         }
-        for n in new {
-            *summary.new_spellings.entry(n).or_default() += 1;
-        }
-        batch_valid += 1;
-        match mapping.table {
-            TableKind::Actions => {
-                summary.detentions += fields.int("detained").unwrap_or(0).unsigned_abs();
-            }
-            TableKind::Events => {
-                if fields.text("event_kind").as_deref() == Some("detention") {
-                    summary.detentions += 1;
-                }
-            }
-        }
-        if let Some(t) = &target {
-            add_row(
-                &mut batch,
-                &fields,
-                mapping.table,
-                t.key,
-                &file_sha,
-                &source_id,
-                row,
-                &stamp,
-                &mut actions_by_key,
-            )?;
-            if batch_valid as usize >= options.batch_rows {
-                batch.sources.push(source(t.key)?);
-                let outcome = t.store.record_write(&batch).await?;
-                let new = new_rows(mapping.table, &outcome);
-                summary.imported += new;
-                summary.already_held += batch_valid - new.min(batch_valid);
-                batch = RecordBatch::default();
-                batch_valid = 0;
-            }
-        } else {
-            summary.imported += 1;
-        }
-    }
-    if let Some(t) = &target
-        && batch_valid > 0
-    {
-        batch.sources.push(source(t.key)?);
-        let outcome = t.store.record_write(&batch).await?;
-        let new = new_rows(mapping.table, &outcome);
-        summary.imported += new;
-        summary.already_held += batch_valid - new.min(batch_valid);
-    }
+        Ok::<(u64, u64), ImportError>((imported, held))
+    };
+    let (mut summary, (imported, held)) = tokio::try_join!(produce, write)?;
+    summary.imported += imported;
+    summary.already_held += held;
     progress.advance_to(total_bytes);
     progress.finish();
     Ok(summary)
@@ -736,8 +767,7 @@ fn add_row(
     stamp: &vigil_store::record::Stamp,
     actions_by_key: &mut HashMap<String, String>,
 ) -> Result<(), ImportError> {
-    let row_bytes = row.to_le_bytes();
-    let id = |kind: &str| hex_id(kind, &[file_sha.as_bytes(), kind.as_bytes(), &row_bytes]);
+    let id = |kind: &str| row_id(kind, file_sha, "-", row);
     let origin = Some(Origin {
         source_id: source_id.to_owned(),
         row: i64::try_from(row).ok(),
@@ -779,8 +809,9 @@ fn add_row(
                     Some(match known {
                         Some(id) => id,
                         None => {
-                            let aid =
-                                hex_id("a-", &[file_sha.as_bytes(), b"action-key", k.as_bytes()]);
+                            // Named by the first row that names the key: the
+                            // same row on every run of the same file.
+                            let aid = row_id("a-", file_sha, "-k", row);
                             batch
                                 .actions
                                 .push(action(aid.clone()).to_row(key, stamp.clone())?);

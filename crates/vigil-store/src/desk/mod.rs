@@ -81,6 +81,16 @@ pub trait DeskStore: Send + Sync {
     async fn record_history(&self, entity: &str, id: &str)
     -> Result<Vec<HistoryEntry>, StoreError>;
 
+    // --- recspeed: bulk import (record.rs) ---
+
+    /// Like `record_write`, for a batch that its writer writes again if it is
+    /// lost (an import, re-run after a crash, skips what is held): on SQLite a
+    /// power loss may undo the last such commits, never corrupt the store.
+    async fn record_write_rerunnable(
+        &self,
+        batch: &RecordBatch,
+    ) -> Result<BatchOutcome, StoreError>;
+
     /// Counts the record by the query's keys (see counts.rs for the rules).
     async fn record_count(&self, query: &CountQuery) -> Result<Vec<CountRow>, StoreError>;
 
@@ -268,7 +278,14 @@ impl DeskStore for DeskDb {
     }
 
     async fn record_write(&self, batch: &RecordBatch) -> Result<BatchOutcome, StoreError> {
-        record::write_batch(&self.db, batch).await
+        record::write_batch(&self.db, batch, record::Durability::Full).await
+    }
+
+    async fn record_write_rerunnable(
+        &self,
+        batch: &RecordBatch,
+    ) -> Result<BatchOutcome, StoreError> {
+        record::write_batch(&self.db, batch, record::Durability::Rerunnable).await
     }
 
     async fn record_source(&self, id: &str) -> Result<Option<SourceRow>, StoreError> {

@@ -226,21 +226,27 @@ macro_rules! insert_rows {
     }};
 }
 
-pub(super) async fn write_batch(db: &Db, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
-    let stations: Vec<(&str, &str)> = b
-        .actions
-        .iter()
-        .flat_map(|a| a.stations.iter().map(move |s| (a.id.as_str(), s.as_str())))
-        .collect();
-    let articles: Vec<(&str, &str)> = b
-        .events
-        .iter()
-        .flat_map(|e| e.articles.iter().map(move |s| (e.id.as_str(), s.as_str())))
-        .collect();
-    let mut outcome = BatchOutcome::default();
-    let anonymous = matches!(db, Db::Sqlite(_));
-    on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+/// How much a committed batch must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Committed means on disk, through a power loss (SQLite `synchronous=FULL`).
+    Full,
+    /// For a batch that is written again if it is lost (an import, which is re-run
+    /// after a crash and skips what is held): on SQLite a power loss may undo the
+    /// last commits, never corrupt the database (`synchronous=NORMAL` in WAL mode
+    /// syncs at checkpoints only). PostgreSQL keeps its own settings.
+    Rerunnable,
+}
+
+/// Every table of a batch, inserted inside the transaction `$tx`.
+macro_rules! insert_batch {
+    ($tx:ident, $anonymous:expr, $b:expr, $stations:expr, $articles:expr, $outcome:expr) => {{
+        let anonymous = $anonymous;
+        let b = $b;
+        let stations = $stations;
+        let articles = $articles;
+        let mut tx = $tx;
+        let outcome = &mut $outcome;
         insert_rows!(tx, anonymous, "record_sources (id, kind, report_id, file_sha256, sealed, added)", 6, b.sources, |q, s| {
             q.bind(&s.id).bind(&s.kind).bind(&s.report_id).bind(&s.file_sha256).bind(&s.sealed).bind(s.added.to_string())
         });
@@ -285,8 +291,66 @@ pub(super) async fn write_batch(db: &Db, b: &RecordBatch) -> Result<BatchOutcome
         insert_rows!(tx, anonymous, "record_event_articles (event_id, article)", 2, articles, |q, a| {
             q.bind(a.0).bind(a.1)
         });
-        tx.commit().await?;
-    });
+        tx
+    }};
+}
+
+pub(super) async fn write_batch(
+    db: &Db,
+    b: &RecordBatch,
+    durability: Durability,
+) -> Result<BatchOutcome, StoreError> {
+    let stations: Vec<(&str, &str)> = b
+        .actions
+        .iter()
+        .flat_map(|a| a.stations.iter().map(move |s| (a.id.as_str(), s.as_str())))
+        .collect();
+    let articles: Vec<(&str, &str)> = b
+        .events
+        .iter()
+        .flat_map(|e| e.articles.iter().map(move |s| (e.id.as_str(), s.as_str())))
+        .collect();
+    let mut outcome = BatchOutcome::default();
+    match db {
+        Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await?;
+            // The statement journal (each multi-row INSERT can be undone alone)
+            // stays in memory instead of a temporary file.
+            // A rerunnable batch also lets the write-ahead log grow to 64 MiB
+            // before it is copied into the database (and synced): a page
+            // changed by several batches is then copied once, not each time.
+            let (sync, checkpoint) = match durability {
+                Durability::Full => ("FULL", 1000),
+                Durability::Rerunnable => ("NORMAL", 16384),
+            };
+            let written: Result<(), StoreError> = async {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA temp_store = MEMORY; PRAGMA synchronous = {sync}; \
+                     PRAGMA wal_autocheckpoint = {checkpoint}"
+                )))
+                .execute(&mut *conn)
+                .await?;
+                let tx = sqlx::Connection::begin(&mut *conn).await?;
+                let tx = insert_batch!(tx, true, b, stations, articles, outcome);
+                tx.commit().await?;
+                sqlx::query("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 1000")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+            .await;
+            if written.is_err() {
+                // Never back into the pool with the relaxed setting.
+                conn.close_on_drop();
+            }
+            written?;
+        }
+        Db::Postgres(pool) => {
+            let tx = pool.begin().await?;
+            let tx = insert_batch!(tx, false, b, stations, articles, outcome);
+            tx.commit().await?;
+        }
+    }
     Ok(outcome)
 }
 
