@@ -1,18 +1,17 @@
-//! Building a release. The folder is written beside the target and swapped in
-//! whole, so a reader (or a static host syncing it) never sees half a release.
+//! Building a release: the desk's numbers as tables and pages, handed to
+//! `opendata` (the files) and `release::write` (manifest, signatures, chain,
+//! and the swap of the whole folder into place).
 
-use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use askama::Template;
-use serde::Serialize;
 use vigil_core::keys::ReleaseKey;
-use vigil_core::release::{
-    MANIFEST_FILE, MANIFEST_FORMAT, Manifest, PUBLIC_KEY_FILE, SIGNATURE_FILE, sha256_hex,
-};
+use vigil_core::release::{Licence, MANIFEST_FILE};
 use vigil_core::{Day, Lang};
 use vigil_store::{DeskStore, StoreError};
+
+use crate::release::ReleaseError;
+use crate::table::{Cell, Column, ColumnKind, Table, Text};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -30,13 +29,8 @@ pub enum PublishError {
     Store(#[from] StoreError),
     #[error("rendering the pages failed: {0}")]
     Render(String),
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
-    move |source| PublishError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
 }
 
 /// What was published.
@@ -46,20 +40,42 @@ pub struct Release {
     pub files: usize,
     pub reports: u64,
     pub public_key: String,
+    /// SHA-256 of the manifest, and of the previous one it chains to.
+    pub manifest_sha256: String,
+    pub previous: Option<String>,
+    /// Tables whose numbers changed since the previous release.
+    pub tables_changed: usize,
 }
 
-#[derive(Serialize)]
 struct DayCount {
     day: String,
     reports: u64,
 }
 
-#[derive(Serialize)]
-struct ReportsByDay<'a> {
-    released: &'a str,
-    description: &'static str,
-    total: u64,
-    days: &'a [DayCount],
+fn reports_by_day(days: &[DayCount]) -> Table {
+    let column = |id: &str, ru: &str, en: &str, kind| Column {
+        id: id.into(),
+        label: Text::new(ru, en),
+        description: Text::new(ru, en),
+        kind,
+        vocabulary: None,
+    };
+    Table {
+        id: "reports-by-day".into(),
+        title: Text::new("Сообщения по дням", "Reports by day"),
+        description: Text::new(
+            "Сообщения, полученные горячей линией, по дням (UTC). Не число событий или людей.",
+            "Reports received by the hotline per day (UTC). Not a count of events or people.",
+        ),
+        columns: vec![
+            column("day", "День", "Day", ColumnKind::Date),
+            column("reports", "Сообщений", "Reports", ColumnKind::Integer),
+        ],
+        rows: days
+            .iter()
+            .map(|d| vec![Cell::Text(d.day.clone()), Cell::Int(d.reports)])
+            .collect(),
+    }
 }
 
 /// One bar of the SVG chart, precomputed so the template stays simple.
@@ -177,21 +193,6 @@ struct IndexPage<'a> {
     public_key: &'a str,
 }
 
-fn write(
-    dir: &Path,
-    rel: &str,
-    bytes: &[u8],
-    files: &mut BTreeMap<String, String>,
-) -> Result<(), PublishError> {
-    let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(io(parent))?;
-    }
-    fs::write(&path, bytes).map_err(io(&path))?;
-    files.insert(rel.to_owned(), sha256_hex(bytes));
-    Ok(())
-}
-
 /// Builds a signed release of the desk's data into `out`.
 pub async fn publish(
     store: &dyn DeskStore,
@@ -199,14 +200,6 @@ pub async fn publish(
     out: &Path,
     today: Day,
 ) -> Result<Release, PublishError> {
-    if out.exists() && !out.join(MANIFEST_FILE).exists() {
-        let empty = fs::read_dir(out).map_err(io(out))?.next().is_none();
-        if !empty {
-            return Err(PublishError::NotARelease {
-                path: out.display().to_string(),
-            });
-        }
-    }
     let counts = store.desk_count_by_day().await?;
     let days: Vec<DayCount> = counts
         .iter()
@@ -219,38 +212,7 @@ pub async fn publish(
     let released = today.to_string();
     let public_key = key.public_hex();
 
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "release".into());
-    let suffix = hex_suffix();
-    let staging = parent.join(format!(".{name}.new-{suffix}"));
-    fs::create_dir_all(&staging).map_err(io(&staging))?;
-
-    let mut files = BTreeMap::new();
-    let mut csv = String::from("day,reports\n");
-    for d in &days {
-        csv.push_str(&format!("{},{}\n", d.day, d.reports));
-    }
-    write(
-        &staging,
-        "data/reports-by-day.csv",
-        csv.as_bytes(),
-        &mut files,
-    )?;
-    let json = serde_json::to_vec_pretty(&ReportsByDay {
-        released: &released,
-        description: "Reports received by the hotline per day (UTC). Not a count of events or people.",
-        total,
-        days: &days,
-    })
-    .map_err(|e| PublishError::Render(e.to_string()))?;
-    write(&staging, "data/reports-by-day.json", &json, &mut files)?;
+    let mut files = crate::opendata::files(&[reports_by_day(&days)], &Licence::default());
     let chart = chart(&days);
     for (lang, file) in [(Lang::Ru, "index.html"), (Lang::En, "index.en.html")] {
         let html = IndexPage {
@@ -263,55 +225,27 @@ pub async fn publish(
         }
         .render()
         .map_err(|e| PublishError::Render(e.to_string()))?;
-        write(&staging, file, html.as_bytes(), &mut files)?;
+        files.push((file.into(), html.into_bytes()));
     }
-    write(
-        &staging,
-        "static/style.css",
-        vigil_web::STYLESHEET.as_bytes(),
-        &mut files,
-    )?;
-    write(
-        &staging,
-        PUBLIC_KEY_FILE,
-        format!("{public_key}\n").as_bytes(),
-        &mut files,
-    )?;
-
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT.into(),
-        released: released.clone(),
-        public_key: public_key.clone(),
-        files,
-    };
-    let mut manifest_bytes =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| PublishError::Render(e.to_string()))?;
-    manifest_bytes.push(b'\n');
-    let manifest_path = staging.join(MANIFEST_FILE);
-    fs::write(&manifest_path, &manifest_bytes).map_err(io(&manifest_path))?;
-    let signature = format!("{}\n", hex::encode(key.sign(&manifest_bytes)));
-    let sig_path = staging.join(SIGNATURE_FILE);
-    fs::write(&sig_path, signature).map_err(io(&sig_path))?;
-
-    // Swap the new release in whole.
-    let old = parent.join(format!(".{name}.old-{suffix}"));
-    if out.exists() {
-        fs::rename(out, &old).map_err(io(out))?;
-    }
-    fs::rename(&staging, out).map_err(io(out))?;
-    if old.exists() {
-        fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
+    files.push((
+        "static/style.css".into(),
+        vigil_web::STYLESHEET.as_bytes().to_vec(),
+    ));
+    // An earlier release in the same place is the one this one follows.
+    let previous = out.join(MANIFEST_FILE).is_file().then_some(out);
+    let r = crate::release::write(out, files, key, today, &Licence::default(), previous)?;
     Ok(Release {
-        dir: out.to_path_buf(),
-        files: manifest.files.len() + 2,
+        dir: r.dir,
+        files: r.files,
         reports: total,
-        public_key,
+        public_key: r.public_key,
+        manifest_sha256: r.manifest_sha256,
+        previous: r.previous,
+        tables_changed: r
+            .changes
+            .tables
+            .iter()
+            .filter(|t| t.status != crate::changes::Status::Unchanged)
+            .count(),
     })
-}
-
-fn hex_suffix() -> String {
-    vigil_core::random::bytes::<6>()
-        .map(hex::encode)
-        .unwrap_or_else(|_| format!("{}", std::process::id()))
 }
