@@ -5,7 +5,11 @@
 #   3. `vigil publish` is timed REPEAT times into a fresh folder (GNU time: wall,
 #      CPU, peak RSS), then once more over the previous release (the chained
 #      case: the previous release is verified and its tables compared);
-#   4. `vigil verify` of the result is timed too.
+#   4. `vigil verify` of the result is timed too;
+#   5. the release writer alone (open data, manifest, signatures, chain and
+#      changes) on a synthetic events table of ROWS rows, without the desk
+#      (crates/vigil-public/examples/release_bench.rs).
+# SKIP_IMPORT=1 runs only step 5.
 # Goals: publish <= 20 s and <= 512 MiB on two cores.
 #
 #   bash bench/publish/run.sh                  # 1,000,000 events, release build
@@ -33,22 +37,17 @@ if [ -n "${FAST_BUILD:-}" ]; then
   for p in vigil vigil-core vigil-store vigil-record vigil-public; do
     opts+=(--config "profile.dev.package.$p.opt-level=3")
   done
-  (cd "$root" && cargo build -q -p vigil "${opts[@]}")
+  (cd "$root" && cargo build -q -p vigil -p vigil-public --example release_bench "${opts[@]}")
   bin="$target/debug/vigil"
+  writer="$target/debug/examples/release_bench"
   echo "build: dev profile, vigil crates at opt-level 3 (FAST_BUILD)"
 else
-  (cd "$root" && cargo build -q --release -p vigil)
+  (cd "$root" && cargo build -q --release -p vigil -p vigil-public --example release_bench)
   bin="$target/release/vigil"
+  writer="$target/release/examples/release_bench"
   echo "build: release"
 fi
 echo "vigil at $(cd "$root" && git rev-parse --short HEAD)"
-
-echo "== generate $rows rows (bench/record/generate.py, seed 7)"
-python3 "$root/bench/record/generate.py" "$rows" 7 "$work/events.csv"
-ls -l "$work/events.csv" | awk '{print $5 " bytes"}'
-
-export VIGIL_PASSPHRASE="benchmark passphrase, not secret"
-"$bin" keygen --data "$work/data" --kdf-work-factor 10 >/dev/null
 
 timed() {
   local label="$1"; shift
@@ -56,6 +55,18 @@ timed() {
   cat "$work/time.txt" >>"$work/times.txt"
 }
 : >"$work/times.txt"
+
+echo "== the release writer alone, $rows events"
+timed writer "$writer" "$rows" "$work/writer"
+rm -rf "$work/writer"
+
+if [ -z "${SKIP_IMPORT:-}" ]; then
+echo "== generate $rows rows (bench/record/generate.py, seed 7)"
+python3 "$root/bench/record/generate.py" "$rows" 7 "$work/events.csv"
+ls -l "$work/events.csv" | awk '{print $5 " bytes"}'
+
+export VIGIL_PASSPHRASE="benchmark passphrase, not secret"
+"$bin" keygen --data "$work/data" --kdf-work-factor 10 >/dev/null
 
 echo "== vigil import"
 timed import "$bin" import --data "$work/data" --mapping "$root/bench/record/events.toml" \
@@ -73,6 +84,7 @@ timed publish-chained "$bin" publish --data "$work/data" --out "$work/site" >"$w
 cat "$work/publish.out"
 timed verify "$bin" verify "$work/site" --key "$work/data/desk/release-key.pub" >/dev/null
 du -sh "$work/site" | awk '{print "release size: " $1}'
+fi
 
 echo "== results (median of runs; CPU = user + sys; memory = peak RSS)"
 python3 - "$work/times.txt" <<'PY'

@@ -37,7 +37,8 @@ pub enum ReleaseError {
     #[error("release file {path:?}: {why}")]
     BadPath { path: String, why: &'static str },
     #[error(
-        "the previous release {path} does not verify, so the new one cannot chain to it: {reason}"
+        "the previous release {path} does not verify, so the new one cannot chain to it: {reason}\n\
+         Restore that release from a copy you trust, or publish into a new folder to start a new chain."
     )]
     Previous { path: String, reason: String },
 }
