@@ -76,6 +76,9 @@ fn verify(w: &World, dir: &Path, previous: Option<&Path>) -> Output {
     out
 }
 
+/// What a damaged copy's error must say, and how to damage it.
+type Damage<'a> = (&'a str, &'a dyn Fn(&Path));
+
 fn publish(w: &World, out: &Path) {
     w.run_ok(&["publish", "--out", out.to_str().unwrap()]);
 }
@@ -160,7 +163,7 @@ async fn verify_names_the_bad_file_and_checks_the_chain_and_changes_are_listed()
     assert!(page.contains("What changed in the numbers") && page.contains("Что изменилось"));
 
     // Each kind of damage fails, naming the file.
-    let cases: [(&str, &dyn Fn(&Path)); 4] = [
+    let cases: [Damage<'_>; 4] = [
         ("data/reports-by-day.csv: changed", &|d: &Path| {
             fs::write(d.join("data/reports-by-day.csv"), "day,reports\n").unwrap()
         }),
