@@ -350,7 +350,15 @@ impl Changes {
                 ),
                 escape(day),
                 t("SHA-256 его manifest.json", "SHA-256 of its manifest.json"),
-                escape(hash)
+                // In groups of 16, so a narrow screen can wrap it.
+                escape(
+                    &hash
+                        .as_bytes()
+                        .chunks(16)
+                        .map(String::from_utf8_lossy)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
             )),
             _ => s.push_str(&format!(
                 "<p>{}</p>\n",
@@ -366,24 +374,31 @@ impl Changes {
                 t("Ни одно число не изменилось.", "No number changed.")
             ));
         }
+        // Three columns, so the table fits a phone's width.
         s.push_str(&format!(
-            "<table>\n<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\n<tbody>\n",
+            "<table>\n<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\n<tbody>\n",
             t("Таблица", "Table"),
             t("Строк было → стало", "Rows before → after"),
-            t("Добавлено строк", "Rows added"),
-            t("Удалено строк", "Rows removed"),
-            t("Изменено строк", "Rows changed"),
-            t("Изменено ячеек", "Cells changed"),
+            t("Изменения", "Changes"),
         ));
         for c in &self.tables {
+            let what = if c.status == Status::Unchanged {
+                t("нет", "none").to_owned()
+            } else if ru {
+                format!(
+                    "добавлено строк: {}, удалено: {}, изменено: {} (ячеек: {})",
+                    c.rows_added, c.rows_removed, c.rows_changed, c.cells_changed
+                )
+            } else {
+                format!(
+                    "rows added: {}, removed: {}, changed: {} ({} cells)",
+                    c.rows_added, c.rows_removed, c.rows_changed, c.cells_changed
+                )
+            };
             s.push_str(&format!(
-                "<tr><th scope=\"row\"><a href=\"data/{id}.csv\">{id}</a></th><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><th scope=\"row\"><a href=\"data/{id}.csv\">{id}</a></th><td>{} → {}</td><td>{what}</td></tr>\n",
                 c.rows_before,
                 c.rows_after,
-                c.rows_added,
-                c.rows_removed,
-                c.rows_changed,
-                c.cells_changed,
                 id = escape(&c.table),
             ));
         }
