@@ -156,6 +156,10 @@ impl ReleaseKey {
         hex::encode(self.0.verifying_key().as_bytes())
     }
 
+    pub fn public_key(&self) -> VerifyingKey {
+        self.0.verifying_key()
+    }
+
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.0.sign(message).to_bytes()
     }

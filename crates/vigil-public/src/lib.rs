@@ -1,10 +1,16 @@
-//! public: signed static releases. `publish` turns the desk's data into a
-//! folder of static files any host can serve; `verify` proves a copy of it is
-//! complete, unchanged and signed by the release key.
+//! public: signed static releases. `publish` turns the desk's data into
+//! tables and pages; `opendata` writes the tables as files; `release` writes
+//! the folder with its manifest, signatures and changes; `verify` proves a
+//! copy of it is complete, unchanged, signed by the release key and chained to
+//! the release before it.
 
+pub mod changes;
 pub mod charts;
 pub mod data;
+pub mod opendata;
 mod publish;
+pub mod release;
+pub mod sign;
 pub mod site;
 pub mod suppress;
 pub mod table;
@@ -13,7 +19,7 @@ mod verify;
 pub use data::PublicData;
 pub use publish::{PublishError, Release, publish};
 pub use table::{Cell, Column, ColumnKind, Table, Text};
-pub use verify::{Verified, VerifyError, verify};
+pub use verify::{Verified, VerifyError, verify, verify_chain};
 
 use std::path::PathBuf;
 

@@ -61,9 +61,9 @@ pub enum Command {
     Stats(crate::commands::stats::StatsArgs),
     /// Find the same person across records (duplicate detection and linkage).
     Link(vigil_linkage::cli::LinkArgs),
-    /// Check a release: its signature and every file.
     /// The desk's audit log: `vigil audit verify --data DIR` checks its hash chain.
     Audit(crate::commands::audit::AuditArgs),
+    /// Check a release: its signatures, every file, and its chain to the previous release.
     Verify {
         /// The release folder.
         dir: PathBuf,
@@ -74,6 +74,10 @@ pub enum Command {
         /// A desk's data folder: without --key, expect its DATA/desk/release-key.pub.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The release this one follows: it must verify with the same key, and
+        /// this release's manifest must name its manifest's SHA-256 (the chain).
+        #[arg(long)]
+        previous: Option<PathBuf>,
     },
 }
 

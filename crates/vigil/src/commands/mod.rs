@@ -26,10 +26,15 @@ pub async fn run(cli: Cli) -> Result {
         Command::Intake(args) => intake::run(args).await,
         Command::Desk(args) => desk::run(args).await,
         Command::Publish { data, out } => release::publish(&data.data, out).await,
-        Command::Verify { dir, key, data } => {
+        Command::Verify {
+            dir,
+            key,
+            data,
+            previous,
+        } => {
             let own_key = data.map(|d| crate::config::Layout::new(&d).release_public_key());
             let key = key.or_else(|| own_key.map(|p| p.display().to_string()));
-            release::verify(&dir, key.as_deref())
+            release::verify(&dir, key.as_deref(), previous.as_deref())
         }
         Command::Link(args) => Ok(vigil_linkage::cli::run(&args)?),
         Command::Import(args) => import::run(args).await,

@@ -26,6 +26,7 @@ mod desk_access;
 mod desk_urgent;
 mod intake_form;
 mod intake_privacy;
+mod public_release;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const PASS: &str = "test passphrase, not for real use";
@@ -684,7 +685,7 @@ async fn publish_then_verify_and_any_change_fails_verification() {
     assert!(ok.status.success());
     assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK"));
     let csv = fs::read_to_string(site.join("data/reports-by-day.csv")).unwrap();
-    assert!(csv.trim_end().ends_with(",3"), "{csv}");
+    assert!(csv.trim_end().ends_with(",3,"), "{csv}");
 
     // Change one byte of each file in turn, in a fresh copy each time.
     let files = files_under(&site);
