@@ -332,8 +332,10 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
             "wall_seconds": round(seconds, 3),
             "cpu_seconds": cpu.map(|c| round(c, 3)),
         });
-        let model: Vec<serde_json::Value> = data
-            .columns()
+        let model: Vec<serde_json::Value> = linkage
+            .model
+            .units
+            .list
             .iter()
             .enumerate()
             .map(|(c, col)| {
@@ -347,7 +349,10 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
                         serde_json::json!({"level": label, "m": round(m, 6), "u": round(u, 8), "bits": round((m / u).log2(), 3)})
                     })
                     .collect();
-                serde_json::json!({"column": col.name, "levels": levels})
+                let group = linkage.model.units.member_of.get(c).copied().flatten().map(|g| {
+                    linkage.model.units.list[linkage.model.units.ncol + g].name.clone()
+                });
+                serde_json::json!({"column": col.name, "counted_in": group, "levels": levels})
             })
             .collect();
         if let Some(map) = obj.as_object_mut() {
@@ -462,7 +467,10 @@ fn write_pairs(
         let explanation = data
             .explain(linkage, k)
             .iter()
-            .map(|c| format!("{}: {} ({:+.1})", c.column, c.label, c.bits))
+            .map(|c| match &c.group {
+                Some(g) => format!("{}: {} (in {g})", c.column, c.label),
+                None => format!("{}: {} ({:+.1})", c.column, c.label, c.bits),
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let input = |r: u32| {

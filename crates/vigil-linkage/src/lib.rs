@@ -12,6 +12,7 @@ pub mod date;
 pub mod engine;
 pub mod eval;
 pub mod generate;
+pub mod groups;
 pub mod names;
 pub mod normalize;
 pub mod spec;
