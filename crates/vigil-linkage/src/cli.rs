@@ -506,6 +506,21 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// Writes generated records (and optionally their Latin view for other tools).
+/// Writes a header and rows as CSV.
+pub fn write_table(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), LinkError> {
+    let file = File::create(path).map_err(io_err(path))?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(file));
+    w.write_record(header).map_err(csv_write_err(path))?;
+    for r in rows {
+        w.write_record(r).map_err(csv_write_err(path))?;
+    }
+    let mut inner = w.into_inner().map_err(|e| LinkError::Io {
+        path: path.to_path_buf(),
+        error: std::io::Error::other(e.to_string()),
+    })?;
+    inner.flush().map_err(io_err(path))
+}
+
 pub fn write_generated(
     path: &Path,
     records: &[crate::generate::GeneratedRecord],

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod eval;
 pub mod generate;
 pub mod groups;
+pub mod hard;
 pub mod names;
 pub mod normalize;
 pub mod spec;
