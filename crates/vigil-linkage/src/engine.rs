@@ -1210,7 +1210,7 @@ impl Dataset {
             }
         }
         if self.spec.auto_groups {
-            pairs.extend(groups::dependent_pairs(&self.columns, random_rows));
+            pairs.extend(self.dependent_columns(random_rows));
             pairs.extend(self.copied_columns());
         }
         let mut joined = groups::join(&self.columns, &pairs);
@@ -1221,6 +1221,80 @@ impl Dataset {
             }
         }
         Units::grouped(&self.columns, joined)
+    }
+
+    /// Pairs of columns whose agreement depends on each other among strangers:
+    /// for each groupable column, pairs of records that share its value are
+    /// drawn and compared with random pairs (see `groups.rs`).
+    fn dependent_columns(&self, random_rows: &[u8]) -> Vec<(usize, usize)> {
+        let ncol = self.columns.len();
+        let n = self.len();
+        let mut random = groups::Tally::new(ncol);
+        for row in random_rows.chunks(ncol.max(1)) {
+            random.add(&self.columns, row);
+        }
+        let mut out = Vec::new();
+        let mut rng = SplitMix(0xDE9E_0D5E_0000_0001);
+        let mut levels = vec![0u8; ncol];
+        for i in (0..ncol).filter(|&i| groups::groupable(self.columns[i].kind)) {
+            // Records by the hash of their value of column i.
+            let mut keyed: Vec<(u64, u32)> = (0..n)
+                .filter_map(|r| self.value_hash(i, r).map(|h| (h, r as u32)))
+                .collect();
+            keyed.sort_unstable();
+            let mut starts: Vec<usize> = Vec::new();
+            let mut k = 0;
+            while k < keyed.len() {
+                let mut e = k + 1;
+                while e < keyed.len() && keyed[e].0 == keyed[k].0 {
+                    e += 1;
+                }
+                if e - k >= 2 {
+                    starts.extend(k..e);
+                }
+                k = e;
+            }
+            if starts.is_empty() {
+                continue;
+            }
+            let mut given = groups::Tally::new(ncol);
+            for _ in 0..20_000 {
+                let x = starts[rng.below(starts.len())];
+                let h = keyed[x].0;
+                let lo = keyed.partition_point(|e| e.0 < h);
+                let hi = keyed.partition_point(|e| e.0 <= h);
+                let y = lo + rng.below(hi - lo);
+                if y == x {
+                    continue;
+                }
+                let (a, b) = (keyed[x].1 as usize, keyed[y].1 as usize);
+                for (c, l) in levels.iter_mut().enumerate() {
+                    *l = self.level(c, a, b);
+                }
+                given.add(&self.columns, &levels);
+            }
+            for j in groups::dependent_on(&self.columns, i, &random, &given) {
+                out.push((i.min(j), i.max(j)));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// A hash of one record's value of a column (`None` when missing).
+    fn value_hash(&self, c: usize, r: usize) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let v = self.values[r * self.columns.len() + c];
+        let mut h = FastHasher::default();
+        match v {
+            Value::Missing => return None,
+            Value::Text(t) => self.texts[t as usize].hash(&mut h),
+            Value::Name(nv) if nv.only_initial => return None,
+            Value::Name(nv) => nv.keys[0].hash(&mut h),
+            other => other.hash(&mut h),
+        }
+        Some(h.finish())
     }
 
     /// Pairs of columns of one kind whose values are the same in almost every

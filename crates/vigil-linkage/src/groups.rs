@@ -143,70 +143,117 @@ impl Units {
     }
 }
 
-/// Pairs of columns whose agreement depends on each other among random pairs
-/// (`columns_rows`: the real-column levels of random pairs, row by row).
-/// Only context-like kinds are considered: names and the sex column are left to
-/// the model (relatives' names are the subject of the comparison itself).
-/// Random pairs include a few true matches, which agree on everything; in a
-/// small file they would make any two rare agreements look dependent. So where
-/// the records have names, only pairs whose names do not agree are counted:
-/// strangers, whose agreement is what shared context inflates.
-pub fn dependent_pairs(columns: &[Column], columns_rows: &[u8]) -> Vec<(usize, usize)> {
-    let ncol = columns.len();
-    let eligible = |k: ColumnKind| {
-        matches!(
-            k,
-            ColumnKind::Place
-                | ColumnKind::Text
-                | ColumnKind::Exact
-                | ColumnKind::Date
-                | ColumnKind::Year
-        )
-    };
-    let mut out = Vec::new();
-    if ncol == 0 {
-        return out;
-    }
-    let names: Vec<usize> = (0..ncol)
-        .filter(|&c| matches!(columns[c].kind, ColumnKind::Given | ColumnKind::Surname))
-        .collect();
-    for i in 0..ncol {
-        for j in i + 1..ncol {
-            if !eligible(columns[i].kind) || !eligible(columns[j].kind) {
-                continue;
+/// Whether a pair looks like two different persons whatever else they share:
+/// their given names disagree and so does a date (where the records have
+/// them). True matches rarely pass (a given name swapped into the surname field
+/// still leaves the birth date agreeing); strangers who share an address, a
+/// household or a protest action do.
+pub fn stranger(columns: &[Column], row: &[u8]) -> bool {
+    let mut has_given = false;
+    let mut given_differs = false;
+    let mut has_date = false;
+    let mut date_differs = false;
+    for (c, col) in columns.iter().enumerate() {
+        let l = row[c];
+        match col.kind {
+            ColumnKind::Given => {
+                has_given = true;
+                given_differs |= l != MISSING && agreement(col.kind, l) == 0;
             }
-            let (ti, tj) = (
-                columns[i].kind.levels().len() as u8 - 1,
-                columns[j].kind.levels().len() as u8 - 1,
-            );
-            let (mut n, mut ai, mut aj, mut both) = (0u64, 0u64, 0u64, 0u64);
-            for row in columns_rows.chunks(ncol) {
-                if names
-                    .iter()
-                    .any(|&c| row[c] != MISSING && agreement(columns[c].kind, row[c]) > 0)
-                {
-                    continue;
-                }
-                let (li, lj) = (row[i], row[j]);
-                if li == MISSING || lj == MISSING {
-                    continue;
-                }
-                n += 1;
-                let (xi, xj) = (li == ti, lj == tj);
-                ai += u64::from(xi);
-                aj += u64::from(xj);
-                both += u64::from(xi && xj);
+            ColumnKind::Date | ColumnKind::Year => {
+                has_date = true;
+                date_differs |= l != MISSING && l == 0;
             }
-            // Agreeing together at least LIFT times as often as independence
-            // predicts, seen often enough to tell.
-            const LIFT: f64 = 4.0;
-            const SEEN: u64 = 5;
-            if both >= SEEN && (both as f64) * (n as f64) >= LIFT * (ai as f64) * (aj as f64) {
-                out.push((i, j));
-            }
+            _ => {}
         }
     }
-    out
+    (!has_given || given_differs) && (!has_date || date_differs)
+}
+
+/// Columns that may be grouped: everything but given names and the sex column
+/// (which say who a person is, not where they were).
+pub fn groupable(kind: ColumnKind) -> bool {
+    !matches!(
+        kind,
+        ColumnKind::Given | ColumnKind::Sex | ColumnKind::Group
+    )
+}
+
+/// Agreement counts for finding dependence: among stranger pairs drawn at
+/// random, and among stranger pairs drawn from records with the same value of
+/// column `i`.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Stranger pairs with both values present, per column.
+    pub present: Vec<u64>,
+    /// ... of which agreeing fully, per column.
+    pub agree: Vec<u64>,
+    /// Pairs seen, strangers or not.
+    pub pairs: u64,
+    /// ... of which strangers.
+    pub strangers: u64,
+}
+
+impl Tally {
+    pub fn new(ncol: usize) -> Tally {
+        Tally {
+            present: vec![0; ncol],
+            agree: vec![0; ncol],
+            pairs: 0,
+            strangers: 0,
+        }
+    }
+
+    /// Adds one pair's row of column levels, if the pair is a stranger pair.
+    pub fn add(&mut self, columns: &[Column], row: &[u8]) {
+        self.pairs += 1;
+        if !stranger(columns, row) {
+            return;
+        }
+        self.strangers += 1;
+        for (c, col) in columns.iter().enumerate() {
+            let l = row[c];
+            if l == MISSING {
+                continue;
+            }
+            self.present[c] += 1;
+            self.agree[c] += u64::from(agreement(col.kind, l) == 2);
+        }
+    }
+
+    fn rate(&self, c: usize) -> Option<f64> {
+        (self.present[c] > 0).then(|| self.agree[c] as f64 / self.present[c] as f64)
+    }
+}
+
+/// Agreeing at least this many times as often as at random makes two columns
+/// dependent.
+pub const LIFT: f64 = 4.0;
+/// Fewest stranger pairs agreeing on both before dependence is believed.
+pub const SEEN: u64 = 5;
+
+/// Records that share an identifier are mostly the same person; a column is
+/// context only where at least this share of the pairs sharing its value are
+/// strangers.
+pub const CONTEXT_SHARE: f64 = 0.2;
+
+/// The columns that depend on column `i`: among strangers who share `i`'s
+/// value (`given`), agreement on `j` is at least [`LIFT`] times its rate among
+/// random strangers (`random`). None where `i` behaves like an identifier
+/// (few of the pairs sharing its value are strangers).
+pub fn dependent_on(columns: &[Column], i: usize, random: &Tally, given: &Tally) -> Vec<usize> {
+    if (given.strangers as f64) < CONTEXT_SHARE * given.pairs as f64 {
+        return Vec::new();
+    }
+    (0..columns.len())
+        .filter(|&j| j != i && groupable(columns[j].kind))
+        .filter(|&j| {
+            let (Some(base), Some(cond)) = (random.rate(j), given.rate(j)) else {
+                return false;
+            };
+            given.agree[j] >= SEEN && cond >= LIFT * base.max(1e-9)
+        })
+        .collect()
 }
 
 /// Joins pairs into groups (connected sets of columns), each sorted; the name
@@ -285,24 +332,34 @@ mod tests {
     #[test]
     fn dependence_is_found_in_fields_that_move_together_only() {
         let columns = vec![
+            col("given", ColumnKind::Given),
             col("street", ColumnKind::Exact),
             col("postcode", ColumnKind::Exact),
-            col("birth", ColumnKind::Exact),
+            col("birth", ColumnKind::Date),
         ];
-        // 1,000 random pairs: street and postcode agree together 20 times; birth
-        // dates agree 10 times, independently of the rest.
-        let mut rows = Vec::new();
+        // Strangers (different given names and dates): at random, postcodes agree
+        // 1 in 50; among those who share a street, 4 in 5.
+        let mut random = Tally::new(4);
+        let mut given = Tally::new(4);
         for k in 0..1000 {
-            let shared = k % 50 == 0;
-            let birth = k % 100 == 7;
-            rows.extend([
-                2 * u8::from(shared),
-                2 * u8::from(shared),
-                2 * u8::from(birth),
-            ]);
+            random.add(&columns, &[0, 0, 2 * u8::from(k % 50 == 0), 0]);
+            given.add(&columns, &[0, 2, 2 * u8::from(k % 5 != 0), 0]);
         }
-        assert_eq!(dependent_pairs(&columns, &rows), vec![(0, 1)]);
-        let groups = join(&columns, &[(0, 1)]);
-        assert_eq!(groups, vec![("street+postcode".to_string(), vec![0, 1])]);
+        assert_eq!(dependent_on(&columns, 1, &random, &given), vec![2]);
+        // A column whose shared values belong mostly to one person is an
+        // identifier, not context.
+        let mut id = given.clone();
+        for _ in 0..5000 {
+            id.add(&columns, &[6, 2, 2, 5]);
+        }
+        assert!(dependent_on(&columns, 1, &random, &id).is_empty());
+        // The same counts from pairs that are not strangers are not counted.
+        let mut matches = Tally::new(4);
+        for _ in 0..1000 {
+            matches.add(&columns, &[6, 2, 2, 5]);
+        }
+        assert_eq!(matches.present, vec![0, 0, 0, 0]);
+        let groups = join(&columns, &[(1, 2)]);
+        assert_eq!(groups, vec![("street+postcode".to_string(), vec![1, 2])]);
     }
 }
