@@ -1236,6 +1236,7 @@ impl Dataset {
         let mut out = Vec::new();
         let mut rng = SplitMix(0xDE9E_0D5E_0000_0001);
         let mut levels = vec![0u8; ncol];
+        let mut tallies: Vec<Option<groups::Tally>> = vec![None; ncol];
         for i in (0..ncol).filter(|&i| groups::groupable(self.columns[i].kind)) {
             // Records by the hash of their value of column i.
             let mut keyed: Vec<(u64, u32)> = (0..n)
@@ -1273,8 +1274,19 @@ impl Dataset {
                 }
                 given.add(&self.columns, &levels);
             }
-            for j in groups::dependent_on(&self.columns, i, &random, &given) {
-                out.push((i.min(j), i.max(j)));
+            tallies[i] = Some(given);
+        }
+        // Identifiers (values shared mostly by one person's records) join no group.
+        let context: Vec<bool> = tallies
+            .iter()
+            .map(|t| t.as_ref().is_some_and(groups::is_context))
+            .collect();
+        for (i, t) in tallies.iter().enumerate() {
+            let Some(given) = t else { continue };
+            for j in groups::dependent_on(&self.columns, i, &random, given) {
+                if context[j] {
+                    out.push((i.min(j), i.max(j)));
+                }
             }
         }
         out.sort_unstable();
@@ -1788,7 +1800,14 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
     }
     let mut all_patterns: Vec<(&[u8], f64)> = counted.into_iter().collect();
     all_patterns.sort_by(|x, y| x.0.cmp(y.0));
-    let mut estimates: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ncol];
+    // Each estimate with the purity of its round: the share of the round's
+    // pairs that are not strangers agreeing on the two fixed columns by chance
+    // (expected: all pairs × u of both at full agreement). Where names are
+    // common, pairs that agree on a given name and a surname are mostly
+    // namesakes, and EM there takes namesakes for matches: their different
+    // birth dates would then look like what matches do.
+    let mut estimates: Vec<Vec<(Vec<f64>, f64)>> = vec![Vec::new(); ncol];
+    let top_u: Vec<f64> = (0..ncol).map(|c| u[c][top[c] as usize]).collect();
     let mut iterations = 0;
     for ci in 0..ncol {
         for cj in ci + 1..ncol {
@@ -1836,8 +1855,9 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
             let (_, matches, its) = em_fixed_u(&patterns, &u, &mut m, &free, true, 0.5);
             iterations += its;
             if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                let purity = 1.0 - total_pairs * top_u[ci] * top_u[cj] / n;
                 eprintln!(
-                    "round {} {}: pairs {n} matches {matches:.0}",
+                    "round {} {}: pairs {n} matches {matches:.0} purity {purity:.3}",
                     columns[ci].name, columns[cj].name
                 );
                 for c in (0..ncol).filter(|&c| free[c]) {
@@ -1854,7 +1874,10 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
                 continue;
             }
             for c in (0..ncol).filter(|&c| free[c]) {
-                estimates[c].push(m[c].clone());
+                let chance = total_pairs * top_u[ci] * top_u[cj];
+                let purity = (1.0 - chance / n).max(0.0);
+
+                estimates[c].push((m[c].clone(), purity));
             }
         }
     }
@@ -1866,9 +1889,21 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
             if estimates[c].is_empty() {
                 return start_m(nl);
             }
+            // The rounds at least half pure. If none is, what EM found there is
+            // the split between namesakes, not between matches and strangers:
+            // the column keeps the cautious start (a disagreement is rare among
+            // matches), rather than learn that matches disagree.
+            let kept: Vec<&Vec<f64>> = estimates[c]
+                .iter()
+                .filter(|e| e.1 >= 0.5)
+                .map(|e| &e.0)
+                .collect();
+            if kept.is_empty() {
+                return start_m(nl);
+            }
             let mut med: Vec<f64> = (0..nl)
                 .map(|l| {
-                    let mut v: Vec<f64> = estimates[c].iter().map(|e| e[l]).collect();
+                    let mut v: Vec<f64> = kept.iter().map(|e| e[l]).collect();
                     v.sort_by(f64::total_cmp);
                     let k = v.len();
                     if k % 2 == 1 {

@@ -231,18 +231,29 @@ impl Tally {
 pub const LIFT: f64 = 4.0;
 /// Fewest stranger pairs agreeing on both before dependence is believed.
 pub const SEEN: u64 = 5;
+/// Among strangers who share one column's value, the other must agree at least
+/// this often: a few true matches that pass for strangers (a swapped name and a
+/// mistyped date) agree on everything, and must not make a rare agreement look
+/// dependent.
+pub const MIN_RATE: f64 = 0.1;
 
 /// Records that share an identifier are mostly the same person; a column is
 /// context only where at least this share of the pairs sharing its value are
 /// strangers.
 pub const CONTEXT_SHARE: f64 = 0.2;
 
+/// Whether a column is context rather than an identifier, from the pairs that
+/// share its values.
+pub fn is_context(given: &Tally) -> bool {
+    given.pairs > 0 && given.strangers as f64 >= CONTEXT_SHARE * given.pairs as f64
+}
+
 /// The columns that depend on column `i`: among strangers who share `i`'s
 /// value (`given`), agreement on `j` is at least [`LIFT`] times its rate among
 /// random strangers (`random`). None where `i` behaves like an identifier
 /// (few of the pairs sharing its value are strangers).
 pub fn dependent_on(columns: &[Column], i: usize, random: &Tally, given: &Tally) -> Vec<usize> {
-    if (given.strangers as f64) < CONTEXT_SHARE * given.pairs as f64 {
+    if !is_context(given) {
         return Vec::new();
     }
     (0..columns.len())
@@ -251,7 +262,7 @@ pub fn dependent_on(columns: &[Column], i: usize, random: &Tally, given: &Tally)
             let (Some(base), Some(cond)) = (random.rate(j), given.rate(j)) else {
                 return false;
             };
-            given.agree[j] >= SEEN && cond >= LIFT * base.max(1e-9)
+            given.agree[j] >= SEEN && cond >= (LIFT * base).max(MIN_RATE)
         })
         .collect()
 }
