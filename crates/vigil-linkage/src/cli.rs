@@ -349,9 +349,18 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
                         serde_json::json!({"level": label, "m": round(m, 6), "u": round(u, 8), "bits": round((m / u).log2(), 3)})
                     })
                     .collect();
-                let group = linkage.model.units.member_of.get(c).copied().flatten().map(|g| {
-                    linkage.model.units.list[linkage.model.units.ncol + g].name.clone()
-                });
+                let units = &linkage.model.units;
+                let group = units
+                    .member_of
+                    .get(c)
+                    .copied()
+                    .flatten()
+                    .map(|g| units.list[units.ncol + g].name.clone())
+                    .or_else(|| {
+                        units.copy_of.get(c).copied().flatten().map(|o| {
+                            format!("copy of {}", units.list[o].name)
+                        })
+                    });
                 serde_json::json!({"column": col.name, "counted_in": group, "levels": levels})
             })
             .collect();

@@ -883,9 +883,12 @@ fn mix(rule: usize, a: u64, b: u64) -> u64 {
 }
 
 impl Dataset {
-    fn blockables(&self) -> Vec<Blockable> {
+    fn blockables(&self, skip: &[bool]) -> Vec<Blockable> {
         let mut out = Vec::new();
         for (c, col) in self.columns.iter().enumerate() {
+            if skip.get(c).copied().unwrap_or(false) {
+                continue;
+            }
             match col.kind {
                 ColumnKind::Given => out.push(Blockable {
                     column: c,
@@ -930,7 +933,16 @@ impl Dataset {
     /// Candidate pairs: records that share the values of any two blockable
     /// fields (or one identifier), skipping blocks too large to tell anything.
     pub fn candidate_pairs(&self, progress: &mut dyn Progress) -> Vec<(u32, u32)> {
-        let items = self.blockables();
+        self.candidate_pairs_skipping(&[], progress)
+    }
+
+    /// Candidate pairs, leaving out the columns `skip` marks (copies of another).
+    fn candidate_pairs_skipping(
+        &self,
+        skip: &[bool],
+        progress: &mut dyn Progress,
+    ) -> Vec<(u32, u32)> {
+        let items = self.blockables(skip);
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
             if items[i].what == BlockWhat::Exact {
@@ -1209,9 +1221,23 @@ impl Dataset {
                 named.push((g.name.clone(), first));
             }
         }
+        // A column that merely copies another counts nothing (the first one
+        // counts); it is left out of groups too.
+        let mut copy_of = vec![None; ncol];
         if self.spec.auto_groups {
-            pairs.extend(self.dependent_columns(random_rows));
-            pairs.extend(self.copied_columns());
+            for (i, j) in self.copied_columns() {
+                if copy_of[i].is_none() && copy_of[j].is_none() {
+                    copy_of[j] = Some(i);
+                }
+            }
+            pairs.extend(
+                self.dependent_columns(
+                    random_rows,
+                    &copy_of.iter().map(Option::is_some).collect::<Vec<_>>(),
+                )
+                .into_iter()
+                .filter(|&(i, j)| copy_of[i].is_none() && copy_of[j].is_none()),
+            );
         }
         let mut joined = groups::join(&self.columns, &pairs);
         // A group that holds a group of the spec takes its name (the first one).
@@ -1220,13 +1246,15 @@ impl Dataset {
                 *name = n.clone();
             }
         }
-        Units::grouped(&self.columns, joined)
+        let mut units = Units::grouped(&self.columns, joined);
+        units.copy_of = copy_of;
+        units
     }
 
     /// Pairs of columns whose agreement depends on each other among strangers:
     /// for each groupable column, pairs of records that share its value are
     /// drawn and compared with random pairs (see `groups.rs`).
-    fn dependent_columns(&self, random_rows: &[u8]) -> Vec<(usize, usize)> {
+    fn dependent_columns(&self, random_rows: &[u8], skip: &[bool]) -> Vec<(usize, usize)> {
         let ncol = self.columns.len();
         let n = self.len();
         let mut random = groups::Tally::new(ncol);
@@ -1234,10 +1262,17 @@ impl Dataset {
             random.add(&self.columns, row);
         }
         let mut out = Vec::new();
-        let mut rng = SplitMix(0xDE9E_0D5E_0000_0001);
         let mut levels = vec![0u8; ncol];
         let mut tallies: Vec<Option<groups::Tally>> = vec![None; ncol];
-        for i in (0..ncol).filter(|&i| groups::groupable(self.columns[i].kind)) {
+        for i in (0..ncol).filter(|&i| groups::groupable(self.columns[i].kind) && !skip[i]) {
+            // Each column draws its own pairs: what one column finds does not
+            // depend on which other columns the spec has.
+            let mut rng = SplitMix(mix(0xDE9E, self.columns[i].name.len() as u64, {
+                use std::hash::{Hash, Hasher};
+                let mut h = FastHasher::default();
+                self.columns[i].name.hash(&mut h);
+                h.finish()
+            }));
             // Records by the hash of their value of column i.
             let mut keyed: Vec<(u64, u32)> = (0..n)
                 .filter_map(|r| self.value_hash(i, r).map(|h| (h, r as u32)))
@@ -1461,7 +1496,8 @@ impl Dataset {
         let u = estimate_u(&units, &random_rows);
         drop(random_rows);
         stage("u");
-        let pairs = self.candidate_pairs(progress);
+        let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
+        let pairs = self.candidate_pairs_skipping(&copies, progress);
         stage("blocking");
         let levels = self.compare_pairs(&pairs, &units, progress);
         stage("comparing");

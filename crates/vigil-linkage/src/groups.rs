@@ -39,6 +39,8 @@ pub struct Units {
     pub members: Vec<Vec<usize>>,
     /// Per real column: the group it is counted in.
     pub member_of: Vec<Option<usize>>,
+    /// Per real column: the column it merely copies (it then counts nothing).
+    pub copy_of: Vec<Option<usize>>,
 }
 
 /// How far one member agrees: 0 not at all, 1 in part, 2 fully.
@@ -61,6 +63,7 @@ impl Units {
             ncol: columns.len(),
             members: Vec::new(),
             member_of: vec![None; columns.len()],
+            copy_of: vec![None; columns.len()],
         }
     }
 
@@ -127,15 +130,13 @@ impl Units {
     }
 
     /// Turns a row of real-column levels into a row of unit levels: members of
-    /// a group become missing (they count through the group), groups are added.
+    /// a group become missing (they count through the group), and so do copies
+    /// of another column (they count nothing); groups are added.
     pub fn unit_row(&self, columns_row: &[u8], out: &mut Vec<u8>) {
         out.clear();
         for (c, &l) in columns_row.iter().enumerate() {
-            out.push(if self.member_of[c].is_some() {
-                MISSING
-            } else {
-                l
-            });
+            let counted = self.member_of[c].is_none() && self.copy_of[c].is_none();
+            out.push(if counted { l } else { MISSING });
         }
         for g in 0..self.members.len() {
             out.push(self.group_level(g, columns_row));
