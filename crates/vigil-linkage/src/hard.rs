@@ -773,6 +773,68 @@ fn looks_female(given: &str) -> bool {
         })
 }
 
+/// What one record says of the person's sex: `Some(true)` female, by the
+/// patronymic's ending, then the surname's, then the given name.
+fn record_female(r: &GeneratedRecord) -> Option<bool> {
+    let p = r.patronymic.to_lowercase();
+    if ["вна", "ична", "vna", "ichna"]
+        .iter()
+        .any(|e| p.ends_with(e))
+    {
+        return Some(true);
+    }
+    if ["вич", "ич", "vich", "ich", "vitch", "witsch"]
+        .iter()
+        .any(|e| p.ends_with(e))
+    {
+        return Some(false);
+    }
+    let s = r.surname.to_lowercase();
+    if ["ова", "ева", "ина", "ая", "ova", "eva", "ina", "aya", "aia"]
+        .iter()
+        .any(|e| s.ends_with(e))
+    {
+        return Some(true);
+    }
+    if [
+        "ов", "ев", "ин", "ий", "ой", "ov", "ev", "in", "ii", "iy", "oy",
+    ]
+    .iter()
+    .any(|e| s.ends_with(e))
+    {
+        return Some(false);
+    }
+    if r.given_name.ends_with('.') || r.given_name.is_empty() {
+        return None;
+    }
+    Some(looks_female(&r.given_name))
+}
+
+/// Each entity's sex, by a vote of its records.
+fn entity_female(base: &[GeneratedRecord], entities: usize) -> Vec<bool> {
+    let mut votes = vec![(0u32, 0u32); entities];
+    for r in base {
+        match record_female(r) {
+            Some(true) => votes[entity_number(r)].0 += 1,
+            Some(false) => votes[entity_number(r)].1 += 1,
+            None => {}
+        }
+    }
+    votes.into_iter().map(|(f, m)| f > m).collect()
+}
+
+/// `name` as the record writes names: an initial where it has one, Latin
+/// where it is Latin.
+fn as_written(sample: &str, cyrillic: &str) -> String {
+    let full = in_script_of(sample, cyrillic);
+    if sample.ends_with('.') {
+        let first: String = full.chars().take(1).collect();
+        format!("{first}.")
+    } else {
+        full
+    }
+}
+
 fn in_script_of(sample: &str, cyrillic: &str) -> String {
     if sample.chars().any(is_cyrillic) || sample.is_empty() {
         cyrillic.to_string()
@@ -836,6 +898,7 @@ pub fn families(records: usize, seed: u64) -> Table {
                     .map(|stem| (stem.to_string(), *v))
             });
     }
+    let female_of = entity_female(&base, entities);
     russian_table(base, &["address"], |_, r| {
         let n = entity_number(r);
         vec![address[n].clone()]
@@ -844,20 +907,18 @@ pub fn families(records: usize, seed: u64) -> Table {
         // Columns: rec_id, entity_id, given_name, surname, patronymic, birth_date, city, address.
         let n = row[1].trim_start_matches('e').parse::<usize>().unwrap_or(0);
         let h = head[n];
-        let female = looks_female(&row[2]);
+        let female = female_of[n];
         if let Some(s) = &family_surname[h]
             && !row[3].is_empty()
-            && !row[3].ends_with('.')
         {
             let form = if female { feminine(s) } else { s.clone() };
-            row[3] = in_script_of(&row[3], &form);
+            row[3] = as_written(&row[3], &form);
         }
         if let Some((stem, vowel)) = &father[h]
             && !row[4].is_empty()
-            && !row[4].ends_with('.')
         {
             let end = if female { "вна" } else { "вич" };
-            row[4] = in_script_of(&row[4], &format!("{stem}{vowel}{end}"));
+            row[4] = as_written(&row[4], &format!("{stem}{vowel}{end}"));
         }
     })
 }
