@@ -332,8 +332,10 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
             "wall_seconds": round(seconds, 3),
             "cpu_seconds": cpu.map(|c| round(c, 3)),
         });
-        let model: Vec<serde_json::Value> = data
-            .columns()
+        let model: Vec<serde_json::Value> = linkage
+            .model
+            .units
+            .list
             .iter()
             .enumerate()
             .map(|(c, col)| {
@@ -347,7 +349,19 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
                         serde_json::json!({"level": label, "m": round(m, 6), "u": round(u, 8), "bits": round((m / u).log2(), 3)})
                     })
                     .collect();
-                serde_json::json!({"column": col.name, "levels": levels})
+                let units = &linkage.model.units;
+                let group = units
+                    .member_of
+                    .get(c)
+                    .copied()
+                    .flatten()
+                    .map(|g| units.list[units.ncol + g].name.clone())
+                    .or_else(|| {
+                        units.copy_of.get(c).copied().flatten().map(|o| {
+                            format!("copy of {}", units.list[o].name)
+                        })
+                    });
+                serde_json::json!({"column": col.name, "counted_in": group, "levels": levels})
             })
             .collect();
         if let Some(map) = obj.as_object_mut() {
@@ -462,7 +476,10 @@ fn write_pairs(
         let explanation = data
             .explain(linkage, k)
             .iter()
-            .map(|c| format!("{}: {} ({:+.1})", c.column, c.label, c.bits))
+            .map(|c| match &c.group {
+                Some(g) => format!("{}: {} (in {g})", c.column, c.label),
+                None => format!("{}: {} ({:+.1})", c.column, c.label, c.bits),
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let input = |r: u32| {
@@ -498,6 +515,21 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// Writes generated records (and optionally their Latin view for other tools).
+/// Writes a header and rows as CSV.
+pub fn write_table(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), LinkError> {
+    let file = File::create(path).map_err(io_err(path))?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(file));
+    w.write_record(header).map_err(csv_write_err(path))?;
+    for r in rows {
+        w.write_record(r).map_err(csv_write_err(path))?;
+    }
+    let mut inner = w.into_inner().map_err(|e| LinkError::Io {
+        path: path.to_path_buf(),
+        error: std::io::Error::other(e.to_string()),
+    })?;
+    inner.flush().map_err(io_err(path))
+}
+
 pub fn write_generated(
     path: &Path,
     records: &[crate::generate::GeneratedRecord],

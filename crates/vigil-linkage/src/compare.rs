@@ -92,6 +92,8 @@ pub enum ColumnKind {
     Exact,
     /// Sex as the name forms tell it (given name, patronymic, surname ending).
     Sex,
+    /// Fields that move together, scored as one (see `groups.rs`).
+    Group,
 }
 
 impl ColumnKind {
@@ -138,6 +140,7 @@ impl ColumnKind {
             ],
             ColumnKind::Exact => &["different", "one character off", "same"],
             ColumnKind::Sex => &["different (by the name forms)", "same (by the name forms)"],
+            ColumnKind::Group => crate::groups::GROUP_LEVELS,
         }
     }
 
@@ -147,6 +150,7 @@ impl ColumnKind {
             ColumnKind::Given => Some(6),
             ColumnKind::Surname => Some(4),
             ColumnKind::Place => Some(2),
+            ColumnKind::Group => Some(4),
             _ => None,
         }
     }
@@ -162,6 +166,7 @@ impl ColumnKind {
             ColumnKind::Text => "text",
             ColumnKind::Exact => "exact",
             ColumnKind::Sex => "sex",
+            ColumnKind::Group => "group",
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
 use crate::date::{PartialDate, Precision, parse_date, parse_year};
+use crate::groups::{self, Units};
 use crate::names::{
     GIVEN_NAMES, Gender, canonical_given, is_initial, patronymic_base, split_full_name,
     surname_base,
@@ -14,7 +15,7 @@ use crate::normalize::{normalize, words};
 use crate::spec::{FieldKind, Spec};
 use crate::translit::word_keys;
 
-const MISSING: u8 = u8::MAX;
+pub(crate) const MISSING: u8 = u8::MAX;
 
 /// A fast hasher for the engine's own maps (keys are not attacker-chosen in a
 /// way that matters: the worst case is a slower run). FxHash's mixing step.
@@ -78,7 +79,7 @@ pub struct Column {
     pub field: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct NameValue {
     keys: [u32; 3],
     n: u8,
@@ -97,7 +98,7 @@ impl NameValue {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Value {
     Missing,
     Name(NameValue),
@@ -780,9 +781,12 @@ struct Blockable {
 /// Estimated parameters of the Fellegi–Sunter model.
 #[derive(Debug, Clone)]
 pub struct Model {
+    /// What is scored: the real columns, then one pseudo-column per group of
+    /// columns that move together (whose members then count only through it).
+    pub units: Units,
     /// Prior probability that a compared pair is a match.
     pub lambda: f64,
-    /// `m[c][l]`: probability of level `l` in column `c` among matches.
+    /// `m[c][l]`: probability of level `l` in unit `c` (a column or a group) among matches.
     pub m: Vec<Vec<f64>>,
     /// `u[c][l]`: the same among non-matches.
     pub u: Vec<Vec<f64>>,
@@ -793,6 +797,8 @@ pub struct Model {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contribution {
     pub column: String,
+    /// The group this column is counted in (its own `bits` are then 0), if any.
+    pub group: Option<String>,
     /// `None` when a value is missing.
     pub level: Option<u8>,
     pub label: &'static str,
@@ -877,9 +883,12 @@ fn mix(rule: usize, a: u64, b: u64) -> u64 {
 }
 
 impl Dataset {
-    fn blockables(&self) -> Vec<Blockable> {
+    fn blockables(&self, skip: &[bool]) -> Vec<Blockable> {
         let mut out = Vec::new();
         for (c, col) in self.columns.iter().enumerate() {
+            if skip.get(c).copied().unwrap_or(false) {
+                continue;
+            }
             match col.kind {
                 ColumnKind::Given => out.push(Blockable {
                     column: c,
@@ -915,7 +924,7 @@ impl Dataset {
                     what: BlockWhat::Exact,
                     with_initial: false,
                 }),
-                ColumnKind::Text | ColumnKind::Sex => {}
+                ColumnKind::Text | ColumnKind::Sex | ColumnKind::Group => {}
             }
         }
         out
@@ -924,7 +933,16 @@ impl Dataset {
     /// Candidate pairs: records that share the values of any two blockable
     /// fields (or one identifier), skipping blocks too large to tell anything.
     pub fn candidate_pairs(&self, progress: &mut dyn Progress) -> Vec<(u32, u32)> {
-        let items = self.blockables();
+        self.candidate_pairs_skipping(&[], progress)
+    }
+
+    /// Candidate pairs, leaving out the columns `skip` marks (copies of another).
+    fn candidate_pairs_skipping(
+        &self,
+        skip: &[bool],
+        progress: &mut dyn Progress,
+    ) -> Vec<(u32, u32)> {
+        let items = self.blockables(skip);
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
             if items[i].what == BlockWhat::Exact {
@@ -1123,9 +1141,16 @@ impl Dataset {
         (n * n - per_source.values().map(|k| k * k).sum::<f64>()) / 2.0
     }
 
-    fn compare_pairs(&self, pairs: &[(u32, u32)], progress: &mut dyn Progress) -> Vec<u8> {
+    /// Compares pairs: one row of unit levels per pair (`units.len()` each).
+    fn compare_pairs(
+        &self,
+        pairs: &[(u32, u32)],
+        units: &Units,
+        progress: &mut dyn Progress,
+    ) -> Vec<u8> {
         let ncol = self.columns.len();
-        let mut levels = vec![0u8; pairs.len() * ncol];
+        let nu = units.len();
+        let mut levels = vec![0u8; pairs.len() * nu];
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -1134,12 +1159,16 @@ impl Dataset {
         progress.start("comparing", pairs.len() as u64);
         std::thread::scope(|scope| {
             let mut handles = Vec::new();
-            for (ps, out) in pairs.chunks(chunk).zip(levels.chunks_mut(chunk * ncol)) {
+            for (ps, out) in pairs.chunks(chunk).zip(levels.chunks_mut(chunk * nu)) {
                 handles.push(scope.spawn(move || {
+                    let mut cols = vec![0u8; ncol];
+                    let mut row = Vec::with_capacity(nu);
                     for (k, &(a, b)) in ps.iter().enumerate() {
-                        for c in 0..ncol {
-                            out[k * ncol + c] = self.level(c, a as usize, b as usize);
+                        for (c, l) in cols.iter_mut().enumerate() {
+                            *l = self.level(c, a as usize, b as usize);
                         }
+                        units.unit_row(&cols, &mut row);
+                        out[k * nu..(k + 1) * nu].copy_from_slice(&row);
                     }
                 }));
             }
@@ -1152,8 +1181,8 @@ impl Dataset {
         levels
     }
 
-    /// u probabilities from random pairs, which are almost all non-matches.
-    fn estimate_u(&self, samples: usize) -> Vec<Vec<f64>> {
+    /// Random pairs, which are almost all non-matches.
+    fn random_pairs(&self, samples: usize) -> Vec<(u32, u32)> {
         let n = self.len();
         let linking = self.sources.iter().any(|&s| s != self.sources[0]);
         let mut rng = SplitMix(0x5EED_1234_ABCD_0001);
@@ -1168,40 +1197,245 @@ impl Dataset {
             }
             pairs.push((a.min(b) as u32, a.max(b) as u32));
         }
-        let levels = self.compare_pairs(&pairs, &mut Quiet);
-        let ncol = self.columns.len();
-        (0..ncol)
-            .map(|c| {
-                let nl = self.columns[c].kind.levels().len();
-                let mut counts = vec![0.0_f64; nl];
-                for row in levels.chunks(ncol) {
-                    if row[c] != MISSING {
-                        counts[row[c] as usize] += 1.0;
-                    }
-                }
-                let total: f64 = counts.iter().sum();
-                counts
-                    .iter()
-                    .map(|&x| (x + 0.5) / (total + 0.5 * nl as f64))
-                    .collect()
-            })
-            .collect()
+        pairs
     }
 
-    fn term_frequencies(&self) -> TermFrequencies {
+    /// Which columns to score as one: the spec's groups, then (unless turned
+    /// off) columns whose agreement depends on each other among random pairs,
+    /// and columns that copy another.
+    fn units(&self, random_rows: &[u8]) -> Units {
         let ncol = self.columns.len();
-        let per_column: Vec<Option<Vec<f32>>> = (0..ncol)
-            .map(|c| {
-                self.columns[c].kind.tf_level()?;
-                let mut counts: FastMap<u32, u32> = FastMap::default();
-                let mut total = 0u32;
-                for v in self.values.iter().skip(c).step_by(ncol) {
-                    if let Value::Name(n) = v
-                        && !n.only_initial
-                    {
-                        *counts.entry(n.keys[0]).or_default() += 1;
-                        total += 1;
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let mut named: Vec<(String, usize)> = Vec::new();
+        for g in &self.spec.groups {
+            let cols: Vec<usize> = (0..ncol)
+                .filter(|&c| {
+                    let f = self.columns[c].field;
+                    f != usize::MAX && g.fields.contains(&self.spec.fields[f].column)
+                })
+                .collect();
+            for w in cols.windows(2) {
+                pairs.push((w[0], w[1]));
+            }
+            if let Some(&first) = cols.first() {
+                named.push((g.name.clone(), first));
+            }
+        }
+        // A column that merely copies another counts nothing (the first one
+        // counts); it is left out of groups too.
+        let mut copy_of = vec![None; ncol];
+        if self.spec.auto_groups {
+            for (i, j) in self.copied_columns() {
+                if copy_of[i].is_none() && copy_of[j].is_none() {
+                    copy_of[j] = Some(i);
+                }
+            }
+            pairs.extend(
+                self.dependent_columns(
+                    random_rows,
+                    &copy_of.iter().map(Option::is_some).collect::<Vec<_>>(),
+                )
+                .into_iter()
+                .filter(|&(i, j)| copy_of[i].is_none() && copy_of[j].is_none()),
+            );
+        }
+        let mut joined = groups::join(&self.columns, &pairs);
+        // A group that holds a group of the spec takes its name (the first one).
+        for (name, members) in joined.iter_mut() {
+            if let Some((n, _)) = named.iter().find(|(_, c)| members.contains(c)) {
+                *name = n.clone();
+            }
+        }
+        let mut units = Units::grouped(&self.columns, joined);
+        units.copy_of = copy_of;
+        units
+    }
+
+    /// Pairs of columns whose agreement depends on each other among strangers:
+    /// for each groupable column, pairs of records that share its value are
+    /// drawn and compared with random pairs (see `groups.rs`).
+    fn dependent_columns(&self, random_rows: &[u8], skip: &[bool]) -> Vec<(usize, usize)> {
+        let ncol = self.columns.len();
+        let n = self.len();
+        let mut random = groups::Tally::new(ncol);
+        for row in random_rows.chunks(ncol.max(1)) {
+            random.add(&self.columns, row);
+        }
+        let mut out = Vec::new();
+        let mut levels = vec![0u8; ncol];
+        let mut tallies: Vec<Option<groups::Tally>> = vec![None; ncol];
+        for i in (0..ncol).filter(|&i| groups::groupable(self.columns[i].kind) && !skip[i]) {
+            // Each column draws its own pairs: what one column finds does not
+            // depend on which other columns the spec has.
+            let mut rng = SplitMix(mix(0xDE9E, self.columns[i].name.len() as u64, {
+                use std::hash::{Hash, Hasher};
+                let mut h = FastHasher::default();
+                self.columns[i].name.hash(&mut h);
+                h.finish()
+            }));
+            // Records by the hash of their value of column i.
+            let mut keyed: Vec<(u64, u32)> = (0..n)
+                .filter_map(|r| self.value_hash(i, r).map(|h| (h, r as u32)))
+                .collect();
+            keyed.sort_unstable();
+            let mut starts: Vec<usize> = Vec::new();
+            let mut k = 0;
+            while k < keyed.len() {
+                let mut e = k + 1;
+                while e < keyed.len() && keyed[e].0 == keyed[k].0 {
+                    e += 1;
+                }
+                if e - k >= 2 {
+                    starts.extend(k..e);
+                }
+                k = e;
+            }
+            if starts.is_empty() {
+                continue;
+            }
+            let mut given = groups::Tally::new(ncol);
+            for _ in 0..20_000 {
+                let x = starts[rng.below(starts.len())];
+                let h = keyed[x].0;
+                let lo = keyed.partition_point(|e| e.0 < h);
+                let hi = keyed.partition_point(|e| e.0 <= h);
+                let y = lo + rng.below(hi - lo);
+                if y == x {
+                    continue;
+                }
+                let (a, b) = (keyed[x].1 as usize, keyed[y].1 as usize);
+                for (c, l) in levels.iter_mut().enumerate() {
+                    *l = self.level(c, a, b);
+                }
+                given.add(&self.columns, &levels);
+            }
+            tallies[i] = Some(given);
+        }
+        // Identifiers (values shared mostly by one person's records) join no group.
+        let context: Vec<bool> = tallies
+            .iter()
+            .map(|t| t.as_ref().is_some_and(groups::is_context))
+            .collect();
+        for (i, t) in tallies.iter().enumerate() {
+            let Some(given) = t else { continue };
+            for j in groups::dependent_on(&self.columns, i, &random, given) {
+                if context[j] {
+                    out.push((i.min(j), i.max(j)));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// A hash of one record's value of a column (`None` when missing).
+    fn value_hash(&self, c: usize, r: usize) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let v = self.values[r * self.columns.len() + c];
+        let mut h = FastHasher::default();
+        match v {
+            Value::Missing => return None,
+            Value::Text(t) => self.texts[t as usize].hash(&mut h),
+            Value::Name(nv) if nv.only_initial => return None,
+            Value::Name(nv) => nv.keys[0].hash(&mut h),
+            other => other.hash(&mut h),
+        }
+        Some(h.finish())
+    }
+
+    /// Pairs of columns of one kind whose values are the same in almost every
+    /// record that has both: one merely copies the other.
+    fn copied_columns(&self) -> Vec<(usize, usize)> {
+        let ncol = self.columns.len();
+        let n = self.len();
+        let mut out = Vec::new();
+        for i in 0..ncol {
+            for j in i + 1..ncol {
+                if self.columns[i].kind != self.columns[j].kind
+                    || self.columns[i].kind == ColumnKind::Sex
+                {
+                    continue;
+                }
+                let (mut both, mut same) = (0usize, 0usize);
+                for r in 0..n {
+                    let (x, y) = (self.values[r * ncol + i], self.values[r * ncol + j]);
+                    if x == Value::Missing || y == Value::Missing {
+                        continue;
                     }
+                    both += 1;
+                    same += usize::from(self.same_value(x, y));
+                }
+                if both * 2 >= n && both > 0 && same * 100 >= both * 95 {
+                    out.push((i, j));
+                }
+            }
+        }
+        out
+    }
+
+    /// Two values of one kind that say the same (text values by their words).
+    fn same_value(&self, x: Value, y: Value) -> bool {
+        match (x, y) {
+            (Value::Text(a), Value::Text(b)) => self.texts[a as usize] == self.texts[b as usize],
+            _ => x == y,
+        }
+    }
+
+    fn term_frequencies(&self, units: &Units) -> TermFrequencies {
+        let ncol = self.columns.len();
+        let nu = units.len();
+        let n = self.len();
+        // Per unit with a term-frequency level: each record's value key (None
+        // when missing or only an initial).
+        let keys_of = |c: usize| -> Option<Vec<Option<u64>>> {
+            if c < ncol {
+                self.columns[c].kind.tf_level()?;
+                if units.member_of[c].is_some() {
+                    return None;
+                }
+                Some(
+                    self.values
+                        .iter()
+                        .skip(c)
+                        .step_by(ncol)
+                        .map(|v| match v {
+                            Value::Name(nv) if !nv.only_initial => Some(u64::from(nv.keys[0])),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            } else {
+                // A group's combined value: all its members' values together.
+                let members = &units.members[c - ncol];
+                Some(
+                    (0..n)
+                        .map(|r| {
+                            use std::hash::{Hash, Hasher};
+                            let mut h = FastHasher::default();
+                            let mut present = false;
+                            for &m in members {
+                                let v = self.values[r * ncol + m];
+                                present |= v != Value::Missing;
+                                match v {
+                                    Value::Text(t) => self.texts[t as usize].hash(&mut h),
+                                    other => other.hash(&mut h),
+                                }
+                            }
+                            present.then(|| h.finish())
+                        })
+                        .collect(),
+                )
+            }
+        };
+        let per_column: Vec<Option<Vec<f32>>> = (0..nu)
+            .map(|c| {
+                let keys = keys_of(c)?;
+                let mut counts: FastMap<u64, u32> = FastMap::default();
+                let mut total = 0u32;
+                for k in keys.iter().flatten() {
+                    *counts.entry(*k).or_default() += 1;
+                    total += 1;
                 }
                 if total == 0 {
                     return None;
@@ -1213,22 +1447,19 @@ impl Dataset {
                     .sum::<f64>()
                     .max(1e-12);
                 Some(
-                    self.values
-                        .iter()
-                        .skip(c)
-                        .step_by(ncol)
-                        .map(|v| match v {
-                            Value::Name(n) if !n.only_initial => {
-                                let k = counts.get(&n.keys[0]).copied().unwrap_or(1);
-                                (f64::from(k) / t / chance_agreement) as f32
+                    keys.iter()
+                        .map(|k| match k {
+                            Some(k) => {
+                                let f = counts.get(k).copied().unwrap_or(1);
+                                (f64::from(f) / t / chance_agreement) as f32
                             }
-                            _ => 0.0,
+                            None => 0.0,
                         })
                         .collect(),
                 )
             })
             .collect();
-        let mut slot = vec![None; ncol];
+        let mut slot = vec![None; nu];
         let mut columns = Vec::new();
         for (c, r) in per_column.into_iter().enumerate() {
             if let Some(r) = r {
@@ -1257,18 +1488,25 @@ impl Dataset {
                 eprintln!("stage {name}: {:.2} s", t0.elapsed().as_secs_f64());
             }
         };
-        let pairs = self.candidate_pairs(progress);
-        stage("blocking");
-        let levels = self.compare_pairs(&pairs, progress);
-        stage("comparing");
-        let u = self.estimate_u(400_000.min(self.len().saturating_mul(40)).max(1000));
+        // Random pairs first: they give u, and show which columns move together.
+        let samples = 400_000.min(self.len().saturating_mul(40)).max(1000);
+        let random = self.random_pairs(samples);
+        let random_rows = self.compare_pairs(&random, &Units::plain(&self.columns), &mut Quiet);
+        let units = self.units(&random_rows);
+        let u = estimate_u(&units, &random_rows);
+        drop(random_rows);
         stage("u");
-        let model = estimate_m(&self.columns, &levels, u, self.total_pairs());
+        let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
+        let pairs = self.candidate_pairs_skipping(&copies, progress);
+        stage("blocking");
+        let levels = self.compare_pairs(&pairs, &units, progress);
+        stage("comparing");
+        let model = estimate_m(units, &levels, u, self.total_pairs());
         stage("m");
-        let tf = self.term_frequencies();
-        let ncol = self.columns.len();
+        let tf = self.term_frequencies(&model.units);
+        let ncol = model.units.len();
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
-        // Weights of each column's levels, before term-frequency adjustment.
+        // Weights of each unit's levels, before term-frequency adjustment.
         let table: Vec<Vec<f64>> = (0..ncol)
             .map(|c| {
                 (0..model.m[c].len())
@@ -1277,7 +1515,7 @@ impl Dataset {
             })
             .collect();
         let tf_level: Vec<Option<u8>> = (0..ncol)
-            .map(|c| tf.slot[c].and(self.columns[c].kind.tf_level()))
+            .map(|c| tf.slot[c].and(model.units.list[c].kind.tf_level()))
             .collect();
         // Only pairs that could matter are kept (for clustering, --pairs and
         // explanations); the rest are counted.
@@ -1352,16 +1590,18 @@ impl Dataset {
             return 0.0;
         }
         let l = level as usize;
+        let kind = model.units.list[c].kind;
         let m = model.m[c][l];
         let mut u = model.u[c][l];
-        if let (Some(tf_level), Some(Some(slot))) =
-            (self.columns[c].kind.tf_level(), tf.slot.get(c))
+        if let (Some(tf_level), Some(Some(slot))) = (kind.tf_level(), tf.slot.get(c))
             && level == tf_level
         {
             // Agreeing on a rare name says more than agreeing on a common one: scale
             // u by how much more (or less) often this value agrees by chance than
             // the average value does (splink's term-frequency adjustment, made
-            // relative so that it fits the u estimated from random pairs).
+            // relative so that it fits the u estimated from random pairs). For a
+            // group, the value is all its members' values together: an address
+            // that a whole block of flats shares says little.
             let f = tf.ratio[a * tf.stride + slot].max(tf.ratio[b * tf.stride + slot]);
             if f > 0.0 {
                 let ratio = f64::from(f).clamp(1.0 / 30.0, 30.0);
@@ -1370,8 +1610,8 @@ impl Dataset {
         }
         let bits = (m / u).log2();
         let ncol = self.columns.len();
-        let identical = self.values[a * ncol + c] == self.values[b * ncol + c];
-        if identical || l + 1 == self.columns[c].kind.levels().len() {
+        let identical = c < ncol && self.values[a * ncol + c] == self.values[b * ncol + c];
+        if identical || l + 1 == kind.levels().len() {
             // Full agreement, or the very same value, is never evidence against a
             // match. EM can estimate it below zero where a level is rare or the
             // column carries little information in this data (a surname given
@@ -1383,42 +1623,65 @@ impl Dataset {
         }
     }
 
+    /// The unit levels of one pair, compared directly.
+    fn unit_levels(&self, units: &Units, a: usize, b: usize) -> Vec<u8> {
+        let cols: Vec<u8> = (0..self.columns.len())
+            .map(|c| self.level(c, a, b))
+            .collect();
+        let mut row = Vec::with_capacity(units.len());
+        units.unit_row(&cols, &mut row);
+        row
+    }
+
     /// The match weight of one pair, compared directly.
     fn pair_weight(&self, model: &Model, tf: &TermFrequencies, a: usize, b: usize) -> f64 {
         let mut w = (model.lambda / (1.0 - model.lambda)).log2();
-        for c in 0..self.columns.len() {
-            w += self.bits(model, tf, c, self.level(c, a, b), a, b);
+        for (c, l) in self.unit_levels(&model.units, a, b).into_iter().enumerate() {
+            w += self.bits(model, tf, c, l, a, b);
         }
         w
     }
 
-    /// Why a pair scored as it did, column by column.
+    /// Why a pair scored as it did, column by column, then group by group.
+    /// A column counted in a group shows its level, 0 bits and the group's name.
     pub fn explain(&self, linkage: &Linkage, pair_index: usize) -> Vec<Contribution> {
-        let ncol = self.columns.len();
+        let units = &linkage.model.units;
+        let nu = units.len();
         let Some(pair) = linkage.pairs.get(pair_index) else {
             return Vec::new();
         };
-        let row = &linkage.levels[pair_index * ncol..(pair_index + 1) * ncol];
+        let (a, b) = (pair.a as usize, pair.b as usize);
+        let row = &linkage.levels[pair_index * nu..(pair_index + 1) * nu];
         row.iter()
             .enumerate()
             .map(|(c, &l)| {
-                let col = &self.columns[c];
+                let col = &units.list[c];
+                let group = units
+                    .member_of
+                    .get(c)
+                    .copied()
+                    .flatten()
+                    .map(|g| units.list[units.ncol + g].name.clone());
+                // A member's own level (the row holds it as missing).
+                let l = if group.is_some() {
+                    self.level(c, a, b)
+                } else {
+                    l
+                };
                 Contribution {
                     column: col.name.clone(),
+                    group: group.clone(),
                     level: (l != MISSING).then_some(l),
                     label: if l == MISSING {
                         "missing"
                     } else {
                         col.kind.levels()[l as usize]
                     },
-                    bits: self.bits(
-                        &linkage.model,
-                        &linkage.tf,
-                        c,
-                        l,
-                        pair.a as usize,
-                        pair.b as usize,
-                    ),
+                    bits: if group.is_some() {
+                        0.0
+                    } else {
+                        self.bits(&linkage.model, &linkage.tf, c, l, a, b)
+                    },
                 }
             })
             .collect()
@@ -1428,8 +1691,7 @@ impl Dataset {
     /// Needs a model, for example from an earlier [`Dataset::link`].
     pub fn score_pair(&self, model: &Model, a: usize, b: usize) -> f64 {
         let mut w = (model.lambda / (1.0 - model.lambda)).log2();
-        for c in 0..self.columns.len() {
-            let l = self.level(c, a, b);
+        for (c, l) in self.unit_levels(&model.units, a, b).into_iter().enumerate() {
             w += self.bits(model, &TermFrequencies::default(), c, l, a, b);
         }
         w
@@ -1517,7 +1779,39 @@ fn em_fixed_u(
 /// columns, whose values among non-matches are then as good as random. Each
 /// column's m is the median over the rounds that estimated it. Finally the share of matches among compared pairs is
 /// estimated with m and u fixed.
-fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -> Model {
+/// u of every unit from the column levels of random pairs.
+fn estimate_u(units: &Units, random_rows: &[u8]) -> Vec<Vec<f64>> {
+    let ncol = units.ncol;
+    let nu = units.len();
+    let mut counts: Vec<Vec<f64>> = units
+        .list
+        .iter()
+        .map(|c| vec![0.0; c.kind.levels().len()])
+        .collect();
+    let mut row = Vec::with_capacity(nu);
+    for cols in random_rows.chunks(ncol.max(1)) {
+        units.unit_row(cols, &mut row);
+        for (c, &l) in row.iter().enumerate() {
+            if l != MISSING {
+                counts[c][l as usize] += 1.0;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|counts| {
+            let nl = counts.len();
+            let total: f64 = counts.iter().sum();
+            counts
+                .iter()
+                .map(|&x| (x + 0.5) / (total + 0.5 * nl as f64))
+                .collect()
+        })
+        .collect()
+}
+
+fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -> Model {
+    let columns = &units.list;
     let ncol = columns.len();
     let top: Vec<u8> = columns
         .iter()
@@ -1542,7 +1836,14 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
     }
     let mut all_patterns: Vec<(&[u8], f64)> = counted.into_iter().collect();
     all_patterns.sort_by(|x, y| x.0.cmp(y.0));
-    let mut estimates: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ncol];
+    // Each estimate with the purity of its round: the share of the round's
+    // pairs that are not strangers agreeing on the two fixed columns by chance
+    // (expected: all pairs × u of both at full agreement). Where names are
+    // common, pairs that agree on a given name and a surname are mostly
+    // namesakes, and EM there takes namesakes for matches: their different
+    // birth dates would then look like what matches do.
+    let mut estimates: Vec<Vec<(Vec<f64>, f64)>> = vec![Vec::new(); ncol];
+    let top_u: Vec<f64> = (0..ncol).map(|c| u[c][top[c] as usize]).collect();
     let mut iterations = 0;
     for ci in 0..ncol {
         for cj in ci + 1..ncol {
@@ -1590,8 +1891,9 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
             let (_, matches, its) = em_fixed_u(&patterns, &u, &mut m, &free, true, 0.5);
             iterations += its;
             if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                let purity = 1.0 - total_pairs * top_u[ci] * top_u[cj] / n;
                 eprintln!(
-                    "round {} {}: pairs {n} matches {matches:.0}",
+                    "round {} {}: pairs {n} matches {matches:.0} purity {purity:.3}",
                     columns[ci].name, columns[cj].name
                 );
                 for c in (0..ncol).filter(|&c| free[c]) {
@@ -1608,7 +1910,10 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
                 continue;
             }
             for c in (0..ncol).filter(|&c| free[c]) {
-                estimates[c].push(m[c].clone());
+                let chance = total_pairs * top_u[ci] * top_u[cj];
+                let purity = (1.0 - chance / n).max(0.0);
+
+                estimates[c].push((m[c].clone(), purity));
             }
         }
     }
@@ -1620,9 +1925,21 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
             if estimates[c].is_empty() {
                 return start_m(nl);
             }
+            // The rounds at least half pure. If none is, what EM found there is
+            // the split between namesakes, not between matches and strangers:
+            // the column keeps the cautious start (a disagreement is rare among
+            // matches), rather than learn that matches disagree.
+            let kept: Vec<&Vec<f64>> = estimates[c]
+                .iter()
+                .filter(|e| e.1 >= 0.5)
+                .map(|e| &e.0)
+                .collect();
+            if kept.is_empty() {
+                return start_m(nl);
+            }
             let mut med: Vec<f64> = (0..nl)
                 .map(|l| {
-                    let mut v: Vec<f64> = estimates[c].iter().map(|e| e[l]).collect();
+                    let mut v: Vec<f64> = kept.iter().map(|e| e[l]).collect();
                     v.sort_by(f64::total_cmp);
                     let k = v.len();
                     if k % 2 == 1 {
@@ -1641,6 +1958,7 @@ fn estimate_m(columns: &[Column], levels: &[u8], u: Vec<Vec<f64>>, total_pairs: 
         .collect();
     let (lambda, its) = match_share(&all_patterns, &u, &m, total_pairs);
     Model {
+        units,
         lambda,
         m,
         u,

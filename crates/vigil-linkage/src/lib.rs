@@ -12,6 +12,8 @@ pub mod date;
 pub mod engine;
 pub mod eval;
 pub mod generate;
+pub mod groups;
+pub mod hard;
 pub mod names;
 pub mod normalize;
 pub mod spec;

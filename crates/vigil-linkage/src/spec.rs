@@ -8,6 +8,8 @@
 //! surname = "surname"
 //! birth_date = "date"
 //! city = "place"
+//! [groups]                 # optional: fields that move together, scored as one
+//! address = ["street", "house", "postcode"]
 //! ```
 
 use std::collections::BTreeMap;
@@ -91,6 +93,20 @@ pub struct Spec {
     /// Largest block that blocking compares in full; larger blocks carry too
     /// little information to be worth their pairs.
     pub max_block: usize,
+    /// Fields that move together (an address; the date, place and police
+    /// station of one action): each group is scored as one comparison, so that
+    /// strangers who share the context do not collect its evidence field by field.
+    pub groups: Vec<GroupSpec>,
+    /// Also group fields whose agreement the data show to be dependent (see
+    /// docs/linkage.md, "Shared context"). On unless the spec says `auto_groups = false`.
+    pub auto_groups: bool,
+}
+
+/// A named group of fields (by column name, as in `[fields]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    pub name: String,
+    pub fields: Vec<String>,
 }
 
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
@@ -103,6 +119,9 @@ struct RawSpec {
     fields: BTreeMap<String, String>,
     threshold: Option<f64>,
     max_block: Option<usize>,
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<String>>,
+    auto_groups: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +130,19 @@ pub enum SpecError {
     UnknownKind(String),
     NoFields,
     Threshold(f64),
+    /// A group names a field that `[fields]` does not have.
+    GroupField {
+        group: String,
+        field: String,
+    },
+    /// A field is in two groups, or twice in one.
+    GroupTwice {
+        field: String,
+    },
+    /// A group needs at least two fields.
+    GroupTooSmall {
+        group: String,
+    },
 }
 
 impl fmt::Display for SpecError {
@@ -128,6 +160,19 @@ impl fmt::Display for SpecError {
             SpecError::NoFields => write!(f, "the [fields] table names no field to compare"),
             SpecError::Threshold(t) => {
                 write!(f, "threshold {t} is not a probability between 0 and 1")
+            }
+            SpecError::GroupField { group, field } => write!(
+                f,
+                "group {group:?} names {field:?}, which is not a field of [fields]"
+            ),
+            SpecError::GroupTwice { field } => {
+                write!(
+                    f,
+                    "field {field:?} is in more than one group (or twice in one)"
+                )
+            }
+            SpecError::GroupTooSmall { group } => {
+                write!(f, "group {group:?} needs at least two fields")
             }
         }
     }
@@ -152,11 +197,35 @@ impl Spec {
         if !(threshold > 0.0 && threshold < 1.0) {
             return Err(SpecError::Threshold(threshold));
         }
+        let mut groups = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, members) in raw.groups {
+            if members.len() < 2 {
+                return Err(SpecError::GroupTooSmall { group: name });
+            }
+            for m in &members {
+                if !fields.iter().any(|f| &f.column == m) {
+                    return Err(SpecError::GroupField {
+                        group: name,
+                        field: m.clone(),
+                    });
+                }
+                if !seen.insert(m.clone()) {
+                    return Err(SpecError::GroupTwice { field: m.clone() });
+                }
+            }
+            groups.push(GroupSpec {
+                name,
+                fields: members,
+            });
+        }
         Ok(Spec {
             id: raw.id,
             fields,
             threshold,
             max_block: raw.max_block.unwrap_or(DEFAULT_MAX_BLOCK).max(2),
+            groups,
+            auto_groups: raw.auto_groups.unwrap_or(true),
         })
     }
 }
@@ -196,6 +265,30 @@ city = "place"
             msg.contains("\"nmae\"") && msg.contains("person_name"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn groups_are_checked() {
+        let base = "id = \"x\"\n[fields]\na = \"text\"\nb = \"exact\"\nc = \"place\"\n";
+        let ok = Spec::parse(&format!("{base}[groups]\naddr = [\"a\", \"b\"]\n")).unwrap();
+        assert_eq!(ok.groups.len(), 1);
+        assert_eq!(ok.groups[0].fields, vec!["a", "b"]);
+        assert!(ok.auto_groups);
+        let unknown = Spec::parse(&format!("{base}[groups]\naddr = [\"a\", \"z\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("\"z\"") && unknown.contains("addr"),
+            "{unknown}"
+        );
+        let twice = Spec::parse(&format!(
+            "{base}[groups]\nx = [\"a\", \"b\"]\ny = [\"b\", \"c\"]\n"
+        ))
+        .unwrap_err();
+        assert_eq!(twice, SpecError::GroupTwice { field: "b".into() });
+        assert!(Spec::parse(&format!("{base}[groups]\nx = [\"a\"]\n")).is_err());
+        let off = Spec::parse(&format!("auto_groups = false\n{base}")).unwrap();
+        assert!(!off.auto_groups);
     }
 
     #[test]
