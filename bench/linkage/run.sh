@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Linkage benchmark: vigil and splink side by side on FEBRL3, FEBRL4, the
-# generated Russian set and a one-million-record Russian set.
+# Linkage benchmark: vigil, splink 5 and recordlinkage side by side on FEBRL3,
+# FEBRL4, the generated Russian set, a one-million-record Russian set and the hard
+# shapes (addresses, detentions, families, common names) at 100,000 records.
 #   bash bench/linkage/run.sh            # everything (the 1M splink run takes minutes and ~6 GB)
 #   SKIP_1M=1 bash bench/linkage/run.sh  # without the one-million-record set
 #   VIGIL_ONLY=1 bash bench/linkage/run.sh  # only vigil's rows (FEBRL CSVs must already
 #                                           # be in the work directory from a full run)
+#   HARD_1M=1 bash bench/linkage/run.sh  # also the hard shapes at 1,000,000 records
+#   ONLY=hard bash bench/linkage/run.sh  # only the hard tier (ONLY=classic: only FEBRL/Russian)
+#   SHAPES="addresses" ...               # which hard shapes (default all four)
+#   PEER_TIMEOUT=900 ...                 # seconds before a Python peer run counts as
+#                                        # "did not finish" (default 900)
 #   REPEAT=5 bash bench/linkage/run.sh   # runs per tool and set (default 3); the table
 #                                        # shows medians of CPU, wall and peak memory
 set -euo pipefail
@@ -17,10 +23,12 @@ if [ -z "${VIGIL_ONLY:-}" ]; then
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
   fi
-  "$venv/bin/pip" install -q 'splink>=4,<5' recordlinkage
+  "$venv/bin/pip" install -q 'splink>=5,<6' recordlinkage
 fi
 (cd "$root" && cargo build -q --release -p vigil-linkage --bins)
-bin="$root/target/release"
+bin="${CARGO_TARGET_DIR:-$root/target}/release"
+only="${ONLY:-}"
+peer_timeout="${PEER_TIMEOUT:-900}"
 if [ -z "${VIGIL_ONLY:-}" ]; then
   "$venv/bin/python" "$here/export_febrl.py" "$work" >/dev/null
 elif [ ! -f "$work/febrl3.csv" ] || [ ! -f "$work/febrl4a.csv" ] || [ ! -f "$work/febrl4b.csv" ]; then
@@ -28,7 +36,7 @@ elif [ ! -f "$work/febrl3.csv" ] || [ ! -f "$work/febrl4a.csv" ] || [ ! -f "$wor
   exit 1
 fi
 "$bin/vigil-link-gen" --records 10000 --seed 2 --out "$work/ru10k.csv" --latin-out "$work/ru10k_latin.csv"
-if [ -z "${SKIP_1M:-}" ]; then
+if [ -z "${SKIP_1M:-}" ] && [ "$only" != hard ]; then
   "$bin/vigil-link-gen" --records 1000000 --seed 3 --out "$work/ru1m.csv" --latin-out "$work/ru1m_latin.csv"
 fi
 ru_spec="$root/crates/vigil-linkage/testdata/russian.toml"
@@ -42,7 +50,7 @@ timed() {
   : >"$work/times.txt"
   : >"$out.runs"
   for _ in $(seq "$repeat"); do
-    /usr/bin/time -f '%U %S %e %M' -o "$work/time.txt" "$@" >"$out" 2>"$work/err.txt" || return 1
+    /usr/bin/time -f '%U %S %e %M' -o "$work/time.txt" "$@" >"$out" 2>"$work/err.txt" || return $?
     cat "$work/time.txt" >>"$work/times.txt"
     tail -n 1 "$out" >>"$out.runs"
   done
@@ -65,6 +73,8 @@ wall = statistics.median(w - xw for (_, _, w, _), (_, xw) in zip(runs, extra))
 rss = statistics.median(r for _, _, _, r in runs) / 1024
 if tool == "vigil":
     label, pairs = "vigil", d["pairs_compared"]
+elif tool == "recordlinkage":
+    label, pairs = "recordlinkage (ECM)", d["pairs_compared"]
 else:
     label, pairs = f"splink (best threshold {d['threshold']})", f"{d['pairs_compared_above_0.5']} above 0.5"
 print(f"| {name} | {label} | {d['precision']:.4f} | {d['recall']:.4f} | {d['f1']:.4f} "
@@ -91,6 +101,41 @@ splink() {
   row "$name" splink "$work/splink.json"
 }
 
+# recordlinkage may not finish at a million records: it runs under timeout and a
+# memory cap, and the row says "did not finish" instead of hanging the run.
+reclink() {
+  local name="$1" kind="$2"; shift 2
+  if [ -n "${VIGIL_ONLY:-}" ]; then return; fi
+  local rc=0
+  timed "$work/rl.json" timeout "$peer_timeout" "$venv/bin/python" "$here/recordlinkage_run.py" "$kind" "$@" || rc=$?
+  if [ "$rc" = 124 ]; then
+    echo "| $name | recordlinkage | did not finish in ${peer_timeout} s | | | | | | |"; return
+  elif [ "$rc" != 0 ]; then
+    cp "$work/err.txt" "$work/rl.err"
+    echo "| $name | recordlinkage | did not finish: $(tail -n 1 "$work/err.txt" | cut -c1-80) | | | | | | |"; return
+  fi
+  row "$name" recordlinkage "$work/rl.json"
+}
+
+# One hard shape at $2 records: generated with a fixed seed; the Russian shapes
+# get a Latin view for the Python peers (latin.py).
+hard() {
+  local shape="$1" n="$2" label="$3"
+  local csv="$work/${shape}_${n}.csv" peer_csv="$work/${shape}_${n}.csv"
+  [ -f "$csv" ] || "$bin/vigil-link-gen" --shape "$shape" --records "$n" --seed 12 --out "$csv"
+  if [ "$shape" != addresses ]; then
+    peer_csv="$work/${shape}_${n}_latin.csv"
+    if [ -z "${VIGIL_ONLY:-}" ] && [ ! -f "$peer_csv" ]; then
+      "$venv/bin/python" "$here/latin.py" "$csv" "$peer_csv"
+    fi
+  fi
+  local kind="$shape"
+  [ "$shape" = common ] && kind=russian
+  vigil "$shape ($label)" "$here/specs/$shape.toml" "$csv"
+  splink "$shape ($label)" "$kind" "$peer_csv"
+  reclink "$shape ($label)" "$kind" "$peer_csv"
+}
+
 echo "## Machine"
 echo
 echo '```'
@@ -99,20 +144,37 @@ echo "cores: $(nproc)"
 grep -m1 'model name' /proc/cpuinfo || true
 grep MemTotal /proc/meminfo
 if [ -z "${VIGIL_ONLY:-}" ]; then
-  echo "splink $("$venv/bin/python" -c 'import splink; print(splink.__version__)')"
+  echo "splink $("$venv/bin/python" -c 'import splink; print(splink.__version__)')," \
+    "recordlinkage $("$venv/bin/python" -c 'import recordlinkage; print(recordlinkage.__version__)')"
 fi
 echo "runs per tool and set: $repeat (medians of CPU, wall and peak memory)"
 echo '```'
 echo
 echo "| set | tool | precision | recall | F1 | CPU s | wall s | peak MB | pairs compared |"
 echo "|---|---|---|---|---|---|---|---|---|"
+if [ "$only" != hard ]; then
 vigil "FEBRL3 (dedupe, 5,000)" "$here/febrl.toml" "$work/febrl3.csv"
 splink "FEBRL3 (dedupe, 5,000)" febrl "$work/febrl3.csv"
+reclink "FEBRL3 (dedupe, 5,000)" febrl "$work/febrl3.csv"
 vigil "FEBRL4 (link, 5,000 + 5,000)" "$here/febrl.toml" "$work/febrl4a.csv" "$work/febrl4b.csv"
 splink "FEBRL4 (link, 5,000 + 5,000)" febrl "$work/febrl4a.csv" "$work/febrl4b.csv"
+reclink "FEBRL4 (link, 5,000 + 5,000)" febrl "$work/febrl4a.csv" "$work/febrl4b.csv"
 vigil "Russian (dedupe, 10,000)" "$ru_spec" "$work/ru10k.csv"
 splink "Russian (dedupe, 10,000)" russian "$work/ru10k_latin.csv"
+reclink "Russian (dedupe, 10,000)" russian "$work/ru10k_latin.csv"
 if [ -z "${SKIP_1M:-}" ]; then
   vigil "Russian (dedupe, 1,000,000)" "$ru_spec" "$work/ru1m.csv"
   splink "Russian (dedupe, 1,000,000)" russian "$work/ru1m_latin.csv"
+  reclink "Russian (dedupe, 1,000,000)" russian "$work/ru1m_latin.csv"
+fi
+fi
+if [ "$only" != classic ]; then
+  for shape in ${SHAPES:-addresses detentions families common}; do
+    hard "$shape" 100000 "dedupe, 100,000"
+  done
+  if [ -n "${HARD_1M:-}" ]; then
+    for shape in ${SHAPES:-addresses detentions families common}; do
+      hard "$shape" 1000000 "dedupe, 1,000,000"
+    done
+  fi
 fi

@@ -1,0 +1,123 @@
+"""Runs recordlinkage (the Python Record Linkage Toolkit) on one benchmark set and
+prints one JSON line in splink_run.py's shape: pairwise precision, recall and F1
+after connected-components clustering (same definition as vigil's), CPU and wall
+seconds, peak memory, pairs compared.
+
+    python recordlinkage_run.py KIND FILE [FILE2]
+
+KIND as in splink_run.py (febrl, addresses, russian, detentions, families). The
+Russian kinds read the Latin view (latin.py or vigil-link-gen --latin-out).
+Indexing: several Block rules and SortedNeighbourhood rules, unioned. Comparing:
+Jaro-Winkler at a threshold for names and places, exact for dates and numbers.
+Classifying: ECMClassifier (unsupervised Fellegi-Sunter by EM). run.sh runs it
+under `timeout`; the address space is capped (RLIMIT_AS, RL_MEMORY_GB, default 8)
+so it fails with MemoryError rather than swapping the shared machine.
+"""
+import json
+import os
+import resource
+import sys
+import time
+from collections import Counter, defaultdict
+
+import pandas as pd
+import recordlinkage as rl
+
+gb = float(os.environ.get("RL_MEMORY_GB", "8"))
+resource.setrlimit(resource.RLIMIT_AS, (int(gb * 2**30), int(gb * 2**30)))
+
+kind, *files = sys.argv[1:]
+wall0, cpu0 = time.time(), time.process_time()
+dfs = [pd.read_csv(f, dtype=str, keep_default_na=False).replace("", None).set_index("rec_id") for f in files]
+link = len(dfs) == 2
+
+ix = rl.Index()
+cmp = rl.Compare()
+if kind in ("febrl", "addresses"):
+    ix.block(["given_name", "surname"])
+    ix.block(["surname", "date_of_birth"])
+    ix.block(["given_name", "date_of_birth"])
+    ix.block("soc_sec_id")
+    ix.sortedneighbourhood("surname", window=7, block_on=["given_name"])
+    ix.sortedneighbourhood("given_name", window=7, block_on=["surname"])
+    cmp.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
+    cmp.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
+    cmp.exact("date_of_birth", "date_of_birth", label="date_of_birth")
+    cmp.string("soc_sec_id", "soc_sec_id", method="damerau_levenshtein", threshold=0.8, label="soc_sec_id")
+    cmp.exact("street_number", "street_number", label="street_number")
+    cmp.exact("postcode", "postcode", label="postcode")
+    cmp.string("suburb", "suburb", method="jarowinkler", threshold=0.85, label="suburb")
+    cmp.exact("state", "state", label="state")
+    if kind == "addresses":
+        cmp.string("address_1", "address_1", method="jarowinkler", threshold=0.85, label="address_1")
+else:
+    ix.block(["given_name", "surname"])
+    ix.block(["surname", "birth_year"])
+    ix.block(["given_name", "birth_date"])
+    ix.block(["surname", "patronymic"])
+    ix.sortedneighbourhood("surname", window=7, block_on=["given_name"])
+    ix.sortedneighbourhood("given_name", window=7, block_on=["surname"])
+    cmp.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
+    cmp.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
+    cmp.string("patronymic", "patronymic", method="jarowinkler", threshold=0.85, label="patronymic")
+    cmp.exact("birth_date", "birth_date", label="birth_date")
+    cmp.exact("birth_year", "birth_year", label="birth_year")
+    cmp.string("city", "city", method="jarowinkler", threshold=0.85, label="city")
+    if kind == "families":
+        cmp.string("address", "address", method="jarowinkler", threshold=0.85, label="address")
+
+pairs = ix.index(*dfs)
+features = cmp.compute(pairs, *dfs)
+ecm = rl.ECMClassifier(binarize=None)
+matches = ecm.fit_predict(features)
+
+# Connected components over the matched pairs.
+parent = {}
+
+
+def find(x):
+    while parent.get(x, x) != x:
+        parent[x] = parent.get(parent[x], parent[x])
+        x = parent[x]
+    return x
+
+
+left_src, right_src = ("a", "b") if link else ("x", "x")
+for l, r in matches:
+    a, b = find((left_src, l)), find((right_src, r))
+    if a != b:
+        parent[a] = b
+
+truth = {}
+for i, df in enumerate(dfs):
+    src = ["a", "b"][i] if link else "x"
+    for uid, ent in zip(df.index, df["entity_id"]):
+        truth[(src, uid)] = ent
+
+
+def count(keys):
+    groups = defaultdict(Counter)
+    for k, s in keys:
+        groups[k][s] += 1
+    tot = 0
+    for by in groups.values():
+        n = sum(by.values())
+        tot += n * (n - 1) // 2
+        if link:
+            tot -= sum(c * (c - 1) // 2 for c in by.values())
+    return tot
+
+
+rows = [(s, u, find((s, u))) for (s, u) in truth]
+t = count((truth[(s, u)], s) for s, u, _ in rows)
+p = count((c, s) for s, u, c in rows)
+ok = count(((c, truth[(s, u)]), s) for s, u, c in rows)
+prec = ok / p if p else 1.0
+rec = ok / t if t else 1.0
+f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+print(json.dumps(dict(
+    threshold="ECM", precision=prec, recall=rec, f1=f1,
+    cpu_seconds=time.process_time() - cpu0, wall_seconds=time.time() - wall0,
+    pairs_compared=int(len(pairs)), matched_pairs=int(len(matches)),
+    peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+)))
