@@ -435,6 +435,7 @@ impl Changes {
         format!(
             "<!doctype html>\n<html lang=\"ru\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'self'; form-action 'none'\">\n\
              <title>Изменения / Changes {day}</title>\n\
              <link rel=\"stylesheet\" href=\"static/style.css\">\n</head>\n<body>\n<main>\n\
              {ru}<div lang=\"en\">\n{en}</div>\n<p><a href=\"changes.json\">changes.json</a></p>\n\

@@ -17,7 +17,7 @@ use vigil_desk::urgent::UrgentLine;
 use vigil_store::DeskStore;
 use vigil_store::urgent::Shift;
 
-use super::{World, auth, client, contains};
+use super::{World, client, contains};
 
 const TEXT_MARKER: &str = "URGENT-TEXT-MARKER задержан у метро";
 const CONTACT_MARKER: &str = "URGENT-CONTACT-MARKER +79001234567";
@@ -426,21 +426,9 @@ async fn the_duty_page_puts_urgent_reports_on_top_and_acknowledges_them() {
         .desk_with_a_report("duty-page-marker задержан", true)
         .await;
     let c = client();
-    let (login_cookie, token) = auth::login_form(&c, &desk).await;
-    let r = c
-        .post(format!("{desk}/login"))
-        .header("cookie", &login_cookie)
-        .form(&[
-            ("username", "lawyer"),
-            ("password", "correct horse battery"),
-            ("lang", "ru"),
-            ("form_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let cookie = auth::cookie_of(&r);
+    // Password, then the second factor (enrolled at this first login).
+    let (cookie, _) =
+        crate::desk_access::http_login(&c, &desk, "lawyer", "correct horse battery", None).await;
     w.run_ok(&["desk", "pull"]);
     // A shift through the roster page: lawyer is on duty now.
     let roster = page_with(&format!("{desk}/roster?lang=en"), &cookie, "Add a shift").await;

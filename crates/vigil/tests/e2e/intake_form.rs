@@ -393,21 +393,9 @@ async fn the_desk_writes_a_reply_on_its_page_and_the_queue_says_how_long_ago() {
     let mut w = World::new();
     let desk = w.desk_with_a_report("Page-marker report", false).await;
     let c = client();
-    let (login_cookie, form_token) = super::auth::login_form(&c, &desk).await;
-    let r = c
-        .post(format!("{desk}/login"))
-        .header("cookie", &login_cookie)
-        .form(&[
-            ("username", "lawyer"),
-            ("password", "correct horse battery"),
-            ("lang", "ru"),
-            ("form_token", &form_token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let cookie = super::auth::cookie_of(&r);
+    // Password, then the second factor (enrolled at this first login).
+    let (cookie, _) =
+        crate::desk_access::http_login(&c, &desk, "lawyer", "correct horse battery", None).await;
     w.run_ok(&["desk", "pull"]);
     let id = w.desk_list()[0]["id"].as_str().unwrap().to_owned();
     let get = |path: String| {

@@ -48,7 +48,19 @@ fn csv_rows(site: &Path, id: &str) -> Vec<Vec<String>> {
             _ => field.push(c),
         }
     }
-    rows.remove(0);
+    // The last column names the row's withheld cells (`;`-separated); they are
+    // read back here as "suppressed", and that column is dropped.
+    let header = rows.remove(0);
+    if header.last().map(String::as_str) == Some("suppressed_cells") {
+        for row in &mut rows {
+            let marks = row.pop().unwrap_or_default();
+            for name in marks.split(';').filter(|m| !m.is_empty()) {
+                let i = header.iter().position(|h| h == name).unwrap();
+                assert!(row[i].is_empty(), "a withheld cell holds {:?}", row[i]);
+                row[i] = "suppressed".into();
+            }
+        }
+    }
     rows
 }
 
