@@ -1044,17 +1044,32 @@ impl Browser {
         .await;
     }
 
+    /// The text of the first element matching `css`. A page that is still
+    /// being replaced (after a form's POST) can make the element found go
+    /// stale before its text is read: then it is looked up again, a bounded
+    /// number of times.
     async fn text_of(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        self.call(
-            reqwest::Method::GET,
-            &format!("/element/{e}/text"),
-            Value::Null,
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned()
+        for _ in 0..100 {
+            let e = self.find(css).await;
+            let url = format!("{}/session/{}/element/{e}/text", self.base, self.session);
+            let v: Value = self
+                .http
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let error = v["value"]["error"].as_str().unwrap_or("");
+            if error == "stale element reference" {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+            assert!(error.is_empty(), "webdriver text of {css}: {v}");
+            return v["value"].as_str().unwrap().to_owned();
+        }
+        panic!("{css}: the element went stale 100 times");
     }
 }
 
