@@ -110,6 +110,11 @@ impl FromStr for Receipt {
                 other => other,
             })
             .collect();
+        // Only ASCII can be a receipt; anything else is a typo (and must never
+        // be split at a byte that is not a character's start).
+        if !cleaned.is_ascii() {
+            return Err(ReceiptParseError::Typo);
+        }
         let (code, check) = match cleaned.len() {
             n if n == ENCODING_CHARS + CHECK_CHARS => cleaned.split_at(ENCODING_CHARS),
             ENCODING_CHARS => (cleaned.as_str(), ""),
@@ -167,6 +172,14 @@ impl ReceiptKey {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn non_ascii_is_a_typo_not_a_panic() {
+        // 26 bytes fall inside a four-byte character here (Schemathesis found it).
+        let odd = "00000\u{80}\u{80}\u{80}\u{80}\u{80}\u{80}\u{800}\u{10000}\u{10000}";
+        assert_eq!(odd.parse::<Receipt>().err(), Some(ReceiptParseError::Typo));
+        assert!("Ж".repeat(28).parse::<Receipt>().is_err());
+    }
+
     use super::*;
 
     #[test]
