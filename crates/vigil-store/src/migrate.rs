@@ -1,6 +1,7 @@
 //! A small migration runner. Each zone has its own migrations for each backend,
 //! embedded in the binary, so that the intake's database never carries a desk
-//! table. Pending migrations run in one transaction, recording each version
+//! table. Pending migrations (every version not yet recorded, lower ones too)
+//! run in one transaction, recording each version
 //! under the zone's name.
 
 use crate::StoreError;
@@ -66,6 +67,18 @@ fn check_not_newer(found: i64, migrations: &[Migration]) -> Result<(), StoreErro
     Ok(())
 }
 
+/// The migrations not yet applied, in version order. Every missing version
+/// runs, not only those above the highest applied one: branches add numbers
+/// out of order, and a database that already holds 7 must still get a 5.
+fn pending<'a>(applied: &[i64], migrations: &'a [Migration]) -> Vec<&'a Migration> {
+    let mut todo: Vec<&Migration> = migrations
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .collect();
+    todo.sort_by_key(|m| m.version);
+    todo
+}
+
 pub(crate) async fn run(db: &Db, zone: Zone) -> Result<(), StoreError> {
     let migrations = zone.migrations(db);
     on_pool!(db, pool => {
@@ -82,14 +95,13 @@ pub(crate) async fn run(db: &Db, zone: Zone) -> Result<(), StoreError> {
         )
         .execute(&mut *tx)
         .await?;
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM vigil_migrations WHERE zone = $1")
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM vigil_migrations WHERE zone = $1")
                 .bind(zone.name())
-                .fetch_one(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
-        let current = current.unwrap_or(0);
-        check_not_newer(current, migrations)?;
-        for m in migrations.iter().filter(|m| m.version > current) {
+        check_not_newer(applied.iter().copied().max().unwrap_or(0), migrations)?;
+        for m in pending(&applied, migrations) {
             sqlx::raw_sql(m.sql)
                 .execute(&mut *tx)
                 .await
@@ -106,4 +118,48 @@ pub(crate) async fn run(db: &Db, zone: Zone) -> Result<(), StoreError> {
         tx.commit().await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(todo: &[&Migration]) -> Vec<i64> {
+        todo.iter().map(|m| m.version).collect()
+    }
+
+    #[test]
+    fn a_missing_lower_version_still_runs() {
+        let all = [
+            Migration {
+                version: 7,
+                sql: "",
+            },
+            Migration {
+                version: 1,
+                sql: "",
+            },
+            Migration {
+                version: 5,
+                sql: "",
+            },
+            Migration {
+                version: 3,
+                sql: "",
+            },
+        ];
+        assert_eq!(versions(&pending(&[1, 7], &all)), vec![3, 5]);
+        assert_eq!(versions(&pending(&[], &all)), vec![1, 3, 5, 7]);
+        assert!(pending(&[1, 3, 5, 7], &all).is_empty());
+    }
+
+    #[test]
+    fn a_database_newer_than_the_binary_is_refused() {
+        let all = [Migration {
+            version: 2,
+            sql: "",
+        }];
+        assert!(check_not_newer(3, &all).is_err());
+        assert!(check_not_newer(2, &all).is_ok());
+    }
 }
