@@ -48,3 +48,53 @@ pub fn init(runs_intake: bool) {
             .try_init();
     }
 }
+
+/// Replaces Rust's default panic message, which prints the panic's payload:
+/// a payload can quote whatever the code held (a receipt, a line of a report,
+/// a name from an import). vigil prints and logs only where it happened.
+pub fn withhold_panic_messages() {
+    std::panic::set_hook(Box::new(|info| {
+        let line = describe_panic(info.location());
+        eprintln!("{line}");
+        tracing::error!("{line}");
+    }));
+}
+
+/// What a panic may say: the source location, never the payload.
+fn describe_panic(location: Option<&std::panic::Location<'_>>) -> String {
+    let place = location.map_or_else(
+        || "an unknown place".to_owned(),
+        |l| format!("{}:{}", l.file(), l.line()),
+    );
+    format!(
+        "vigil: internal error at {place} (the message is withheld: it may quote report content; \
+         please report this location)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::describe_panic;
+
+    #[test]
+    fn a_panic_is_described_by_its_place_not_its_payload() {
+        let seen = Arc::new(Mutex::new(None::<String>));
+        let store = Arc::clone(&seen);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Ok(mut slot) = store.lock() {
+                *slot = Some(describe_panic(info.location()));
+            }
+        }));
+        let result = std::panic::catch_unwind(|| {
+            panic!("receipt ABCD-EFGH and Иванов Иван");
+        });
+        std::panic::set_hook(previous);
+        assert!(result.is_err());
+        let line = seen.lock().unwrap().clone().expect("the hook ran");
+        assert!(line.contains("logging.rs:"), "{line}");
+        assert!(!line.contains("ABCD") && !line.contains("Иванов"), "{line}");
+    }
+}

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let runs_intake = matches!(cli.command, cli::Command::Intake(_) | cli::Command::Demo(_));
     logging::init(runs_intake);
+    logging::withhold_panic_messages();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
