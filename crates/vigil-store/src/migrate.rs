@@ -48,10 +48,10 @@ const INTAKE_SQLITE: &[Migration] =
     migrations!("intake", "sqlite": 1 => "0001_init.sql", 2 => "0002_forget.sql");
 const INTAKE_POSTGRES: &[Migration] =
     migrations!("intake", "postgres": 1 => "0001_init.sql", 2 => "0002_forget.sql");
-const DESK_SQLITE: &[Migration] =
-    migrations!("desk", "sqlite": 1 => "0001_init.sql", 2 => "0002_record.sql");
-const DESK_POSTGRES: &[Migration] =
-    migrations!("desk", "postgres": 1 => "0001_init.sql", 2 => "0002_record.sql");
+const DESK_SQLITE: &[Migration] = migrations!("desk", "sqlite": 1 => "0001_init.sql", 2 => "0002_record.sql",
+        5 => "0005_coding.sql");
+const DESK_POSTGRES: &[Migration] = migrations!("desk", "postgres": 1 => "0001_init.sql", 2 => "0002_record.sql",
+        5 => "0005_coding.sql");
 
 /// An arbitrary constant that serialises PostgreSQL migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7669_6769_6c00;

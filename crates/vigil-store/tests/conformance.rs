@@ -137,6 +137,9 @@ conformance!(
     intake_keeps_order_across_purges,
 );
 
+#[path = "conformance/coding.rs"]
+mod coding;
+
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
     let s = f.intake().await;
     let (a, b, c) = (
