@@ -5,6 +5,8 @@
 pub mod accounts;
 pub mod clock;
 pub mod csrf;
+pub mod duplicates;
+pub mod index;
 pub mod lockout;
 pub mod pull;
 pub mod queue;

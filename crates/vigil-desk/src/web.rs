@@ -25,12 +25,16 @@ use crate::accounts::{LoginError, check_login};
 use crate::clock::{Clock, SystemClock};
 use crate::csrf::{self, LoginForms};
 use crate::lockout::Lockout;
-use crate::queue::{QueueItem, open_queue};
 use crate::sessions::{Current, Sessions};
 use crate::verifier::{PasswordVerifier, default_workers};
 
 /// How long a login waits for a free password checker before "busy".
 pub const LOGIN_WAIT: Duration = Duration::from_secs(10);
+
+// deskcoding: the queue, coding reports, persons and merges.
+pub mod coding;
+mod persons;
+mod queue;
 
 pub struct DeskWeb {
     pub store: Arc<dyn DeskStore>,
@@ -43,6 +47,8 @@ pub struct DeskWeb {
     pub lockout: Lockout,
     verifier: PasswordVerifier,
     login_forms: LoginForms,
+    /// deskcoding: the queue's index, the record key and vocabularies.
+    pub coding: coding::Coding,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +88,7 @@ impl DeskWeb {
             lockout: Lockout::new(),
             verifier,
             login_forms: LoginForms::new().map_err(|_| DeskWebError)?,
+            coding: coding::Coding::new(),
         }))
     }
 
@@ -161,18 +168,10 @@ struct Texts {
     username: &'static str,
     password: &'static str,
     login: &'static str,
-    logout: &'static str,
     bad_login: &'static str,
     form_expired: &'static str,
     busy: &'static str,
     unavailable: &'static str,
-    queue: &'static str,
-    empty: &'static str,
-    received: &'static str,
-    report: &'static str,
-    contact: &'static str,
-    urgent: &'static str,
-    unreadable: &'static str,
     other_lang_name: &'static str,
     other_lang_code: &'static str,
 }
@@ -185,18 +184,10 @@ fn texts(lang: Lang) -> Texts {
             username: "Имя пользователя",
             password: "Пароль",
             login: "Войти",
-            logout: "Выйти",
             bad_login: "Неверное имя или пароль. Проверьте раскладку и попробуйте снова.",
             form_expired: "Форма устарела. Введите имя и пароль ещё раз.",
             busy: "Рабочее место сейчас занято проверкой других входов. Подождите несколько секунд и попробуйте снова.",
             unavailable: "Не удалось проверить вход: хранилище недоступно. Попробуйте позже; если не поможет, сообщите администратору.",
-            queue: "Очередь сообщений",
-            empty: "Сообщений нет.",
-            received: "Получено",
-            report: "Сообщение",
-            contact: "Контакт",
-            urgent: "СРОЧНО: задержание",
-            unreadable: "Не удаётся открыть: сообщение запечатано другим ключом или повреждено.",
             other_lang_name: "English",
             other_lang_code: "en",
         },
@@ -206,18 +197,10 @@ fn texts(lang: Lang) -> Texts {
             username: "Username",
             password: "Password",
             login: "Log in",
-            logout: "Log out",
             bad_login: "Wrong username or password. Check the keyboard layout and try again.",
             form_expired: "The form has expired. Enter your username and password again.",
             busy: "The desk is busy checking other logins. Wait a few seconds and try again.",
             unavailable: "The login could not be checked: storage is unavailable. Try again later; if that does not help, tell your admin.",
-            queue: "Report queue",
-            empty: "No reports.",
-            received: "Received",
-            report: "Report",
-            contact: "Contact",
-            urgent: "URGENT: detention",
-            unreadable: "Cannot open: sealed to another key, or damaged.",
             other_lang_name: "Русский",
             other_lang_code: "ru",
         },
@@ -244,15 +227,6 @@ struct LoginPage {
     username: String,
     error: Option<String>,
     form_token: String,
-}
-
-#[derive(Template)]
-#[template(path = "queue.html")]
-struct QueuePage {
-    t: Texts,
-    username: String,
-    form_token: String,
-    items: Vec<QueueItem>,
 }
 
 fn render(template: &impl Template, status: StatusCode) -> Response {
@@ -433,32 +407,9 @@ async fn logout(
     response
 }
 
-async fn queue(
-    State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
-    Query(q): Query<LangQuery>,
-) -> Response {
-    let lang = Lang::from_code(q.lang.as_deref());
-    match open_queue(desk.store.as_ref(), &desk.identity).await {
-        Ok(items) => render(
-            &QueuePage {
-                t: texts(lang),
-                username: current.username,
-                form_token: current.form_token,
-                items,
-            },
-            StatusCode::OK,
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "desk queue: storage failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
-}
-
 pub fn router(desk: Arc<DeskWeb>) -> Router {
     let routes = Router::new()
-        .route("/", get(queue))
+        .merge(coding::routes())
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/healthz", get(|| async { "ok" }))

@@ -16,6 +16,10 @@ use vigil_desk::clock::ManualClock;
 use vigil_desk::verifier::PasswordVerifier;
 use vigil_desk::web::{DeskWeb, router};
 
+// deskcoding: the queue, coding, persons and merges.
+#[path = "web/coding.rs"]
+mod coding;
+
 const USER: &str = "lawyer";
 const PASSWORD: &str = "correct horse battery staple";
 const HOST: &str = "127.0.0.1:8081";

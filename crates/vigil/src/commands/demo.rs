@@ -228,7 +228,8 @@ pub async fn run(args: DemoArgs) -> Result {
         vigil_intake::router(intake),
         shutdown_signal(),
     ));
-    let web = DeskWeb::new(desk.store.clone(), identity, false)?;
+    let web = DeskWeb::new(desk.store.clone(), identity.clone(), false)?;
+    super::desk::open_record(&layout, &identity, &web)?;
     tokio::spawn(vigil_web::serve(
         desk_listener,
         vigil_desk::web::router(web),
