@@ -576,11 +576,7 @@ async fn report_page(
         || search.a_to.is_some()
         || search.a_region.is_some()
     {
-        let day = |s: &Option<String>| {
-            s.as_deref()
-                .and_then(parse_date)
-                .and_then(|d| d.start)
-        };
+        let day = |s: &Option<String>| s.as_deref().and_then(parse_date).and_then(|d| d.start);
         let filter = ActionFilter {
             from: day(&search.a_from),
             to: day(&search.a_to),
