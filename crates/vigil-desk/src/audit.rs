@@ -42,6 +42,8 @@ pub enum AuditAction {
     Acknowledge,
     Reply,
     RosterChanged,
+    /// A report taken by phone, entered at the desk (deskmerge).
+    EnterReport,
 }
 
 impl AuditAction {
@@ -70,6 +72,7 @@ impl AuditAction {
             AuditAction::Acknowledge => "acknowledge",
             AuditAction::Reply => "reply",
             AuditAction::RosterChanged => "roster_changed",
+            AuditAction::EnterReport => "enter_report",
         }
     }
 }

@@ -8,6 +8,8 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod csrf;
+pub mod duplicates;
+pub mod index;
 pub mod lockout;
 pub mod pull;
 pub mod queue;

@@ -35,56 +35,12 @@ pub struct QueueItem {
 impl QueueItem {
     /// The guided form's answers as label and value, in the desk's language.
     pub fn detail_lines(&self, lang: &str) -> Vec<(&'static str, String)> {
-        let lang = Lang::from_code(Some(lang));
-        let d = &self.details;
-        let mut out = Vec::new();
-        if let Some(h) = d.happened {
-            out.push((
-                lang.pick("Что случилось", "What happened"),
-                h.label(lang).to_owned(),
-            ));
-        }
-        if let Some(w) = d.whom {
-            out.push((lang.pick("С кем", "To whom"), w.label(lang).to_owned()));
-        }
-        for (label, value) in [
-            (lang.pick("Имена", "Names"), &d.names),
-            (lang.pick("Когда", "When"), &d.when),
-            (lang.pick("Регион", "Region"), &d.region),
-            (lang.pick("Город", "City"), &d.city),
-            (lang.pick("Место", "Place"), &d.place),
-            (
-                lang.pick("Отдел полиции или суд", "Police station or court"),
-                &d.station,
-            ),
-        ] {
-            if let Some(v) = value {
-                out.push((label, v.clone()));
-            }
-        }
-        if let Some(c) = d.consent {
-            out.push((
-                lang.pick("Публикация", "Publication"),
-                c.label(lang).to_owned(),
-            ));
-        }
-        out
+        detail_lines(&self.details, lang)
     }
 
     /// "received 12 minutes ago", in the desk's language, or "" when unknown.
     pub fn ago(&self, lang: &str) -> String {
-        let Some(m) = self.minutes_ago else {
-            return String::new();
-        };
-        let (h, min) = (m / 60, m % 60);
-        match (lang, h) {
-            ("ru", 0) => format!("получено {min} мин назад"),
-            ("ru", h) if h < 48 => format!("получено {h} ч {min} мин назад"),
-            ("ru", h) => format!("получено {} дн назад", h / 24),
-            (_, 0) => format!("received {min} min ago"),
-            (_, h) if h < 48 => format!("received {h} h {min} min ago"),
-            (_, h) => format!("received {} days ago", h / 24),
-        }
+        crate::index::ago(self.minutes_ago, lang)
     }
 }
 
@@ -95,6 +51,43 @@ impl Drop for QueueItem {
     }
 }
 
+/// The guided form's answers as label and value, in the desk's language.
+pub fn detail_lines(d: &ReportDetails, lang: &str) -> Vec<(&'static str, String)> {
+    let lang = Lang::from_code(Some(lang));
+    let mut out = Vec::new();
+    if let Some(h) = d.happened {
+        out.push((
+            lang.pick("Что случилось", "What happened"),
+            h.label(lang).to_owned(),
+        ));
+    }
+    if let Some(w) = d.whom {
+        out.push((lang.pick("С кем", "To whom"), w.label(lang).to_owned()));
+    }
+    for (label, value) in [
+        (lang.pick("Имена", "Names"), &d.names),
+        (lang.pick("Когда", "When"), &d.when),
+        (lang.pick("Регион", "Region"), &d.region),
+        (lang.pick("Город", "City"), &d.city),
+        (lang.pick("Место", "Place"), &d.place),
+        (
+            lang.pick("Отдел полиции или суд", "Police station or court"),
+            &d.station,
+        ),
+    ] {
+        if let Some(v) = value {
+            out.push((label, v.clone()));
+        }
+    }
+    if let Some(c) = d.consent {
+        out.push((
+            lang.pick("Публикация", "Publication"),
+            c.label(lang).to_owned(),
+        ));
+    }
+    out
+}
+
 /// Opens every report the desk holds. A report that will not open (sealed to
 /// another key, or damaged) stays in the queue, marked, rather than hiding the rest.
 pub async fn open_queue(
@@ -102,6 +95,70 @@ pub async fn open_queue(
     identity: &DeskIdentity,
 ) -> Result<Vec<QueueItem>, StoreError> {
     open_queue_at(store, identity, time::OffsetDateTime::now_utc()).await
+}
+
+/// One report as the queue shows it, with its conversation (`None` if the
+/// desk does not hold it): opens that report and its messages only.
+pub async fn open_one(
+    store: &dyn DeskStore,
+    identity: &DeskIdentity,
+    id: &ReportId,
+    now: time::OffsetDateTime,
+) -> Result<Option<QueueItem>, StoreError> {
+    let Some(r) = store.desk_report(id).await? else {
+        return Ok(None);
+    };
+    let receipts = std::collections::HashSet::from([r.receipt_hash]);
+    let messages = crate::replies::conversations_of(store, identity, &receipts)
+        .await?
+        .remove(&r.receipt_hash)
+        .unwrap_or_default();
+    Ok(Some(item(identity, r, messages, now)))
+}
+
+fn item(
+    identity: &DeskIdentity,
+    r: vigil_core::SealedReport,
+    messages: Vec<Opened>,
+    now: time::OffsetDateTime,
+) -> QueueItem {
+    match identity.open_envelope(&r.sealed) {
+        Ok(env) => {
+            let minutes_ago = env
+                .received_at
+                .as_deref()
+                .and_then(vigil_core::day::parse_timestamp)
+                .map(|at| (now - at).whole_minutes().max(0));
+            QueueItem {
+                id: r.id,
+                received: r.received,
+                urgent: env.urgent,
+                channel: Some(env.channel),
+                lang: Some(env.lang),
+                text: Some(env.text.clone()),
+                contact: env.contact.clone(),
+                details: env.details.clone(),
+                received_at: env.received_at.clone(),
+                minutes_ago,
+                messages,
+                can_reply: env.reply_to.is_some(),
+            }
+        }
+        Err(_) => QueueItem {
+            id: r.id,
+            received: r.received,
+            urgent: false,
+            channel: None,
+            lang: None,
+            text: None,
+            contact: None,
+            details: ReportDetails::default(),
+            received_at: None,
+            minutes_ago: None,
+            messages,
+            can_reply: false,
+        },
+    }
 }
 
 /// [`open_queue`] with the current time given (tests set it).
@@ -117,43 +174,7 @@ pub async fn open_queue_at(
         .into_iter()
         .map(|r| {
             let messages = conversations.remove(&r.receipt_hash).unwrap_or_default();
-            match identity.open_envelope(&r.sealed) {
-                Ok(env) => {
-                    let minutes_ago = env
-                        .received_at
-                        .as_deref()
-                        .and_then(vigil_core::day::parse_timestamp)
-                        .map(|at| (now - at).whole_minutes().max(0));
-                    QueueItem {
-                        id: r.id,
-                        received: r.received,
-                        urgent: env.urgent,
-                        channel: Some(env.channel),
-                        lang: Some(env.lang),
-                        text: Some(env.text.clone()),
-                        contact: env.contact.clone(),
-                        details: env.details.clone(),
-                        received_at: env.received_at.clone(),
-                        minutes_ago,
-                        messages,
-                        can_reply: env.reply_to.is_some(),
-                    }
-                }
-                Err(_) => QueueItem {
-                    id: r.id,
-                    received: r.received,
-                    urgent: false,
-                    channel: None,
-                    lang: None,
-                    text: None,
-                    contact: None,
-                    details: ReportDetails::default(),
-                    received_at: None,
-                    minutes_ago: None,
-                    messages,
-                    can_reply: false,
-                },
-            }
+            item(identity, r, messages, now)
         })
         .collect();
     // Stable: within urgent and within the rest, the pull order is kept.

@@ -96,18 +96,48 @@ pub async fn conversations(
 ) -> Result<HashMap<[u8; 32], Vec<Opened>>, StoreError> {
     let mut by_receipt: HashMap<[u8; 32], Vec<Opened>> = HashMap::new();
     for m in store.desk_messages().await? {
-        let opened = identity
-            .open(&m.sealed)
-            .ok()
-            .and_then(|clear| serde_json::from_slice::<MessageEnvelope>(&clear).ok());
-        by_receipt.entry(m.receipt_hash).or_default().push(Opened {
-            from: m.from.as_str(),
-            day: m.day,
-            at: opened.as_ref().and_then(|o| o.at.clone()),
-            text: opened.as_ref().map(|o| o.text.clone()),
-        });
+        by_receipt
+            .entry(m.receipt_hash)
+            .or_default()
+            .push(open_message(identity, &m));
     }
     Ok(by_receipt)
+}
+
+/// The conversations of some reports only (a queue page's), by receipt hash:
+/// only their messages are opened.
+pub async fn conversations_of(
+    store: &dyn DeskStore,
+    identity: &DeskIdentity,
+    receipts: &std::collections::HashSet<[u8; 32]>,
+) -> Result<HashMap<[u8; 32], Vec<Opened>>, StoreError> {
+    let mut by_receipt: HashMap<[u8; 32], Vec<Opened>> = HashMap::new();
+    if receipts.is_empty() {
+        return Ok(by_receipt);
+    }
+    for m in store.desk_messages().await? {
+        if !receipts.contains(&m.receipt_hash) {
+            continue;
+        }
+        by_receipt
+            .entry(m.receipt_hash)
+            .or_default()
+            .push(open_message(identity, &m));
+    }
+    Ok(by_receipt)
+}
+
+fn open_message(identity: &DeskIdentity, m: &SealedMessage) -> Opened {
+    let opened = identity
+        .open(&m.sealed)
+        .ok()
+        .and_then(|clear| serde_json::from_slice::<MessageEnvelope>(&clear).ok());
+    Opened {
+        from: m.from.as_str(),
+        day: m.day,
+        at: opened.as_ref().and_then(|o| o.at.clone()),
+        text: opened.as_ref().map(|o| o.text.clone()),
+    }
 }
 
 #[cfg(test)]

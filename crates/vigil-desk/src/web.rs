@@ -30,7 +30,6 @@ use crate::authz::{Grant, Perm, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::csrf::{self, LoginForms};
 use crate::lockout::Lockout;
-use crate::queue::{QueueItem, open_queue};
 use crate::sessions::{Current, HalfLogins, Sessions, Who};
 use crate::totp::{self, Secret};
 use crate::verifier::{PasswordVerifier, default_workers};
@@ -40,6 +39,10 @@ mod access;
 mod duty;
 mod replies;
 mod roster;
+// deskcoding: the queue, coding reports, persons and merges.
+pub mod coding;
+mod persons;
+mod queue;
 
 /// How long a login waits for a free password checker before "busy".
 pub const LOGIN_WAIT: Duration = Duration::from_secs(10);
@@ -56,6 +59,8 @@ pub struct DeskWeb {
     pub lockout: Lockout,
     verifier: PasswordVerifier,
     login_forms: LoginForms,
+    /// deskcoding: the queue's index, the record key and vocabularies.
+    pub coding: coding::Coding,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +101,7 @@ impl DeskWeb {
             lockout: Lockout::new(),
             verifier,
             login_forms: LoginForms::new().map_err(|_| DeskWebError)?,
+            coding: coding::Coding::new(),
         }))
     }
 
@@ -262,12 +268,6 @@ struct Texts {
     busy: &'static str,
     unavailable: &'static str,
     queue: &'static str,
-    empty: &'static str,
-    received: &'static str,
-    report: &'static str,
-    contact: &'static str,
-    urgent: &'static str,
-    unreadable: &'static str,
     other_lang_name: &'static str,
     other_lang_code: &'static str,
     // deskaccess: the second step of the login, and the navigation.
@@ -283,7 +283,6 @@ struct Texts {
     recovery_title: &'static str,
     recovery_help: &'static str,
     continue_to_queue: &'static str,
-    text_hidden: &'static str,
     nav_sessions: &'static str,
     nav_accounts: &'static str,
     nav_audit: &'static str,
@@ -303,12 +302,6 @@ fn texts(lang: Lang) -> Texts {
             busy: "Рабочее место сейчас занято проверкой других входов. Подождите несколько секунд и попробуйте снова.",
             unavailable: "Не удалось проверить вход: хранилище недоступно. Попробуйте позже; если не поможет, сообщите администратору.",
             queue: "Очередь сообщений",
-            empty: "Сообщений нет.",
-            received: "Получено",
-            report: "Сообщение",
-            contact: "Контакт",
-            urgent: "СРОЧНО: задержание",
-            unreadable: "Не удаётся открыть: сообщение запечатано другим ключом или повреждено.",
             other_lang_name: "English",
             other_lang_code: "en",
             code_title: "Второй фактор",
@@ -323,7 +316,6 @@ fn texts(lang: Lang) -> Texts {
             recovery_title: "Коды восстановления",
             recovery_help: "Запишите эти коды и храните их отдельно от телефона. Каждый код можно использовать один раз вместо кода из приложения. Больше они показаны не будут.",
             continue_to_queue: "Я записал(а) коды — перейти к очереди",
-            text_hidden: "Текст сообщения скрыт: ваша роль его не видит.",
             nav_sessions: "Сеансы",
             nav_accounts: "Учётные записи",
             nav_audit: "Журнал действий",
@@ -340,12 +332,6 @@ fn texts(lang: Lang) -> Texts {
             busy: "The desk is busy checking other logins. Wait a few seconds and try again.",
             unavailable: "The login could not be checked: storage is unavailable. Try again later; if that does not help, tell your admin.",
             queue: "Report queue",
-            empty: "No reports.",
-            received: "Received",
-            report: "Report",
-            contact: "Contact",
-            urgent: "URGENT: detention",
-            unreadable: "Cannot open: sealed to another key, or damaged.",
             other_lang_name: "Русский",
             other_lang_code: "ru",
             code_title: "Second factor",
@@ -360,7 +346,6 @@ fn texts(lang: Lang) -> Texts {
             recovery_title: "Recovery codes",
             recovery_help: "Write these codes down and keep them apart from your phone. Each works once in place of an app code. They will not be shown again.",
             continue_to_queue: "I have written the codes down: go to the queue",
-            text_hidden: "The report text is hidden: your role does not see it.",
             nav_sessions: "Sessions",
             nav_accounts: "Accounts",
             nav_audit: "Audit log",
@@ -390,16 +375,6 @@ struct LoginPage {
     form_token: String,
 }
 
-#[derive(Template)]
-#[template(path = "queue.html")]
-struct QueuePage {
-    t: Texts,
-    nav: Nav,
-    items: Vec<QueueItem>,
-    /// Whether this account sees report text (authz: ReadReportText).
-    show_text: bool,
-}
-
 /// What the header of a signed-in page shows: who, and the links their role opens.
 pub(crate) struct Nav {
     pub username: String,
@@ -407,6 +382,11 @@ pub(crate) struct Nav {
     pub form_token: String,
     pub accounts: bool,
     pub audit: bool,
+    // deskmerge: the links of the queue, coding and urgent-line pages.
+    pub code: bool,
+    pub names: bool,
+    pub merge: bool,
+    pub duty: bool,
 }
 
 impl Nav {
@@ -417,11 +397,15 @@ impl Nav {
             form_token: current.form_token.clone(),
             accounts: current.may(Perm::ManageAccounts),
             audit: current.may(Perm::ReadAudit),
+            code: current.may(Perm::Code),
+            names: current.may(Perm::ReadNames),
+            merge: current.may(Perm::Merge),
+            duty: current.may(Perm::Acknowledge),
         }
     }
 }
 
-fn render(template: &impl Template, status: StatusCode) -> Response {
+pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
     vigil_web::page(template.render(), status)
 }
 
@@ -966,49 +950,8 @@ async fn logout(
     response
 }
 
-async fn queue(
-    State(desk): State<Arc<DeskWeb>>,
-    signed_in: SignedIn,
-    Query(q): Query<LangQuery>,
-) -> Result<Response, Forbidden> {
-    signed_in.require(Perm::ReadQueue)?;
-    let current = &signed_in.0;
-    let lang = Lang::from_code(q.lang.as_deref());
-    let show_text = current.may(Perm::ReadReportText);
-    let names = current.may(Perm::ReadNames);
-    Ok(
-        match open_queue(desk.store.as_ref(), &desk.identity).await {
-            Ok(mut items) => {
-                // What a role may not see never reaches the page.
-                for item in &mut items {
-                    if !show_text {
-                        item.text = None;
-                    }
-                    if !names {
-                        item.contact = None;
-                    }
-                }
-                render(
-                    &QueuePage {
-                        t: texts(lang),
-                        nav: Nav::of(current, lang),
-                        items,
-                        show_text,
-                    },
-                    StatusCode::OK,
-                )
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "desk queue: storage failed");
-                StatusCode::SERVICE_UNAVAILABLE.into_response()
-            }
-        },
-    )
-}
-
 pub fn router(desk: Arc<DeskWeb>) -> Router {
     let routes = Router::new()
-        .route("/", get(queue))
         .route("/login", get(login_page).post(login))
         .route("/login/code", get(code_step_page).post(code_step))
         .route("/login/enrol", get(code_step_page).post(code_step))
@@ -1017,6 +960,7 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         // One line per area (web/<area>.rs):
         .merge(access::routes())
         .merge(duty::routes())
+        .merge(coding::routes())
         .route(
             "/reports/{id}/reply",
             get(replies::show).post(replies::send),

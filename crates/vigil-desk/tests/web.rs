@@ -19,6 +19,13 @@ use vigil_desk::clock::ManualClock;
 use vigil_desk::verifier::PasswordVerifier;
 use vigil_desk::web::{DeskWeb, router};
 
+// deskcoding: the queue, coding, persons and merges.
+#[path = "web/coding.rs"]
+mod coding;
+// deskmerge: roles, audit and the old queue's features on the new pages.
+#[path = "web/merged.rs"]
+mod merged;
+
 const USER: &str = "lawyer";
 const PASSWORD: &str = "correct horse battery staple";
 const HOST: &str = "127.0.0.1:8081";

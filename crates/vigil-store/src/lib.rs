@@ -40,6 +40,13 @@ pub mod urgent {
         UrgentRow,
     };
 }
+
+/// deskcoding: the queue, coding reports and merging persons.
+pub mod coding {
+    pub use crate::desk::coding::{
+        ActionFilter, MergeMoves, MergeRow, PulledReport, ReportUse, SupportRow, Supported,
+    };
+}
 pub use intake::IntakeStore;
 pub use vigil_core::SealedReport;
 use vigil_core::{Day, ReportId};

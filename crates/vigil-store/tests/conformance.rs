@@ -154,6 +154,9 @@ conformance!(
     record_all_lists_the_whole_record,
 );
 
+#[path = "conformance/coding.rs"]
+mod coding;
+
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
     let s = f.intake().await;
     let (a, b, c) = (

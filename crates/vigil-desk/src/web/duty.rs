@@ -16,6 +16,8 @@ use vigil_core::{Lang, ReportId};
 use zeroize::Zeroizing;
 
 use super::{DeskWeb, LangQuery, SignedIn};
+use crate::audit::AuditAction;
+use crate::authz::Perm;
 use crate::roster::{format_time, on_duty};
 use crate::urgent::{WeekMedian, format_wait, medians_by_week};
 
@@ -256,10 +258,15 @@ async fn build(
 
 async fn duty(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    // authz: ViewDuty
+    // The duty page shows urgent reports' text and contacts: for those who
+    // may acknowledge (every role but analyst).
+    if let Err(no) = signed_in.require(Perm::Acknowledge) {
+        return no.into_response();
+    }
+    let current = signed_in.0;
     let lang = Lang::from_code(q.lang.as_deref());
     page(
         &desk,
@@ -282,10 +289,13 @@ struct AckForm {
 
 async fn acknowledge(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Form(form): Form<AckForm>,
 ) -> Response {
-    // authz: Acknowledge
+    if let Err(no) = signed_in.require(Perm::Acknowledge) {
+        return no.into_response();
+    }
+    let current = signed_in.0;
     let lang = Lang::from_code(form.lang.as_deref());
     let t = texts(lang);
     if !current.form_token_matches(form.form_token.as_deref()) {
@@ -317,7 +327,12 @@ async fn acknowledge(
         .await
     {
         Ok(true) => {
-            // audit: Acknowledge report=<report>
+            desk.audit(
+                &current.username,
+                AuditAction::Acknowledge,
+                &[&report.to_string()],
+            )
+            .await;
             Redirect::to(&format!("/duty?lang={}", lang.code())).into_response()
         }
         Ok(false) => {

@@ -14,7 +14,9 @@ use vigil_core::{Lang, ReportId};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{DeskWeb, SignedIn, render};
-use crate::queue::{QueueItem, open_queue};
+use crate::audit::AuditAction;
+use crate::authz::Perm;
+use crate::queue::{QueueItem, open_one};
 use crate::replies::{ReplyError, write_reply};
 
 struct ReplyTexts {
@@ -99,11 +101,17 @@ async fn page(
     text: &str,
     status: StatusCode,
 ) -> Response {
-    let items = match open_queue(desk.store.as_ref(), &desk.identity).await {
-        Ok(items) => items,
-        Err(e) => return unavailable(e),
+    // One report opened, not the whole queue (a flood holds tens of thousands).
+    let now = time::OffsetDateTime::from_unix_timestamp(desk.clock.unix_seconds())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let found = match id.parse::<ReportId>() {
+        Ok(report) => match open_one(desk.store.as_ref(), &desk.identity, &report, now).await {
+            Ok(found) => found,
+            Err(e) => return unavailable(e),
+        },
+        Err(_) => None,
     };
-    let Some(item) = items.iter().find(|i| i.id.to_string() == id) else {
+    let Some(item) = &found else {
         return (
             StatusCode::NOT_FOUND,
             lang.pick(
@@ -127,10 +135,15 @@ async fn page(
 
 pub(super) async fn show(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Response {
+    // The page shows the report and its conversation: for those who may reply.
+    if let Err(no) = signed_in.require(Perm::Reply) {
+        return no.into_response();
+    }
+    let current = signed_in.0;
     let lang = Lang::from_code(q.lang.as_deref());
     page(
         &desk,
@@ -146,10 +159,14 @@ pub(super) async fn show(
 
 pub(super) async fn send(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
+    if let Err(no) = signed_in.require(Perm::Reply) {
+        return no.into_response();
+    }
+    let current = signed_in.0;
     let lang = Lang::from_code(form.lang.as_deref());
     if !current.form_token_matches(form.form_token.as_deref()) {
         let message = lang.pick(
@@ -189,7 +206,15 @@ pub(super) async fn send(
     )
     .await
     {
-        Ok(_) => Redirect::to(&format!("/?lang={}#r-{report}", lang.code())).into_response(),
+        Ok(message) => {
+            desk.audit(
+                &current.username,
+                AuditAction::Reply,
+                &[&report.to_string(), &message.to_string()],
+            )
+            .await;
+            Redirect::to(&format!("/?lang={}#r-{report}", lang.code())).into_response()
+        }
         Err(ReplyError::Store(e)) => unavailable(e),
         Err(e) => {
             let message = match &e {

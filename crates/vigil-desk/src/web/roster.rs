@@ -13,6 +13,8 @@ use serde::Deserialize;
 use vigil_core::Lang;
 
 use super::{DeskWeb, LangQuery, SignedIn};
+use crate::audit::AuditAction;
+use crate::authz::Perm;
 use crate::roster::{format_time, new_shift, on_duty};
 
 pub(super) struct RosterTexts {
@@ -101,6 +103,8 @@ struct RosterPage {
     t: RosterTexts,
     username: String,
     form_token: String,
+    /// Whether the forms to change the roster are shown (authz: ManageRoster).
+    edit: bool,
     error: Option<String>,
     shifts: Vec<ShiftView>,
     /// What was typed, shown again after a refusal.
@@ -135,6 +139,7 @@ async fn page(
     let current_id = on_duty(&shifts, now).map(|s| s.id.clone());
     let page = RosterPage {
         t: texts(lang),
+        edit: current.may(Perm::ManageRoster),
         username: current.username,
         form_token: current.form_token,
         error,
@@ -158,10 +163,15 @@ async fn page(
 
 async fn roster(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    // authz: ViewRoster
+    // Who is on duty when: for everyone who takes duty; changing it is
+    // for coordinators and admins.
+    if let Err(no) = signed_in.require(Perm::Acknowledge) {
+        return no.into_response();
+    }
+    let current = signed_in.0;
     let lang = Lang::from_code(q.lang.as_deref());
     page(&desk, lang, current, None, Typed::default(), StatusCode::OK).await
 }
@@ -180,10 +190,13 @@ struct AddForm {
 
 async fn add(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Form(form): Form<AddForm>,
 ) -> Response {
-    // authz: EditRoster (coordinator, admin)
+    if let Err(no) = signed_in.require(Perm::ManageRoster) {
+        return no.into_response();
+    }
+    let current = signed_in.0;
     let lang = Lang::from_code(form.lang.as_deref());
     let typed = Typed {
         starts: form.starts.chars().take(40).collect(),
@@ -218,7 +231,8 @@ async fn add(
     };
     match desk.store.duty_put_shift(&shift).await {
         Ok(()) => {
-            // audit: EditRoster shift=<shift.id>
+            desk.audit(&current.username, AuditAction::RosterChanged, &[&shift.id])
+                .await;
             Redirect::to(&format!("/roster?lang={}", lang.code())).into_response()
         }
         Err(e) => {
@@ -238,10 +252,13 @@ struct RemoveForm {
 
 async fn remove(
     State(desk): State<Arc<DeskWeb>>,
-    SignedIn(current): SignedIn,
+    signed_in: SignedIn,
     Form(form): Form<RemoveForm>,
 ) -> Response {
-    // authz: EditRoster (coordinator, admin)
+    if let Err(no) = signed_in.require(Perm::ManageRoster) {
+        return no.into_response();
+    }
+    let current = signed_in.0;
     let lang = Lang::from_code(form.lang.as_deref());
     if !current.form_token_matches(form.form_token.as_deref()) {
         let message = texts(lang).form_expired.to_owned();
@@ -256,8 +273,15 @@ async fn remove(
         .await;
     }
     match desk.store.duty_delete_shift(&form.shift).await {
-        Ok(_) => {
-            // audit: EditRoster shift=<form.shift> removed
+        Ok(removed) => {
+            if removed {
+                desk.audit(
+                    &current.username,
+                    AuditAction::RosterChanged,
+                    &[&form.shift, "removed"],
+                )
+                .await;
+            }
             Redirect::to(&format!("/roster?lang={}", lang.code())).into_response()
         }
         Err(e) => {

@@ -4,6 +4,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit;
+pub(crate) mod coding;
 pub(crate) mod counts;
 pub(crate) mod history;
 mod messages;
@@ -19,6 +20,7 @@ use crate::db::Db;
 use crate::{Account, StoreError};
 use accounts::AccountInfo;
 use audit::AuditEntry;
+use coding::{ActionFilter, MergeMoves, MergeRow, PulledReport, ReportUse, SupportRow, Supported};
 use counts::{CountQuery, CountRow};
 use history::{Edit, HistoryEntry};
 use record::{
@@ -248,6 +250,48 @@ pub trait DeskStore: Send + Sync {
 
     /// Every event, by date (unknown dates last), then id.
     async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError>;
+    // --- deskcoding: the queue at scale, coding reports, merging persons (coding.rs) ---
+
+    /// Reports pulled after the one at `after` in the pull order (0: all), in that order.
+    async fn desk_reports_since(&self, after: i64) -> Result<Vec<PulledReport>, StoreError>;
+
+    /// Every report that supports at least one record (it is coded), with the
+    /// regions of the records it supports.
+    async fn record_report_uses(&self) -> Result<Vec<ReportUse>, StoreError>;
+
+    /// The records a source supports: those created from it and those it was added to.
+    async fn record_supported_by(&self, source_id: &str) -> Result<Vec<Supported>, StoreError>;
+
+    /// Adds sources to existing records (one already there is left as it is).
+    /// Returns how many were new.
+    async fn record_add_supports(&self, supports: &[SupportRow]) -> Result<u64, StoreError>;
+
+    /// Every person not merged into another, by id.
+    async fn record_persons(&self) -> Result<Vec<PersonRow>, StoreError>;
+
+    /// Protest actions by date range and region, newest first, at most `limit`.
+    async fn record_find_actions(
+        &self,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRow>, StoreError>;
+
+    /// Merges `merged_id` into `kept_id`: its events and cases name the kept
+    /// person from now on; what moved is kept with the merge. `NotFound` if a
+    /// person does not exist, `Conflict` if one is merged away already (or both are one).
+    async fn record_merge(&self, merge: &MergeRow) -> Result<MergeMoves, StoreError>;
+
+    /// Undoes a merge: what it moved names the merged person again. `NotFound`
+    /// for an unknown merge, `Conflict` if it is undone already or the kept
+    /// person was merged on since (undo that merge first).
+    async fn record_unmerge(
+        &self,
+        merge_id: &str,
+        editor: &str,
+        today: Day,
+    ) -> Result<(), StoreError>;
+
+    /// Every merge, undone ones included, newest first.
+    async fn record_merges(&self) -> Result<Vec<MergeRow>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -519,5 +563,49 @@ impl DeskStore for DeskDb {
 
     async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError> {
         record::all_events(&self.db).await
+    }
+
+    async fn desk_reports_since(&self, after: i64) -> Result<Vec<PulledReport>, StoreError> {
+        coding::reports_since(&self.db, after).await
+    }
+
+    async fn record_report_uses(&self) -> Result<Vec<ReportUse>, StoreError> {
+        coding::report_uses(&self.db).await
+    }
+
+    async fn record_supported_by(&self, source_id: &str) -> Result<Vec<Supported>, StoreError> {
+        coding::supported_by(&self.db, source_id).await
+    }
+
+    async fn record_add_supports(&self, supports: &[SupportRow]) -> Result<u64, StoreError> {
+        coding::add_supports(&self.db, supports).await
+    }
+
+    async fn record_persons(&self) -> Result<Vec<PersonRow>, StoreError> {
+        coding::persons(&self.db).await
+    }
+
+    async fn record_find_actions(
+        &self,
+        filter: &ActionFilter,
+    ) -> Result<Vec<ActionRow>, StoreError> {
+        coding::find_actions(&self.db, filter).await
+    }
+
+    async fn record_merge(&self, merge: &MergeRow) -> Result<MergeMoves, StoreError> {
+        coding::merge(&self.db, merge).await
+    }
+
+    async fn record_unmerge(
+        &self,
+        merge_id: &str,
+        editor: &str,
+        today: Day,
+    ) -> Result<(), StoreError> {
+        coding::unmerge(&self.db, merge_id, editor, today).await
+    }
+
+    async fn record_merges(&self) -> Result<Vec<MergeRow>, StoreError> {
+        coding::merges(&self.db).await
     }
 }

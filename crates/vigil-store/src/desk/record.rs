@@ -171,7 +171,7 @@ fn join(list: &[String]) -> String {
     list.join(" ")
 }
 
-fn split(s: &str) -> Vec<String> {
+pub(super) fn split(s: &str) -> Vec<String> {
     s.split(' ')
         .filter(|x| !x.is_empty())
         .map(str::to_owned)
@@ -354,18 +354,18 @@ pub(super) async fn write_batch(
     Ok(outcome)
 }
 
-const PERSON_COLS: &str = "id, sealed, gender, region, roles, consent, source_id, source_row, version, changed, changed_by";
-const ACTION_COLS: &str = "id, date, date_precision, region, city, kind, topic, organiser, authorised, verification, \
+pub(super) const PERSON_COLS: &str = "id, sealed, gender, region, roles, consent, source_id, source_row, version, changed, changed_by";
+pub(super) const ACTION_COLS: &str = "id, date, date_precision, region, city, kind, topic, organiser, authorised, verification, \
      sealed, source_id, source_row, version, changed, changed_by";
 const EVENT_COLS: &str = "id, person_id, action_id, case_id, kind, date, date_precision, region, city, police_station, \
      court, trigger_kind, fine_rub, arrest_days, sentence, verification, sealed, source_id, source_row, version, changed, changed_by";
 const CASE_COLS: &str = "id, person_id, sealed, version, changed, changed_by";
 
-fn origin(source_id: Option<String>, row: Option<i64>) -> Option<Origin> {
+pub(super) fn origin(source_id: Option<String>, row: Option<i64>) -> Option<Origin> {
     source_id.map(|source_id| Origin { source_id, row })
 }
 
-fn stamp(version: i64, changed: &str, changed_by: String) -> Result<Stamp, StoreError> {
+pub(super) fn stamp(version: i64, changed: &str, changed_by: String) -> Result<Stamp, StoreError> {
     Ok(Stamp {
         version,
         changed: parse_day(changed)?,
@@ -373,7 +373,7 @@ fn stamp(version: i64, changed: &str, changed_by: String) -> Result<Stamp, Store
     })
 }
 
-fn date_row(day: Option<String>, precision_text: &str) -> Result<DateRow, StoreError> {
+pub(super) fn date_row(day: Option<String>, precision_text: &str) -> Result<DateRow, StoreError> {
     Ok(DateRow {
         day: opt_day(day)?,
         precision: precision(precision_text)?,
@@ -386,6 +386,7 @@ macro_rules! row_origin {
         origin($r.try_get("source_id")?, $r.try_get("source_row")?)
     };
 }
+pub(super) use row_origin;
 
 /// The version columns every versioned row carries, from either backend.
 macro_rules! row_stamp {
@@ -397,6 +398,7 @@ macro_rules! row_stamp {
         )?
     };
 }
+pub(super) use row_stamp;
 
 /// Decodes a row of `PERSON_COLS` from either backend.
 macro_rules! person_from {
@@ -414,6 +416,7 @@ macro_rules! person_from {
         }
     }};
 }
+pub(super) use person_from;
 
 macro_rules! action_from {
     ($r:expr, $stations:expr) => {{
@@ -438,6 +441,7 @@ macro_rules! action_from {
         }
     }};
 }
+pub(super) use action_from;
 
 macro_rules! event_from {
     ($r:expr, $articles:expr) => {{

@@ -504,11 +504,14 @@ pub(super) async fn retention_purge(
                     ] {
                         sqlx::query(sql).bind(&item.id).execute(&mut *tx).await?;
                     }
-                    // The person goes too when nothing else in the record names them.
+                    // The person goes too when nothing else in the record names them
+                    // (deskmerge: a merge, kept or merged, names them too; it stays undoable).
                     if let Some(person) = person {
                         let named: i64 = sqlx::query_scalar(
                             "SELECT (SELECT COUNT(*) FROM record_events WHERE person_id = $1) \
-                             + (SELECT COUNT(*) FROM record_cases WHERE person_id = $1)",
+                             + (SELECT COUNT(*) FROM record_cases WHERE person_id = $1) \
+                             + (SELECT COUNT(*) FROM record_merges \
+                                WHERE kept_id = $1 OR merged_id = $1)",
                         )
                         .bind(&person)
                         .fetch_one(&mut *tx)

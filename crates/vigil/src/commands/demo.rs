@@ -361,7 +361,8 @@ pub async fn run(args: DemoArgs) -> Result {
     ));
     // The urgent line: urgent demo reports go on top of the duty page.
     super::urgent::spawn_urgent_line(&desk_file, desk.store.clone(), identity.clone())?;
-    let web = DeskWeb::new(desk.store.clone(), identity, false)?;
+    let web = DeskWeb::new(desk.store.clone(), identity.clone(), false)?;
+    super::desk::open_record(&layout, &identity, &web)?;
     tokio::spawn(vigil_web::serve(
         desk_listener,
         vigil_desk::web::router(web),

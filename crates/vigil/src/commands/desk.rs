@@ -108,6 +108,19 @@ pub fn open_identity(layout: &Layout) -> Result<DeskIdentity> {
     )?)
 }
 
+/// deskcoding: gives the desk's pages the record key (made on first use,
+/// sealed to the identity) and the vocabularies of the data folder.
+pub fn open_record(layout: &Layout, identity: &DeskIdentity, web: &DeskWeb) -> Result {
+    std::fs::create_dir_all(layout.desk_dir())?;
+    let key = vigil_record::RecordKey::open_or_create(
+        &layout.desk_dir().join(vigil_record::RECORD_KEY_FILE),
+        identity,
+    )?;
+    web.coding
+        .set_record(key, vigil_record::Vocabularies::load(&layout.root)?);
+    Ok(())
+}
+
 pub async fn run(args: DeskArgs) -> Result {
     let layout = Layout::new(&args.data.data);
     let command = args.command.unwrap_or(DeskCommand::Serve { listen: None });
@@ -132,7 +145,8 @@ pub async fn run(args: DeskArgs) -> Result {
             );
         }
         super::urgent::spawn_urgent_line(&file, store.clone(), identity.clone())?;
-        let web = DeskWeb::new(store, identity, file.secure_cookies)?;
+        let web = DeskWeb::new(store, identity.clone(), file.secure_cookies)?;
+        open_record(&layout, &identity, &web)?;
         println!("desk listening on http://{}", listener.local_addr()?);
         vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
         return Ok(());

@@ -425,6 +425,8 @@ async fn the_duty_page_puts_urgent_reports_on_top_and_acknowledges_them() {
     let desk = w
         .desk_with_a_report("duty-page-marker задержан", true)
         .await;
+    // The roster is a coordinator's (or an admin's) to change (authz.rs).
+    w.run_ok(&["desk", "account", "lawyer", "--role", "coordinator"]);
     let c = client();
     // Password, then the second factor (enrolled at this first login).
     let (cookie, _) =

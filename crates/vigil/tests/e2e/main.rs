@@ -23,6 +23,7 @@ mod stress;
 mod audit;
 mod auth;
 mod desk_access;
+mod desk_coding;
 mod desk_urgent;
 mod intake_form;
 mod intake_privacy;
@@ -1062,7 +1063,12 @@ impl Browser {
                 .await
                 .unwrap();
             let error = v["value"]["error"].as_str().unwrap_or("");
-            if error == "stale element reference" {
+            // Chromium says it either way when the page was replaced meanwhile.
+            let replaced = error == "stale element reference"
+                || v["value"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("does not belong to the document"));
+            if replaced {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             }
