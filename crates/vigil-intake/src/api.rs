@@ -19,14 +19,32 @@ use crate::{Intake, SubmitError};
 /// The API description, committed and served as is.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// A report as the API receives it; wiped when dropped.
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+// Wiped when dropped. The OpenAPI schema is generated from this type (see
+// openapi.rs); its doc comments are the descriptions API users read.
+/// A report, in the reporter's words.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReportRequest {
+pub(crate) struct ReportRequest {
+    /// What happened, in the reporter's words: at least one character that is
+    /// not white space (surrounding white space is trimmed).
+    #[schema(
+        min_length = 1,
+        max_length = 20000,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     text: String,
+    /// Someone is detained right now and needs a lawyer.
     #[serde(default)]
+    #[schema(default = false)]
     urgent: bool,
+    /// How the team can reach the reporter, if they wish; empty or null means
+    /// none.
+    #[schema(max_length = 500)]
     contact: Option<String>,
+    /// The reporter's language, `ru` or `en`; answers and errors use it. Any
+    /// other value, or none, means Russian: a report is never refused for its
+    /// language.
+    #[schema(examples("ru", "en"))]
     lang: Option<String>,
 }
 

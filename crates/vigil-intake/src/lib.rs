@@ -7,9 +7,13 @@
 //! a log line, even with only the day on it, tells when reports came in.
 
 mod api;
+pub mod attachments;
 mod desk_api;
 mod form;
+pub mod limits;
 mod not_found;
+pub mod openapi;
+pub mod pow;
 mod texts;
 mod upkeep;
 mod writer;
@@ -49,6 +53,8 @@ pub struct IntakeConfig {
     pub receipt_days: u32,
     pub max_sealing: usize,
     pub busy_wait: Duration,
+    /// Rate limits and proof-of-work (intakechan).
+    pub abuse: limits::AbuseConfig,
 }
 
 impl IntakeConfig {
@@ -62,6 +68,7 @@ impl IntakeConfig {
             receipt_days: DEFAULT_RECEIPT_DAYS,
             max_sealing: DEFAULT_MAX_SEALING,
             busy_wait: DEFAULT_BUSY_WAIT,
+            abuse: limits::AbuseConfig::default(),
         }
     }
 }
@@ -71,6 +78,7 @@ pub struct Intake {
     store: Arc<dyn IntakeStore>,
     writer: Writer,
     sealing: Semaphore,
+    guard: limits::Guard,
 }
 
 /// Why a report could not be accepted, whatever the channel.
@@ -88,11 +96,13 @@ impl Intake {
     pub fn new(config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
         let writer = Writer::spawn(store.clone());
         let sealing = Semaphore::new(config.max_sealing.max(1));
+        let guard = limits::Guard::new(&config.abuse);
         let intake = Arc::new(Intake {
             config,
             store,
             writer,
             sealing,
+            guard,
         });
         upkeep::spawn(intake.clone());
         intake
@@ -146,10 +156,18 @@ impl Intake {
 /// The intake's routes: the form, the JSON API and the desk's pull API.
 pub fn router(intake: Arc<Intake>) -> Router {
     let limit = intake.config.max_body_bytes;
-    let routes = Router::new()
-        .route("/", get(form::show))
+    // The routes that take a report pass the abuse guard first (intakechan).
+    let guarded = Router::new()
         .route("/report", post(form::submit))
         .route("/api/v1/reports", post(api::submit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            intake.clone(),
+            limits::guard,
+        ));
+    let routes = Router::new()
+        .route("/", get(form::show))
+        .merge(guarded)
+        .route("/api/v1/challenge", get(pow::issue))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/desk/reports", get(desk_api::pull))
         .route("/api/v1/desk/ack", post(desk_api::acknowledge))

@@ -213,3 +213,100 @@ fn the_receipt_cutoff_counts_whole_days() {
         d("2023-12-02")
     );
 }
+
+// --- intakechan: abuse limits and proof-of-work ---
+
+fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap()
+}
+
+#[tokio::test]
+async fn the_api_asks_for_a_solved_challenge_and_takes_it_once() {
+    let f = fixture(|c| c.abuse.api_pow_bits = 8).await;
+    let (status, _, answer) = send(&f.intake, api(r#"{"text": "a report"}"#, "ru")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(json_of(&answer)["error"]["code"], "proof_required");
+    assert!(answer.contains("GET /api/v1/challenge"), "{answer}");
+    assert!(answer.contains("Нужно доказательство"), "{answer}");
+    let (status, _, issued) = send(
+        &f.intake,
+        Request::get("/api/v1/challenge")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let issued = json_of(&issued);
+    assert_eq!(issued["bits"], 8);
+    let proof = crate::pow::solve(issued["challenge"].as_str().unwrap()).unwrap();
+    let with_proof = |proof: &str| {
+        Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .header(crate::limits::PROOF_HEADER, proof)
+            .body(Body::from(r#"{"text": "a report"}"#))
+            .unwrap()
+    };
+    let (status, _, answer) = send(&f.intake, with_proof(&proof)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, _, answer) = send(&f.intake, with_proof(&proof)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(json_of(&answer)["error"]["code"], "proof_spent");
+    assert!(answer.contains("already used"), "{answer}");
+    assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 1);
+    // The form (which works without JavaScript) is not asked for one.
+    let (status, _, _) = send(&f.intake, form("text=words")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_hears_when_to_return_and_keeps_its_words() {
+    let f = fixture(|c| {
+        c.abuse.client_address =
+            crate::limits::ClientAddress::Header(header::HeaderName::from_static("x-real-ip"));
+        c.abuse.rate = crate::limits::RateLimit {
+            per_hour: 6,
+            burst: 2,
+        };
+    })
+    .await;
+    let from = |ip: &str, mut r: Request<Body>| {
+        r.headers_mut().insert("x-real-ip", ip.parse().unwrap());
+        r
+    };
+    for _ in 0..2 {
+        let (status, _, _) =
+            send(&f.intake, from("192.0.2.1", api(r#"{"text": "r"}"#, "ru"))).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let response = crate::router(f.intake.clone())
+        .oneshot(from("192.0.2.1", api(r#"{"text": "r"}"#, "ru")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "600");
+    let (status, _, answer) =
+        send(&f.intake, from("192.0.2.1", api(r#"{"text": "r"}"#, "en"))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json_of(&answer)["error"]["code"], "rate_limited");
+    assert!(answer.contains("again in 10 min"), "{answer}");
+    let (status, ctype, page) = send(
+        &f.intake,
+        from(
+            "192.0.2.1",
+            form("text=%D0%BC%D0%BE%D0%B8+%D1%81%D0%BB%D0%BE%D0%B2%D0%B0&contact=c1&lang=ru"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    assert!(page.contains("через 10 мин"), "{page}");
+    assert!(
+        page.contains("мои слова") && page.contains("c1"),
+        "words lost: {page}"
+    );
+    // Another client is untouched.
+    let (status, _, _) = send(&f.intake, from("192.0.2.2", api(r#"{"text": "r"}"#, "ru"))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 3);
+}

@@ -203,6 +203,7 @@ pub async fn run(args: DemoArgs) -> Result {
         receipt_days: None,
         receipt_key_file: None,
         behind_tls_proxy: false,
+        abuse: None,
     };
     config::save(&layout.intake_config(), &intake_file)?;
     let desk_file = DeskConfigFile {
