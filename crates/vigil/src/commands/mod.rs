@@ -1,5 +1,7 @@
 //! One module per command.
 
+pub mod bench_load;
+pub mod bench_seal;
 mod demo;
 mod desk;
 pub mod import;
@@ -32,6 +34,8 @@ pub async fn run(cli: Cli) -> Result {
         Command::Link(args) => Ok(vigil_linkage::cli::run(&args)?),
         Command::Import(args) => import::run(args).await,
         Command::Stats(args) => stats::run(args).await,
+        Command::BenchSeal(args) => bench_seal::run(&args),
+        Command::BenchLoad(args) => bench_load::run(args).await,
     }
 }
 
