@@ -135,6 +135,7 @@ conformance!(
     record_counts_follow_the_counting_rules,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
+    intake_big_batch_spans_statement_chunks,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -990,4 +991,39 @@ async fn record_counts_follow_the_counting_rules(f: Fresh) {
         let whole = s.record_count(&q(&[], from, to)).await.unwrap();
         assert_eq!(vec![total], whole, "{keys:?}");
     }
+}
+
+// intakechan: intake_insert writes a batch in multi-row statements of 100
+// reports; a batch of 250 spans three, and order and receipts must hold.
+async fn intake_big_batch_spans_statement_chunks(f: Fresh) {
+    let s = f.intake().await;
+    let make = |n: u16| {
+        let mut hash = [0u8; 32];
+        hash[..2].copy_from_slice(&n.to_be_bytes());
+        hash[31] = 1;
+        SealedReport {
+            id: ReportId::generate().unwrap(),
+            receipt_hash: hash,
+            sealed: format!("age-encryption.org/v1 sealed {n}").into_bytes(),
+            received: "2024-02-03".parse().unwrap(),
+        }
+    };
+    let first: Vec<SealedReport> = (0..250).map(make).collect();
+    s.intake_insert(&first).await.unwrap();
+    let later = make(1000);
+    s.intake_insert(std::slice::from_ref(&later)).await.unwrap();
+    assert_eq!(s.intake_pending_count().await.unwrap(), 251);
+    let pending = s.intake_pending(500).await.unwrap();
+    let mut expected = first.clone();
+    expected.push(later.clone());
+    assert_eq!(pending, expected);
+    for r in [&first[0], &first[99], &first[100], &first[249], &later] {
+        assert!(s.intake_receipt_known(&r.receipt_hash).await.unwrap());
+    }
+    // A duplicate id anywhere sinks the whole batch.
+    let mut bad: Vec<SealedReport> = (2000..2150).map(make).collect();
+    bad[140].id = first[3].id;
+    assert!(s.intake_insert(&bad).await.is_err());
+    assert_eq!(s.intake_pending_count().await.unwrap(), 251);
+    assert!(!s.intake_receipt_known(&bad[0].receipt_hash).await.unwrap());
 }
