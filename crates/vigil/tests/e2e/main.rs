@@ -21,6 +21,7 @@ mod stress;
 
 mod audit;
 mod auth;
+mod intake_channels;
 mod intake_privacy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
