@@ -926,19 +926,39 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     async fn start() -> Browser {
-        let mut driver = Command::new("chromedriver")
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is missing: run the tests with scripts/test, which installs it");
-        let mut out = BufReader::new(driver.stdout.take().unwrap());
-        let mut line = String::new();
-        let port = loop {
-            line.clear();
-            assert!(out.read_line(&mut line).unwrap() > 0, "chromedriver exited");
-            if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                break rest.trim().trim_end_matches('.').to_owned();
+        // On a machine loaded by parallel builds, chromedriver has been seen to
+        // exit before announcing its port: start it again, a bounded number of times.
+        let mut attempt = 0;
+        let (driver, mut out, port) = loop {
+            attempt += 1;
+            let mut driver = Command::new("chromedriver")
+                .arg("--port=0")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "chromedriver is missing: run the tests with scripts/test, which installs it",
+                );
+            let mut out = BufReader::new(driver.stdout.take().unwrap());
+            let mut line = String::new();
+            let port = loop {
+                line.clear();
+                if out.read_line(&mut line).unwrap_or(0) == 0 {
+                    break None;
+                }
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    break Some(rest.trim().trim_end_matches('.').to_owned());
+                }
+            };
+            match port {
+                Some(port) => break (driver, out, port),
+                None => {
+                    let _ = driver.wait();
+                    assert!(
+                        attempt < 3,
+                        "chromedriver exited before it started, three times"
+                    );
+                }
             }
         };
         std::thread::spawn(move || {
