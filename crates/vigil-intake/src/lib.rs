@@ -12,6 +12,7 @@ mod followup;
 mod form;
 mod not_found;
 mod regions;
+mod telegram;
 mod texts;
 mod upkeep;
 mod writer;
@@ -30,6 +31,10 @@ use vigil_core::{
 use vigil_store::{IntakeStore, SealedReport};
 
 pub use regions::{Region, regions};
+pub use telegram::{
+    DEFAULT_API_BASE, DEFAULT_CONVERSATION_MINUTES, DEFAULT_MAX_CONVERSATIONS, TelegramConfig,
+    TelegramSettings,
+};
 pub use writer::Writer;
 
 /// The largest request body accepted, in bytes. A report of the longest text
@@ -57,6 +62,8 @@ pub struct IntakeConfig {
     pub busy_wait: Duration,
     /// Who runs this intake, named on every page.
     pub organisation: Organisation,
+    /// telegram: the bot's webhook, when configured.
+    pub telegram: Option<TelegramConfig>,
 }
 
 /// The organisation that runs the intake, as its pages name it (intake
@@ -123,6 +130,7 @@ impl IntakeConfig {
             max_sealing: DEFAULT_MAX_SEALING,
             busy_wait: DEFAULT_BUSY_WAIT,
             organisation: Organisation::default(),
+            telegram: None,
         }
     }
 }
@@ -132,6 +140,7 @@ pub struct Intake {
     store: Arc<dyn IntakeStore>,
     writer: Writer,
     sealing: Semaphore,
+    telegram: Option<telegram::Bot>,
 }
 
 /// Why a report could not be accepted, whatever the channel.
@@ -147,7 +156,8 @@ pub enum SubmitError {
 impl Intake {
     /// Starts the intake's writer task and its upkeep (receipt expiry, WAL
     /// truncation); must be called inside a Tokio runtime.
-    pub fn new(config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
+    pub fn new(mut config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
+        let telegram = config.telegram.take().map(telegram::Bot::new);
         let writer = Writer::spawn(store.clone());
         let sealing = Semaphore::new(config.max_sealing.max(1));
         let intake = Arc::new(Intake {
@@ -155,8 +165,10 @@ impl Intake {
             store,
             writer,
             sealing,
+            telegram,
         });
         upkeep::spawn(intake.clone());
+        telegram::spawn_sweeper(&intake);
         intake
     }
 
@@ -237,6 +249,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/status/message", post(followup::add_message))
         .route("/api/v1/followup", post(followup::api_messages))
         .route("/api/v1/followup/messages", post(followup::api_add_message))
+        .route("/telegram/{secret}", axum::routing::any(telegram::webhook))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found::not_found)
         .method_not_allowed_fallback(not_found::method_not_allowed)
