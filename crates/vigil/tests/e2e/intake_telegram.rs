@@ -337,6 +337,29 @@ async fn a_conversation_in_english_with_skips_and_back() {
     assert_eq!(d["consent"], "public");
     assert!(d.get("names").is_none() && d.get("city").is_none());
     assert!(item.get("contact").is_none_or(Value::is_null));
+    let opened = item.to_string();
+    assert!(!opened.contains("734529184"), "{opened}");
+    // The desk's queue page names the channel.
+    let mut account = w.command(&["desk", "account", "lawyer", "--role", "duty_lawyer"]);
+    account.env("VIGIL_ACCOUNT_PASSWORD", "correct horse battery");
+    super::succeeded(&mut account);
+    let desk = w.serve(&["desk", "serve"], "desk listening on");
+    let c = client();
+    let (cookie, _) =
+        super::desk_access::http_login(&c, &desk, "lawyer", "correct horse battery", None).await;
+    let page = c
+        .get(format!("{desk}/?lang=en"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<span class=\"muted channel\">Telegram bot</span>"),
+        "{page}"
+    );
     let r = client()
         .post(format!("{intake}/api/v1/followup"))
         .json(&json!({ "receipt": receipt }))
