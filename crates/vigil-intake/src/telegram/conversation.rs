@@ -180,6 +180,24 @@ impl Conversation {
         }
     }
 
+    /// Bytes of the reporter's words held, for the memory budget.
+    pub fn held_bytes(&self) -> usize {
+        let d = &self.details;
+        [
+            &d.names,
+            &d.when,
+            &d.region,
+            &d.city,
+            &d.place,
+            &d.station,
+            &self.contact,
+        ]
+        .iter()
+        .map(|f| f.as_ref().map_or(0, String::len))
+        .sum::<usize>()
+            + self.text.len()
+    }
+
     fn t(&self) -> BotTexts {
         bot_texts(self.lang)
     }
@@ -218,6 +236,7 @@ impl Conversation {
                     vec![self.ask()]
                 });
             }
+            Input::Text("/help") => return Outcome::Reply(self.greeting(false)),
             Input::Text("/back") => return self.go(self.step.previous()),
             Input::Text("/skip") if self.step.optional() => {
                 self.clear();

@@ -44,6 +44,13 @@ pub const DEFAULT_CONVERSATION_MINUTES: u32 = 30;
 pub const DEFAULT_MAX_CONVERSATIONS: usize = 1000;
 /// The header in which Telegram sends the webhook's secret token.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+/// The longest message Telegram delivers, in characters; anything longer did
+/// not come from Telegram.
+const MAX_MESSAGE_CHARS: usize = 4096;
+/// Bytes of answers all unfinished conversations may hold together (a
+/// conversation holds at most about 90 KB: a 20,000-character account and
+/// the short answers). Past it, new words are refused until some end.
+const MAX_HELD_BYTES: usize = 16 * 1024 * 1024;
 /// How often expired conversations are wiped even if nobody writes.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -302,6 +309,34 @@ impl Bot {
         self.send(chat_id, &replies).await;
     }
 
+    /// A refusal for a message longer than Telegram allows, or one that would
+    /// take the conversations' memory past its budget.
+    fn too_much(
+        &self,
+        map: &HashMap<ChatKey, Conversation>,
+        key: ChatKey,
+        input: Input<'_>,
+    ) -> Option<Reply> {
+        let Input::Text(text) = input else {
+            return None;
+        };
+        let lang = map.get(&key).map(|c| c.lang).unwrap_or_default();
+        if text.chars().count() > MAX_MESSAGE_CHARS {
+            let t = bot_texts(lang);
+            return Some(plain(
+                &t.too_long.replace("{max}", &MAX_MESSAGE_CHARS.to_string()),
+            ));
+        }
+        let held: usize = map.values().map(Conversation::held_bytes).sum();
+        (held + text.len() > MAX_HELD_BYTES).then(|| {
+            plain(&format!(
+                "{}\n\n{}",
+                bot_texts(Lang::Ru).full,
+                bot_texts(Lang::En).full
+            ))
+        })
+    }
+
     /// Starts a conversation if there is room.
     fn start(
         &self,
@@ -327,14 +362,20 @@ impl Bot {
     async fn step(&self, intake: &Intake, chat_id: i64, input: Input<'_>, now: Instant) {
         self.sweep(now);
         let key = self.chat_key(chat_id);
-        // "/start@vigil_bot" in a client that adds the bot's name.
         let command = match input {
-            Input::Text(t) => t.trim().split('@').next().unwrap_or_default(),
+            Input::Text(t) => command_of(t).unwrap_or_default(),
             Input::Button(_) => "",
+        };
+        let input = match input {
+            Input::Text(_) if !command.is_empty() => Input::Text(command),
+            other => other,
         };
         let next = {
             let mut map = self.lock();
             match (command, input) {
+                _ if let Some(refusal) = self.too_much(&map, key, input) => {
+                    Next::Send(vec![refusal])
+                }
                 ("/start", _) => {
                     map.remove(&key);
                     Next::Send(self.start(&mut map, key, now, false))
@@ -395,6 +436,21 @@ impl Bot {
         self.lock().entry(key).or_insert(c);
         self.send(chat_id, &[plain(&problem), summary]).await;
     }
+}
+
+/// A command as typed, without the bot's name ("/start@vigil_bot") or a
+/// deep-link payload ("/start campaign"); `None` for anything else, so that
+/// an answer which merely starts with a slash stays an answer.
+fn command_of(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let mut words = text.split_whitespace();
+    let first = words.next()?;
+    let command = first.split('@').next()?;
+    let known = matches!(
+        command,
+        "/start" | "/cancel" | "/lang" | "/back" | "/skip" | "/help"
+    );
+    (known && (words.next().is_none() || command == "/start")).then_some(command)
 }
 
 fn plain(text: &str) -> Reply {

@@ -397,3 +397,28 @@ fn half_or_unsafe_settings_are_refused_by_name() {
     assert!(TelegramConfig::new(settings("http://127.0.0.1:8081")).is_ok());
     assert!(TelegramConfig::new(settings("https://api.telegram.org")).is_ok());
 }
+
+#[test]
+fn commands_are_read_with_the_bot_name_or_a_payload_and_answers_stay_answers() {
+    assert_eq!(command_of("/start"), Some("/start"));
+    assert_eq!(command_of(" /start@vigil_intake_bot "), Some("/start"));
+    assert_eq!(command_of("/start from-site"), Some("/start"));
+    assert_eq!(command_of("/cancel@vigil_intake_bot"), Some("/cancel"));
+    assert_eq!(command_of("/lang"), Some("/lang"));
+    assert_eq!(command_of("/cancel the hearing was moved"), None);
+    assert_eq!(command_of("/ОВД Тверской"), None);
+    assert_eq!(command_of("Иван @ivan"), None);
+}
+
+#[tokio::test]
+async fn a_message_longer_than_telegram_allows_is_refused_and_not_kept() {
+    let f = start(|_| {}).await;
+    deliver(&f, &typed("/start")).await;
+    f.api.take_texts();
+    deliver(&f, &typed(&"я".repeat(MAX_MESSAGE_CHARS + 1))).await;
+    let texts = f.api.take_texts();
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].contains("4096"), "{texts:?}");
+    let key = bot(&f).chat_key(CHAT);
+    assert_eq!(bot(&f).lock().get(&key).unwrap().held_bytes(), 0);
+}
