@@ -9,8 +9,10 @@ use zeroize::Zeroizing;
 
 use super::conversation::Reply;
 
-/// How long one Bot API call may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one Bot API call may take. Replies go out before the webhook
+/// answers (so they keep their order), and Telegram sends an update again if
+/// the webhook takes too long: three calls at most must fit well inside that.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a Bot API call failed; says nothing of the request.
 #[derive(Debug)]

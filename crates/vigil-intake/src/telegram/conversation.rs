@@ -539,7 +539,8 @@ impl Conversation {
             let mut value = value;
             let shown = value.as_deref().map(escape);
             text.push_str(&format!(
-                "{label}: {}\n",
+                "{}: {}\n",
+                escape(label),
                 shown.as_deref().unwrap_or(t.not_given)
             ));
             value.zeroize();

@@ -434,7 +434,8 @@ impl Bot {
         // Nothing was kept: give the conversation back so "Send" can be pressed again.
         let summary = c.ask();
         self.lock().entry(key).or_insert(c);
-        self.send(chat_id, &[plain(&problem), summary]).await;
+        self.send(chat_id, &[plain(&texts::escape(&problem)), summary])
+            .await;
     }
 }
 
@@ -462,25 +463,33 @@ fn plain(text: &str) -> Reply {
 
 /// The receipt as the form's receipt page gives it, with "what happens next".
 fn receipt_reply(intake: &Intake, lang: Lang, receipt: &Receipt, urgent: bool) -> Reply {
+    // The form's texts are written for HTML pages: escaped here, since a
+    // stray `&` or `<` would make Telegram refuse the whole message.
     let t = texts(lang);
+    let e = texts::escape;
     let org = &intake.config.organisation;
     let mut text = format!(
         "<b>{}</b>\n{}\n<code>{receipt}</code>\n\n{}\n",
-        t.received_title, t.receipt_intro, t.receipt_keep
+        e(t.received_title),
+        e(t.receipt_intro),
+        e(t.receipt_keep)
     );
     if urgent {
-        text.push_str(&format!("\n<b>{}</b>\n", t.urgent_note));
+        text.push_str(&format!("\n<b>{}</b>\n", e(t.urgent_note)));
     }
     text.push_str(&format!(
         "\n<b>{}</b>\n• {}\n• {}\n• {}",
-        t.next_title, t.next_who, t.next_when, t.next_detained
+        e(t.next_title),
+        e(t.next_who),
+        e(t.next_when),
+        e(t.next_detained)
     ));
     if let Some(phone) = &org.phone {
-        text.push_str(&format!(" {}: {}.", t.hotline, texts::escape(phone)));
+        text.push_str(&format!(" {}: {}.", e(t.hotline), e(phone)));
     }
     text.push_str(&format!(
         "\n• {}\n\n<i>{}</i>",
-        t.next_status,
+        e(t.next_status),
         bot_texts(lang).after_receipt
     ));
     Reply {

@@ -44,6 +44,20 @@ fn pressed(data: &str) -> Value {
     u
 }
 
+/// Whether Telegram's HTML mode would take this text: only the tags the bot
+/// uses, every other `<`, `>` and `&` escaped.
+pub(crate) fn telegram_html_ok(text: &str) -> bool {
+    let bare = ["<b>", "</b>", "<i>", "</i>", "<code>", "</code>"]
+        .iter()
+        .fold(text.to_owned(), |s, tag| s.replace(tag, ""));
+    !bare.contains(['<', '>'])
+        && bare.match_indices('&').all(|(i, _)| {
+            ["&lt;", "&gt;", "&amp;", "&quot;"]
+                .iter()
+                .any(|e| bare[i..].starts_with(e))
+        })
+}
+
 /// A fake Bot API: records every call's method and body; fails them all
 /// while `fail` is set.
 struct FakeApi {
@@ -64,9 +78,15 @@ impl FakeApi {
                     let (c, f) = (c.clone(), f.clone());
                     async move {
                         assert_eq!(bot, "bot123456:TEST-token");
-                        c.lock()
-                            .unwrap()
-                            .push((method, serde_json::from_slice(&body).unwrap()));
+                        let body: Value = serde_json::from_slice(&body).unwrap();
+                        if let Some(text) = body["text"].as_str() {
+                            // Telegram answers 400 to HTML it cannot parse.
+                            if !telegram_html_ok(text) {
+                                c.lock().unwrap().push(("BAD HTML".into(), body));
+                                return StatusCode::BAD_REQUEST;
+                            }
+                        }
+                        c.lock().unwrap().push((method, body));
                         if f.load(Ordering::Relaxed) {
                             StatusCode::BAD_GATEWAY
                         } else {
@@ -84,9 +104,12 @@ impl FakeApi {
 
     /// The texts of the messages sent since the last look.
     fn take_texts(&self) -> Vec<String> {
-        self.calls
-            .lock()
-            .unwrap()
+        let mut calls = self.calls.lock().unwrap();
+        assert!(
+            calls.iter().all(|(m, _)| m != "BAD HTML"),
+            "Telegram would refuse: {calls:?}"
+        );
+        calls
             .drain(..)
             .filter(|(m, _)| m == "sendMessage")
             .map(|(_, b)| b["text"].as_str().unwrap().to_owned())
@@ -396,6 +419,16 @@ fn half_or_unsafe_settings_are_refused_by_name() {
     assert!(refused(|s| s.conversation_minutes = 0).contains("conversation_minutes"));
     assert!(TelegramConfig::new(settings("http://127.0.0.1:8081")).is_ok());
     assert!(TelegramConfig::new(settings("https://api.telegram.org")).is_ok());
+}
+
+#[test]
+fn the_html_check_of_the_fake_catches_what_telegram_refuses() {
+    assert!(telegram_html_ok(
+        "<b>a</b> &lt;x&gt; &amp; <code>K-1</code>"
+    ));
+    assert!(!telegram_html_ok("a < b"));
+    assert!(!telegram_html_ok("a & b"));
+    assert!(!telegram_html_ok("<a href=\"x\">x</a>"));
 }
 
 #[test]

@@ -38,6 +38,20 @@ fn pressed(data: &str) -> Value {
     u
 }
 
+/// Whether Telegram's HTML mode would take this text: only the tags the bot
+/// uses, every other `<`, `>` and `&` escaped.
+fn telegram_html_ok(text: &str) -> bool {
+    let bare = ["<b>", "</b>", "<i>", "</i>", "<code>", "</code>"]
+        .iter()
+        .fold(text.to_owned(), |s, tag| s.replace(tag, ""));
+    !bare.contains(['<', '>'])
+        && bare.match_indices('&').all(|(i, _)| {
+            ["&lt;", "&gt;", "&amp;", "&quot;"]
+                .iter()
+                .any(|e| bare[i..].starts_with(e))
+        })
+}
+
 /// A fake Bot API on loopback that records every call.
 struct FakeBotApi {
     url: String,
@@ -57,8 +71,16 @@ impl FakeBotApi {
                     async move {
                         assert_eq!(bot, format!("bot{TOKEN}"));
                         let body: Value = serde_json::from_slice(&body).unwrap();
+                        // Telegram answers 400 to HTML it cannot parse.
+                        let bad = body["text"].as_str().is_some_and(|t| !telegram_html_ok(t));
+                        let method = if bad { "BAD HTML".to_owned() } else { method };
                         seen.lock().unwrap().push((method, body));
-                        axum::Json(json!({ "ok": true, "result": true }))
+                        let status = if bad {
+                            axum::http::StatusCode::BAD_REQUEST
+                        } else {
+                            axum::http::StatusCode::OK
+                        };
+                        (status, axum::Json(json!({ "ok": !bad, "result": true })))
                     }
                 },
             ),
@@ -72,6 +94,10 @@ impl FakeBotApi {
     /// The messages sent since the last look.
     fn take(&self) -> Vec<Value> {
         let mut calls = self.calls.lock().unwrap();
+        assert!(
+            calls.iter().all(|(m, _)| m != "BAD HTML"),
+            "Telegram would refuse: {calls:?}"
+        );
         let out = calls
             .iter()
             .filter(|(m, _)| m == "sendMessage")
