@@ -295,6 +295,7 @@ impl Bot {
 
     /// A sticker, photo or voice message: say so and ask the question again.
     async fn not_text(&self, chat_id: i64, now: Instant) {
+        self.sweep(now);
         let key = self.chat_key(chat_id);
         let replies = {
             let mut map = self.lock();
