@@ -7,10 +7,14 @@
 //! a log line, even with only the day on it, tells when reports came in.
 
 mod api;
+pub mod attachments;
 mod desk_api;
 mod followup;
 mod form;
+pub mod limits;
 mod not_found;
+pub mod openapi;
+pub mod pow;
 mod regions;
 mod telegram;
 mod texts;
@@ -64,6 +68,8 @@ pub struct IntakeConfig {
     pub organisation: Organisation,
     /// telegram: the bot's webhook, when configured.
     pub telegram: Option<TelegramConfig>,
+    /// Rate limits and proof-of-work (intakechan).
+    pub abuse: limits::AbuseConfig,
 }
 
 /// The organisation that runs the intake, as its pages name it (intake
@@ -131,6 +137,7 @@ impl IntakeConfig {
             busy_wait: DEFAULT_BUSY_WAIT,
             organisation: Organisation::default(),
             telegram: None,
+            abuse: limits::AbuseConfig::default(),
         }
     }
 }
@@ -141,6 +148,7 @@ pub struct Intake {
     writer: Writer,
     sealing: Semaphore,
     telegram: Option<telegram::Bot>,
+    guard: limits::Guard,
 }
 
 /// Why a report could not be accepted, whatever the channel.
@@ -157,15 +165,18 @@ impl Intake {
     /// Starts the intake's writer task and its upkeep (receipt expiry, WAL
     /// truncation); must be called inside a Tokio runtime.
     pub fn new(mut config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
-        let telegram = config.telegram.take().map(telegram::Bot::new);
+        let rate = config.abuse.rate;
+        let telegram = config.telegram.take().map(|t| telegram::Bot::new(t, rate));
         let writer = Writer::spawn(store.clone());
         let sealing = Semaphore::new(config.max_sealing.max(1));
+        let guard = limits::Guard::new(&config.abuse);
         let intake = Arc::new(Intake {
             config,
             store,
             writer,
             sealing,
             telegram,
+            guard,
         });
         upkeep::spawn(intake.clone());
         telegram::spawn_sweeper(&intake);
@@ -237,18 +248,27 @@ impl Intake {
 /// The intake's routes: the form, the JSON API and the desk's pull API.
 pub fn router(intake: Arc<Intake>) -> Router {
     let limit = intake.config.max_body_bytes;
-    let routes = Router::new()
-        .route("/", get(form::show))
+    // The routes that store something a reporter sent (a report, a
+    // follow-up) pass the abuse guard first (intakechan).
+    let guarded = Router::new()
         .route("/report", post(form::submit))
         .route("/api/v1/reports", post(api::submit))
+        .route("/status/message", post(followup::add_message))
+        .route("/api/v1/followup/messages", post(followup::api_add_message))
+        .route_layer(axum::middleware::from_fn_with_state(
+            intake.clone(),
+            limits::guard,
+        ));
+    let routes = Router::new()
+        .route("/", get(form::show))
+        .merge(guarded)
+        .route("/api/v1/challenge", get(pow::issue))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/desk/reports", get(desk_api::pull))
         .route("/api/v1/desk/ack", post(desk_api::acknowledge))
         .route("/api/v1/desk/messages", post(desk_api::exchange))
         .route("/status", get(followup::status_form).post(followup::status))
-        .route("/status/message", post(followup::add_message))
         .route("/api/v1/followup", post(followup::api_messages))
-        .route("/api/v1/followup/messages", post(followup::api_add_message))
         .route("/telegram/{secret}", axum::routing::any(telegram::webhook))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found::not_found)

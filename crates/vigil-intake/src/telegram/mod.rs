@@ -14,6 +14,7 @@ mod texts;
 mod update;
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -33,6 +34,7 @@ use self::client::BotApi;
 use self::conversation::{Conversation, Input, Outcome, Reply};
 use self::texts::bot_texts;
 use self::update::{Message, Update};
+use crate::limits::{ClientAddress, Limiter, RateLimit, Verdict};
 use crate::texts::texts;
 use crate::{Intake, Submission, SubmitError};
 
@@ -181,6 +183,9 @@ pub(crate) struct Bot {
     conversations: Mutex<HashMap<ChatKey, Conversation>>,
     /// Replies the Bot API did not take; the only thing logged about them.
     failed_calls: AtomicU64,
+    /// Reports sealed per chat, under the intake's `[abuse]` rate (the
+    /// per-address limit cannot serve: every update comes from Telegram).
+    limiter: Limiter,
 }
 
 /// What to do once the conversation map is unlocked.
@@ -190,11 +195,25 @@ enum Next {
 }
 
 impl Bot {
-    pub(crate) fn new(config: TelegramConfig) -> Self {
+    pub(crate) fn new(config: TelegramConfig, rate: RateLimit) -> Self {
         Bot {
             config,
             conversations: Mutex::new(HashMap::new()),
             failed_calls: AtomicU64::new(0),
+            limiter: Limiter::new(ClientAddress::Peer, rate, Instant::now()),
+        }
+    }
+
+    /// Whether this chat may seal one more report now. The limiter knows a
+    /// client by a keyed hash of an address under a key it rotates, so the
+    /// chat id is given to it as an address (in the /64 it keys by), in a
+    /// limiter of the bot's own, apart from web clients'.
+    fn limited(&self, chat_id: i64, now: Instant) -> Option<u64> {
+        let prefix = u128::from(u64::from_be_bytes(chat_id.to_be_bytes())) << 64;
+        let as_address = SocketAddr::new(IpAddr::V6(Ipv6Addr::from(prefix)), 0);
+        match self.limiter.check(&HeaderMap::new(), Some(as_address), now) {
+            Verdict::Allowed => None,
+            Verdict::Limited { retry_after } => Some(retry_after),
         }
     }
 
@@ -414,6 +433,13 @@ impl Bot {
     /// team has it).
     async fn submit(&self, intake: &Intake, chat_id: i64, key: ChatKey, c: Conversation) {
         let lang = c.lang;
+        if let Some(retry_after) = self.limited(chat_id, Instant::now()) {
+            let minutes = retry_after.div_ceil(60).max(1).to_string();
+            let note = plain(&bot_texts(lang).limited.replace("{minutes}", &minutes));
+            let summary = c.ask();
+            self.lock().entry(key).or_insert(c);
+            return self.send(chat_id, &[note, summary]).await;
+        }
         let urgent = c.details.happened == Some(Happened::DetainedNow);
         let submission = Submission {
             text: &c.text,

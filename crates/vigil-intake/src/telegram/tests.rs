@@ -136,6 +136,13 @@ struct Fixture {
 }
 
 async fn start(adjust: impl FnOnce(&mut TelegramSettings)) -> Fixture {
+    start_with(adjust, |_| {}).await
+}
+
+async fn start_with(
+    adjust: impl FnOnce(&mut TelegramSettings),
+    intake: impl FnOnce(&mut IntakeConfig),
+) -> Fixture {
     let api = FakeApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let store = vigil_store::open_intake(&vigil_store::sqlite_url(&dir.path().join("intake.db")))
@@ -150,6 +157,7 @@ async fn start(adjust: impl FnOnce(&mut TelegramSettings)) -> Fixture {
     let mut s = settings(&api.url);
     adjust(&mut s);
     config.telegram = Some(TelegramConfig::new(s).unwrap());
+    intake(&mut config);
     Fixture {
         intake: Intake::new(config, store),
         api,
@@ -454,4 +462,41 @@ async fn a_message_longer_than_telegram_allows_is_refused_and_not_kept() {
     assert!(texts[0].contains("4096"), "{texts:?}");
     let key = bot(&f).chat_key(CHAT);
     assert_eq!(bot(&f).lock().get(&key).unwrap().held_bytes(), 0);
+}
+
+#[tokio::test]
+async fn reports_per_chat_are_rate_limited_and_the_answers_wait() {
+    let f = start_with(
+        |_| {},
+        |c| {
+            c.abuse.rate = crate::limits::RateLimit {
+                per_hour: 1,
+                burst: 1,
+            }
+        },
+    )
+    .await;
+    shortest_report(&f).await;
+    assert!(f.api.take_texts().last().unwrap().contains("<code>"));
+    shortest_report(&f).await;
+    let texts = f.api.take_texts();
+    let n = texts.len();
+    assert!(
+        texts[n - 2].contains("слишком много сообщений подряд"),
+        "{texts:?}"
+    );
+    assert!(texts[n - 2].contains("60 мин"), "{texts:?}");
+    assert!(texts[n - 1].starts_with("<b>Проверьте сообщение:</b>"));
+    assert_eq!(f.intake.store.intake_pending(10).await.unwrap().len(), 1);
+    // The answers wait for "Send"; another chat is not held back.
+    assert_eq!(bot(&f).held(), 1);
+    let mut other = typed("/start");
+    other["message"]["chat"]["id"] = 99_000_002.into();
+    deliver(&f, &other).await;
+    let mut other = pressed("skip:happened");
+    other["callback_query"]["message"]["chat"]["id"] = 99_000_002.into();
+    deliver(&f, &other).await;
+    assert_eq!(bot(&f).held(), 2);
+    assert!(bot(&f).limited(99_000_002, Instant::now()).is_none());
+    assert!(bot(&f).limited(CHAT, Instant::now()).is_some());
 }
