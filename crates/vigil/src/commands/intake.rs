@@ -174,6 +174,10 @@ pub async fn run(args: IntakeArgs) -> Result {
              set receipt_key_file in intake.toml (or VIGIL_RECEIPT_KEY_FILE) to a file on other storage"
         );
     }
+    if file.telegram.is_some() {
+        // The secret itself stays out of the output (it may be logged).
+        println!("telegram bot: webhook at POST /telegram/WEBHOOK_SECRET (see intake.toml)");
+    }
     println!("intake listening on http://{}", listener.local_addr()?);
     vigil_web::serve(listener, vigil_intake::router(intake), shutdown_signal()).await?;
     Ok(())

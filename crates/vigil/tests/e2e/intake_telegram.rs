@@ -307,6 +307,15 @@ async fn a_conversation_in_russian_is_sealed_for_the_desk_and_its_receipt_works(
     assert_eq!(answer["messages"][0]["from"], "team");
     assert_eq!(answer["messages"][0]["text"], "Ответ-tg: адвокат едет");
     assert_no_chat_id(&w);
+    // The intake says the bot is on, and prints none of its secrets.
+    let logs = w.logs.lock().unwrap();
+    assert!(super::contains(
+        &logs,
+        "telegram bot: webhook at POST /telegram/"
+    ));
+    for secret in [SECRET, HEADER, TOKEN, "AAE-test-token"] {
+        assert!(!super::contains(&logs, secret), "{secret} in a log line");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
