@@ -29,6 +29,8 @@ pub enum Channel {
     Bot,
     /// A phone call entered by a hotline operator.
     Phone,
+    /// The intake's Telegram bot (its webhook).
+    Telegram,
 }
 
 impl Channel {
@@ -38,6 +40,18 @@ impl Channel {
             Channel::Api => "api",
             Channel::Bot => "bot",
             Channel::Phone => "phone",
+            Channel::Telegram => "telegram",
+        }
+    }
+
+    /// How the desk names the channel, in its language.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Channel::WebForm => lang.pick("веб-форма", "web form"),
+            Channel::Api => lang.pick("API", "API"),
+            Channel::Bot => lang.pick("бот", "bot"),
+            Channel::Phone => lang.pick("телефон", "phone"),
+            Channel::Telegram => lang.pick("Telegram-бот", "Telegram bot"),
         }
     }
 }

@@ -38,6 +38,14 @@ impl QueueItem {
         detail_lines(&self.details, lang)
     }
 
+    /// telegram: the channel the report came through, in the desk's language,
+    /// or "" when the report cannot be opened.
+    pub fn channel_label(&self, lang: &str) -> &'static str {
+        self.channel
+            .map(|c| c.label(Lang::from_code(Some(lang))))
+            .unwrap_or_default()
+    }
+
     /// "received 12 minutes ago", in the desk's language, or "" when unknown.
     pub fn ago(&self, lang: &str) -> String {
         crate::index::ago(self.minutes_ago, lang)

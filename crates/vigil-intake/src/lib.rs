@@ -16,6 +16,7 @@ mod not_found;
 pub mod openapi;
 pub mod pow;
 mod regions;
+mod telegram;
 mod texts;
 mod upkeep;
 mod writer;
@@ -34,6 +35,10 @@ use vigil_core::{
 use vigil_store::{IntakeStore, SealedReport};
 
 pub use regions::{Region, regions};
+pub use telegram::{
+    DEFAULT_API_BASE, DEFAULT_CONVERSATION_MINUTES, DEFAULT_MAX_CONVERSATIONS, TelegramConfig,
+    TelegramSettings,
+};
 pub use writer::Writer;
 
 /// The largest request body accepted, in bytes. A report of the longest text
@@ -61,6 +66,8 @@ pub struct IntakeConfig {
     pub busy_wait: Duration,
     /// Who runs this intake, named on every page.
     pub organisation: Organisation,
+    /// telegram: the bot's webhook, when configured.
+    pub telegram: Option<TelegramConfig>,
     /// Rate limits and proof-of-work (intakechan).
     pub abuse: limits::AbuseConfig,
 }
@@ -129,6 +136,7 @@ impl IntakeConfig {
             max_sealing: DEFAULT_MAX_SEALING,
             busy_wait: DEFAULT_BUSY_WAIT,
             organisation: Organisation::default(),
+            telegram: None,
             abuse: limits::AbuseConfig::default(),
         }
     }
@@ -139,6 +147,7 @@ pub struct Intake {
     store: Arc<dyn IntakeStore>,
     writer: Writer,
     sealing: Semaphore,
+    telegram: Option<telegram::Bot>,
     guard: limits::Guard,
 }
 
@@ -155,7 +164,9 @@ pub enum SubmitError {
 impl Intake {
     /// Starts the intake's writer task and its upkeep (receipt expiry, WAL
     /// truncation); must be called inside a Tokio runtime.
-    pub fn new(config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
+    pub fn new(mut config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
+        let rate = config.abuse.rate;
+        let telegram = config.telegram.take().map(|t| telegram::Bot::new(t, rate));
         let writer = Writer::spawn(store.clone());
         let sealing = Semaphore::new(config.max_sealing.max(1));
         let guard = limits::Guard::new(&config.abuse);
@@ -164,9 +175,11 @@ impl Intake {
             store,
             writer,
             sealing,
+            telegram,
             guard,
         });
         upkeep::spawn(intake.clone());
+        telegram::spawn_sweeper(&intake);
         intake
     }
 
@@ -256,6 +269,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/api/v1/desk/messages", post(desk_api::exchange))
         .route("/status", get(followup::status_form).post(followup::status))
         .route("/api/v1/followup", post(followup::api_messages))
+        .route("/telegram/{secret}", axum::routing::any(telegram::webhook))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found::not_found)
         .method_not_allowed_fallback(not_found::method_not_allowed)

@@ -15,6 +15,10 @@ pub struct Region {
     pub code: String,
     pub ru: String,
     pub en: String,
+    /// Other ways people write it ("Питер", "СПб"); the bot matches typed
+    /// names against them.
+    #[serde(default)]
+    pub spellings: Vec<String>,
 }
 
 impl Region {

@@ -96,6 +96,86 @@ pub struct IntakeConfigFile {
     /// `[abuse]`: rate limits per client and proof-of-work (see docs/zones.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abuse: Option<AbuseSection>,
+    /// telegram: the Telegram bot's webhook; left out, there is no bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram: Option<TelegramSection>,
+}
+
+// --- telegram: the `[telegram]` section of intake.toml.
+
+/// The environment variable that holds the bot token (wins over bot_token_file).
+pub const TELEGRAM_TOKEN_ENV: &str = "VIGIL_TELEGRAM_BOT_TOKEN";
+
+/// `[telegram]` in intake.toml: the bot's webhook, `POST /telegram/WEBHOOK_SECRET`.
+/// Once the section is there, the token (file or environment), webhook_secret
+/// and secret_token are all required. See docs/zones.md.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSection {
+    /// A file holding the bot token BotFather gave (kept 0600, off the
+    /// database's disk). Env VIGIL_TELEGRAM_BOT_TOKEN wins over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token_file: Option<PathBuf>,
+    /// The webhook address's last part: 32 to 256 letters, digits, _ or -.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// What setWebhook was given as secret_token; Telegram sends it in
+    /// X-Telegram-Bot-Api-Secret-Token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_token: Option<String>,
+    /// The Bot API [default: https://api.telegram.org].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
+    /// Minutes without an answer after which a conversation is forgotten [default: 30].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_minutes: Option<u32>,
+    /// Unfinished conversations held at once [default: 1000].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_conversations: Option<usize>,
+}
+
+/// Secrets never appear in Debug output.
+impl std::fmt::Debug for TelegramSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramSection")
+            .field("bot_token_file", &self.bot_token_file)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "secret_token",
+                &self.secret_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("api_base", &self.api_base)
+            .field("conversation_minutes", &self.conversation_minutes)
+            .field("max_conversations", &self.max_conversations)
+            .finish()
+    }
+}
+
+impl TelegramSection {
+    /// The first required key that is missing, with what to put there;
+    /// `token_in_env` says whether VIGIL_TELEGRAM_BOT_TOKEN is set.
+    pub fn missing(&self, token_in_env: bool) -> Option<&'static str> {
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+        if self.bot_token_file.is_none() && !token_in_env {
+            Some(
+                "bot_token_file (a file holding the token BotFather gave; or set \
+                 VIGIL_TELEGRAM_BOT_TOKEN)",
+            )
+        } else if blank(&self.webhook_secret) {
+            Some(
+                "webhook_secret (for example `openssl rand -hex 32`; the webhook is POST /telegram/WEBHOOK_SECRET)",
+            )
+        } else if blank(&self.secret_token) {
+            Some(
+                "secret_token (for example `openssl rand -hex 32`; give the same to setWebhook as secret_token)",
+            )
+        } else {
+            None
+        }
+    }
 }
 
 /// `[organisation]` in intake.toml: the name, hotline and a short "who we
@@ -550,6 +630,15 @@ pub fn check_intake(
             BODY_LIMITS.start(),
             BODY_LIMITS.end()
         ));
+    }
+    if let Some(telegram) = &file.telegram {
+        let in_env = std::env::var_os(TELEGRAM_TOKEN_ENV).is_some_and(|v| !v.is_empty());
+        if let Some(key) = telegram.missing(in_env) {
+            return Err(format!(
+                "{at}: the [telegram] section is half filled: {key} is missing. Fill it in, \
+                 or remove the whole section to run without the bot (see docs/intake.md)"
+            ));
+        }
     }
     if !is_loopback(listen.ip()) && !file.behind_tls_proxy {
         return Err(format!(

@@ -146,6 +146,7 @@ impl Tx {
             Some(Channel::Api),
             Some(Channel::Bot),
             Some(Channel::Phone),
+            Some(Channel::Telegram),
             None,
         ]
         .into_iter()
@@ -155,10 +156,7 @@ impl Tx {
 
     pub fn channel(&self, c: &Option<Channel>) -> &'static str {
         match c {
-            Some(Channel::WebForm) => self.pick("веб-форма", "web form"),
-            Some(Channel::Api) => "API",
-            Some(Channel::Bot) => self.pick("бот", "bot"),
-            Some(Channel::Phone) => self.pick("телефон", "phone"),
+            Some(c) => c.label(self.l),
             None => self.pick("не открывается", "unreadable"),
         }
     }

@@ -121,6 +121,7 @@ fn filter_of(p: &QueueParams, lang: Lang, errors: &mut Vec<&'static str>) -> Fil
         Some("api") => Some(Some(Channel::Api)),
         Some("bot") => Some(Some(Channel::Bot)),
         Some("phone") => Some(Some(Channel::Phone)),
+        Some("telegram") => Some(Some(Channel::Telegram)),
         Some("unreadable") => Some(None),
         Some(_) => {
             errors.push(lang.pick(

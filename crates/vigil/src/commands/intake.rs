@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use vigil_core::{ReceiptKey, Recipients};
 use vigil_intake::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RECEIPT_DAYS, Intake, IntakeConfig};
+use zeroize::Zeroizing;
 
 use super::{Result, shutdown_signal};
 use crate::cli::IntakeArgs;
@@ -85,7 +86,55 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
         file.listen,
         file.behind_tls_proxy,
     )?;
+    if let Some(section) = &file.telegram {
+        config.telegram = Some(telegram(section)?);
+    }
     Ok(Intake::new(config, store))
+}
+
+/// telegram: the bot's settings from `[telegram]` (already checked for
+/// missing keys), the token from the environment or its file. The token is
+/// never printed, not even in an error.
+fn telegram(section: &config::TelegramSection) -> Result<vigil_intake::TelegramConfig> {
+    let bot_token = match std::env::var(config::TELEGRAM_TOKEN_ENV) {
+        Ok(t) if !t.is_empty() => Zeroizing::new(t),
+        _ => {
+            let path = section
+                .bot_token_file
+                .as_deref()
+                .ok_or("intake config, [telegram]: bot_token_file is missing")?;
+            if config::readable_by_others(path) {
+                eprintln!(
+                    "warning: {} holds the Telegram bot token and other users of this machine can read it: chmod 600 it",
+                    path.display()
+                );
+            }
+            let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "intake config, [telegram] bot_token_file: cannot read {} ({})",
+                    path.display(),
+                    e.kind()
+                )
+            })?);
+            Zeroizing::new(text.trim().to_owned())
+        }
+    };
+    let settings = vigil_intake::TelegramSettings {
+        bot_token,
+        webhook_secret: Zeroizing::new(section.webhook_secret.clone().unwrap_or_default()),
+        secret_token: Zeroizing::new(section.secret_token.clone().unwrap_or_default()),
+        api_base: section
+            .api_base
+            .clone()
+            .unwrap_or_else(|| vigil_intake::DEFAULT_API_BASE.to_owned()),
+        conversation_minutes: section
+            .conversation_minutes
+            .unwrap_or(vigil_intake::DEFAULT_CONVERSATION_MINUTES),
+        max_conversations: section
+            .max_conversations
+            .unwrap_or(vigil_intake::DEFAULT_MAX_CONVERSATIONS),
+    };
+    vigil_intake::TelegramConfig::new(settings).map_err(|e| format!("intake config, {e}").into())
 }
 
 /// The folder of an SQLite database URL (`sqlite:PATH`), if it names one.
@@ -124,6 +173,10 @@ pub async fn run(args: IntakeArgs) -> Result {
             "the receipt key is in the database's folder, so a seized disk links receipts to reports; \
              set receipt_key_file in intake.toml (or VIGIL_RECEIPT_KEY_FILE) to a file on other storage"
         );
+    }
+    if file.telegram.is_some() {
+        // The secret itself stays out of the output (it may be logged).
+        println!("telegram bot: webhook at POST /telegram/WEBHOOK_SECRET (see intake.toml)");
     }
     println!("intake listening on http://{}", listener.local_addr()?);
     vigil_web::serve(listener, vigil_intake::router(intake), shutdown_signal()).await?;

@@ -28,6 +28,7 @@ mod desk_urgent;
 mod intake_channels;
 mod intake_form;
 mod intake_privacy;
+mod intake_telegram;
 mod public_release;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
