@@ -7,6 +7,7 @@
 //! a log line, even with only the day on it, tells when reports came in.
 
 mod api;
+pub mod browser_seal;
 mod desk_api;
 mod followup;
 mod form;
@@ -228,6 +229,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
     let routes = Router::new()
         .route("/", get(form::show))
         .route("/report", post(form::submit))
+        .merge(browser_seal::routes())
         .route("/api/v1/reports", post(api::submit))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/desk/reports", get(desk_api::pull))
