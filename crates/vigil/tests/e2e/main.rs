@@ -24,6 +24,7 @@ mod audit;
 mod auth;
 mod desk_access;
 mod desk_urgent;
+mod intake_browser_seal;
 mod intake_form;
 mod intake_privacy;
 mod public_release;
@@ -924,6 +925,12 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     async fn start() -> Browser {
+        Self::start_with(false).await
+    }
+
+    /// `javascript`: whether pages may run scripts (browserseal: the intake's
+    /// form seals in the browser when they can).
+    async fn start_with(javascript: bool) -> Browser {
         let mut driver = Command::new("chromedriver")
             .arg("--port=0")
             .stdout(Stdio::piped())
@@ -954,7 +961,7 @@ impl Browser {
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
                          format!("--user-data-dir={}", profile.path().display())],
                 // Reporters often use Tor Browser at its safest level: no JavaScript.
-                "prefs": { "profile.managed_default_content_settings.javascript": 2 }
+                "prefs": { "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 } }
             }
         }}});
         let v: Value = http
