@@ -134,6 +134,11 @@ pub(crate) fn seal_view(intake: &Intake, lang: Lang) -> SealView {
     };
     messages.extend([
         say(
+            "ready",
+            "Ваш браузер зашифрует сообщение перед отправкой.",
+            "Your browser encrypts the report before sending it.",
+        ),
+        say(
             "sealing",
             "Шифруем сообщение в вашем браузере и отправляем…",
             "Encrypting the report in your browser and sending it…",

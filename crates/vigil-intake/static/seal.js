@@ -211,6 +211,8 @@
     document.getElementById("form-error").scrollIntoView();
   }
 
+  say(msg("ready"));
+
   form.addEventListener("submit", function (event) {
     if (form.getAttribute("data-plain") === "1") {
       return; // sealing failed in this browser: the server seals, as without JavaScript
