@@ -207,6 +207,7 @@ async fn the_form_sealed_in_chromium_sends_no_clear_text_and_lands_like_the_serv
     // The recording works: without JavaScript the words travel in the body.
     assert!(contains(&sent, MARKER) && contains(&sent, NAMES));
 
+    opens_with_the_standard_age_tool_twice(&w, &intake).await;
     w.run_ok(&["desk", "pull"]);
     let queue = w.desk_list();
     assert_eq!(queue.len(), 2, "{queue:?}");
@@ -257,4 +258,46 @@ async fn the_form_sealed_in_chromium_sends_no_clear_text_and_lands_like_the_serv
     for marker in [MARKER, NAMES, CONTACT, "Reply-marker"] {
         super::assert_nowhere(&w, marker);
     }
+}
+
+/// An operator can open a report sealed in the browser with the standard `age`
+/// tool: the intake's outer file, then the browser's file inside it.
+async fn opens_with_the_standard_age_tool_twice(w: &World, intake: &str) {
+    let puller =
+        vigil_desk::Puller::new(intake, zeroize::Zeroizing::new(super::TOKEN.to_owned())).unwrap();
+    let passphrase = vigil_core::keys::SecretString::from(super::PASS.to_owned());
+    let identity =
+        vigil_core::keys::read_identity(&w.data().join("desk/identity.age"), &passphrase).unwrap();
+    let key = w.dir.path().join("clear-identity.txt");
+    std::fs::write(&key, identity.secret_text().as_bytes()).unwrap();
+    let age_d = |file: &[u8]| {
+        let path = w.dir.path().join("report.age");
+        std::fs::write(&path, file).unwrap();
+        let out = super::succeeded(
+            std::process::Command::new("age")
+                .arg("-d")
+                .arg("-i")
+                .arg(&key)
+                .arg(&path),
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let mut outer_found = 0;
+    for report in puller.fetch(10).await.unwrap() {
+        let outer = age_d(&report.sealed);
+        if outer["kind"] != "sealed_in_browser" {
+            continue;
+        }
+        outer_found += 1;
+        use base64::Engine;
+        let inner = base64::engine::general_purpose::STANDARD
+            .decode(outer["report"].as_str().unwrap())
+            .unwrap();
+        let report = age_d(&inner);
+        assert!(report["text"].as_str().unwrap().starts_with(MARKER));
+        assert_eq!(report["names"], NAMES);
+        assert!(outer["received_at"].as_str().unwrap().ends_with('Z'));
+        assert!(outer["reply_to"].as_str().unwrap().starts_with("age1"));
+    }
+    assert_eq!(outer_found, 1);
 }
