@@ -117,56 +117,71 @@
 
   // ---- Proof of work, when the intake asks for one (data-challenge-url):
   // SHA-256("CHALLENGE:COUNTER") must start with BITS zero bits.
-  var K = [0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  var K = new Int32Array([0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
     0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
     0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2];
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2]);
   var W = new Int32Array(64);
-  // The first word of SHA-256 of an ASCII string (enough to count up to 32 zero bits).
-  function firstWord(s) {
-    var n = s.length, blocks = ((n + 9 + 63) >> 6), words = new Int32Array(blocks * 16);
-    for (var i = 0; i < n; i++) { words[i >> 2] |= s.charCodeAt(i) << (24 - 8 * (i & 3)); }
-    words[n >> 2] |= 0x80 << (24 - 8 * (n & 3));
-    words[blocks * 16 - 1] = n * 8;
-    var h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a,
-      h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
-    for (var b = 0; b < blocks; b++) {
-      for (var t = 0; t < 64; t++) {
-        if (t < 16) {
-          W[t] = words[b * 16 + t];
-        } else {
-          var x = W[t - 15], y = W[t - 2];
-          var s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-          var s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-          W[t] = (W[t - 16] + s0 + W[t - 7] + s1) | 0;
-        }
+  // One SHA-256 block (16 words of `m` from `at`) into the state `h`.
+  function block(h, m, at) {
+    for (var t = 0; t < 64; t++) {
+      if (t < 16) {
+        W[t] = m[at + t];
+      } else {
+        var x = W[t - 15], y = W[t - 2];
+        var s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+        var s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+        W[t] = (W[t - 16] + s0 + W[t - 7] + s1) | 0;
       }
-      var a = h0, bb = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
-      for (var r = 0; r < 64; r++) {
-        var S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        var t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[r] + W[r]) | 0;
-        var S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        var t2 = (S0 + ((a & bb) ^ (a & c) ^ (bb & c))) | 0;
-        h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = bb; bb = a; a = (t1 + t2) | 0;
-      }
-      h0 = (h0 + a) | 0; h1 = (h1 + bb) | 0; h2 = (h2 + c) | 0; h3 = (h3 + d) | 0;
-      h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + h) | 0;
     }
-    return h0 >>> 0;
+    var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (var r = 0; r < 64; r++) {
+      var S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      var t1 = (k + S1 + ((e & f) ^ (~e & g)) + K[r] + W[r]) | 0;
+      var S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      var t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      k = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+    }
+    h[0] = (h[0] + a) | 0; h[1] = (h[1] + b) | 0; h[2] = (h[2] + c) | 0; h[3] = (h[3] + d) | 0;
+    h[4] = (h[4] + e) | 0; h[5] = (h[5] + f) | 0; h[6] = (h[6] + g) | 0; h[7] = (h[7] + k) | 0;
+  }
+  // The first word of SHA-256(prefix + suffix) for ASCII strings; the whole
+  // 64-byte blocks of the prefix are hashed once (its midstate is kept).
+  function hasher(prefix) {
+    var full = prefix.length >> 6, mid = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+      0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+    var m = new Int32Array(16), i;
+    for (var blk = 0; blk < full; blk++) {
+      m.fill(0);
+      for (i = 0; i < 64; i++) { m[i >> 2] |= prefix.charCodeAt(blk * 64 + i) << (24 - 8 * (i & 3)); }
+      block(mid, m, 0);
+    }
+    var rest = prefix.slice(full * 64), h = new Int32Array(8), tail = new Int32Array(32);
+    return function (suffix) {
+      var s = rest + suffix, n = s.length, blocks = (n + 9 + 63) >> 6;
+      tail.fill(0);
+      for (var j = 0; j < n; j++) { tail[j >> 2] |= s.charCodeAt(j) << (24 - 8 * (j & 3)); }
+      tail[n >> 2] |= 0x80 << (24 - 8 * (n & 3));
+      tail[blocks * 16 - 1] = (full * 64 + n) * 8;
+      h.set(mid);
+      for (var q = 0; q < blocks; q++) { block(h, tail, q * 16); }
+      return h[0] >>> 0;
+    };
   }
   // Solves in slices, so the page stays responsive.
   function solve(challenge) {
     var bits = +(challenge.split(".")[1] || 0);
-    var limit = bits >= 32 ? 0 : Math.pow(2, 32 - bits);
+    var limit = bits >= 32 ? 1 : Math.pow(2, 32 - bits);
+    var first = hasher(challenge + ":");
     return new Promise(function (resolve) {
       var counter = 0;
       (function slice() {
-        for (var end = counter + 20000; counter < end; counter++) {
-          if (bits === 0 || firstWord(challenge + ":" + counter) < limit) {
+        for (var end = counter + 50000; counter < end; counter++) {
+          if (first(String(counter)) < limit) {
             resolve(challenge + ":" + counter);
             return;
           }
@@ -183,7 +198,7 @@
         if (!r.ok) { throw new Error("challenge"); }
         return r.json();
       })
-      .then(function (c) { return solve(String(c.challenge)); });
+      .then(function (c) { return c && c.challenge ? solve(String(c.challenge)) : null; });
   }
 
   // Shows the receipt page the server answered with, in place of the form
