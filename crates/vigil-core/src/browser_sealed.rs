@@ -27,7 +27,7 @@ pub const KIND: &str = "sealed_in_browser";
 /// without JavaScript, so that the desk reads them exactly as the intake reads
 /// the form (an unknown choice is ignored, lengths and whitespace are handled
 /// by the same code). Wiped when dropped.
-#[derive(Debug, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct BrowserReport {
     /// Format version: 1.
     pub v: u32,
