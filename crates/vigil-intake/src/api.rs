@@ -19,24 +19,61 @@ use crate::{Intake, Submission, SubmitError};
 /// The API description, committed and served as is.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// A report as the API receives it; wiped when dropped.
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+// Wiped when dropped. The OpenAPI schema is generated from this type (see
+// openapi.rs); its doc comments are the descriptions API users read.
+/// A report, in the reporter's words.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReportRequest {
+pub(crate) struct ReportRequest {
+    /// What happened, in the reporter's words: at least one character that is
+    /// not white space (surrounding white space is trimmed).
+    #[schema(
+        min_length = 1,
+        max_length = 20000,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     text: String,
+    /// Someone is detained right now and needs a lawyer.
     #[serde(default)]
+    #[schema(default = false)]
     urgent: bool,
+    /// How the team can reach the reporter, if they wish; empty or null means
+    /// none.
+    #[schema(max_length = 500)]
     contact: Option<String>,
+    /// The reporter's language, `ru` or `en`; answers and errors use it. Any
+    /// other value, or none, means Russian: a report is never refused for its
+    /// language.
+    #[schema(examples("ru", "en"))]
     lang: Option<String>,
     // --- intakeform: the guided form's answers, all optional.
+    /// What happened. `detained_now` makes the report urgent.
+    #[schema(schema_with = crate::openapi::happened)]
     happened: Option<String>,
+    /// Whom it happened to.
+    #[schema(schema_with = crate::openapi::whom)]
     whom: Option<String>,
+    /// Name or names, if the reporter wishes.
+    #[schema(max_length = 300)]
     names: Option<String>,
+    /// When, as a date or in words.
+    #[schema(max_length = 300)]
     when: Option<String>,
+    /// The region's ISO 3166-2 code from the record's regions vocabulary (the
+    /// form's picker lists them); empty or null means none.
+    #[schema(schema_with = crate::openapi::region)]
     region: Option<String>,
+    /// The city or town.
+    #[schema(max_length = 300)]
     city: Option<String>,
+    /// A street, a metro station, an address.
+    #[schema(max_length = 300)]
     place: Option<String>,
+    /// The police station or court, if known.
+    #[schema(max_length = 300)]
     station: Option<String>,
+    /// Consent to publication: `none`, only in `counts`, or name and case `public`.
+    #[schema(schema_with = crate::openapi::consent)]
     consent: Option<String>,
 }
 

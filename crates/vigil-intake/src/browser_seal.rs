@@ -16,7 +16,7 @@ use std::sync::{Arc, LazyLock};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -30,6 +30,7 @@ use vigil_store::SealedReport;
 use crate::Intake;
 use crate::api::error;
 use crate::form::LangQuery;
+use crate::pow::ProofError;
 use crate::texts::texts;
 
 /// The vendored bundle, byte for byte as scripts/vendor-age-js builds it.
@@ -90,6 +91,8 @@ pub(crate) struct SealView {
     pub max_text: usize,
     pub max_contact: usize,
     pub max_field: usize,
+    /// Where the page gets a proof-of-work challenge, if the intake asks for one.
+    pub challenge_url: Option<&'static str>,
     /// `data-*` attribute name (after `data-msg-`) and message.
     pub messages: Vec<(String, String)>,
 }
@@ -163,6 +166,7 @@ pub(crate) fn seal_view(intake: &Intake, lang: Lang) -> SealView {
         max_text: MAX_TEXT_CHARS,
         max_contact: MAX_CONTACT_CHARS,
         max_field: MAX_FIELD_CHARS,
+        challenge_url: intake.guard.pow.is_some().then_some("/api/v1/challenge"),
         messages,
     }
 }
@@ -244,10 +248,22 @@ impl Intake {
 pub(crate) async fn submit(
     State(intake): State<Arc<Intake>>,
     q: Result<Query<LangQuery>, QueryRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let lang = Lang::from_code(q.ok().and_then(|Query(q)| q.lang()).as_deref());
     let t = texts(lang);
+    // The same proof-of-work as the API's, when the intake asks for one
+    // ([abuse] api_pow_bits); the form without JavaScript is asked none and
+    // relies on the rate limits.
+    if let Some(pow) = &intake.guard.pow {
+        let proof = headers
+            .get(crate::limits::PROOF_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if let Err(e) = pow.verify(proof) {
+            return error(StatusCode::FORBIDDEN, e.code(), proof_refused(e, lang));
+        }
+    }
     let body = match body {
         Ok(b) => Vec::from(b),
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -275,13 +291,46 @@ pub(crate) async fn submit(
     }
 }
 
-/// The routes of sealing in the browser: the two scripts and the sealed form's post.
-pub(crate) fn routes() -> axum::Router<Arc<Intake>> {
-    use axum::routing::{get, post};
+/// Where the page posts a report sealed in the browser (behind the abuse guard).
+pub const SEALED_PATH: &str = "/report/sealed";
+
+/// The two scripts' routes.
+pub(crate) fn scripts() -> axum::Router<Arc<Intake>> {
+    use axum::routing::get;
     axum::Router::new()
         .route(AGE_JS_PATH, get(age_js))
         .route(SEAL_JS_PATH, get(seal_js))
-        .route("/report/sealed", post(submit))
+}
+
+/// The page's language from `?lang=` (the sealed post carries it in its URL).
+pub(crate) fn lang_of_query(uri: &axum::http::Uri) -> Lang {
+    let lang = uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .map(|(_, v)| v)
+    });
+    Lang::from_code(lang)
+}
+
+/// A refused proof of work, said to a reporter (the API's messages speak to
+/// programmers): the page solves a new one when Send is pressed again.
+fn proof_refused(e: ProofError, lang: Lang) -> String {
+    let why = match e {
+        ProofError::Expired => lang.pick(
+            "Проверка против спама устарела.",
+            "The anti-spam check has expired.",
+        ),
+        _ => lang.pick(
+            "Проверка против спама не пройдена.",
+            "The anti-spam check did not pass.",
+        ),
+    };
+    let todo = lang.pick(
+        "Ничего не сохранено; ваш текст остался на странице. Нажмите «Отправить» ещё раз.",
+        "Nothing was stored; your text is still on the page. Press Send again.",
+    );
+    format!("{why} {todo}")
 }
 
 /// The pinned hash of the vendored bundle, as hex.

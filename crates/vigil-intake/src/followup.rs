@@ -292,18 +292,39 @@ fn form_copy(form: &StatusForm) -> StatusForm {
 
 // --- the JSON API ---
 
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+// Wiped when dropped. The OpenAPI schemas are generated from these types.
+/// Which report's messages to read.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReadRequest {
+#[schema(as = FollowupRequest)]
+pub(crate) struct ReadRequest {
+    /// The receipt code as the reporter has it; case, spaces and dashes do
+    /// not matter, and O, I and L read as 0, 1 and 1.
+    #[schema(format = "vigil-receipt")]
     receipt: String,
+    /// `ru` or `en`, for error messages; anything else means Russian.
+    #[schema(examples("ru", "en"))]
     lang: Option<String>,
 }
 
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+/// Information to add to a report, or an answer to the team.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AddRequest {
+#[schema(as = FollowupMessageRequest)]
+pub(crate) struct AddRequest {
+    /// The receipt code as the reporter has it (see FollowupRequest).
+    #[schema(format = "vigil-receipt")]
     receipt: String,
+    /// The message: at least one character that is not white space
+    /// (surrounding white space is trimmed), at most 10,000 as sent.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     text: String,
+    /// `ru` or `en`, for error messages; anything else means Russian.
+    #[schema(examples("ru", "en"))]
     lang: Option<String>,
 }
 

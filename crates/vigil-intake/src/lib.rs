@@ -7,11 +7,15 @@
 //! a log line, even with only the day on it, tells when reports came in.
 
 mod api;
+pub mod attachments;
 pub mod browser_seal;
 mod desk_api;
 mod followup;
 mod form;
+pub mod limits;
 mod not_found;
+pub mod openapi;
+pub mod pow;
 mod regions;
 mod texts;
 mod upkeep;
@@ -58,6 +62,8 @@ pub struct IntakeConfig {
     pub busy_wait: Duration,
     /// Who runs this intake, named on every page.
     pub organisation: Organisation,
+    /// Rate limits and proof-of-work (intakechan).
+    pub abuse: limits::AbuseConfig,
 }
 
 /// The organisation that runs the intake, as its pages name it (intake
@@ -124,6 +130,7 @@ impl IntakeConfig {
             max_sealing: DEFAULT_MAX_SEALING,
             busy_wait: DEFAULT_BUSY_WAIT,
             organisation: Organisation::default(),
+            abuse: limits::AbuseConfig::default(),
         }
     }
 }
@@ -133,6 +140,7 @@ pub struct Intake {
     store: Arc<dyn IntakeStore>,
     writer: Writer,
     sealing: Semaphore,
+    guard: limits::Guard,
 }
 
 /// Why a report could not be accepted, whatever the channel.
@@ -151,11 +159,13 @@ impl Intake {
     pub fn new(config: IntakeConfig, store: Arc<dyn IntakeStore>) -> Arc<Self> {
         let writer = Writer::spawn(store.clone());
         let sealing = Semaphore::new(config.max_sealing.max(1));
+        let guard = limits::Guard::new(&config.abuse);
         let intake = Arc::new(Intake {
             config,
             store,
             writer,
             sealing,
+            guard,
         });
         upkeep::spawn(intake.clone());
         intake
@@ -226,19 +236,29 @@ impl Intake {
 /// The intake's routes: the form, the JSON API and the desk's pull API.
 pub fn router(intake: Arc<Intake>) -> Router {
     let limit = intake.config.max_body_bytes;
+    // The routes that store something a reporter sent (a report, a
+    // follow-up) pass the abuse guard first (intakechan).
+    let guarded = Router::new()
+        .route("/report", post(form::submit))
+        .route(browser_seal::SEALED_PATH, post(browser_seal::submit))
+        .route("/api/v1/reports", post(api::submit))
+        .route("/status/message", post(followup::add_message))
+        .route("/api/v1/followup/messages", post(followup::api_add_message))
+        .route_layer(axum::middleware::from_fn_with_state(
+            intake.clone(),
+            limits::guard,
+        ));
     let routes = Router::new()
         .route("/", get(form::show))
-        .route("/report", post(form::submit))
-        .merge(browser_seal::routes())
-        .route("/api/v1/reports", post(api::submit))
+        .merge(guarded)
+        .merge(browser_seal::scripts())
+        .route("/api/v1/challenge", get(pow::issue))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/desk/reports", get(desk_api::pull))
         .route("/api/v1/desk/ack", post(desk_api::acknowledge))
         .route("/api/v1/desk/messages", post(desk_api::exchange))
         .route("/status", get(followup::status_form).post(followup::status))
-        .route("/status/message", post(followup::add_message))
         .route("/api/v1/followup", post(followup::api_messages))
-        .route("/api/v1/followup/messages", post(followup::api_add_message))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found::not_found)
         .method_not_allowed_fallback(not_found::method_not_allowed)

@@ -470,3 +470,171 @@ async fn the_status_page_takes_the_receipt_only_in_a_post_body() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("No replies yet") && !page.contains("We are on it"));
 }
+
+// --- intakechan: abuse limits and proof-of-work ---
+
+fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap()
+}
+
+#[tokio::test]
+async fn the_api_asks_for_a_solved_challenge_and_takes_it_once() {
+    let f = fixture(|c| c.abuse.api_pow_bits = 8).await;
+    let (status, _, answer) = send(&f.intake, api(r#"{"text": "a report"}"#, "ru")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(json_of(&answer)["error"]["code"], "proof_required");
+    assert!(answer.contains("GET /api/v1/challenge"), "{answer}");
+    assert!(answer.contains("Нужно доказательство"), "{answer}");
+    let (status, _, issued) = send(
+        &f.intake,
+        Request::get("/api/v1/challenge")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let issued = json_of(&issued);
+    assert_eq!(issued["bits"], 8);
+    let proof = crate::pow::solve(issued["challenge"].as_str().unwrap()).unwrap();
+    let with_proof = |proof: &str| {
+        Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .header(crate::limits::PROOF_HEADER, proof)
+            .body(Body::from(r#"{"text": "a report"}"#))
+            .unwrap()
+    };
+    let (status, _, answer) = send(&f.intake, with_proof(&proof)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, _, answer) = send(&f.intake, with_proof(&proof)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(json_of(&answer)["error"]["code"], "proof_spent");
+    assert!(answer.contains("already used"), "{answer}");
+    assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 1);
+    // The form (which works without JavaScript) is not asked for one.
+    let (status, _, _) = send(&f.intake, form("text=words")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_hears_when_to_return_and_keeps_its_words() {
+    let f = fixture(|c| {
+        c.abuse.client_address =
+            crate::limits::ClientAddress::Header(header::HeaderName::from_static("x-real-ip"));
+        c.abuse.rate = crate::limits::RateLimit {
+            per_hour: 6,
+            burst: 2,
+        };
+    })
+    .await;
+    let from = |ip: &str, mut r: Request<Body>| {
+        r.headers_mut().insert("x-real-ip", ip.parse().unwrap());
+        r
+    };
+    for _ in 0..2 {
+        let (status, _, answer) =
+            send(&f.intake, from("192.0.2.1", api(r#"{"text": "r"}"#, "ru"))).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let response = crate::router(f.intake.clone())
+        .oneshot(from("192.0.2.1", api(r#"{"text": "r"}"#, "ru")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "600");
+    let (status, _, answer) =
+        send(&f.intake, from("192.0.2.1", api(r#"{"text": "r"}"#, "en"))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json_of(&answer)["error"]["code"], "rate_limited");
+    assert!(answer.contains("again in 10 min"), "{answer}");
+    let (status, ctype, page) = send(
+        &f.intake,
+        from(
+            "192.0.2.1",
+            form("text=%D0%BC%D0%BE%D0%B8+%D1%81%D0%BB%D0%BE%D0%B2%D0%B0&contact=c1&lang=ru"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    assert!(page.contains("через 10 мин"), "{page}");
+    assert!(
+        page.contains("мои слова") && page.contains("c1"),
+        "words lost: {page}"
+    );
+    // Another client is untouched.
+    let (status, _, _) = send(&f.intake, from("192.0.2.2", api(r#"{"text": "r"}"#, "ru"))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 3);
+}
+
+// --- intakemerge: the guard in front of follow-ups too ---
+
+#[tokio::test]
+async fn a_limited_follow_up_goes_back_to_the_status_page_with_its_receipt() {
+    let f = fixture(|c| {
+        c.abuse.client_address =
+            crate::limits::ClientAddress::Header(header::HeaderName::from_static("x-real-ip"));
+        c.abuse.rate = crate::limits::RateLimit {
+            per_hour: 1,
+            burst: 1,
+        };
+    })
+    .await;
+    let from = |mut r: Request<Body>| {
+        r.headers_mut()
+            .insert("x-real-ip", "198.51.100.7".parse().unwrap());
+        r
+    };
+    let (status, _, _) = send(&f.intake, from(form("text=first&region=RU-MOW&lang=en"))).await;
+    assert_eq!(status, StatusCode::OK);
+    // A report's guided answers ride along, so sending again loses nothing.
+    let (status, _, page) = send(
+        &f.intake,
+        from(form("text=second&region=RU-SPE&names=Ivan+P&lang=en")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("action=\"/report\""), "{page}");
+    assert!(
+        page.contains(r#"name="region" value="RU-SPE""#)
+            && page.contains(r#"name="names" value="Ivan P""#),
+        "{page}"
+    );
+    // A follow-up over the limit is offered back to /status/message, never
+    // to /report (where it would become a new report).
+    let receipt = Receipt::generate().unwrap().to_string();
+    let (status, _, page) = send(
+        &f.intake,
+        from(post_form(
+            "/status/message",
+            &format!("lang=en&receipt={receipt}&text=more+facts"),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.contains("action=\"/status/message\"") && !page.contains("action=\"/report\""),
+        "{page}"
+    );
+    assert!(
+        page.contains(&receipt) && page.contains("more facts"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Organisation") || page.contains("vigil intake"),
+        "{page}"
+    );
+    // The API's follow-ups hear 429 in JSON.
+    let (status, _, answer) = send(
+        &f.intake,
+        from(post_json(
+            "/api/v1/followup/messages",
+            &format!(r#"{{"receipt": "{receipt}", "text": "t", "lang": "en"}}"#),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json_of(&answer)["error"]["code"], "rate_limited");
+    assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 1);
+}

@@ -152,6 +152,10 @@ conformance!(
     desk_messages_are_idempotent_and_pushed_once,
     // the whole record, for a public release (pubsite)
     record_all_lists_the_whole_record,
+    // intakechan: the multi-row intake insert
+    intake_big_batch_spans_statement_chunks,
+    // intakemerge: the insert takes the write lock first
+    intake_insert_waits_for_concurrent_writers,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -1749,4 +1753,83 @@ async fn record_write_rerunnable_is_idempotent_and_all_or_nothing(f: Fresh) {
         ..RecordBatch::default()
     };
     assert_eq!(s.record_write(&later).await.unwrap().persons, 1);
+}
+
+// intakechan: intake_insert writes a batch in multi-row statements of 100
+// reports; a batch of 250 spans three, and order and receipts must hold.
+async fn intake_big_batch_spans_statement_chunks(f: Fresh) {
+    let s = f.intake().await;
+    let make = |n: u16| {
+        let mut hash = [0u8; 32];
+        hash[..2].copy_from_slice(&n.to_be_bytes());
+        hash[31] = 1;
+        SealedReport {
+            id: ReportId::generate().unwrap(),
+            receipt_hash: hash,
+            sealed: format!("age-encryption.org/v1 sealed {n}").into_bytes(),
+            received: "2024-02-03".parse().unwrap(),
+        }
+    };
+    let first: Vec<SealedReport> = (0..250).map(make).collect();
+    s.intake_insert(&first).await.unwrap();
+    let later = make(1000);
+    s.intake_insert(std::slice::from_ref(&later)).await.unwrap();
+    assert_eq!(s.intake_pending_count().await.unwrap(), 251);
+    let pending = s.intake_pending(500).await.unwrap();
+    let mut expected = first.clone();
+    expected.push(later.clone());
+    assert_eq!(pending, expected);
+    for r in [&first[0], &first[99], &first[100], &first[249], &later] {
+        assert!(s.intake_receipt_known(&r.receipt_hash).await.unwrap());
+    }
+    // A duplicate id anywhere sinks the whole batch.
+    let mut bad: Vec<SealedReport> = (2000..2150).map(make).collect();
+    bad[140].id = first[3].id;
+    assert!(s.intake_insert(&bad).await.is_err());
+    assert_eq!(s.intake_pending_count().await.unwrap(), 251);
+    assert!(!s.intake_receipt_known(&bad[0].receipt_hash).await.unwrap());
+}
+
+// intakemerge: a report is stored while other connections write (upkeep
+// forgetting receipts, the desk acknowledging). Reading the highest seq
+// before writing, inside the insert's transaction, made SQLite refuse the
+// report at once with "database is locked" (seen as 503s in the intake's tests).
+async fn intake_insert_waits_for_concurrent_writers(f: Fresh) {
+    fn report(n: u32) -> SealedReport {
+        let mut hash = [0u8; 32];
+        hash[..4].copy_from_slice(&n.to_be_bytes());
+        hash[31] = 2;
+        SealedReport {
+            id: ReportId::generate().unwrap(),
+            receipt_hash: hash,
+            sealed: format!("age-encryption.org/v1 sealed {n}").into_bytes(),
+            received: "2024-02-03".parse().unwrap(),
+        }
+    }
+    let s = f.intake().await;
+    let mut tasks = Vec::new();
+    for n in 0..40u32 {
+        let store = s.clone();
+        tasks.push(tokio::spawn(async move {
+            store.intake_insert(&[report(n)]).await.map(|_| ())
+        }));
+        let store = s.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .intake_forget_receipts("2000-01-01".parse().unwrap())
+                .await
+                .map(|_| ())
+        }));
+        let store = s.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .intake_acknowledge(&[ReportId::generate().unwrap()])
+                .await
+                .map(|_| ())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(s.intake_pending_count().await.unwrap(), 40);
 }

@@ -140,9 +140,11 @@ pub async fn serve_with(
             () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
-        // The peer's address is dropped here: it is never kept or logged.
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        // The peer's address rides along with each request (as axum's
+        // `ConnectInfo`) for the intake's rate limiter, which only hashes it
+        // under a rotating key; it is never kept or logged.
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) if is_per_connection(&e) => continue,
             Err(e) => {
                 // Out of descriptors or memory: the queue waits in the kernel
@@ -164,6 +166,7 @@ pub async fn serve_with(
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection(
             stream,
+            peer,
             http.clone(),
             shared.clone(),
             admitted,
@@ -310,6 +313,7 @@ impl Shared {
 
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     http: http1::Builder,
     shared: Arc<Shared>,
     admitted: Admitted,
@@ -318,8 +322,11 @@ async fn connection(
 ) {
     let id = admitted.id;
     let service_shared = shared.clone();
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         let shared = service_shared.clone();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         async move { Ok::<_, Infallible>(answer(&shared, id, request).await) }
     });
     let io = TokioIo::new(StallGuard::new(stream, shared.limits.write_stall));

@@ -79,6 +79,12 @@ pub enum Command {
         #[arg(long)]
         previous: Option<PathBuf>,
     },
+    /// How many 1 KiB reports one core seals per second (bench/intake).
+    #[command(hide = true, name = "bench-seal")]
+    BenchSeal(crate::commands::bench_seal::BenchSealArgs),
+    /// A small loopback HTTP load generator (bench/intake, when oha is absent).
+    #[command(hide = true, name = "bench-load")]
+    BenchLoad(crate::commands::bench_load::BenchLoadArgs),
 }
 
 #[derive(Args, Debug)]

@@ -93,6 +93,9 @@ pub struct IntakeConfigFile {
     /// intakeform: who runs this intake, named on every page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation: Option<OrganisationConfig>,
+    /// `[abuse]`: rate limits per client and proof-of-work (see docs/zones.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abuse: Option<AbuseSection>,
 }
 
 /// `[organisation]` in intake.toml: the name, hotline and a short "who we
@@ -120,6 +123,115 @@ pub struct IntakeSource {
     /// `socks5h://HOST:PORT`, as `intake_proxy` (Tor for an .onion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+}
+
+/// Where the intake learns a client's address, for rate limits.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAddressSource {
+    /// No per-client limits: behind a proxy or onion service every client
+    /// looks the same.
+    #[default]
+    None,
+    /// The TCP peer: only when reporters connect to the intake directly.
+    Peer,
+    /// `client_address_header`, set by a trusted proxy.
+    Header,
+}
+
+/// The intake's `[abuse]` section (intakechan).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbuseSection {
+    /// "none" (default), "peer" or "header".
+    #[serde(default)]
+    pub client_address: ClientAddressSource,
+    /// The header a trusted proxy puts the client's address in (for example
+    /// "X-Real-IP"), with client_address = "header".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_address_header: Option<String>,
+    /// Reports one client may send per hour, after its burst [default: 30].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports_per_hour: Option<u32>,
+    /// Reports one client may send at once [default: 10].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Leading zero bits of the API's proof-of-work, 0 to 24 [default: 0, off].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_pow_bits: Option<u8>,
+}
+
+/// What the `[abuse]` section means for the intake, or why it is unsafe.
+pub fn abuse_config(
+    at: &str,
+    section: Option<&AbuseSection>,
+    listen: SocketAddr,
+    behind_tls_proxy: bool,
+) -> Result<vigil_intake::limits::AbuseConfig, String> {
+    use vigil_intake::limits::{AbuseConfig, ClientAddress, RateLimit};
+    let Some(a) = section else {
+        return Ok(AbuseConfig::default());
+    };
+    let defaults = RateLimit::default();
+    let rate = RateLimit {
+        per_hour: a.reports_per_hour.unwrap_or(defaults.per_hour),
+        burst: a.burst.unwrap_or(defaults.burst),
+    };
+    if rate.per_hour == 0 || rate.burst == 0 {
+        return Err(format!(
+            "{at}: [abuse] reports_per_hour and burst must be at least 1, or every reporter \
+             would be refused: leave them out for the defaults (30 an hour, 10 at once), or set \
+             client_address = \"none\" to limit nobody"
+        ));
+    }
+    let bits = a.api_pow_bits.unwrap_or(0);
+    if bits > vigil_intake::pow::MAX_BITS {
+        return Err(format!(
+            "{at}: [abuse] api_pow_bits = {bits} would take a phone minutes per report: \
+             choose 0 (off) to {} (about 16 million hashes)",
+            vigil_intake::pow::MAX_BITS
+        ));
+    }
+    let client_address = match a.client_address {
+        ClientAddressSource::None => ClientAddress::None,
+        ClientAddressSource::Peer if is_loopback(listen.ip()) || behind_tls_proxy => {
+            return Err(format!(
+                "{at}: [abuse] client_address = \"peer\", but the intake listens on {listen} \
+                 behind a proxy or onion service, so every reporter would look like the proxy \
+                 and share one limit: use client_address = \"header\" with the header your \
+                 proxy sets (client_address_header = \"X-Real-IP\"), or \"none\" for an onion \
+                 service"
+            ));
+        }
+        ClientAddressSource::Peer => ClientAddress::Peer,
+        ClientAddressSource::Header => {
+            if !is_loopback(listen.ip()) && !behind_tls_proxy {
+                return Err(format!(
+                    "{at}: [abuse] client_address = \"header\" trusts a header that only a \
+                     proxy in front of the intake may set, but the intake listens on {listen} \
+                     with no proxy declared: put it behind a proxy (behind_tls_proxy = true) \
+                     or use client_address = \"peer\""
+                ));
+            }
+            let name = a.client_address_header.as_deref().unwrap_or_default();
+            let header = axum_header_name(name).ok_or_else(|| {
+                format!(
+                    "{at}: [abuse] client_address = \"header\" needs client_address_header, the \
+                     name of the header your proxy sets (for example \"X-Real-IP\"); got {name:?}"
+                )
+            })?;
+            ClientAddress::Header(header)
+        }
+    };
+    Ok(AbuseConfig {
+        client_address,
+        rate,
+        api_pow_bits: bits,
+    })
+}
+
+fn axum_header_name(name: &str) -> Option<vigil_intake::limits::HeaderName> {
+    vigil_intake::limits::HeaderName::from_bytes(name.trim().as_bytes()).ok()
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -447,6 +559,12 @@ pub fn check_intake(
              in front of {listen}, say so with behind_tls_proxy = true"
         ));
     }
+    abuse_config(
+        &at.to_string(),
+        file.abuse.as_ref(),
+        listen,
+        file.behind_tls_proxy,
+    )?;
     Ok(())
 }
 
@@ -527,5 +645,71 @@ mod tests {
                 "{addr}"
             );
         }
+    }
+
+    // intakechan: the [abuse] section and what makes it unsafe.
+    #[test]
+    fn unsafe_abuse_settings_are_refused_with_the_fix() {
+        use vigil_intake::limits::ClientAddress;
+        let section = |text: &str| toml::from_str::<AbuseSection>(text).unwrap();
+        let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let public: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let refused = |text: &str, listen: SocketAddr, proxy: bool, says: &str| {
+            let e = abuse_config("intake.toml", Some(&section(text)), listen, proxy).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        };
+        refused(
+            "client_address = \"peer\"",
+            local,
+            false,
+            "look like the proxy",
+        );
+        refused(
+            "client_address = \"peer\"",
+            public,
+            true,
+            "look like the proxy",
+        );
+        refused(
+            "client_address = \"header\"",
+            public,
+            false,
+            "no proxy declared",
+        );
+        refused(
+            "client_address = \"header\"",
+            local,
+            false,
+            "needs client_address_header",
+        );
+        refused("api_pow_bits = 30", local, false, "choose 0 (off) to 24");
+        refused("burst = 0", local, false, "at least 1");
+        refused("reports_per_hour = 0", local, false, "at least 1");
+        assert!(toml::from_str::<AbuseSection>("client_address = \"tor\"").is_err());
+        assert!(toml::from_str::<AbuseSection>("rate = 5").is_err());
+        let ok = abuse_config(
+            "intake.toml",
+            Some(&section("client_address = \"header\"\nclient_address_header = \"X-Real-IP\"\napi_pow_bits = 16")),
+            local,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.client_address,
+            ClientAddress::Header(vigil_intake::limits::HeaderName::from_static("x-real-ip"))
+        );
+        assert_eq!(ok.api_pow_bits, 16);
+        let peer = abuse_config(
+            "intake.toml",
+            Some(&section("client_address = \"peer\"")),
+            public,
+            false,
+        )
+        .unwrap();
+        assert_eq!(peer.client_address, ClientAddress::Peer);
+        assert_eq!(
+            abuse_config("intake.toml", None, local, false).unwrap(),
+            vigil_intake::limits::AbuseConfig::default()
+        );
     }
 }

@@ -23,16 +23,21 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+async fn fixture_with(adjust: impl FnOnce(&mut IntakeConfig)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = vigil_store::open_intake(&vigil_store::sqlite_url(&dir.path().join("intake.db")))
         .await
         .unwrap();
     let desk = DeskIdentity::generate();
-    let config = IntakeConfig::new(
+    let mut config = IntakeConfig::new(
         desk.recipients(),
         ReceiptKey::generate().unwrap(),
         vigil_core::token::hash("desk token for tests"),
     );
+    adjust(&mut config);
     Fixture {
         intake: Intake::new(config, store),
         desk,
@@ -325,4 +330,100 @@ async fn what_is_not_a_well_formed_age_file_to_the_desk_is_refused_clearly() {
         StatusCode::OK
     );
     assert_eq!(pending(&f).await.len(), 1);
+}
+
+fn with_proof(request: Request<Body>, proof: &str) -> Request<Body> {
+    let (mut parts, body) = request.into_parts();
+    parts
+        .headers
+        .insert(crate::limits::PROOF_HEADER, proof.parse().unwrap());
+    Request::from_parts(parts, body)
+}
+
+#[tokio::test]
+async fn the_sealed_form_solves_the_same_proof_of_work_and_the_plain_form_is_asked_none() {
+    let f = fixture_with(|c| c.abuse.api_pow_bits = 8).await;
+    let page = send(&f, get("/")).await.text();
+    assert!(page.contains("data-challenge-url=\"/api/v1/challenge\""));
+    let sealed = || {
+        f.desk
+            .recipients()
+            .seal(b"{\"v\":1,\"text\":\"t\"}")
+            .unwrap()
+    };
+
+    // No proof: refused in the reporter's words, nothing stored.
+    let answer = send(&f, sealed_post("ru", sealed())).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let j = answer.json();
+    assert_eq!(j["error"]["code"], "proof_required");
+    let message = j["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Нажмите «Отправить» ещё раз"), "{message}");
+    assert!(!message.contains("GET /api"), "{message}");
+
+    // A challenge from the API, solved, buys one report.
+    let challenge = send(&f, get("/api/v1/challenge")).await.json();
+    let proof = crate::pow::solve(challenge["challenge"].as_str().unwrap()).unwrap();
+    let answer = send(&f, with_proof(sealed_post("en", sealed()), &proof)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let again = send(&f, with_proof(sealed_post("en", sealed()), &proof)).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+    assert_eq!(again.json()["error"]["code"], "proof_spent");
+    assert!(
+        again.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Press Send again")
+    );
+
+    // The form without JavaScript is asked for none.
+    let plain = Request::post("/report")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("text=%D0%B7&lang=en"))
+        .unwrap();
+    assert_eq!(send(&f, plain).await.status, StatusCode::OK);
+    assert_eq!(pending(&f).await.len(), 2);
+
+    // Off (the default), the page asks for no challenge.
+    let off = fixture().await;
+    assert!(
+        !send(&off, get("/"))
+            .await
+            .text()
+            .contains("data-challenge-url")
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_sealed_form_hears_json_in_its_language() {
+    let f = fixture_with(|c| {
+        c.abuse.client_address = crate::limits::ClientAddress::Header(
+            crate::limits::HeaderName::from_static("x-real-ip"),
+        );
+        c.abuse.rate = crate::limits::RateLimit {
+            per_hour: 1,
+            burst: 1,
+        };
+    })
+    .await;
+    let post = || {
+        let (mut parts, body) =
+            sealed_post("en", f.desk.recipients().seal(b"{\"v\":1}").unwrap()).into_parts();
+        parts
+            .headers
+            .insert("x-real-ip", "203.0.113.9".parse().unwrap());
+        Request::from_parts(parts, body)
+    };
+    assert_eq!(send(&f, post()).await.status, StatusCode::OK);
+    let limited = send(&f, post()).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers.contains_key(header::RETRY_AFTER));
+    let j = limited.json();
+    assert_eq!(j["error"]["code"], "rate_limited");
+    assert!(
+        j["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Too many reports")
+    );
 }

@@ -328,6 +328,7 @@ pub async fn run(args: DemoArgs) -> Result {
         receipt_key_file: None,
         behind_tls_proxy: false,
         organisation: None,
+        abuse: None,
     };
     config::save(&layout.intake_config(), &intake_file)?;
     let desk_file = DeskConfigFile {

@@ -77,6 +77,14 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
             about_en: org.about_en.clone(),
         };
     }
+    // check_intake refused an unsafe [abuse] section already; `build` is also
+    // called by `vigil demo`, so it is read here as well.
+    config.abuse = config::abuse_config(
+        "intake config",
+        file.abuse.as_ref(),
+        file.listen,
+        file.behind_tls_proxy,
+    )?;
     Ok(Intake::new(config, store))
 }
 
@@ -96,8 +104,9 @@ pub async fn run(args: IntakeArgs) -> Result {
     let layout = Layout::new(&args.data.data);
     config::require_data_folder(&layout.root)?;
     let path = args.config.unwrap_or_else(|| layout.intake_config());
-    let file: IntakeConfigFile = config::load(&path, |c: &IntakeConfigFile| c.version)?;
+    let mut file: IntakeConfigFile = config::load(&path, |c: &IntakeConfigFile| c.version)?;
     let listen = args.listen.unwrap_or(file.listen);
+    file.listen = listen;
     config::check_intake(&path, &file, listen)?;
     // Bind before the store is opened: a port in use writes nothing.
     let listener = super::bind(

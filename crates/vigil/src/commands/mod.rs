@@ -1,6 +1,8 @@
 //! One module per command.
 
 pub mod audit;
+pub mod bench_load;
+pub mod bench_seal;
 mod demo;
 mod desk;
 pub mod import;
@@ -40,6 +42,8 @@ pub async fn run(cli: Cli) -> Result {
         Command::Import(args) => import::run(args).await,
         Command::Stats(args) => stats::run(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::BenchSeal(args) => bench_seal::run(&args),
+        Command::BenchLoad(args) => bench_load::run(args).await,
     }
 }
 

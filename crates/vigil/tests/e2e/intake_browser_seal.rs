@@ -3,7 +3,9 @@
 //! between the browser and the intake and keeps every byte the browser sent:
 //! with JavaScript on they hold none of the report's words; with it off they
 //! do (which shows the recording works). Both reports open at the desk equal in
-//! every field, and replies by receipt reach both.
+//! every field, and replies by receipt reach both. The intake asks for the
+//! API's proof-of-work: the page solves it; the form without JavaScript is
+//! asked none.
 //!
 //! Set VIGIL_SCREENSHOTS=DIR to keep screenshots of the form (JS on and off,
 //! 360 and 1280 wide) and of a check that failed in the browser (never in git).
@@ -164,6 +166,11 @@ fn desk_reply(w: &World, id: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_form_sealed_in_chromium_sends_no_clear_text_and_lands_like_the_server_sealed_one() {
     let mut w = World::new();
+    // The API's proof-of-work, which the page with JavaScript solves too.
+    let config = w.data().join("intake/intake.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str("\n[abuse]\napi_pow_bits = 14\n");
+    std::fs::write(&config, toml).unwrap();
     let intake = w.start_intake();
 
     // JavaScript on: the page checks, seals and posts only ciphertext.
@@ -189,6 +196,9 @@ async fn the_form_sealed_in_chromium_sends_no_clear_text_and_lands_like_the_serv
     drop(browser);
     let sent = sent.lock().unwrap().clone();
     assert!(contains(&sent, "POST /report/sealed?lang=en "));
+    // It solved the proof-of-work the intake asks for (the post was taken).
+    assert!(contains(&sent, "GET /api/v1/challenge "));
+    assert!(contains(&sent.to_ascii_lowercase(), "vigil-proof: v1.14."));
     assert!(!contains(&sent, "POST /report "), "a clear form was posted");
     for word in [MARKER, NAMES, CONTACT, "detained_now", "RU-MOW"] {
         assert!(!contains(&sent, word), "{word} left the browser in clear");
@@ -204,6 +214,8 @@ async fn the_form_sealed_in_chromium_sends_no_clear_text_and_lands_like_the_serv
     drop(browser);
     let sent = sent.lock().unwrap().clone();
     assert!(contains(&sent, "POST /report "));
+    // Without JavaScript no proof-of-work is asked (rate limits apply).
+    assert!(!contains(&sent, "/api/v1/challenge"));
     // The recording works: without JavaScript the words travel in the body.
     assert!(contains(&sent, MARKER) && contains(&sent, NAMES));
 

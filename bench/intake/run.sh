@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The intake's throughput: sealed, durable reports per second from a real HTTP
+# load tool (oha) at 1, 16, 64 and 256 concurrent clients, 1 KiB Cyrillic
+# reports, on SQLite; p50/p99 latency, errors, the intake's CPU per report and
+# peak RSS; and beside it the bare age sealing rate of this machine measured in
+# the same run (`vigil bench-seal`, one core). After each load step every report
+# answered 201 is pulled and acknowledged through the desk API and counted, so
+# a report answered but not stored shows as a mismatch.
+#
+#   bash bench/intake/run.sh              release build, 10 s a step
+#   VIGIL_BIN=path/to/vigil bash bench/intake/run.sh   use a built binary
+#   VIGIL_BENCH_PERF=1 bash bench/intake/run.sh   also profile the 64-client step with perf
+#   VIGIL_BENCH_SECONDS=5 VIGIL_BENCH_CLIENTS="1 64" bash bench/intake/run.sh
+#
+# Results go to stdout and bench/intake/out/ (ignored by git). See
+# docs/benchmarks.md, section "Intake throughput".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+seconds="${VIGIL_BENCH_SECONDS:-10}"
+clients="${VIGIL_BENCH_CLIENTS:-1 16 64 256}"
+out="bench/intake/out"
+mkdir -p "$out"
+
+bin="${VIGIL_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release -q -p vigil
+  bin="${CARGO_TARGET_DIR:-$PWD/target}/release/vigil"
+fi
+# oha when installed (`cargo install oha --locked`, several minutes of
+# compiling once; VIGIL_BENCH_INSTALL_OHA=1 does it here), else vigil's own
+# loopback load generator (`vigil bench-load`), which prints the same numbers.
+if ! command -v oha >/dev/null 2>&1 && [ "${VIGIL_BENCH_INSTALL_OHA:-0}" = 1 ]; then
+  cargo install oha --locked
+fi
+load() { # CLIENTS URL OUT
+  if command -v oha >/dev/null 2>&1; then
+    oha -z "${seconds}s" -c "$1" -m POST -H 'Content-Type: application/json' \
+      -D "$work/report.json" --no-tui --output-format json "$2" > "$3"
+  else
+    "$bin" bench-load --clients "$1" --seconds "$seconds" --body "$work/report.json" --url "$2" > "$3"
+  fi
+}
+
+work=$(mktemp -d /tmp/vigil-bench-intake.XXXXXX)
+intake_pid=""
+cleanup() {
+  if [ -n "$intake_pid" ]; then
+    kill "$intake_pid" 2>/dev/null || true
+    wait "$intake_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+export VIGIL_PASSPHRASE="bench passphrase $(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+unset VIGIL_DATABASE_URL VIGIL_DATA
+"$bin" keygen --data "$work/data" --kdf-work-factor 10 >/dev/null
+token=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/data/intake"
+cat > "$work/data/intake/intake.toml" <<TOML
+version = 1
+listen = "127.0.0.1:$port"
+recipients = ["$(tr -d '[:space:]' < "$work/data/desk/recipient.txt")"]
+desk_token_sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+TOML
+VIGIL_LOG=warn "$bin" intake --data "$work/data" > "$work/intake.log" 2>&1 &
+intake_pid=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 200); do
+  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+  kill -0 "$intake_pid" 2>/dev/null || { cat "$work/intake.log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS "$base/healthz" >/dev/null
+
+# 1 KiB of Cyrillic text (two bytes a letter), as JSON.
+python3 - "$work/report.json" <<'PY'
+import json, sys
+words = "Моего брата задержали у метро Пушкинская, везут в ОВД Тверской, статья 20.2. "
+text = (words * 20).encode()[:1024].decode("utf-8", "ignore")
+json.dump({"text": text, "urgent": False, "lang": "ru"}, open(sys.argv[1], "w"), ensure_ascii=False)
+PY
+
+# Pulls and acknowledges everything waiting; prints how many.
+drain() {
+  python3 - "$base" "$token" <<'PY'
+import json, sys, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+auth = {"Authorization": "Bearer " + token}
+total = 0
+while True:
+    req = urllib.request.Request(base + "/api/v1/desk/reports?limit=500", headers=auth)
+    reports = json.load(urllib.request.urlopen(req))["reports"]
+    if not reports:
+        break
+    body = json.dumps({"ids": [r["id"] for r in reports]}).encode()
+    req = urllib.request.Request(base + "/api/v1/desk/ack", data=body, method="POST",
+                                 headers={**auth, "Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+    total += len(reports)
+print(total)
+PY
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$intake_pid/stat"; }
+hz=$(getconf CLK_TCK)
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "binary: $bin; load tool: $(command -v oha >/dev/null 2>&1 && echo oha || echo 'vigil bench-load')"
+seal=$("$bin" bench-seal --seconds 3)
+echo "bare sealing (one core): $seal"
+# The goal uses the CPU-time rate: on a busy machine wall time is inflated.
+per_core=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("per_second_one_core_cpu") or d["per_second_one_core"])' "$seal")
+cores=$(nproc)
+
+printf '%-8s %10s %9s %9s %8s %8s %9s %12s %9s\n' clients "reports/s" "p50 ms" "p99 ms" errors stored "answered" "CPU µs/rep" "RSS MiB"
+for c in $clients; do
+  drain >/dev/null
+  before=$(cpu_ticks)
+  if [ "${VIGIL_BENCH_PERF:-0}" = 1 ] && [ "$c" = 64 ] && command -v perf >/dev/null 2>&1; then
+    # Where the intake's CPU goes under load (bench/intake/out/perf-64.txt).
+    perf record -q -F 499 -g -p "$intake_pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  load "$c" "$base/api/v1/reports" "$out/load-$c.json"
+  if [ -n "${perf_pid:-}" ]; then
+    wait "$perf_pid" || true
+    perf report -q -i "$out/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -v '^$' | grep '%' | head -60 > "$out/perf-64.txt" || true
+    perf_pid=""
+  fi
+  after=$(cpu_ticks)
+  stored=$(drain)
+  rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$intake_pid/status")
+  python3 - "$out/load-$c.json" "$c" "$stored" "$rss" "$((after - before))" "$hz" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c, stored, rss, ticks, hz = sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+codes = r.get("statusCodeDistribution", {})
+created = int(codes.get("201", 0))
+errors = sum(int(v) for k, v in codes.items() if k != "201") + sum(int(v) for v in r.get("errorDistribution", {}).values())
+p = r["latencyPercentiles"]
+elapsed = r["summary"]["total"]
+rate = created / elapsed if elapsed else 0
+cpu_us = ticks / hz * 1e6 / created if created else 0
+flag = "" if stored == created else "  MISMATCH: answered != stored"
+print(f"{c:<8} {rate:10.0f} {p['p50']*1000:9.1f} {p['p99']*1000:9.1f} {errors:8d} {stored:8d} {created:9d} {cpu_us:12.0f} {rss:>9}{flag}")
+PY
+done
+echo "goal at 64 clients: >= 50 % of cores x one-core sealing (CPU time) = $(python3 -c "print(round(0.5*$cores*$per_core))") reports/s, zero errors, RSS < 64 MiB"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share these cores; compare CPU µs/report with the sealing CPU µs above)"
