@@ -291,6 +291,14 @@ impl ReportDetails {
                     max: MAX_FIELD_CHARS,
                 });
             }
+        }
+        Ok(self.trimmed())
+    }
+
+    /// Trims every answer and drops the empty ones, without checking lengths
+    /// (browserseal: the desk keeps whatever an altered page sealed).
+    pub fn trimmed(mut self) -> Self {
+        for f in self.texts_mut() {
             let trimmed = f
                 .as_deref()
                 .map(str::trim)
@@ -301,7 +309,7 @@ impl ReportDetails {
             }
             *f = trimmed;
         }
-        Ok(self)
+        self
     }
 }
 

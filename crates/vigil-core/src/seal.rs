@@ -60,6 +60,21 @@ impl Recipients {
         Ok(Recipients(all))
     }
 
+    /// How many recipients every report is sealed to.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: [`Recipients::parse`] refuses an empty list.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The recipients as `age1…` strings, for a page that seals in the browser.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let encryptor =
             age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
@@ -119,8 +134,16 @@ impl DeskIdentity {
             .map_err(|_| SealError::Open)
     }
 
+    /// Opens a sealed report, whether the intake sealed it or the reporter's
+    /// browser did (then the intake's outer envelope carries the browser's age
+    /// file, and both are opened and joined: see [`crate::browser_sealed`]).
     pub fn open_envelope(&self, sealed: &[u8]) -> Result<ReportEnvelope, SealError> {
         let clear = self.open(sealed)?;
+        if crate::browser_sealed::is_outer(&clear) {
+            let outer: crate::browser_sealed::SealedInBrowser =
+                serde_json::from_slice(&clear).map_err(|_| SealError::Envelope)?;
+            return outer.open(self);
+        }
         serde_json::from_slice(&clear).map_err(|_| SealError::Envelope)
     }
 }

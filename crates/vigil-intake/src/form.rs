@@ -43,6 +43,8 @@ struct FormPage<'a> {
     happened_options: Vec<(&'static str, &'static str)>,
     whom_options: Vec<(&'static str, &'static str)>,
     consent_options: Vec<(&'static str, &'static str)>,
+    /// browserseal: what the page's script needs to seal in the browser.
+    seal: crate::browser_seal::SealView,
 }
 
 #[derive(Template)]
@@ -52,6 +54,10 @@ struct ReceiptPage<'a> {
     org: OrgView<'a>,
     receipt: String,
     urgent: bool,
+    /// browserseal: the page was sealed in the browser, so the server does not
+    /// know whether it is urgent; the urgent notes are sent hidden and the
+    /// page's script shows them.
+    sealed_in_browser: bool,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +189,7 @@ fn form_page<'a>(
             .iter()
             .map(|c| (c.code(), c.label(lang)))
             .collect(),
+        seal: crate::browser_seal::seal_view(intake, lang),
         t,
     }
 }
@@ -194,7 +201,10 @@ pub(crate) async fn show(
 ) -> Response {
     let lang = Lang::from_code(q.ok().and_then(|Query(q)| q.lang()).as_deref());
     let empty = ReportForm::default();
-    render(&form_page(&intake, lang, &empty, None, ""), StatusCode::OK)
+    crate::browser_seal::allow_scripts(render(
+        &form_page(&intake, lang, &empty, None, ""),
+        StatusCode::OK,
+    ))
 }
 
 /// Parses the form's body, wiping the clear request once parsed. Parsed by hand
@@ -242,7 +252,7 @@ pub(crate) async fn submit(
         Err(status) => {
             let empty = ReportForm::default();
             let page = form_page(&intake, Lang::Ru, &empty, Some(damaged(status)), "");
-            return render(&page, status);
+            return crate::browser_seal::allow_scripts(render(&page, status));
         }
     };
     let lang = Lang::from_code(form.lang.as_deref());
@@ -256,23 +266,7 @@ pub(crate) async fn submit(
         lang,
     };
     match intake.submit(submission, Channel::WebForm).await {
-        Ok(receipt) => {
-            let mut response = render(
-                &ReceiptPage {
-                    t: texts(lang),
-                    org: org_view(&intake.config.organisation, lang),
-                    receipt: receipt.to_string(),
-                    urgent,
-                },
-                StatusCode::OK,
-            );
-            // Shown once: no browser or proxy cache keeps a copy of the receipt.
-            response.headers_mut().insert(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            response
-        }
+        Ok(receipt) => receipt_response(&intake, lang, &receipt, urgent, false),
         Err(e) => {
             // Give the reporter their words back so nothing they wrote is lost.
             let (message, field, status) = match e {
@@ -292,10 +286,35 @@ pub(crate) async fn submit(
                     StatusCode::SERVICE_UNAVAILABLE,
                 ),
             };
-            render(
+            crate::browser_seal::allow_scripts(render(
                 &form_page(&intake, lang, &form, Some(message), field),
                 status,
-            )
+            ))
         }
     }
+}
+
+/// The receipt page, shown once: no browser or proxy cache keeps a copy.
+pub(crate) fn receipt_response(
+    intake: &Intake,
+    lang: Lang,
+    receipt: &vigil_core::Receipt,
+    urgent: bool,
+    sealed_in_browser: bool,
+) -> Response {
+    let mut response = render(
+        &ReceiptPage {
+            t: texts(lang),
+            org: org_view(&intake.config.organisation, lang),
+            receipt: receipt.to_string(),
+            urgent,
+            sealed_in_browser,
+        },
+        StatusCode::OK,
+    );
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }

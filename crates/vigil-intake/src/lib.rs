@@ -8,6 +8,7 @@
 
 mod api;
 pub mod attachments;
+pub mod browser_seal;
 mod desk_api;
 mod followup;
 mod form;
@@ -252,6 +253,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
     // follow-up) pass the abuse guard first (intakechan).
     let guarded = Router::new()
         .route("/report", post(form::submit))
+        .route(browser_seal::SEALED_PATH, post(browser_seal::submit))
         .route("/api/v1/reports", post(api::submit))
         .route("/status/message", post(followup::add_message))
         .route("/api/v1/followup/messages", post(followup::api_add_message))
@@ -262,6 +264,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
     let routes = Router::new()
         .route("/", get(form::show))
         .merge(guarded)
+        .merge(browser_seal::scripts())
         .route("/api/v1/challenge", get(pow::issue))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/desk/reports", get(desk_api::pull))

@@ -258,7 +258,14 @@ pub(crate) async fn guard(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     let api = request.uri().path().starts_with("/api/");
-    let lang = crate::api::lang_of(request.headers(), None);
+    // browserseal: the form sealed in the browser posts there and reads JSON
+    // (its proof-of-work is checked by its handler, in the reporter's words).
+    let sealed = request.uri().path() == crate::browser_seal::SEALED_PATH;
+    let lang = if sealed {
+        crate::browser_seal::lang_of_query(request.uri())
+    } else {
+        crate::api::lang_of(request.headers(), None)
+    };
     if api && let Some(pow) = &intake.guard.pow {
         let proof = request
             .headers()
@@ -278,7 +285,7 @@ pub(crate) async fn guard(
         .check(request.headers(), peer, Instant::now())
     {
         Verdict::Allowed => next.run(request).await,
-        Verdict::Limited { retry_after } if api => {
+        Verdict::Limited { retry_after } if api || sealed => {
             let mut r = crate::api::error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

@@ -29,7 +29,11 @@ async fn security_headers(request: Request, next: Next) -> Response {
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
-    set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    // A page that runs its own hashed scripts (the intake's form, which seals
+    // in the browser) sets a policy of its own; every other page gets this one.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    }
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "no-referrer");

@@ -25,6 +25,7 @@ mod auth;
 mod desk_access;
 mod desk_coding;
 mod desk_urgent;
+mod intake_browser_seal;
 mod intake_channels;
 mod intake_form;
 mod intake_privacy;
@@ -927,6 +928,12 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     async fn start() -> Browser {
+        Self::start_with(false).await
+    }
+
+    /// `javascript`: whether pages may run scripts (browserseal: the intake's
+    /// form seals in the browser when they can).
+    async fn start_with(javascript: bool) -> Browser {
         // On a machine loaded by parallel builds, chromedriver has been seen to
         // exit before announcing its port: start it again, a bounded number of times.
         let mut attempt = 0;
@@ -977,7 +984,7 @@ impl Browser {
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
                          format!("--user-data-dir={}", profile.path().display())],
                 // Reporters often use Tor Browser at its safest level: no JavaScript.
-                "prefs": { "profile.managed_default_content_settings.javascript": 2 }
+                "prefs": { "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 } }
             }
         }}});
         let v: Value = http
