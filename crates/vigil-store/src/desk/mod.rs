@@ -4,6 +4,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit;
+mod bulk;
 pub(crate) mod counts;
 mod facts;
 pub(crate) mod history;

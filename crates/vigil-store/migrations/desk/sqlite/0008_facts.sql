@@ -57,3 +57,8 @@ END;
 
 -- Counting reads the facts now, not this wide index; every import paid for it.
 DROP INDEX record_events_counting;
+
+-- Most events belong to no case (every imported one): an index of only those
+-- that do costs an import nothing per row, and `case_id = ?` still uses it.
+DROP INDEX record_events_case;
+CREATE INDEX record_events_case ON record_events (case_id) WHERE case_id IS NOT NULL;
