@@ -192,14 +192,21 @@ pub fn first_stamp(editor: &str, today: Day) -> Stamp {
 
 impl Person {
     pub fn to_row(&self, key: &RecordKey, stamp: Stamp) -> Result<PersonRow, ModelError> {
+        self.clone().into_row(key, stamp)
+    }
+
+    /// Like `to_row`, without copying the clear fields (an import makes a
+    /// million of these).
+    pub fn into_row(self, key: &RecordKey, stamp: Stamp) -> Result<PersonRow, ModelError> {
+        let sealed = seal(key, &self.id, &self.identity)?;
         Ok(PersonRow {
-            id: self.id.clone(),
-            sealed: seal(key, &self.id, &self.identity)?,
-            gender: self.gender.clone(),
-            region: self.region.clone(),
-            roles: self.roles.clone(),
-            consent: self.consent.clone(),
-            origin: self.origin.clone(),
+            id: self.id,
+            sealed,
+            gender: self.gender,
+            region: self.region,
+            roles: self.roles,
+            consent: self.consent,
+            origin: self.origin,
             stamp,
         })
     }
@@ -255,28 +262,34 @@ impl Action {
 }
 
 impl Event {
-    pub fn to_row(&self, key: &RecordKey, stamp: Stamp) -> Result<EventRow, ModelError> {
+    /// Like `to_row`, without copying the clear fields.
+    pub fn into_row(self, key: &RecordKey, stamp: Stamp) -> Result<EventRow, ModelError> {
+        let sealed = seal_details(key, &self.id, &self.details)?;
         Ok(EventRow {
-            id: self.id.clone(),
-            person_id: self.person_id.clone(),
-            action_id: self.action_id.clone(),
-            case_id: self.case_id.clone(),
-            kind: self.kind.clone(),
+            id: self.id,
+            person_id: self.person_id,
+            action_id: self.action_id,
+            case_id: self.case_id,
+            kind: self.kind,
             date: date_row(self.date),
-            region: self.region.clone(),
-            city: self.city.clone(),
-            police_station: self.police_station.clone(),
-            court: self.court.clone(),
-            articles: self.articles.clone(),
-            trigger: self.trigger.clone(),
+            region: self.region,
+            city: self.city,
+            police_station: self.police_station,
+            court: self.court,
+            articles: self.articles,
+            trigger: self.trigger,
             fine_rub: self.fine_rub,
             arrest_days: self.arrest_days,
-            sentence: self.sentence.clone(),
-            verification: self.verification.clone(),
-            sealed: seal_details(key, &self.id, &self.details)?,
-            origin: self.origin.clone(),
+            sentence: self.sentence,
+            verification: self.verification,
+            sealed,
+            origin: self.origin,
             stamp,
         })
+    }
+
+    pub fn to_row(&self, key: &RecordKey, stamp: Stamp) -> Result<EventRow, ModelError> {
+        self.clone().into_row(key, stamp)
     }
 
     pub fn from_row(row: &EventRow, key: &RecordKey) -> Result<Event, ModelError> {

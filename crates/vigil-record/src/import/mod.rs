@@ -889,7 +889,7 @@ fn add_row(
                     consent: f.text("consent").unwrap_or_else(|| "none".into()),
                     origin: origin.clone(),
                 };
-                batch.persons.push(person.to_row(key, stamp.clone())?);
+                batch.persons.push(person.into_row(key, stamp.clone())?);
             }
             let event = Event {
                 id: id("e-"),
@@ -914,7 +914,7 @@ fn add_row(
                 },
                 origin,
             };
-            batch.events.push(event.to_row(key, stamp.clone())?);
+            batch.events.push(event.into_row(key, stamp.clone())?);
         }
     }
     Ok(())
