@@ -314,9 +314,56 @@ pub(crate) async fn prepare(conn: &mut SqliteConnection) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Whether every block of `table` up to its last rowid is held.
+async fn complete(
+    conn: &mut SqliteConnection,
+    table: &str,
+    facts_table: &str,
+) -> Result<bool, StoreError> {
+    let (last, held): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM {table}) >> {SHIFT}, \
+                (SELECT COUNT(*) FROM {facts_table} WHERE block <= \
+                    (SELECT COALESCE(MAX(rowid), 0) FROM {table}) >> {SHIFT})"
+    )))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(held == last + 1)
+}
+
 /// The facts, rebuilt where missing; `None` where the record holds something
-/// they cannot represent.
+/// they cannot represent, or where they are missing and cannot be rebuilt now
+/// (another process holds the write lock, or the database is read-only).
 pub(crate) async fn load(conn: &mut SqliteConnection) -> Result<Option<Facts>, StoreError> {
+    use sqlx::Connection;
+    // Usually every block is ready: read them in a plain read transaction,
+    // without waiting for a writer.
+    let mut tx = conn.begin().await?;
+    if complete(&mut tx, "record_actions", "record_action_facts").await?
+        && complete(&mut tx, "record_events", "record_event_facts").await?
+    {
+        let codes = Codes::load(&mut tx).await?;
+        let facts = read(&mut tx, codes).await?;
+        tx.commit().await?;
+        return Ok(Some(facts));
+    }
+    tx.rollback().await?;
+    match rebuild_and_read(conn).await {
+        Err(StoreError::Database(sqlx::Error::Database(e)))
+            if busy_or_read_only(e.code().as_deref()) =>
+        {
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+/// SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY and their extended codes.
+fn busy_or_read_only(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 8))
+}
+
+async fn rebuild_and_read(conn: &mut SqliteConnection) -> Result<Option<Facts>, StoreError> {
     use sqlx::Connection;
     // A write transaction from the start: the blocks rebuilt and the blocks read
     // are of the same record, with no writer in between.
@@ -325,25 +372,30 @@ pub(crate) async fn load(conn: &mut SqliteConnection) -> Result<Option<Facts>, S
     if !refresh(&mut tx, &mut codes).await? {
         return Ok(None);
     }
+    let facts = read(&mut tx, codes).await?;
+    tx.commit().await?;
+    Ok(Some(facts))
+}
+
+async fn read(conn: &mut SqliteConnection, codes: Codes) -> Result<Facts, StoreError> {
     let events: Vec<Vec<u8>> = sqlx::query_scalar("SELECT facts FROM record_event_facts")
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
     let actions: Vec<Vec<u8>> = sqlx::query_scalar("SELECT facts FROM record_action_facts")
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
     let reported: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT a.rowid, MAX(c.detained) FROM record_action_counts c \
          JOIN record_actions a ON a.id = c.action_id GROUP BY a.rowid",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(Some(Facts {
+    Ok(Facts {
         codes: codes.names,
         events,
         actions,
         reported,
-    }))
+    })
 }
 
 fn words<const N: usize>(chunk: &[u8]) -> [u32; N] {
