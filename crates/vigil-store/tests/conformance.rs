@@ -158,6 +158,10 @@ conformance!(
     intake_insert_waits_for_concurrent_writers,
 );
 
+    // recfast: counting facts
+    record_counting_follows_every_change,
+);
+
 #[path = "conformance/coding.rs"]
 mod coding;
 
@@ -1835,4 +1839,256 @@ async fn intake_insert_waits_for_concurrent_writers(f: Fresh) {
         task.await.unwrap().unwrap();
     }
     assert_eq!(s.intake_pending_count().await.unwrap(), 40);
+}
+
+// --- recfast: counting facts follow every change to the record ---
+
+/// Counts by month and region, and the total's persons, after each kind of
+/// change: an edit, a bulk write across more than one block of facts (16,384
+/// events), deletions in SQL behind the store's back, a person deleted.
+async fn record_counting_follows_every_change(f: Fresh) {
+    let s = f.desk().await;
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1")],
+        persons: ["p1", "p2", "p3"].into_iter().map(person).collect(),
+        actions: vec![action("a1", "2013-05-06", "RU-MOW", "rally")],
+        events: vec![
+            event(
+                "e1",
+                Some("p1"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event(
+                "e2",
+                Some("p2"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event("e3", Some("p1"), None, "fine", "2013-06-15", "RU-SPE"),
+        ],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    s.record_prepare_counting().await.unwrap();
+    let by = CountQuery {
+        by: vec![StatKey::Month, StatKey::Region],
+        from: None,
+        to: None,
+    };
+    let counted = |s: Arc<dyn DeskStore>| {
+        let by = by.clone();
+        async move {
+            let (rows, total) = s.record_count_with_total(&by).await.unwrap();
+            (shape(rows), total.persons)
+        }
+    };
+    let may = |detentions, persons, events: &[(&str, u64)]| {
+        row(
+            &[Some("2013-05"), Some("RU-MOW")],
+            1,
+            detentions,
+            persons,
+            events,
+        )
+    };
+    assert_eq!(
+        counted(s.clone()).await,
+        (
+            vec![
+                may(2, 2, &[("detention", 2)]),
+                row(&[Some("2013-06"), Some("RU-SPE")], 0, 0, 1, &[("fine", 1)]),
+            ],
+            2
+        )
+    );
+
+    // An edit: the fine becomes a detention outside any action, in May, in Moscow.
+    let mut e3 = event("e3", Some("p1"), None, "detention", "2013-05-20", "RU-MOW");
+    e3.kind = "detention".into();
+    s.record_edit(Edit::Event(&e3), "verifier", day("2024-04-02"))
+        .await
+        .unwrap();
+    assert_eq!(
+        counted(s.clone()).await,
+        (vec![may(3, 2, &[("detention", 3)])], 2)
+    );
+
+    // More events than one block holds: p3 at a2 16,500 times counts once.
+    let bulk: Vec<EventRow> = (0..16_500)
+        .map(|i| {
+            event(
+                &format!("b{i:05}"),
+                Some("p3"),
+                Some("a2"),
+                "detention",
+                "2014-01-01",
+                "RU-SPE",
+            )
+        })
+        .collect();
+    s.record_write(&RecordBatch {
+        actions: vec![action("a2", "2014-01-01", "RU-SPE", "rally")],
+        events: bulk,
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    s.record_write(&RecordBatch {
+        events: vec![event(
+            "e4",
+            Some("p2"),
+            None,
+            "search",
+            "2015-01-01",
+            "RU-MOW",
+        )],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    let spb = |persons, events: &[(&str, u64)]| {
+        row(
+            &[Some("2014-01"), Some("RU-SPE")],
+            1,
+            u64::from(persons > 0),
+            persons,
+            events,
+        )
+    };
+    let later = |persons| {
+        row(
+            &[Some("2015-01"), Some("RU-MOW")],
+            0,
+            0,
+            persons,
+            &[("search", 1)],
+        )
+    };
+    assert_eq!(
+        counted(s.clone()).await,
+        (
+            vec![
+                may(3, 2, &[("detention", 3)]),
+                spb(1, &[("detention", 16_500)]),
+                later(1)
+            ],
+            3
+        )
+    );
+
+    // Deleted behind the store's back: a1 now names p2 only.
+    f.execute("DELETE FROM record_events WHERE id = 'e1'").await;
+    // An edit in the second block: e4 names no person.
+    let e4 = event("e4", None, None, "search", "2015-01-01", "RU-MOW");
+    s.record_edit(Edit::Event(&e4), "verifier", day("2024-04-02"))
+        .await
+        .unwrap();
+    assert_eq!(
+        counted(s.clone()).await,
+        (
+            vec![
+                may(2, 2, &[("detention", 2)]),
+                spb(1, &[("detention", 16_500)]),
+                later(0)
+            ],
+            3
+        )
+    );
+
+    // A person deleted with their events.
+    f.execute("DELETE FROM record_events WHERE person_id = 'p3'")
+        .await;
+    f.execute("DELETE FROM record_persons WHERE id = 'p3'")
+        .await;
+    s.record_prepare_counting().await.unwrap();
+    assert_eq!(
+        counted(s.clone()).await,
+        (
+            vec![may(2, 2, &[("detention", 2)]), spb(0, &[]), later(0)],
+            2
+        )
+    );
+}
+
+/// recfast: while another connection holds SQLite's write lock, counting cannot
+/// rebuild the facts an edit dropped; it counts by the general scan instead (after
+/// the busy timeout) and gives what the rebuilt facts give once the lock is gone.
+#[tokio::test]
+async fn sqlite_counts_alike_when_the_facts_cannot_be_rebuilt() {
+    use sqlx::Connection;
+    let f = sqlite().await;
+    let s = f.desk().await;
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1")],
+        persons: ["p1", "p2"].into_iter().map(person).collect(),
+        actions: vec![action("a1", "2013-05-06", "RU-MOW", "rally")],
+        counts: vec![count("a1", "s1", 5)],
+        events: vec![
+            event(
+                "e1",
+                Some("p1"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event(
+                "e2",
+                Some("p1"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+        ],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    let q = CountQuery {
+        by: vec![StatKey::Month, StatKey::Region],
+        from: None,
+        to: None,
+    };
+    s.record_count_with_total(&q).await.unwrap();
+    // Drops the facts' block; then another connection takes the write lock.
+    s.record_write(&RecordBatch {
+        events: vec![event(
+            "e3",
+            Some("p2"),
+            None,
+            "fine",
+            "2013-06-15",
+            "RU-SPE",
+        )],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    let mut other = sqlx::SqliteConnection::connect(&f.url).await.unwrap();
+    let lock = other.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let scanned = s.record_count_with_total(&q).await.unwrap();
+    lock.rollback().await.unwrap();
+    let from_facts = s.record_count_with_total(&q).await.unwrap();
+    assert_eq!(scanned, from_facts);
+    assert_eq!(
+        shape(from_facts.0),
+        vec![
+            row(
+                &[Some("2013-05"), Some("RU-MOW")],
+                1,
+                5,
+                1,
+                &[("detention", 2)]
+            ),
+            row(&[Some("2013-06"), Some("RU-SPE")], 0, 0, 1, &[("fine", 1)]),
+        ]
+    );
+    assert_eq!(from_facts.1.persons, 2);
 }

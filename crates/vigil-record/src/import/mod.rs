@@ -12,7 +12,10 @@
 
 pub mod mapping;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// foldhash: these maps are looked up several times per row of a large table.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -242,7 +245,16 @@ struct Reader<'a> {
     mapping: &'a Mapping,
     vocab: &'a Vocabularies,
     feeds: Vec<(&'static str, FieldKind, Feed)>,
+    /// recfast: what a cell of a vocabulary, gender or date field read as, by
+    /// field and cell: a large table repeats a few hundred such values a
+    /// million times, and folding each spelling again cost several allocations.
+    cache: std::sync::Mutex<HashMap<String, HashMap<String, Cached>>>,
 }
+
+type Cached = (Result<Option<Value>, Problem>, Vec<(String, String)>);
+
+/// Distinct cells remembered per field (free text is never cached).
+const CACHE_PER_FIELD: usize = 50_000;
 
 /// A record's id from the file and the row it came from: the same on every run
 /// (which makes an import idempotent), and in the file's order, so that a large
@@ -255,8 +267,38 @@ fn row_id(prefix: &str, file_sha: &str, mark: &str, row: u64) -> String {
 }
 
 impl Reader<'_> {
-    /// Reads one field of a row; `Ok(None)` for an empty cell.
+    /// Reads one field of a row; `Ok(None)` for an empty cell. Remembers the
+    /// answers for fields whose cells repeat.
     fn read(
+        &self,
+        field: &str,
+        kind: FieldKind,
+        raw: &str,
+        new_spellings: &mut Vec<(String, String)>,
+    ) -> Result<Option<Value>, Problem> {
+        let cacheable = matches!(
+            kind,
+            FieldKind::Vocab(_) | FieldKind::VocabList(_) | FieldKind::Gender | FieldKind::Date
+        );
+        if !cacheable {
+            return self.read_cell(field, kind, raw, new_spellings);
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((value, new)) = cache.get(field).and_then(|m| m.get(raw)) {
+            new_spellings.extend(new.iter().cloned());
+            return value.clone();
+        }
+        let mut new = Vec::new();
+        let value = self.read_cell(field, kind, raw, &mut new);
+        let of_field = cache.entry(field.to_owned()).or_default();
+        if of_field.len() < CACHE_PER_FIELD {
+            of_field.insert(raw.to_owned(), (value.clone(), new.clone()));
+        }
+        new_spellings.extend(new);
+        value
+    }
+
+    fn read_cell(
         &self,
         field: &str,
         kind: FieldKind,
@@ -268,11 +310,12 @@ impl Reader<'_> {
             return Ok(None);
         }
         let mapped = |v: &str| -> String {
-            let f = fold(v);
+            // Folded only where the mapping lists spellings for the field.
             self.mapping
                 .values
                 .get(field)
                 .and_then(|m| {
+                    let f = fold(v);
                     m.iter()
                         .find(|(k, _)| fold(k) == f)
                         .map(|(_, to)| to.clone())
@@ -509,6 +552,7 @@ pub async fn import(
         mapping,
         vocab,
         feeds,
+        cache: std::sync::Mutex::new(HashMap::default()),
     };
     // A fixed value must itself be valid, or every row would fail the same way.
     for (name, kind, feed) in &reader.feeds {
@@ -563,7 +607,7 @@ pub async fn import(
         };
         let mut batch = RecordBatch::default();
         let mut batch_valid = 0u64;
-        let mut actions_by_key: HashMap<String, String> = HashMap::new();
+        let mut actions_by_key: HashMap<String, String> = HashMap::default();
         progress.start(total_bytes);
         let mut record = csv::StringRecord::new();
         let mut row: u64 = 0;
@@ -741,6 +785,11 @@ pub async fn import(
         Ok::<(u64, u64), ImportError>((imported, held))
     };
     let (mut summary, (imported, held)) = tokio::try_join!(produce, write)?;
+    // The counting facts of what was written, built now while it is in the
+    // page cache, so that the next `vigil stats` reads them ready.
+    if let Some(store) = store {
+        store.record_prepare_counting().await?;
+    }
     summary.imported += imported;
     summary.already_held += held;
     progress.advance_to(total_bytes);
@@ -840,7 +889,7 @@ fn add_row(
                     consent: f.text("consent").unwrap_or_else(|| "none".into()),
                     origin: origin.clone(),
                 };
-                batch.persons.push(person.to_row(key, stamp.clone())?);
+                batch.persons.push(person.into_row(key, stamp.clone())?);
             }
             let event = Event {
                 id: id("e-"),
@@ -865,7 +914,7 @@ fn add_row(
                 },
                 origin,
             };
-            batch.events.push(event.to_row(key, stamp.clone())?);
+            batch.events.push(event.into_row(key, stamp.clone())?);
         }
     }
     Ok(())

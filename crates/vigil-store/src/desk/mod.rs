@@ -4,8 +4,10 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit;
+mod bulk;
 pub(crate) mod coding;
 pub(crate) mod counts;
+mod facts;
 pub(crate) mod history;
 mod messages;
 pub(crate) mod record;
@@ -92,6 +94,13 @@ pub trait DeskStore: Send + Sync {
         &self,
         batch: &RecordBatch,
     ) -> Result<BatchOutcome, StoreError>;
+
+    // --- recfast: counting facts (facts.rs) ---
+
+    /// Brings the counting facts up to date (on SQLite, the blocks that edits
+    /// dropped are rebuilt; PostgreSQL keeps none): an import calls it at its
+    /// end so that the next count reads them ready. Counting works without it.
+    async fn record_prepare_counting(&self) -> Result<(), StoreError>;
 
     /// Counts the record by the query's keys (see counts.rs for the rules).
     async fn record_count(&self, query: &CountQuery) -> Result<Vec<CountRow>, StoreError>;
@@ -375,6 +384,13 @@ impl DeskStore for DeskDb {
         id: &str,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         history::history(&self.db, entity, id).await
+    }
+
+    async fn record_prepare_counting(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => facts::prepare(&mut *pool.acquire().await?).await,
+            Db::Postgres(_) => Ok(()),
+        }
     }
 
     async fn record_count(&self, query: &CountQuery) -> Result<Vec<CountRow>, StoreError> {

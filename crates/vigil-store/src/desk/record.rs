@@ -330,8 +330,8 @@ pub(super) async fn write_batch(
                 )))
                 .execute(&mut *conn)
                 .await?;
-                let tx = sqlx::Connection::begin(&mut *conn).await?;
-                let tx = insert_batch!(tx, true, b, stations, articles, outcome);
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                outcome = super::bulk::write(&mut tx, b, &stations, &articles).await?;
                 tx.commit().await?;
                 sqlx::query("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 1000")
                     .execute(&mut *conn)
