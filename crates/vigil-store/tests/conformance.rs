@@ -156,8 +156,6 @@ conformance!(
     intake_big_batch_spans_statement_chunks,
     // intakemerge: the insert takes the write lock first
     intake_insert_waits_for_concurrent_writers,
-);
-
     // recfast: counting facts
     record_counting_follows_every_change,
 );
