@@ -42,6 +42,8 @@ pub enum AuditAction {
     Acknowledge,
     Reply,
     RosterChanged,
+    /// intakemerge: a report's attached file was downloaded.
+    DownloadAttachment,
 }
 
 impl AuditAction {
@@ -70,6 +72,7 @@ impl AuditAction {
             AuditAction::Acknowledge => "acknowledge",
             AuditAction::Reply => "reply",
             AuditAction::RosterChanged => "roster_changed",
+            AuditAction::DownloadAttachment => "download_attachment",
         }
     }
 }

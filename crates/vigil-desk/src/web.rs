@@ -36,6 +36,8 @@ use crate::totp::{self, Secret};
 use crate::verifier::{PasswordVerifier, default_workers};
 
 mod access;
+// Files sent with reports (intakemerge).
+mod attachments;
 // The urgent line (deskurgent).
 mod duty;
 mod replies;
@@ -1017,6 +1019,7 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         // One line per area (web/<area>.rs):
         .merge(access::routes())
         .merge(duty::routes())
+        .merge(attachments::routes())
         .route(
             "/reports/{id}/reply",
             get(replies::show).post(replies::send),

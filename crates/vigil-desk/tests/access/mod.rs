@@ -40,6 +40,11 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
                                                                                  [303, 303, 403, 403, 403, 403]),
     ("POST", "/admin/accounts/change",    "username=nobody&action=enable",      [303, 404, 403, 403, 403, 403]),
     ("GET",  "/admin/audit",              "",                                    [303, 200, 403, 403, 403, 403]),
+    // intakemerge: a report's files, for roles that may read report text
+    ("GET",  "/reports/00000000000000000000000000000000/attachments",
+                                          "",                                    [303, 404, 404, 404, 404, 403]),
+    ("GET",  "/reports/00000000000000000000000000000000/attachments/0",
+                                          "",                                    [303, 404, 404, 404, 404, 403]),
 ];
 
 impl Desk {

@@ -329,6 +329,7 @@ pub async fn run(args: DemoArgs) -> Result {
         behind_tls_proxy: false,
         organisation: None,
         abuse: None,
+        attachments: None,
     };
     config::save(&layout.intake_config(), &intake_file)?;
     let desk_file = DeskConfigFile {

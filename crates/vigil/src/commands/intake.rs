@@ -85,6 +85,8 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
         file.listen,
         file.behind_tls_proxy,
     )?;
+    config.max_attachment_bytes =
+        config::attachment_bytes("intake config", file.attachments.as_ref())?;
     Ok(Intake::new(config, store))
 }
 

@@ -24,6 +24,7 @@ mod audit;
 mod auth;
 mod desk_access;
 mod desk_urgent;
+mod intake_attachments;
 mod intake_channels;
 mod intake_form;
 mod intake_privacy;
