@@ -288,7 +288,7 @@ fn openapi_json() {}
     path = "/api/v1/desk/reports",
     operation_id = "deskPull",
     summary = "For the desk: sealed reports not yet acknowledged, oldest first",
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many (default 100)")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many (default 100); fewer when their sealed bytes together would pass 32 MiB (at least one is always sent)")),
     responses(
         (status = 200, description = "Sealed reports; they stay until acknowledged", body = PullResponse),
         (status = 400, description = "A query parameter other than limit, or a limit that is not a whole number.", body = Error),
