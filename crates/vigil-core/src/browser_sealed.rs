@@ -117,6 +117,7 @@ impl BrowserReport {
                     details,
                     received_at: None,
                     reply_to: None,
+                    attachments: Vec::new(),
                 };
                 (envelope, Some(broken))
             }

@@ -4,6 +4,7 @@
 //! Nothing here does I/O beyond reading and writing key files, and nothing here
 //! knows about HTTP; the zones (intake, desk, public) build on it.
 
+pub mod attachment;
 pub mod browser_sealed;
 pub mod day;
 pub mod followup;

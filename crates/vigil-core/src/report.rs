@@ -85,6 +85,10 @@ pub struct ReportEnvelope {
     /// can read them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// intakemerge: the files sent with the report, in the order their bytes
+    /// follow this envelope in the sealed stream (see `attachment`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::attachment::AttachmentInfo>,
 }
 
 impl Drop for ReportEnvelope {
@@ -339,6 +343,13 @@ pub enum ReportError {
     FieldTooLong { field: &'static str, max: usize },
     #[error("the region is not one of the listed codes")]
     UnknownRegion,
+    // intakemerge: attachments
+    #[error("the attachments together are larger than {max_mib} MiB")]
+    AttachmentsTooLarge { max_mib: u64 },
+    #[error("more than {max} attachments")]
+    TooManyAttachments { max: usize },
+    #[error("a photo does not hold together as JPEG or PNG")]
+    BrokenPhoto,
 }
 
 impl ReportError {
@@ -350,6 +361,9 @@ impl ReportError {
             ReportError::ContactTooLong { .. } => "contact_too_long",
             ReportError::FieldTooLong { .. } => "field_too_long",
             ReportError::UnknownRegion => "unknown_region",
+            ReportError::AttachmentsTooLarge { .. } => "attachments_too_large",
+            ReportError::TooManyAttachments { .. } => "too_many_attachments",
+            ReportError::BrokenPhoto => "broken_photo",
         }
     }
 
@@ -388,6 +402,24 @@ impl ReportError {
             }
             (ReportError::UnknownRegion, Lang::En) => {
                 "That region is not in the list. Pick one from the list or leave it empty.".into()
+            }
+            (ReportError::AttachmentsTooLarge { max_mib }, Lang::Ru) => format!(
+                "Файлы вместе больше {max_mib} МБ. Ничего не сохранено. Отправьте меньше файлов или уменьшите их (например, снимите видео короче) и отправьте снова."
+            ),
+            (ReportError::AttachmentsTooLarge { max_mib }, Lang::En) => format!(
+                "The files together are larger than {max_mib} MiB. Nothing was kept. Send fewer or smaller files (a shorter video, for example) and send again."
+            ),
+            (ReportError::TooManyAttachments { max }, Lang::Ru) => format!(
+                "Можно приложить не больше {max} файлов. Ничего не сохранено. Отправьте остальные отдельным сообщением."
+            ),
+            (ReportError::TooManyAttachments { max }, Lang::En) => format!(
+                "At most {max} files can be attached. Nothing was kept. Send the others in another report."
+            ),
+            (ReportError::BrokenPhoto, Lang::Ru) => {
+                "Одна из фотографий повреждена (файл JPEG или PNG обрывается). Ничего не сохранено. Приложите её заново или другим файлом.".into()
+            }
+            (ReportError::BrokenPhoto, Lang::En) => {
+                "One of the photos is damaged (the JPEG or PNG file is cut short). Nothing was kept. Attach it again or as another file.".into()
             }
         }
     }
@@ -432,6 +464,7 @@ impl ReportEnvelope {
             details: ReportDetails::default(),
             received_at: None,
             reply_to: None,
+            attachments: Vec::new(),
         })
     }
 

@@ -93,6 +93,31 @@ impl Recipients {
         let json = envelope.to_json().map_err(|_| SealError::Seal)?;
         self.seal(&json)
     }
+
+    /// Seals a report with its files (intakemerge): the envelope and each
+    /// file are written into the one age stream in frames (see
+    /// `attachment`), never gathered in a clear buffer. Without files it is
+    /// [`Recipients::seal_envelope`].
+    pub fn seal_report(
+        &self,
+        envelope: &ReportEnvelope,
+        files: &[&[u8]],
+    ) -> Result<Vec<u8>, SealError> {
+        if files.is_empty() {
+            return self.seal_envelope(envelope);
+        }
+        let encryptor =
+            age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|_| SealError::Seal)?;
+        let total: usize = files.iter().map(|f| f.len() + 8).sum();
+        let mut out = Vec::with_capacity(total + 64 * 1024);
+        let mut writer = encryptor
+            .wrap_output(&mut out)
+            .map_err(|_| SealError::Seal)?;
+        crate::attachment::write_framed(&mut writer, envelope, files)?;
+        writer.finish().map_err(|_| SealError::Seal)?;
+        Ok(out)
+    }
 }
 
 /// The desk's private identity. The x25519 secret inside is wiped on drop.
@@ -136,15 +161,22 @@ impl DeskIdentity {
 
     /// Opens a sealed report, whether the intake sealed it or the reporter's
     /// browser did (then the intake's outer envelope carries the browser's age
-    /// file, and both are opened and joined: see [`crate::browser_sealed`]).
+    /// file, and both are opened and joined: see [`crate::browser_sealed`]),
+    /// and whether it was sealed bare or framed with files.
     pub fn open_envelope(&self, sealed: &[u8]) -> Result<ReportEnvelope, SealError> {
+        self.open_report(sealed).map(|(envelope, _)| envelope)
+    }
+
+    /// The report's envelope and its files' bytes, in the envelope's order.
+    pub fn open_report(&self, sealed: &[u8]) -> Result<crate::attachment::OpenedReport, SealError> {
         let clear = self.open(sealed)?;
         if crate::browser_sealed::is_outer(&clear) {
             let outer: crate::browser_sealed::SealedInBrowser =
                 serde_json::from_slice(&clear).map_err(|_| SealError::Envelope)?;
-            return outer.open(self);
+            // A report sealed in the browser carries no files.
+            return outer.open(self).map(|envelope| (envelope, Vec::new()));
         }
-        serde_json::from_slice(&clear).map_err(|_| SealError::Envelope)
+        crate::attachment::read_plaintext(&clear)
     }
 }
 

@@ -44,6 +44,8 @@ pub enum AuditAction {
     RosterChanged,
     /// A report taken by phone, entered at the desk (deskmerge).
     EnterReport,
+    /// intakemerge: a report's attached file was downloaded.
+    DownloadAttachment,
 }
 
 impl AuditAction {
@@ -73,6 +75,7 @@ impl AuditAction {
             AuditAction::Reply => "reply",
             AuditAction::RosterChanged => "roster_changed",
             AuditAction::EnterReport => "enter_report",
+            AuditAction::DownloadAttachment => "download_attachment",
         }
     }
 }

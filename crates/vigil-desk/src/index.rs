@@ -41,6 +41,7 @@ pub struct IndexedReport {
     pub can_reply: bool,
     /// The guided form's answers.
     pub details: ReportDetails,
+    pub attachments: usize,
 }
 
 impl Drop for IndexedReport {
@@ -82,6 +83,7 @@ fn open(identity: &DeskIdentity, pulled: PulledReport) -> IndexedReport {
                     .and_then(vigil_core::day::parse_timestamp),
                 can_reply: env.reply_to.is_some(),
                 details: env.details.clone(),
+                attachments: env.attachments.len(),
             }
         }
         Err(_) => IndexedReport {
@@ -98,6 +100,7 @@ fn open(identity: &DeskIdentity, pulled: PulledReport) -> IndexedReport {
             received_at: None,
             can_reply: false,
             details: ReportDetails::default(),
+            attachments: 0,
         },
     }
 }
@@ -181,6 +184,8 @@ pub struct Opened {
     pub received_at: Option<OffsetDateTime>,
     pub can_reply: bool,
     pub details: ReportDetails,
+    /// intakemerge: how many files came with the report (the files page lists them).
+    pub attachments: usize,
 }
 
 impl Drop for Opened {
@@ -355,6 +360,7 @@ impl ReportIndex {
             received_at: r.received_at,
             can_reply: r.can_reply,
             details: r.details.clone(),
+            attachments: r.attachments,
         })
     }
 

@@ -30,6 +30,10 @@ pub struct QueueItem {
     pub messages: Vec<Opened>,
     /// Whether the reporter can be answered through the intake.
     pub can_reply: bool,
+    /// intakemerge: the files sent with the report (name, type, size, SHA-256
+    /// of the original); their bytes stay sealed until downloaded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<vigil_core::attachment::AttachmentInfo>,
 }
 
 impl QueueItem {
@@ -150,6 +154,7 @@ fn item(
                 minutes_ago,
                 messages,
                 can_reply: env.reply_to.is_some(),
+                attachments: env.attachments.clone(),
             }
         }
         Err(_) => QueueItem {
@@ -165,6 +170,7 @@ fn item(
             minutes_ago: None,
             messages,
             can_reply: false,
+            attachments: Vec::new(),
         },
     }
 }

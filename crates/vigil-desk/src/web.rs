@@ -35,6 +35,8 @@ use crate::totp::{self, Secret};
 use crate::verifier::{PasswordVerifier, default_workers};
 
 mod access;
+// Files sent with reports (intakemerge).
+mod attachments;
 // The urgent line (deskurgent).
 mod duty;
 mod replies;
@@ -961,6 +963,7 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         .merge(access::routes())
         .merge(duty::routes())
         .merge(coding::routes())
+        .merge(attachments::routes())
         .route(
             "/reports/{id}/reply",
             get(replies::show).post(replies::send),

@@ -193,11 +193,103 @@ fn malformed(e: &serde_json::Error, lang: Lang) -> String {
     )
 }
 
+/// Reads a multipart body within the report's and the attachments' limits
+/// (intakemerge).
+pub(crate) async fn read_multipart(
+    intake: &Intake,
+    request: axum::extract::Request,
+    boundary: &str,
+) -> Result<crate::multipart::Parts, crate::multipart::MultipartError> {
+    let limit = intake.config.max_body_bytes + intake.config.max_attachment_bytes + 16 * 1024;
+    let (parts, body) = request.into_parts();
+    let buf = crate::multipart::read_limited(body, &parts.headers, limit).await?;
+    crate::multipart::parse(&buf, boundary)
+}
+
 pub(crate) async fn submit(
     State(intake): State<Arc<Intake>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
+    let headers = request.headers().clone();
+    let header_lang = lang_of(&headers, None);
+    // intakemerge: a report with files is multipart/form-data: the report's
+    // JSON in a part named `report`, each file in a part named `attachment`.
+    let Some(boundary) = crate::multipart::boundary(&headers) else {
+        use axum::extract::FromRequest;
+        let body = Bytes::from_request(request, &()).await;
+        return submit_json(&intake, &headers, body, Vec::new()).await;
+    };
+    let Some(_upload) = intake.upload_slot().await else {
+        return busy(header_lang);
+    };
+    let parts = match read_multipart(&intake, request, &boundary).await {
+        Ok(p) => p,
+        Err(crate::multipart::MultipartError::TooLarge) => {
+            let e = vigil_core::ReportError::AttachmentsTooLarge {
+                max_mib: (intake.config.max_attachment_bytes / (1024 * 1024)) as u64,
+            };
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                e.code(),
+                e.message(header_lang),
+            );
+        }
+        Err(crate::multipart::MultipartError::Malformed) => {
+            let message = header_lang.pick(
+                "Тело запроса не читается как multipart/form-data: нужна часть report с JSON сообщения и части attachment с файлами.",
+                "The body does not read as multipart/form-data: send a part named report with the report's JSON and parts named attachment with the files.",
+            );
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed_multipart",
+                message.into(),
+            );
+        }
+    };
+    let mut report = None;
+    let mut files = Vec::new();
+    for f in parts.files {
+        if f.field == "report" && report.is_none() {
+            report = Some(Bytes::copy_from_slice(&f.bytes));
+        } else if f.field == "attachment" {
+            files.push(crate::Attachment {
+                name: f.filename,
+                media_type: f.content_type,
+                bytes: f.bytes,
+            });
+        }
+    }
+    for f in parts.fields {
+        if f.name == "report" && report.is_none() {
+            report = Some(Bytes::copy_from_slice(f.value.as_bytes()));
+        }
+    }
+    let Some(report) = report else {
+        let message = header_lang.pick(
+            "Нет части report: пришлите JSON сообщения в части multipart с именем report.",
+            "No part named report: send the report's JSON in a multipart part named report.",
+        );
+        return error(
+            StatusCode::BAD_REQUEST,
+            "malformed_multipart",
+            message.into(),
+        );
+    };
+    let mut json_headers = headers.clone();
+    json_headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    submit_json(&intake, &json_headers, Ok(report), files).await
+}
+
+async fn submit_json(
+    intake: &Intake,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    files: Vec<crate::Attachment>,
+) -> Response {
+    let headers = headers.clone();
     let header_lang = lang_of(&headers, None);
     let body = match body {
         // Taken out of the shared buffer (no copy when it is the only owner)
@@ -260,21 +352,30 @@ pub(crate) async fn submit(
         details,
         lang,
     };
-    match intake.submit(submission, Channel::Api).await {
+    match intake
+        .submit_with_files(submission, files, Channel::Api)
+        .await
+    {
         Ok(receipt) => (
             StatusCode::CREATED,
             Json(json!({ "receipt": receipt.to_string() })),
         )
             .into_response(),
-        Err(SubmitError::Invalid(e)) => {
-            error(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.message(lang))
-        }
+        Err(SubmitError::Invalid(e)) => error(invalid_status(&e), e.code(), e.message(lang)),
         Err(SubmitError::Busy) => busy(lang),
         Err(SubmitError::Unavailable) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             texts(lang).unavailable.into(),
         ),
+    }
+}
+
+/// 413 for files over the limit (as when the body itself is), else 422.
+pub(crate) fn invalid_status(e: &vigil_core::ReportError) -> StatusCode {
+    match e {
+        vigil_core::ReportError::AttachmentsTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -19,6 +19,9 @@ use crate::api::error;
 
 /// The most reports handed out in one pull.
 const MAX_PULL: u32 = 500;
+/// The most sealed bytes handed out in one pull (at least one report goes
+/// whatever its size): reports with files are large (intakemerge).
+const MAX_PULL_BYTES: u64 = 32 * 1024 * 1024;
 
 fn authorised(intake: &Intake, headers: &HeaderMap) -> bool {
     headers
@@ -67,7 +70,11 @@ pub(crate) async fn pull(
         );
     };
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PULL);
-    match intake.store.intake_pending(limit).await {
+    match intake
+        .store
+        .intake_pending_within(limit, MAX_PULL_BYTES)
+        .await
+    {
         Ok(reports) => Json(PullResponse { reports }).into_response(),
         Err(e) => store_failed(e),
     }

@@ -45,6 +45,10 @@ struct FormPage<'a> {
     consent_options: Vec<(&'static str, &'static str)>,
     /// browserseal: what the page's script needs to seal in the browser.
     seal: crate::browser_seal::SealView,
+    // intakemerge: attachments (none when the intake takes no files).
+    attachment_label: &'static str,
+    attachment_hint: String,
+    takes_files: bool,
 }
 
 #[derive(Template)]
@@ -162,7 +166,18 @@ fn form_page<'a>(
             value: s(&form.station),
         },
     ];
+    let mib = intake.config.max_attachment_bytes / (1024 * 1024);
     FormPage {
+        attachment_label: lang.pick("Файлы", "Files"),
+        attachment_hint: match lang {
+            Lang::Ru => format!(
+                "Фото, видео или документы (например, решение суда или фото протокола), вместе до {mib} МБ. Из фотографий JPEG и PNG удаляются место съёмки и модель телефона; из других файлов (видео, PDF) такие сведения не удаляются. Если отправка не удастся, файлы нужно будет приложить снова."
+            ),
+            Lang::En => format!(
+                "Photos, videos or documents (a court decision, a photo of a police report), up to {mib} MiB together. Location and phone model are removed from JPEG and PNG photos; other files (videos, PDFs) keep theirs. If sending fails, the files must be attached again."
+            ),
+        },
+        takes_files: intake.config.max_attachment_bytes > 0,
         org: org_view(&intake.config.organisation, lang),
         error,
         field,
@@ -229,6 +244,9 @@ fn field_of(e: &ReportError) -> &'static str {
         ReportError::ContactTooLong { .. } => "contact",
         ReportError::FieldTooLong { field, .. } => field,
         ReportError::UnknownRegion => "region",
+        ReportError::AttachmentsTooLarge { .. }
+        | ReportError::TooManyAttachments { .. }
+        | ReportError::BrokenPhoto => "attachment",
     }
 }
 
@@ -245,8 +263,61 @@ pub(crate) fn damaged(status: StatusCode) -> String {
 
 pub(crate) async fn submit(
     State(intake): State<Arc<Intake>>,
-    body: Result<Bytes, BytesRejection>,
+    query: Result<Query<LangQuery>, QueryRejection>,
+    request: axum::extract::Request,
 ) -> Response {
+    // intakemerge: a form with files comes as multipart; its language is in
+    // the query too, so that a refusal before the body is read speaks it.
+    let query_lang = query.ok().and_then(|Query(q)| q.lang());
+    let mut files = Vec::new();
+    let mut _upload = None;
+    let body = if let Some(boundary) = crate::multipart::boundary(request.headers()) {
+        let lang = Lang::from_code(query_lang.as_deref());
+        let refuse = |intake: &Intake, message: String, status: StatusCode| {
+            let empty = ReportForm::default();
+            render(
+                &form_page(intake, lang, &empty, Some(message), "attachment"),
+                status,
+            )
+        };
+        let Some(slot) = intake.upload_slot().await else {
+            return refuse(
+                &intake,
+                texts(lang).busy.to_owned(),
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        };
+        _upload = Some(slot);
+        match crate::api::read_multipart(&intake, request, &boundary).await {
+            Ok(parts) => {
+                files = parts.files;
+                let pairs: Vec<(&str, &str)> = parts
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.as_str(), f.value.as_str()))
+                    .collect();
+                let encoded =
+                    Zeroizing::new(serde_urlencoded::to_string(&pairs).unwrap_or_default());
+                Ok(Bytes::copy_from_slice(encoded.as_bytes()))
+            }
+            Err(crate::multipart::MultipartError::TooLarge) => {
+                let e = ReportError::AttachmentsTooLarge {
+                    max_mib: (intake.config.max_attachment_bytes / (1024 * 1024)) as u64,
+                };
+                return refuse(&intake, e.message(lang), StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            Err(crate::multipart::MultipartError::Malformed) => {
+                return refuse(
+                    &intake,
+                    damaged(StatusCode::BAD_REQUEST),
+                    StatusCode::BAD_REQUEST,
+                );
+            }
+        }
+    } else {
+        use axum::extract::FromRequest;
+        Bytes::from_request(request, &()).await
+    };
     let form: ReportForm = match parse(body) {
         Ok(f) => f,
         Err(status) => {
@@ -265,7 +336,18 @@ pub(crate) async fn submit(
         details,
         lang,
     };
-    match intake.submit(submission, Channel::WebForm).await {
+    let files = files
+        .into_iter()
+        .map(|f| crate::Attachment {
+            name: f.filename,
+            media_type: f.content_type,
+            bytes: f.bytes,
+        })
+        .collect();
+    match intake
+        .submit_with_files(submission, files, Channel::WebForm)
+        .await
+    {
         Ok(receipt) => receipt_response(&intake, lang, &receipt, urgent, false),
         Err(e) => {
             // Give the reporter their words back so nothing they wrote is lost.
@@ -273,7 +355,7 @@ pub(crate) async fn submit(
                 SubmitError::Invalid(e) => (
                     e.message(lang),
                     field_of(&e),
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    crate::api::invalid_status(&e),
                 ),
                 SubmitError::Busy => (
                     texts(lang).busy.to_owned(),

@@ -13,6 +13,7 @@ mod desk_api;
 mod followup;
 mod form;
 pub mod limits;
+mod multipart;
 mod not_found;
 pub mod openapi;
 pub mod pow;
@@ -53,6 +54,13 @@ pub const DEFAULT_MAX_SEALING: usize = 64;
 /// How long a report waits for a sealing slot before the sender is told the
 /// intake is busy.
 pub const DEFAULT_BUSY_WAIT: Duration = Duration::from_secs(2);
+/// The most bytes of files one report may carry (intakemerge).
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+/// The most files one report may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Reports with files read at once: each is held in memory (never on disk)
+/// until it is sealed, so this bounds the memory uploads can take.
+pub const MAX_UPLOADS: usize = 4;
 
 /// What the intake needs to run.
 pub struct IntakeConfig {
@@ -71,6 +79,9 @@ pub struct IntakeConfig {
     pub telegram: Option<TelegramConfig>,
     /// Rate limits and proof-of-work (intakechan).
     pub abuse: limits::AbuseConfig,
+    /// The most bytes of files one report may carry; 0 turns attachments
+    /// off (intakemerge).
+    pub max_attachment_bytes: usize,
 }
 
 /// The organisation that runs the intake, as its pages name it (intake
@@ -139,6 +150,7 @@ impl IntakeConfig {
             organisation: Organisation::default(),
             telegram: None,
             abuse: limits::AbuseConfig::default(),
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
         }
     }
 }
@@ -150,6 +162,15 @@ pub struct Intake {
     sealing: Semaphore,
     telegram: Option<telegram::Bot>,
     guard: limits::Guard,
+    /// Uploads with files being read (intakemerge).
+    uploads: Semaphore,
+}
+
+/// A file sent with a report, as received (intakemerge).
+pub struct Attachment {
+    pub name: String,
+    pub media_type: String,
+    pub bytes: zeroize::Zeroizing<Vec<u8>>,
 }
 
 /// Why a report could not be accepted, whatever the channel.
@@ -178,6 +199,7 @@ impl Intake {
             sealing,
             telegram,
             guard,
+            uploads: Semaphore::new(MAX_UPLOADS),
         });
         upkeep::spawn(intake.clone());
         telegram::spawn_sweeper(&intake);
@@ -200,6 +222,38 @@ impl Intake {
         report: Submission<'_>,
         channel: Channel,
     ) -> Result<Receipt, SubmitError> {
+        self.submit_with_files(report, Vec::new(), channel).await
+    }
+
+    /// An upload slot, or `None` if none came free in time (intakemerge).
+    pub(crate) async fn upload_slot(&self) -> Option<SemaphorePermit<'_>> {
+        tokio::time::timeout(self.config.busy_wait, self.uploads.acquire())
+            .await
+            .ok()?
+            .ok()
+    }
+
+    /// [`Intake::submit`] with files (intakemerge): each is checked, hashed as
+    /// sent, stripped of location and camera metadata (JPEG, PNG) in memory,
+    /// and sealed in the same age stream as the report.
+    pub async fn submit_with_files(
+        &self,
+        report: Submission<'_>,
+        files: Vec<Attachment>,
+        channel: Channel,
+    ) -> Result<Receipt, SubmitError> {
+        use vigil_core::ReportError;
+        if files.len() > MAX_ATTACHMENTS {
+            return Err(SubmitError::Invalid(ReportError::TooManyAttachments {
+                max: MAX_ATTACHMENTS,
+            }));
+        }
+        let total: usize = files.iter().map(|f| f.bytes.len()).sum();
+        if total > self.config.max_attachment_bytes {
+            return Err(SubmitError::Invalid(ReportError::AttachmentsTooLarge {
+                max_mib: (self.config.max_attachment_bytes / (1024 * 1024)) as u64,
+            }));
+        }
         // Held until the report is stored, so that neither the clear envelopes
         // nor the writer's queue can grow past the cap under a flood.
         let _slot = self.sealing_slot().await.ok_or(SubmitError::Busy)?;
@@ -226,12 +280,19 @@ impl Intake {
         // The exact time and the reply key travel only inside the sealed report.
         envelope.received_at = Some(vigil_core::day::timestamp(now));
         envelope.reply_to = Some(reply_key.recipient());
-        let sealed = self
-            .config
-            .recipients
-            .seal_envelope(&envelope)
-            .map_err(|_| SubmitError::Unavailable)?;
-        drop(envelope);
+        let sealed = if files.is_empty() {
+            self.config
+                .recipients
+                .seal_envelope(&envelope)
+                .map_err(|_| SubmitError::Unavailable)?
+        } else {
+            // Hashing, stripping and sealing megabytes is CPU work: off the
+            // runtime's threads.
+            let recipients = self.config.recipients.clone();
+            tokio::task::spawn_blocking(move || seal_with_files(&recipients, envelope, files))
+                .await
+                .map_err(|_| SubmitError::Unavailable)??
+        };
         let report = SealedReport {
             id: ReportId::generate().map_err(|_| SubmitError::Unavailable)?,
             receipt_hash: self.config.receipt_key.hash(&receipt),
@@ -244,6 +305,39 @@ impl Intake {
             .map_err(|_| SubmitError::Unavailable)?;
         Ok(receipt)
     }
+}
+
+/// Hashes, strips and seals a report with its files (intakemerge).
+fn seal_with_files(
+    recipients: &Recipients,
+    mut envelope: ReportEnvelope,
+    files: Vec<Attachment>,
+) -> Result<Vec<u8>, SubmitError> {
+    use sha2::Digest;
+    let mut stored = Vec::with_capacity(files.len());
+    for file in &files {
+        let sha256 = hex::encode(sha2::Sha256::digest(&file.bytes[..]));
+        let kind = attachments::kind(&file.bytes);
+        let clean = zeroize::Zeroizing::new(
+            attachments::strip(&file.bytes)
+                .map_err(|_| SubmitError::Invalid(vigil_core::ReportError::BrokenPhoto))?,
+        );
+        envelope
+            .attachments
+            .push(vigil_core::attachment::AttachmentInfo {
+                name: vigil_core::attachment::clean_name(&file.name),
+                media_type: file.media_type.chars().take(100).collect(),
+                size: clean.len() as u64,
+                sha256,
+                stripped: kind != attachments::Kind::Other,
+            });
+        stored.push(clean);
+    }
+    drop(files);
+    let slices: Vec<&[u8]> = stored.iter().map(|f| &f[..]).collect();
+    recipients
+        .seal_report(&envelope, &slices)
+        .map_err(|_| SubmitError::Unavailable)
 }
 
 /// The intake's routes: the form, the JSON API and the desk's pull API.

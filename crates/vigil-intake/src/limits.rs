@@ -338,12 +338,33 @@ async fn form_limited(
     use askama::Template;
     use zeroize::Zeroizing;
     let followup = request.uri().path() == "/status/message";
-    let limit = intake.config.max_body_bytes;
-    let body = axum::body::to_bytes(request.into_body(), limit)
-        .await
-        .map(|b| Zeroizing::new(Vec::from(b)))
-        .unwrap_or_default();
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    // The report form is multipart (it takes files, intakemerge): its text
+    // fields are given back; the files are not (a browser cannot refill a
+    // file input), and the page says to attach them again.
+    let fields: Vec<(String, String)> =
+        if let Some(boundary) = crate::multipart::boundary(request.headers()) {
+            // Read within the same bound on uploads as an accepted report.
+            let slot = intake.upload_slot().await;
+            let parts = match slot {
+                Some(_) => crate::api::read_multipart(intake, request, &boundary).await,
+                None => Err(crate::multipart::MultipartError::TooLarge),
+            };
+            match parts {
+                Ok(parts) => parts
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.clone(), f.value.to_string()))
+                    .collect(),
+                Err(_) => Vec::new(),
+            }
+        } else {
+            let limit = intake.config.max_body_bytes;
+            let body = axum::body::to_bytes(request.into_body(), limit)
+                .await
+                .map(|b| Zeroizing::new(Vec::from(b)))
+                .unwrap_or_default();
+            serde_urlencoded::from_bytes(&body).unwrap_or_default()
+        };
     let field = |name: &str| {
         fields
             .iter()

@@ -93,6 +93,18 @@ pub(crate) struct ErrorBody {
     message: String,
 }
 
+// intakemerge
+/// A report with files.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ReportWithFiles {
+    /// The report, as the `application/json` body would carry it.
+    report: crate::api::ReportRequest,
+    /// The files: photos, videos, documents.
+    #[schema(value_type = Vec<String>, format = Binary, max_items = 10, required = false)]
+    attachment: Vec<Vec<u8>>,
+}
+
 /// A proof-of-work challenge.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Challenge {
@@ -157,18 +169,21 @@ pub(crate) struct AckResponse {
         ("Vigil-Proof" = Option<String>, Header,
          description = "CHALLENGE:COUNTER, a solved challenge from GET /api/v1/challenge; needed only when the intake asks for proof-of-work")
     ),
+    description = "A report alone is sent as `application/json`. A report with files (photos, videos, documents) is sent as `multipart/form-data`: the same JSON in a part named `report`, each file in a part named `attachment` (at most 10, 20 MiB together by default). Each file is sealed in the report's own age stream, never stored in clear; location and camera metadata are removed from JPEG and PNG photos before sealing, and the SHA-256 of the original travels sealed with it.",
     request_body(
-        content = crate::api::ReportRequest,
-        content_type = "application/json",
-        example = json!({"text": "Моего брата задержали у метро Пушкинская, везут в ОВД Тверской.", "urgent": true, "contact": "Signal +7 900 000-00-00", "lang": "ru", "happened": "detained_now", "whom": "someone_else", "region": "RU-MOW", "station": "ОВД Тверской", "consent": "counts"})
+        content(
+            (crate::api::ReportRequest = "application/json",
+             example = json!({"text": "Моего брата задержали у метро Пушкинская, везут в ОВД Тверской.", "urgent": true, "contact": "Signal +7 900 000-00-00", "lang": "ru", "happened": "detained_now", "whom": "someone_else", "region": "RU-MOW", "station": "ОВД Тверской", "consent": "counts"})),
+            (ReportWithFiles = "multipart/form-data"),
+        )
     ),
     responses(
         (status = 201, description = "The sealed report is durably stored. Keep the receipt: it is the only way back to this report.", body = Receipt),
         (status = 400, description = "Malformed JSON, an unknown field, or a field of the wrong type.", body = Error),
         (status = 403, description = "The intake asks for proof-of-work and the Vigil-Proof header is missing, forged, expired, unsolved or already used.", body = Error),
-        (status = 413, description = "The body is larger than the intake accepts (64 KiB by default).", body = Error),
-        (status = 415, description = "The body is not sent as application/json.", body = Error),
-        (status = 422, description = "The text is empty or too long (empty_text, text_too_long), the contact or another answer is too long (contact_too_long, field_too_long), a choice is outside its list (bad_choice), or the region is not in the vocabulary (unknown_region).", body = Error),
+        (status = 413, description = "The body is larger than the intake accepts (64 KiB by default, code body_too_large), or the files together are over the intake's limit (20 MiB by default, code attachments_too_large).", body = Error),
+        (status = 415, description = "The body is sent neither as application/json nor as multipart/form-data.", body = Error),
+        (status = 422, description = "The text is empty or too long (empty_text, text_too_long), the contact or another answer is too long (contact_too_long, field_too_long), a choice is outside its list (bad_choice), the region is not in the vocabulary (unknown_region), more than 10 files (too_many_attachments), or a photo is damaged (broken_photo).", body = Error),
         (status = 429, description = "Too many reports from this client (code `rate_limited`, with a Retry-After header); nothing was kept.", body = Error),
         (status = 503, description = "The report could not be stored (code `unavailable`), or the intake is busy (code `busy`, with a Retry-After header); nothing was kept. Try again.", body = Error),
     )
@@ -273,7 +288,7 @@ fn openapi_json() {}
     path = "/api/v1/desk/reports",
     operation_id = "deskPull",
     summary = "For the desk: sealed reports not yet acknowledged, oldest first",
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many (default 100)")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many (default 100); fewer when their sealed bytes together would pass 32 MiB (at least one is always sent)")),
     responses(
         (status = 200, description = "Sealed reports; they stay until acknowledged", body = PullResponse),
         (status = 400, description = "A query parameter other than limit, or a limit that is not a whole number.", body = Error),
@@ -406,7 +421,7 @@ impl utoipa::Modify for DeskToken {
         description = "Report politically motivated persecution. Every report is sealed to the desk's key on receipt; no IP address or user agent is stored. Error messages are in Russian unless the request's `lang` is `en` or Accept-Language asks for English. A receipt never appears in a URL: the follow-up endpoints take it in the body. The desk's pull API (under /api/v1/desk/) needs the desk's token."
     ),
     paths(create_report, read_followup, add_followup, challenge, openapi_json, desk_pull, desk_acknowledge, desk_exchange, health),
-    components(schemas(Receipt, Error, ErrorBody, Challenge, Messages, Message, Sent, SealedReport, PullResponse, AckRequest, AckResponse, SealedMessage, ExchangeRequest, ExchangeResponse)),
+    components(schemas(ReportWithFiles, Receipt, Error, ErrorBody, Challenge, Messages, Message, Sent, SealedReport, PullResponse, AckRequest, AckResponse, SealedMessage, ExchangeRequest, ExchangeResponse)),
     modifiers(&DeskToken)
 )]
 struct ApiDoc;

@@ -601,6 +601,32 @@ async fn a_limited_follow_up_goes_back_to_the_status_page_with_its_receipt() {
             && page.contains(r#"name="names" value="Ivan P""#),
         "{page}"
     );
+    // The report form is multipart (it takes files): its words come back too.
+    let boundary = "b0undary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nmultipart words\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"lang\"\r\n\r\nen\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"a.jpg\"\r\n\r\nxyz\r\n\
+         --{boundary}--\r\n"
+    );
+    let (status, _, page) = send(
+        &f.intake,
+        from(
+            Request::post("/report?lang=en")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.contains("multipart words") && page.contains("attached again"),
+        "{page}"
+    );
     // A follow-up over the limit is offered back to /status/message, never
     // to /report (where it would become a new report).
     let receipt = Receipt::generate().unwrap().to_string();

@@ -232,6 +232,10 @@
     if (form.getAttribute("data-plain") === "1") {
       return; // sealing failed in this browser: the server seals, as without JavaScript
     }
+    var files = form.querySelector("input[type=file]");
+    if (files && files.files && files.files.length > 0) {
+      return; // files go as the form sends them, and the server seals them (docs/threat-model.md)
+    }
     event.preventDefault();
     if (sending) { return; }
     clearErrors();

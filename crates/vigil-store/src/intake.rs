@@ -108,6 +108,17 @@ pub trait IntakeStore: Send + Sync {
     /// Marks follow-ups as stored by the desk (they stay, for the reporter to
     /// read back, until their receipt is forgotten). Returns how many changed.
     async fn intake_followups_delivered(&self, ids: &[ReportId]) -> Result<u64, StoreError>;
+
+    // --- intakemerge: reports with files are large ---
+
+    /// Like [`IntakeStore::intake_pending`], but stops before the sealed
+    /// reports passed `max_bytes` together (always at least one), so that a
+    /// pull of reports with files stays within memory on both sides.
+    async fn intake_pending_within(
+        &self,
+        limit: u32,
+        max_bytes: u64,
+    ) -> Result<Vec<SealedReport>, StoreError>;
 }
 
 /// The intake store on either backend.
@@ -225,6 +236,30 @@ impl IntakeStore for IntakeDb {
                 "SELECT id, receipt_hash, sealed, received FROM intake_reports ORDER BY seq LIMIT $1",
             )
             .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(to_report).collect()
+    }
+
+    async fn intake_pending_within(
+        &self,
+        limit: u32,
+        max_bytes: u64,
+    ) -> Result<Vec<SealedReport>, StoreError> {
+        // The sizes before each report are summed in the query, so reports
+        // past the budget are never read.
+        let rows: Vec<ReportRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT id, receipt_hash, sealed, received FROM intake_reports WHERE seq IN ( \
+                   SELECT seq FROM ( \
+                     SELECT seq, SUM(LENGTH(sealed)) OVER (ORDER BY seq) - LENGTH(sealed) AS before \
+                     FROM intake_reports ORDER BY seq LIMIT $1 \
+                   ) AS firsts WHERE before < $2 \
+                 ) ORDER BY seq",
+            )
+            .bind(i64::from(limit))
+            .bind(i64::try_from(max_bytes.max(1)).unwrap_or(i64::MAX))
             .fetch_all(pool)
             .await?
         });

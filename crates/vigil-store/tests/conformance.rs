@@ -158,6 +158,8 @@ conformance!(
     intake_insert_waits_for_concurrent_writers,
     // recfast: counting facts
     record_counting_follows_every_change,
+    // intakemerge: a pull within a byte budget
+    intake_pending_stops_at_the_byte_budget,
 );
 
 #[path = "conformance/coding.rs"]
@@ -2089,4 +2091,60 @@ async fn sqlite_counts_alike_when_the_facts_cannot_be_rebuilt() {
         ]
     );
     assert_eq!(from_facts.1.persons, 2);
+}
+// intakemerge: reports with files are large; a pull stops before the sealed
+// bytes pass the budget, always hands out at least one, and keeps the order.
+async fn intake_pending_stops_at_the_byte_budget(f: Fresh) {
+    let s = f.intake().await;
+    let sizes = [10usize, 10, 10, 1000, 5];
+    let reports: Vec<SealedReport> = sizes
+        .iter()
+        .enumerate()
+        .map(|(n, size)| {
+            let mut hash = [0u8; 32];
+            hash[0] = u8::try_from(n).unwrap();
+            hash[31] = 3;
+            SealedReport {
+                id: ReportId::generate().unwrap(),
+                receipt_hash: hash,
+                sealed: vec![b'a' + u8::try_from(n).unwrap(); *size],
+                received: "2024-02-03".parse().unwrap(),
+            }
+        })
+        .collect();
+    s.intake_insert(&reports).await.unwrap();
+    let ids = |v: Vec<SealedReport>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let all: Vec<ReportId> = reports.iter().map(|r| r.id).collect();
+    // 10 + 10 = 20 is under 25; the third would start at 20, still under.
+    assert_eq!(
+        ids(s.intake_pending_within(100, 25).await.unwrap()),
+        all[..3]
+    );
+    assert_eq!(
+        ids(s.intake_pending_within(100, 20).await.unwrap()),
+        all[..2]
+    );
+    // The first always goes, however large.
+    assert_eq!(
+        ids(s.intake_pending_within(100, 1).await.unwrap()),
+        all[..1]
+    );
+    // The large one ends a pull; the count limit still holds.
+    assert_eq!(
+        ids(s.intake_pending_within(100, 31).await.unwrap()),
+        all[..4]
+    );
+    assert_eq!(
+        ids(s.intake_pending_within(2, 1 << 30).await.unwrap()),
+        all[..2]
+    );
+    assert_eq!(
+        ids(s.intake_pending_within(100, 1 << 30).await.unwrap()),
+        all
+    );
+    // The same reports, whole, as intake_pending gives them.
+    assert_eq!(
+        s.intake_pending_within(100, 1 << 30).await.unwrap(),
+        s.intake_pending(100).await.unwrap()
+    );
 }

@@ -99,6 +99,9 @@ pub struct IntakeConfigFile {
     /// telegram: the Telegram bot's webhook; left out, there is no bot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telegram: Option<TelegramSection>,
+    /// `[attachments]`: files sent with reports (intakemerge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<AttachmentsSection>,
 }
 
 // --- telegram: the `[telegram]` section of intake.toml.
@@ -176,6 +179,30 @@ impl TelegramSection {
             None
         }
     }
+}
+
+/// The intake's `[attachments]` section (intakemerge).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentsSection {
+    /// The most MiB of files one report may carry, 0 to 100; 0 takes no
+    /// files [default: 20].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_mib: Option<u32>,
+}
+
+/// The most bytes of files one report may carry, or why the section is wrong.
+pub fn attachment_bytes(at: &str, section: Option<&AttachmentsSection>) -> Result<usize, String> {
+    let mib = section
+        .and_then(|a| a.max_mib)
+        .unwrap_or((vigil_intake::DEFAULT_MAX_ATTACHMENT_BYTES / (1024 * 1024)) as u32);
+    if mib > 100 {
+        return Err(format!(
+            "{at}: [attachments] max_mib = {mib} would let one report hold more than the intake \
+             can keep in memory while sealing it: choose 0 (no files) to 100"
+        ));
+    }
+    Ok(mib as usize * 1024 * 1024)
 }
 
 /// `[organisation]` in intake.toml: the name, hotline and a short "who we
@@ -654,6 +681,7 @@ pub fn check_intake(
         listen,
         file.behind_tls_proxy,
     )?;
+    attachment_bytes(&at.to_string(), file.attachments.as_ref())?;
     Ok(())
 }
 

@@ -64,6 +64,11 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/roster/remove",            "shift=none",                          [303, 303, 303, 403, 403, 403]),
     ("GET",  "/reports/{report}/reply",   "",                                    [303, 200, 200, 200, 200, 403]),
     ("POST", "/reports/{report}/reply",   "text=matrix+reply",                   [303, 422, 422, 422, 422, 403]),
+    // intakemerge: a report's files, for roles that may read report text
+    ("GET",  "/reports/00000000000000000000000000000000/attachments",
+                                          "",                                    [303, 404, 404, 404, 404, 403]),
+    ("GET",  "/reports/00000000000000000000000000000000/attachments/0",
+                                          "",                                    [303, 404, 404, 404, 404, 403]),
 ];
 
 impl Desk {

@@ -330,6 +330,7 @@ pub async fn run(args: DemoArgs) -> Result {
         organisation: None,
         telegram: None,
         abuse: None,
+        attachments: None,
     };
     config::save(&layout.intake_config(), &intake_file)?;
     let desk_file = DeskConfigFile {

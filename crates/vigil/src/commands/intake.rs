@@ -89,6 +89,8 @@ pub async fn build(layout: &Layout, file: &IntakeConfigFile) -> Result<Arc<Intak
     if let Some(section) = &file.telegram {
         config.telegram = Some(telegram(section)?);
     }
+    config.max_attachment_bytes =
+        config::attachment_bytes("intake config", file.attachments.as_ref())?;
     Ok(Intake::new(config, store))
 }
 

@@ -25,6 +25,7 @@ mod auth;
 mod desk_access;
 mod desk_coding;
 mod desk_urgent;
+mod intake_attachments;
 mod intake_browser_seal;
 mod intake_channels;
 mod intake_form;
