@@ -933,29 +933,23 @@ impl Dataset {
     /// Candidate pairs: records that share the values of any two blockable
     /// fields (or one identifier), skipping blocks too large to tell anything.
     pub fn candidate_pairs(&self, progress: &mut dyn Progress) -> Vec<(u32, u32)> {
-        self.candidate_pairs_skipping(&[], &[], progress)
+        self.candidate_pairs_skipping(&[], progress)
     }
 
     /// Candidate pairs, leaving out the columns `skip` marks (copies of another).
-    /// A rule made of `context` columns alone (members of a group: an action's
-    /// date, place, court) is left out too: its blocks are the hundreds who share
-    /// the context, strangers all but the few whose reports a rule with a
-    /// personal field (a name, a birth date) pairs as well.
     fn candidate_pairs_skipping(
         &self,
         skip: &[bool],
-        context: &[bool],
         progress: &mut dyn Progress,
     ) -> Vec<(u32, u32)> {
         let items = self.blockables(skip);
-        let in_context = |i: usize| context.get(items[i].column).copied().unwrap_or(false);
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
-            if items[i].what == BlockWhat::Exact && !in_context(i) {
+            if items[i].what == BlockWhat::Exact {
                 rules.push(vec![i]);
             }
             for j in i + 1..items.len() {
-                if items[i].column == items[j].column || (in_context(i) && in_context(j)) {
+                if items[i].column == items[j].column {
                     continue;
                 }
                 rules.push(vec![i, j]);
@@ -1599,8 +1593,7 @@ impl Dataset {
         drop(random_rows);
         stage("u");
         let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
-        let context: Vec<bool> = units.member_of.iter().map(Option::is_some).collect();
-        let pairs = self.candidate_pairs_skipping(&copies, &context, progress);
+        let pairs = self.candidate_pairs_skipping(&copies, progress);
         stage("blocking");
         let levels = self.compare_pairs(&pairs, &units, progress);
         stage("comparing");
