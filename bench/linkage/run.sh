@@ -58,8 +58,8 @@ timed() {
 
 # One table row: quality from the last run's JSON (both tools are deterministic
 # for a given input), medians of CPU seconds, wall seconds and peak memory.
-# splink clusters at three thresholds to find its best; the CPU and wall time of
-# the two clusterings it did not need (it reports them as extra_*) are taken off.
+# splink clusters at several thresholds (0.1 to 0.999) to find its best; the CPU and wall time of
+# the clusterings it did not need (it reports them as extra_*) are taken off.
 row() {
   python3 - "$@" "$work/times.txt" <<'PY'
 import json, statistics, sys

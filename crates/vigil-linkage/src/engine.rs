@@ -1224,20 +1224,23 @@ impl Dataset {
         // A column that merely copies another counts nothing (the first one
         // counts); it is left out of groups too.
         let mut copy_of = vec![None; ncol];
+        let mut found = None;
         if self.spec.auto_groups {
             for (i, j) in self.copied_columns() {
                 if copy_of[i].is_none() && copy_of[j].is_none() {
                     copy_of[j] = Some(i);
                 }
             }
-            pairs.extend(
-                self.dependent_columns(
-                    random_rows,
-                    &copy_of.iter().map(Option::is_some).collect::<Vec<_>>(),
-                )
-                .into_iter()
-                .filter(|&(i, j)| copy_of[i].is_none() && copy_of[j].is_none()),
+            let (dependent, random, tallies) = self.dependent_columns(
+                random_rows,
+                &copy_of.iter().map(Option::is_some).collect::<Vec<_>>(),
             );
+            pairs.extend(
+                dependent
+                    .into_iter()
+                    .filter(|&(i, j)| copy_of[i].is_none() && copy_of[j].is_none()),
+            );
+            found = Some((random, tallies));
         }
         let mut joined = groups::join(&self.columns, &pairs);
         // A group that holds a group of the spec takes its name (the first one).
@@ -1248,13 +1251,136 @@ impl Dataset {
         }
         let mut units = Units::grouped(&self.columns, joined);
         units.copy_of = copy_of;
+        if let Some((random, tallies)) = found {
+            self.identity_given_context(&mut units, &random, &tallies);
+        }
         units
+    }
+
+    /// Scores identity fields (surname, patronymic) given the context that
+    /// explains them: for each context unit (a group, or a context column on its
+    /// own), strangers who share it are drawn; an identity column that agrees
+    /// among them far more often than at random (a household's surname, the
+    /// family detained together) gets its u given that context (the context
+    /// with the highest agreement, where several do).
+    fn identity_given_context(
+        &self,
+        units: &mut Units,
+        random: &groups::Tally,
+        tallies: &[Option<groups::Tally>],
+    ) {
+        let ncol = self.columns.len();
+        let mut contexts: Vec<(usize, groups::Tally)> = Vec::new();
+        for (g, members) in units.members.iter().enumerate() {
+            let keyed: Vec<(u64, u32)> = (0..self.len())
+                .filter_map(|r| {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = FastHasher::default();
+                    for &m in members {
+                        self.value_hash(m, r)?.hash(&mut h);
+                    }
+                    Some((h.finish(), r as u32))
+                })
+                .collect();
+            if let Some(t) = self.sample_sharing(keyed, 0xC0_7E47 + g as u64)
+                && groups::is_context(&t)
+            {
+                contexts.push((ncol + g, t));
+            }
+        }
+        for (i, t) in tallies.iter().enumerate() {
+            if let Some(t) = t
+                && units.member_of[i].is_none()
+                && units.copy_of[i].is_none()
+                && !groups::identity(self.columns[i].kind)
+                && groups::is_context(t)
+            {
+                contexts.push((i, t.clone()));
+            }
+        }
+        for j in 0..ncol {
+            if !groups::identity(self.columns[j].kind)
+                || units.member_of[j].is_some()
+                || units.copy_of[j].is_some()
+            {
+                continue;
+            }
+            let best = contexts
+                .iter()
+                .filter_map(|(unit, t)| {
+                    groups::identity_given(&self.columns, j, random, t).map(|(r, u)| (r, *unit, u))
+                })
+                .max_by(|x, y| x.0.total_cmp(&y.0));
+            if let Some((_, unit, u)) = best {
+                if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                    eprintln!(
+                        "{} scored given {}: u {:?}",
+                        self.columns[j].name,
+                        units.list[unit].name,
+                        u.iter()
+                            .map(|v| (v * 1000.0).round() / 1000.0)
+                            .collect::<Vec<_>>()
+                    );
+                }
+                units.given[j] = Some((unit, u));
+            }
+        }
+    }
+
+    /// Stranger statistics among pairs of records that share a key: `keyed` is
+    /// (key, record); 20,000 pairs are drawn from keys that two or more share.
+    fn sample_sharing(&self, mut keyed: Vec<(u64, u32)>, seed: u64) -> Option<groups::Tally> {
+        let ncol = self.columns.len();
+        keyed.sort_unstable();
+        let mut starts: Vec<usize> = Vec::new();
+        let mut k = 0;
+        while k < keyed.len() {
+            let mut e = k + 1;
+            while e < keyed.len() && keyed[e].0 == keyed[k].0 {
+                e += 1;
+            }
+            if e - k >= 2 {
+                starts.extend(k..e);
+            }
+            k = e;
+        }
+        if starts.is_empty() {
+            return None;
+        }
+        let mut rng = SplitMix(seed);
+        let mut levels = vec![0u8; ncol];
+        let mut given = groups::Tally::new(ncol);
+        for _ in 0..20_000 {
+            let x = starts[rng.below(starts.len())];
+            let h = keyed[x].0;
+            let lo = keyed.partition_point(|e| e.0 < h);
+            let hi = keyed.partition_point(|e| e.0 <= h);
+            let y = lo + rng.below(hi - lo);
+            if y == x {
+                continue;
+            }
+            let (a, b) = (keyed[x].1 as usize, keyed[y].1 as usize);
+            for (c, l) in levels.iter_mut().enumerate() {
+                *l = self.level(c, a, b);
+            }
+            given.add(&self.columns, &levels);
+        }
+        Some(given)
     }
 
     /// Pairs of columns whose agreement depends on each other among strangers:
     /// for each groupable column, pairs of records that share its value are
     /// drawn and compared with random pairs (see `groups.rs`).
-    fn dependent_columns(&self, random_rows: &[u8], skip: &[bool]) -> Vec<(usize, usize)> {
+    #[allow(clippy::type_complexity)]
+    fn dependent_columns(
+        &self,
+        random_rows: &[u8],
+        skip: &[bool],
+    ) -> (
+        Vec<(usize, usize)>,
+        groups::Tally,
+        Vec<Option<groups::Tally>>,
+    ) {
         let ncol = self.columns.len();
         let n = self.len();
         let mut random = groups::Tally::new(ncol);
@@ -1262,54 +1388,24 @@ impl Dataset {
             random.add(&self.columns, row);
         }
         let mut out = Vec::new();
-        let mut levels = vec![0u8; ncol];
         let mut tallies: Vec<Option<groups::Tally>> = vec![None; ncol];
-        for i in (0..ncol).filter(|&i| groups::groupable(self.columns[i].kind) && !skip[i]) {
+        for i in (0..ncol).filter(|&i| {
+            let kind = self.columns[i].kind;
+            groups::groupable(kind) && !skip[i]
+        }) {
             // Each column draws its own pairs: what one column finds does not
             // depend on which other columns the spec has.
-            let mut rng = SplitMix(mix(0xDE9E, self.columns[i].name.len() as u64, {
+            let seed = mix(0xDE9E, self.columns[i].name.len() as u64, {
                 use std::hash::{Hash, Hasher};
                 let mut h = FastHasher::default();
                 self.columns[i].name.hash(&mut h);
                 h.finish()
-            }));
+            });
             // Records by the hash of their value of column i.
-            let mut keyed: Vec<(u64, u32)> = (0..n)
+            let keyed: Vec<(u64, u32)> = (0..n)
                 .filter_map(|r| self.value_hash(i, r).map(|h| (h, r as u32)))
                 .collect();
-            keyed.sort_unstable();
-            let mut starts: Vec<usize> = Vec::new();
-            let mut k = 0;
-            while k < keyed.len() {
-                let mut e = k + 1;
-                while e < keyed.len() && keyed[e].0 == keyed[k].0 {
-                    e += 1;
-                }
-                if e - k >= 2 {
-                    starts.extend(k..e);
-                }
-                k = e;
-            }
-            if starts.is_empty() {
-                continue;
-            }
-            let mut given = groups::Tally::new(ncol);
-            for _ in 0..20_000 {
-                let x = starts[rng.below(starts.len())];
-                let h = keyed[x].0;
-                let lo = keyed.partition_point(|e| e.0 < h);
-                let hi = keyed.partition_point(|e| e.0 <= h);
-                let y = lo + rng.below(hi - lo);
-                if y == x {
-                    continue;
-                }
-                let (a, b) = (keyed[x].1 as usize, keyed[y].1 as usize);
-                for (c, l) in levels.iter_mut().enumerate() {
-                    *l = self.level(c, a, b);
-                }
-                given.add(&self.columns, &levels);
-            }
-            tallies[i] = Some(given);
+            tallies[i] = self.sample_sharing(keyed, seed);
         }
         // Identifiers (values shared mostly by one person's records) join no group.
         let context: Vec<bool> = tallies
@@ -1326,7 +1422,7 @@ impl Dataset {
         }
         out.sort_unstable();
         out.dedup();
-        out
+        (out, random, tallies)
     }
 
     /// A hash of one record's value of a column (`None` when missing).
@@ -1517,6 +1613,21 @@ impl Dataset {
         let tf_level: Vec<Option<u8>> = (0..ncol)
             .map(|c| tf.slot[c].and(model.units.list[c].kind.tf_level()))
             .collect();
+        // Columns scored given a context: their weight depends on the row. The
+        // bound below takes the larger of both weights.
+        let given: Vec<bool> = (0..ncol)
+            .map(|c| model.units.given.get(c).is_some_and(Option::is_some))
+            .collect();
+        let bound_table: Vec<Vec<f64>> = (0..ncol)
+            .map(|c| {
+                (0..model.m[c].len())
+                    .map(|l| match model.units.given.get(c) {
+                        Some(Some((_, u))) => table[c][l].max((model.m[c][l] / u[l]).log2()),
+                        _ => table[c][l],
+                    })
+                    .collect()
+            })
+            .collect();
         // Only pairs that could matter are kept (for clustering, --pairs and
         // explanations); the rest are counted.
         let mut scored = Vec::new();
@@ -1530,7 +1641,7 @@ impl Dataset {
             let mut adjusted = 0;
             for (c, &l) in row.iter().enumerate() {
                 if l != MISSING {
-                    bound += table[c][l as usize];
+                    bound += bound_table[c][l as usize];
                     adjusted += usize::from(tf_level[c] == Some(l));
                 }
             }
@@ -1542,8 +1653,8 @@ impl Dataset {
                 if l == MISSING {
                     continue;
                 }
-                w += if tf_level[c] == Some(l) {
-                    self.bits(&model, &tf, c, l, a as usize, b as usize)
+                w += if tf_level[c] == Some(l) || given[c] {
+                    self.bits(&model, &tf, row, c, a as usize, b as usize)
                 } else {
                     table[c][l as usize]
                 };
@@ -1577,24 +1688,30 @@ impl Dataset {
         }
     }
 
+    /// The bits of unit `c` in a pair whose unit levels are `row`.
     fn bits(
         &self,
         model: &Model,
         tf: &TermFrequencies,
+        row: &[u8],
         c: usize,
-        level: u8,
         a: usize,
         b: usize,
     ) -> f64 {
+        let level = row[c];
         if level == MISSING {
             return 0.0;
         }
         let l = level as usize;
         let kind = model.units.list[c].kind;
         let m = model.m[c][l];
-        let mut u = model.u[c][l];
+        // A surname shared at one address says little about the person: its
+        // chance among those who share the address is what counts (and then
+        // not its rarity, which the household's members all share).
+        let (mut u, given) = model.units.u_of(&model.u, row, c, level);
         if let (Some(tf_level), Some(Some(slot))) = (kind.tf_level(), tf.slot.get(c))
             && level == tf_level
+            && !given
         {
             // Agreeing on a rare name says more than agreeing on a common one: scale
             // u by how much more (or less) often this value agrees by chance than
@@ -1636,8 +1753,9 @@ impl Dataset {
     /// The match weight of one pair, compared directly.
     fn pair_weight(&self, model: &Model, tf: &TermFrequencies, a: usize, b: usize) -> f64 {
         let mut w = (model.lambda / (1.0 - model.lambda)).log2();
-        for (c, l) in self.unit_levels(&model.units, a, b).into_iter().enumerate() {
-            w += self.bits(model, tf, c, l, a, b);
+        let row = self.unit_levels(&model.units, a, b);
+        for c in 0..row.len() {
+            w += self.bits(model, tf, &row, c, a, b);
         }
         w
     }
@@ -1680,7 +1798,7 @@ impl Dataset {
                     bits: if group.is_some() {
                         0.0
                     } else {
-                        self.bits(&linkage.model, &linkage.tf, c, l, a, b)
+                        self.bits(&linkage.model, &linkage.tf, row, c, a, b)
                     },
                 }
             })
@@ -1691,8 +1809,9 @@ impl Dataset {
     /// Needs a model, for example from an earlier [`Dataset::link`].
     pub fn score_pair(&self, model: &Model, a: usize, b: usize) -> f64 {
         let mut w = (model.lambda / (1.0 - model.lambda)).log2();
-        for (c, l) in self.unit_levels(&model.units, a, b).into_iter().enumerate() {
-            w += self.bits(model, &TermFrequencies::default(), c, l, a, b);
+        let row = self.unit_levels(&model.units, a, b);
+        for c in 0..row.len() {
+            w += self.bits(model, &TermFrequencies::default(), &row, c, a, b);
         }
         w
     }
@@ -1720,6 +1839,7 @@ fn probability(weight: f64) -> f64 {
 /// Runs EM over distinct comparison patterns with u fixed: estimates the match
 /// share and the m probabilities of the columns in `free` (others are ignored).
 fn em_fixed_u(
+    units: &Units,
     patterns: &[(&[u8], f64)],
     u: &[Vec<f64>],
     m: &mut [Vec<f64>],
@@ -1740,7 +1860,7 @@ fn em_fixed_u(
             let mut diff = (1.0 - lambda).ln() - lambda.ln();
             for (c, &l) in row.iter().enumerate() {
                 if l != MISSING && free[c] {
-                    diff += u[c][l as usize].ln() - m[c][l as usize].ln();
+                    diff += units.u_of(u, row, c, l).0.ln() - m[c][l as usize].ln();
                 }
             }
             let p = 1.0 / (1.0 + diff.exp());
@@ -1845,75 +1965,106 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
     let mut estimates: Vec<Vec<(Vec<f64>, f64)>> = vec![Vec::new(); ncol];
     let top_u: Vec<f64> = (0..ncol).map(|c| u[c][top[c] as usize]).collect();
     let mut iterations = 0;
+    let weak = |k: ColumnKind| matches!(k, ColumnKind::Text | ColumnKind::Sex);
+    // Relatives share surname, patronymic and place; pairs that agree on
+    // those alone are not random among non-matches, so every round needs
+    // a personal column: a given name, a date or an identifier.
+    let personal = |k: ColumnKind| {
+        matches!(
+            k,
+            ColumnKind::Given | ColumnKind::Date | ColumnKind::Year | ColumnKind::Exact
+        )
+    };
+    // The sex column follows from the name columns; it is learnt only in
+    // rounds where no name is held fixed, or it would look like proof.
+    let is_name = |k: ColumnKind| {
+        matches!(
+            k,
+            ColumnKind::Given | ColumnKind::Surname | ColumnKind::Patronymic
+        )
+    };
+    // One round: the pairs that agree fully on the `fixed` columns; EM on the
+    // others; estimates kept for the columns `learn` allows.
+    type Estimates = [Vec<(Vec<f64>, f64)>];
+    let round = |fixed: &[usize],
+                 learn: &dyn Fn(usize) -> bool,
+                 estimates: &mut Estimates,
+                 iterations: &mut usize| {
+        if fixed.iter().any(|&c| weak(columns[c].kind))
+            || !fixed.iter().any(|&c| personal(columns[c].kind))
+        {
+            return;
+        }
+        let patterns: Vec<(&[u8], f64)> = all_patterns
+            .iter()
+            .filter(|(row, _)| fixed.iter().all(|&c| row[c] == top[c]))
+            .copied()
+            .collect();
+        let n: f64 = patterns.iter().map(|p| p.1).sum();
+        if n < 30.0 || ncol < fixed.len() + 1 {
+            return;
+        }
+        let names_fixed = fixed.iter().any(|&c| is_name(columns[c].kind));
+        let free: Vec<bool> = (0..ncol)
+            .map(|c| !(fixed.contains(&c) || (names_fixed && columns[c].kind == ColumnKind::Sex)))
+            .collect();
+        let mut m: Vec<Vec<f64>> = columns
+            .iter()
+            .map(|c| start_m(c.kind.levels().len()))
+            .collect();
+        let (_, matches, its) = em_fixed_u(&units, &patterns, &u, &mut m, &free, true, 0.5);
+        *iterations += its;
+        // Strangers expected to agree on every fixed column by chance.
+        let chance = total_pairs * fixed.iter().map(|&c| top_u[c]).product::<f64>();
+        let purity = (1.0 - chance / n).max(0.0);
+        if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+            let names: Vec<&str> = fixed.iter().map(|&c| columns[c].name.as_str()).collect();
+            eprintln!(
+                "round {}: pairs {n} matches {matches:.0} purity {purity:.3}",
+                names.join(" ")
+            );
+            for c in (0..ncol).filter(|&c| free[c]) {
+                eprintln!(
+                    "   {} m={:?}",
+                    columns[c].name,
+                    m[c].iter()
+                        .map(|v| (v * 1000.0).round() / 1000.0)
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+        if matches < 10.0 {
+            return;
+        }
+        for c in (0..ncol).filter(|&c| free[c] && learn(c)) {
+            estimates[c].push((m[c].clone(), purity));
+        }
+    };
     for ci in 0..ncol {
         for cj in ci + 1..ncol {
-            let weak = |k: ColumnKind| matches!(k, ColumnKind::Text | ColumnKind::Sex);
-            if weak(columns[ci].kind) || weak(columns[cj].kind) {
-                continue;
-            }
-            // Relatives share surname, patronymic and place; pairs that agree on
-            // those alone are not random among non-matches, so every round needs
-            // a personal column: a given name, a date or an identifier.
-            let personal = |k: ColumnKind| {
-                matches!(
-                    k,
-                    ColumnKind::Given | ColumnKind::Date | ColumnKind::Year | ColumnKind::Exact
-                )
-            };
-            if !personal(columns[ci].kind) && !personal(columns[cj].kind) {
-                continue;
-            }
-            let patterns: Vec<(&[u8], f64)> = all_patterns
-                .iter()
-                .filter(|(row, _)| row[ci] == top[ci] && row[cj] == top[cj])
-                .copied()
-                .collect();
-            let n: f64 = patterns.iter().map(|p| p.1).sum();
-            if n < 30.0 || ncol < 3 {
-                continue;
-            }
-            // The sex column follows from the name columns; it is learnt only in
-            // rounds where no name is held fixed, or it would look like proof.
-            let is_name = |k: ColumnKind| {
-                matches!(
-                    k,
-                    ColumnKind::Given | ColumnKind::Surname | ColumnKind::Patronymic
-                )
-            };
-            let names_fixed = is_name(columns[ci].kind) || is_name(columns[cj].kind);
-            let free: Vec<bool> = (0..ncol)
-                .map(|c| c != ci && c != cj && !(names_fixed && columns[c].kind == ColumnKind::Sex))
-                .collect();
-            let mut m: Vec<Vec<f64>> = columns
-                .iter()
-                .map(|c| start_m(c.kind.levels().len()))
-                .collect();
-            let (_, matches, its) = em_fixed_u(&patterns, &u, &mut m, &free, true, 0.5);
-            iterations += its;
-            if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
-                let purity = 1.0 - total_pairs * top_u[ci] * top_u[cj] / n;
-                eprintln!(
-                    "round {} {}: pairs {n} matches {matches:.0} purity {purity:.3}",
-                    columns[ci].name, columns[cj].name
-                );
-                for c in (0..ncol).filter(|&c| free[c]) {
-                    eprintln!(
-                        "   {} m={:?}",
-                        columns[c].name,
-                        m[c].iter()
-                            .map(|v| (v * 1000.0).round() / 1000.0)
-                            .collect::<Vec<_>>()
+            round(&[ci, cj], &|_| true, &mut estimates, &mut iterations);
+        }
+    }
+    // A column that no pair of fixed columns estimated from a round at least
+    // half pure (where names are common, two agreeing columns still hold many
+    // namesakes) learns from rounds that fix three columns: fewer strangers
+    // agree on three by chance. Without this it keeps the cautious start, and
+    // a different birth date, which matches rarely show, would count for less
+    // than the data say.
+    let unlearnt: Vec<bool> = (0..ncol)
+        .map(|c| !estimates[c].iter().any(|e| e.1 >= 0.5))
+        .collect();
+    if unlearnt.iter().any(|&x| x) {
+        for ci in 0..ncol {
+            for cj in ci + 1..ncol {
+                for ck in cj + 1..ncol {
+                    round(
+                        &[ci, cj, ck],
+                        &|c| unlearnt[c],
+                        &mut estimates,
+                        &mut iterations,
                     );
                 }
-            }
-            if matches < 10.0 {
-                continue;
-            }
-            for c in (0..ncol).filter(|&c| free[c]) {
-                let chance = total_pairs * top_u[ci] * top_u[cj];
-                let purity = (1.0 - chance / n).max(0.0);
-
-                estimates[c].push((m[c].clone(), purity));
             }
         }
     }
@@ -1956,7 +2107,7 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
             med
         })
         .collect();
-    let (lambda, its) = match_share(&all_patterns, &u, &m, total_pairs);
+    let (lambda, its) = match_share(&units, &all_patterns, &u, &m, total_pairs);
     Model {
         units,
         lambda,
@@ -1972,6 +2123,7 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
 /// that would count the blocking agreement twice. Pairs that blocking left out
 /// are taken as non-matches, so the EM step is `lambda = sum of posteriors / all pairs`.
 fn match_share(
+    units: &Units,
     patterns: &[(&[u8], f64)],
     u: &[Vec<f64>],
     m: &[Vec<f64>],
@@ -1986,7 +2138,7 @@ fn match_share(
             let mut f = 0.0;
             for (c, &l) in row.iter().enumerate() {
                 if l != MISSING {
-                    f += m[c][l as usize].ln() - u[c][l as usize].ln();
+                    f += m[c][l as usize].ln() - units.u_of(u, row, c, l).0.ln();
                 }
             }
             (f, count)

@@ -41,6 +41,12 @@ pub struct Units {
     pub member_of: Vec<Option<usize>>,
     /// Per real column: the column it merely copies (it then counts nothing).
     pub copy_of: Vec<Option<usize>>,
+    /// Per real column: an identity field (surname, patronymic) that strangers
+    /// sharing a context also share (a household's surname at one address) is
+    /// scored *given* that context: when the context unit agrees in full, the
+    /// column's u is its chance among strangers who share the context, not
+    /// among random pairs. `(context unit, u given it)`.
+    pub given: Vec<Option<(usize, Vec<f64>)>>,
 }
 
 /// How far one member agrees: 0 not at all, 1 in part, 2 fully.
@@ -64,6 +70,7 @@ impl Units {
             members: Vec::new(),
             member_of: vec![None; columns.len()],
             copy_of: vec![None; columns.len()],
+            given: vec![None; columns.len()],
         }
     }
 
@@ -129,6 +136,19 @@ impl Units {
         }
     }
 
+    /// The u of unit `c` at level `l` in a pair whose unit levels are `row`:
+    /// the u given the context where the column has one and the context
+    /// agrees in full (then `true`), else `u[c][l]`.
+    pub fn u_of(&self, u: &[Vec<f64>], row: &[u8], c: usize, l: u8) -> (f64, bool) {
+        if let Some(Some((ctx, given))) = self.given.get(c) {
+            let top = self.list[*ctx].kind.levels().len() - 1;
+            if row.get(*ctx).is_some_and(|&x| usize::from(x) == top) {
+                return (given[l as usize], true);
+            }
+        }
+        (u[c][l as usize], false)
+    }
+
     /// Turns a row of real-column levels into a row of unit levels: members of
     /// a group become missing (they count through the group), and so do copies
     /// of another column (they count nothing); groups are added.
@@ -171,12 +191,21 @@ pub fn stranger(columns: &[Column], row: &[u8]) -> bool {
     (!has_given || given_differs) && (!has_date || date_differs)
 }
 
-/// Columns that may be grouped: everything but given names and the sex column
-/// (which say who a person is, not where they were).
+/// Columns that the data may put in a group: everything but the parts of a
+/// person's name and the sex column, which say who a person is, not where they
+/// were. A surname moves with an address or an action in the data (a household
+/// shares it; relatives are detained together), but it is an identity field:
+/// absorbed into the context's group, it stops telling siblings apart from one
+/// person's reports and loses its term frequency. A spec's `[groups]` may still
+/// name any column.
 pub fn groupable(kind: ColumnKind) -> bool {
     !matches!(
         kind,
-        ColumnKind::Given | ColumnKind::Sex | ColumnKind::Group
+        ColumnKind::Given
+            | ColumnKind::Surname
+            | ColumnKind::Patronymic
+            | ColumnKind::Sex
+            | ColumnKind::Group
     )
 }
 
@@ -193,6 +222,8 @@ pub struct Tally {
     pub pairs: u64,
     /// ... of which strangers.
     pub strangers: u64,
+    /// Stranger pairs per column and level (levels of every kind fit in 8).
+    pub levels: Vec<[u64; 8]>,
 }
 
 impl Tally {
@@ -202,6 +233,7 @@ impl Tally {
             agree: vec![0; ncol],
             pairs: 0,
             strangers: 0,
+            levels: vec![[0; 8]; ncol],
         }
     }
 
@@ -219,6 +251,9 @@ impl Tally {
             }
             self.present[c] += 1;
             self.agree[c] += u64::from(agreement(col.kind, l) == 2);
+            if let Some(x) = self.levels[c].get_mut(l as usize) {
+                *x += 1;
+            }
         }
     }
 
@@ -266,6 +301,34 @@ pub fn dependent_on(columns: &[Column], i: usize, random: &Tally, given: &Tally)
             given.agree[j] >= SEEN && cond >= (LIFT * base).max(MIN_RATE)
         })
         .collect()
+}
+
+/// Identity fields that a context may explain: surnames and patronymics
+/// (relatives share them, and relatives share addresses and actions).
+pub fn identity(kind: ColumnKind) -> bool {
+    matches!(kind, ColumnKind::Surname | ColumnKind::Patronymic)
+}
+
+/// Whether identity column `j` depends on a context: among strangers who share
+/// the context (`given`), `j` agrees at least [`LIFT`] times as often as among
+/// random strangers. Then its u given the context, level by level (smoothed).
+pub fn identity_given(
+    columns: &[Column],
+    j: usize,
+    random: &Tally,
+    given: &Tally,
+) -> Option<(f64, Vec<f64>)> {
+    let base = random.rate(j)?;
+    let cond = given.rate(j)?;
+    if given.agree[j] < SEEN || cond < (LIFT * base).max(MIN_RATE) {
+        return None;
+    }
+    let nl = columns[j].kind.levels().len();
+    let total: u64 = given.levels[j].iter().take(nl).sum();
+    let u = (0..nl)
+        .map(|l| (given.levels[j][l] as f64 + 0.5) / (total as f64 + 0.5 * nl as f64))
+        .collect();
+    Some((cond, u))
 }
 
 /// Joins pairs into groups (connected sets of columns), each sorted; the name
