@@ -70,6 +70,8 @@ struct Server {
     base: String,
     client: reqwest::Client,
     session: String,
+    /// The session's form token: every POST carries it (the queue's too).
+    form_token: String,
     /// The account's second factor (deskmerge: every login needs a code).
     secret: vigil_desk::totp::Secret,
     web: Arc<DeskWeb>,
@@ -108,6 +110,7 @@ async fn start() -> Server {
         base,
         client,
         session: String::new(),
+        form_token: String::new(),
         secret,
         web,
         _dir: dir,
@@ -223,6 +226,15 @@ impl Server {
             .next()
             .unwrap()
             .to_owned();
+        let (_, html) = self.get("/sessions").await;
+        self.form_token = html
+            .split("name=\"form_token\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
     }
 
     async fn get(&self, path: &str) -> (Duration, String) {
@@ -246,7 +258,9 @@ impl Server {
             .post(format!("{}{path}", self.base))
             .header("cookie", &self.session)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(pairs))
+            .body(form(
+                &[pairs, &[("form_token", self.form_token.as_str())]].concat(),
+            ))
             .send()
             .await
             .unwrap();

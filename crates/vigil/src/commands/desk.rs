@@ -193,6 +193,12 @@ pub async fn run(args: DeskArgs) -> Result {
                 time::OffsetDateTime::now_utc(),
             )
             .await?;
+            super::urgent::cli_audit(
+                &desk,
+                vigil_desk::audit::AuditAction::Reply,
+                &[&id.to_string(), &reply.to_string()],
+            )
+            .await?;
             println!("reply {reply} to report {id} saved; the next pull hands it to the intake");
         }
         DeskCommand::List { json } => {

@@ -317,6 +317,17 @@ pub async fn publish(data: &Path, out: Option<PathBuf>) -> Result {
     let r = vigil_public::publish(&public, &key, &out, Day::today());
     spinner.finish_and_clear();
     let r = r?;
+    // The audit log: kinds and counts, never what was published.
+    let (files, actions) = (
+        format!("files={}", r.files),
+        format!("actions={}", r.actions),
+    );
+    super::urgent::cli_audit(
+        &desk,
+        vigil_desk::audit::AuditAction::Publish,
+        &[&files, &actions],
+    )
+    .await?;
     println!(
         "published {} files ({} actions, {} detentions) to {}, signed by {}",
         r.files,

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use vigil_core::{Day, DeskIdentity};
 use vigil_desk::alerts::Sender;
+use vigil_desk::audit::AuditAction;
 use vigil_desk::clock::SystemClock;
 use vigil_desk::roster::{format_time, new_shift, on_duty};
 use vigil_desk::urgent::UrgentLine;
 use vigil_store::DeskStore;
+use vigil_store::urgent::PurgeKind;
 use zeroize::Zeroizing;
 
 use super::Result;
@@ -76,7 +78,7 @@ pub async fn roster(desk: &Desk, command: Option<RosterCommand>) -> Result {
         } => {
             let shift = new_shift(id.as_deref(), &from, &to, &people)?;
             desk.store.duty_put_shift(&shift).await?;
-            // audit: EditRoster shift=<shift.id>
+            cli_audit(desk, AuditAction::RosterChanged, &[&shift.id]).await?;
             println!("shift {} saved", shift.id);
         }
         RosterCommand::Remove { id } => {
@@ -86,10 +88,23 @@ pub async fn roster(desk: &Desk, command: Option<RosterCommand>) -> Result {
                 )
                 .into());
             }
-            // audit: EditRoster shift=<id> removed
+            cli_audit(desk, AuditAction::RosterChanged, &[&id, "removed"]).await?;
             println!("shift {id} removed");
         }
     }
+    Ok(())
+}
+
+/// An audit entry for a change made with the command line (actor `(cli)`).
+pub async fn cli_audit(desk: &Desk, action: AuditAction, subjects: &[&str]) -> Result {
+    vigil_desk::audit::record(
+        desk.store.as_ref(),
+        super::desk::unix_now(),
+        vigil_desk::audit::COMMAND_LINE,
+        action,
+        subjects,
+    )
+    .await?;
     Ok(())
 }
 
@@ -113,7 +128,11 @@ pub async fn purge(desk: &Desk, dry_run: bool) -> Result {
             .store
             .retention_purge(reports_before, cases_before)
             .await?;
-        // audit: Purge kinds=report,case count=<gone.len()>
+        // Kinds and how many (the ids are printed below, for the operator).
+        let count = |kind: PurgeKind| gone.iter().filter(|i| i.kind == kind).count();
+        let reports = format!("reports={}", count(PurgeKind::Report));
+        let cases = format!("cases={}", count(PurgeKind::Case));
+        cli_audit(desk, AuditAction::Purge, &[&reports, &cases]).await?;
         gone
     };
     let verb = if dry_run { "would purge" } else { "purged" };

@@ -616,6 +616,34 @@ async fn roster_and_purge_from_the_command_line() {
         w.desk_store().await.desk_reports().await.unwrap(),
         vec![new]
     );
+    // deskmerge: the roster changes and the purge are in the audit log, by
+    // the command line, with ids and counts only (a dry run is not).
+    let entries: Vec<(String, String, Vec<String>)> = w
+        .desk_store()
+        .await
+        .audit_entries(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action != "account_created" && e.action != "account_password_set")
+        .map(|e| (e.actor, e.action, e.subjects))
+        .collect();
+    let cli = |action: &str, subjects: &[&str]| {
+        (
+            "(cli)".to_owned(),
+            action.to_owned(),
+            subjects.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        entries,
+        [
+            cli("roster_changed", &["shift-2026-12-072200"]),
+            cli("roster_changed", &["shift-2026-12-072200", "removed"]),
+            cli("purge", &["reports=1", "cases=0"]),
+        ]
+    );
+    w.run_ok(&["audit", "verify"]);
 }
 
 /// Through the real binaries: a report sent to the intake with "detained now"

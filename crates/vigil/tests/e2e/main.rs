@@ -684,6 +684,24 @@ async fn publish_then_verify_and_any_change_fails_verification() {
     let site = w.dir.path().join("site");
     let site_s = site.to_str().unwrap();
     w.run_ok(&["publish", "--out", site_s]);
+    // deskmerge: the publication is in the audit log, counts only.
+    let published: Vec<_> = w
+        .desk_store()
+        .await
+        .audit_entries(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "publish")
+        .collect();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].actor, "(cli)");
+    assert!(
+        published[0]
+            .subjects
+            .iter()
+            .all(|s| s.starts_with("files=") || s.starts_with("actions="))
+    );
     let key = w.data().join("desk/release-key.pub");
     let key_s = key.to_str().unwrap();
     let ok = w.verify(site_s, key_s);
