@@ -152,6 +152,8 @@ conformance!(
     desk_messages_are_idempotent_and_pushed_once,
     // the whole record, for a public release (pubsite)
     record_all_lists_the_whole_record,
+    // the record in keyset pages, for a release of a million events (pubstream)
+    record_pages_walk_the_whole_record_once_in_order,
 );
 
 async fn intake_keeps_reports_until_acknowledged(f: Fresh) {
@@ -1749,4 +1751,161 @@ async fn record_write_rerunnable_is_idempotent_and_all_or_nothing(f: Fresh) {
         ..RecordBatch::default()
     };
     assert_eq!(s.record_write(&later).await.unwrap().persons, 1);
+}
+
+// --- pubstream: the record in keyset pages ---
+
+async fn record_pages_walk_the_whole_record_once_in_order(f: Fresh) {
+    use vigil_store::record::{ActionCursor, ActionDetained, EventFacts};
+    let s = f.desk().await;
+    assert!(s.record_actions_page(None, 10).await.unwrap().is_empty());
+    assert!(
+        s.record_event_facts_page(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.record_counted_persons_page(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Two actions on one day (told apart by id), one later, two undated.
+    let b = action("b", "2013-05-06", "RU-MOW", "rally");
+    let a = action("a", "2013-05-06", "RU-SPE", "march");
+    let c = action("c", "2012-01-01", "RU-MOW", "picket");
+    let undated = |id: &str| {
+        let mut x = action(id, "2013-01-01", "RU-MOW", "picket");
+        x.date = DateRow {
+            day: None,
+            precision: "unknown",
+        };
+        x
+    };
+    let (u2, u1) = (undated("u2"), undated("u1"));
+    let mut persons = vec![person("p1"), person("p2"), person("p3"), person("p4")];
+    persons[1].consent = "counts".into();
+    persons[2].consent = "public".into();
+    persons[3].consent = "public".into();
+    // p1 detained at b twice (counted once), an unnamed detention at b, a fine
+    // at b; p2 and p4 elsewhere; p3 (public) has no event, p1's consent is none.
+    let mut e3 = event(
+        "e3",
+        Some("p1"),
+        Some("b"),
+        "detention",
+        "2013-05-06",
+        "RU-MOW",
+    );
+    e3.articles = vec!["adm-20.2-5".into(), "adm-19.3".into()];
+    let e1 = event(
+        "e1",
+        Some("p1"),
+        Some("b"),
+        "detention",
+        "2013-05-06",
+        "RU-MOW",
+    );
+    let e5 = event("e5", None, Some("b"), "detention", "2013-05-06", "RU-MOW");
+    let mut e2 = event("e2", Some("p2"), Some("b"), "fine", "2013-05-07", "RU-MOW");
+    e2.articles = vec!["adm-20.2-5".into()];
+    let mut e4 = event("e4", Some("p4"), None, "search", "2014-02-01", "RU-SPE");
+    e4.date = DateRow {
+        day: None,
+        precision: "unknown",
+    };
+    e4.trigger = Some("post".into());
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1"), source("s2")],
+        persons,
+        actions: vec![u2.clone(), b.clone(), a.clone(), c.clone(), u1.clone()],
+        counts: vec![
+            count("b", "s1", 1),
+            count("a", "s1", 3),
+            count("a", "s2", 9),
+        ],
+        events: vec![e3.clone(), e1.clone(), e5.clone(), e2.clone(), e4.clone()],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+
+    // Actions, two a page: date order, then id, undated last.
+    let mut walked: Vec<ActionDetained> = Vec::new();
+    let mut after: Option<ActionCursor> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.record_actions_page(after.as_ref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        pages += 1;
+        let Some(last) = page.last() else { break };
+        after = Some(ActionCursor::after(&last.action));
+        walked.extend(page);
+    }
+    assert_eq!(pages, 4, "three pages of rows, then an empty one");
+    let ids: Vec<&str> = walked.iter().map(|x| x.action.id.as_str()).collect();
+    assert_eq!(ids, ["c", "a", "b", "u1", "u2"]);
+    assert_eq!(walked[1].action, a, "every column reads back");
+    let numbers: Vec<(u64, u64)> = walked.iter().map(|x| (x.named, x.reported)).collect();
+    // b: p1 once plus one unnamed = 2 named, 1 reported; a: 9 reported.
+    assert_eq!(numbers, [(0, 0), (0, 9), (2, 1), (0, 0), (0, 0)]);
+    // A page can start in the undated part.
+    let from_undated = s
+        .record_actions_page(Some(&ActionCursor::after(&u1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(from_undated.len(), 1);
+    assert_eq!(from_undated[0].action.id, "u2");
+
+    // Events, two a page, by id, with their articles sorted.
+    let mut events: Vec<EventFacts> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .record_event_facts_page(after.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        events.extend(page);
+    }
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["e1", "e2", "e3", "e4", "e5"]);
+    assert_eq!(events[2].articles, ["adm-19.3", "adm-20.2-5"]);
+    assert_eq!(events[1].articles, ["adm-20.2-5"]);
+    assert!(events[0].articles.is_empty() && events[4].articles.is_empty());
+    assert_eq!(
+        events[3],
+        EventFacts {
+            id: "e4".into(),
+            person_id: Some("p4".into()),
+            action_id: None,
+            kind: "search".into(),
+            date: e4.date,
+            region: Some("RU-SPE".into()),
+            articles: vec![],
+            trigger: Some("post".into()),
+        }
+    );
+
+    // Counted persons: consent other than none, with an event; one a page.
+    let mut counted = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .record_counted_persons_page(after.as_deref(), 1)
+            .await
+            .unwrap();
+        assert!(page.len() <= 1);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        counted.extend(page);
+    }
+    let ids: Vec<&str> = counted.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["p2", "p4"]);
+    assert_eq!(counted[1].consent, "public");
+    assert_eq!(counted[1].sealed, person("p4").sealed);
 }

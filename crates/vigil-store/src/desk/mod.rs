@@ -22,8 +22,8 @@ use audit::AuditEntry;
 use counts::{CountQuery, CountRow};
 use history::{Edit, HistoryEntry};
 use record::{
-    ActionCount, ActionRow, BatchOutcome, CaseRow, EventRow, EventsOf, PersonRow, RecordBatch,
-    SourceRow,
+    ActionCount, ActionCursor, ActionDetained, ActionRow, BatchOutcome, CaseRow, EventFacts,
+    EventRow, EventsOf, PersonRow, RecordBatch, SourceRow,
 };
 use urgent::{AlertRetry, AlertRow, Escalation, NewAlert, PurgeItem, Shift, UrgentRow};
 
@@ -248,6 +248,31 @@ pub trait DeskStore: Send + Sync {
 
     /// Every event, by date (unknown dates last), then id.
     async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError>;
+
+    // --- pubstream: the record in keyset pages, for a release (record.rs) ---
+
+    /// Up to `limit` actions after `after`, by date (unknown dates last) then
+    /// id, each with its named and reported detentions (stations left empty).
+    async fn record_actions_page(
+        &self,
+        after: Option<&ActionCursor>,
+        limit: u32,
+    ) -> Result<Vec<ActionDetained>, StoreError>;
+
+    /// Up to `limit` events' counted fields after the event id `after`, by id.
+    async fn record_event_facts_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<EventFacts>, StoreError>;
+
+    /// Up to `limit` persons after the person id `after`, by id, whose consent
+    /// is not `none` and who have an event (identity still sealed).
+    async fn record_counted_persons_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PersonRow>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -519,5 +544,29 @@ impl DeskStore for DeskDb {
 
     async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError> {
         record::all_events(&self.db).await
+    }
+
+    async fn record_actions_page(
+        &self,
+        after: Option<&ActionCursor>,
+        limit: u32,
+    ) -> Result<Vec<ActionDetained>, StoreError> {
+        record::actions_page(&self.db, after, limit).await
+    }
+
+    async fn record_event_facts_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<EventFacts>, StoreError> {
+        record::event_facts_page(&self.db, after, limit).await
+    }
+
+    async fn record_counted_persons_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PersonRow>, StoreError> {
+        record::counted_persons_page(&self.db, after, limit).await
     }
 }
