@@ -1817,6 +1817,9 @@ async fn record_pages_walk_the_whole_record_once_in_order(f: Fresh) {
         precision: "unknown",
     };
     e4.trigger = Some("post".into());
+    // A detention outside any action, under two articles.
+    let mut e6 = event("e6", Some("p2"), None, "detention", "2013-06-01", "RU-SPE");
+    e6.articles = vec!["adm-20.2-5".into(), "adm-20.2-8".into()];
     s.record_write(&RecordBatch {
         sources: vec![source("s1"), source("s2")],
         persons,
@@ -1826,7 +1829,14 @@ async fn record_pages_walk_the_whole_record_once_in_order(f: Fresh) {
             count("a", "s1", 3),
             count("a", "s2", 9),
         ],
-        events: vec![e3.clone(), e1.clone(), e5.clone(), e2.clone(), e4.clone()],
+        events: vec![
+            e3.clone(),
+            e1.clone(),
+            e5.clone(),
+            e2.clone(),
+            e4.clone(),
+            e6.clone(),
+        ],
         ..RecordBatch::default()
     })
     .await
@@ -1873,7 +1883,7 @@ async fn record_pages_walk_the_whole_record_once_in_order(f: Fresh) {
         events.extend(page);
     }
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-    assert_eq!(ids, ["e1", "e2", "e3", "e4", "e5"]);
+    assert_eq!(ids, ["e1", "e2", "e3", "e4", "e5", "e6"]);
     assert_eq!(events[2].articles, ["adm-19.3", "adm-20.2-5"]);
     assert_eq!(events[1].articles, ["adm-20.2-5"]);
     assert!(events[0].articles.is_empty() && events[4].articles.is_empty());
@@ -1908,4 +1918,29 @@ async fn record_pages_walk_the_whole_record_once_in_order(f: Fresh) {
     assert_eq!(ids, ["p2", "p4"]);
     assert_eq!(counted[1].consent, "public");
     assert_eq!(counted[1].sealed, person("p4").sealed);
+
+    // Every breakdown in one scan: the same groups as one count at a time.
+    let mut bys: Vec<Vec<StatKey>> = StatKey::ALL.iter().map(|k| vec![*k]).collect();
+    bys.push(vec![StatKey::Month, StatKey::Region]);
+    bys.push(vec![StatKey::Article, StatKey::EventKind]);
+    let (groups, total) = s.record_count_breakdowns(&bys).await.unwrap();
+    assert_eq!(groups.len(), bys.len());
+    for (by, got) in bys.iter().zip(&groups) {
+        let want = s
+            .record_count(&CountQuery {
+                by: by.clone(),
+                from: None,
+                to: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(got, &want, "{by:?}");
+    }
+    let (_, want) = s
+        .record_count_with_total(&CountQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(total, want);
+    // b: 2 named (p1 once, one unnamed) over 1 reported; a: 9 reported; e6: 1.
+    assert_eq!(total.detentions, 2 + 9 + 1);
 }

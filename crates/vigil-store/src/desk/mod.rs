@@ -19,7 +19,7 @@ use crate::db::Db;
 use crate::{Account, StoreError};
 use accounts::AccountInfo;
 use audit::AuditEntry;
-use counts::{CountQuery, CountRow};
+use counts::{CountQuery, CountRow, StatKey};
 use history::{Edit, HistoryEntry};
 use record::{
     ActionCount, ActionCursor, ActionDetained, ActionRow, BatchOutcome, CaseRow, EventFacts,
@@ -250,6 +250,13 @@ pub trait DeskStore: Send + Sync {
     async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError>;
 
     // --- pubstream: the record in keyset pages, for a release (record.rs) ---
+
+    /// The groups of each of `bys` (each as `record_count` gives them) and the
+    /// total of the whole record, in one scan of it.
+    async fn record_count_breakdowns(
+        &self,
+        bys: &[Vec<StatKey>],
+    ) -> Result<(Vec<Vec<CountRow>>, CountRow), StoreError>;
 
     /// Up to `limit` actions after `after`, by date (unknown dates last) then
     /// id, each with its named and reported detentions (stations left empty).
@@ -544,6 +551,13 @@ impl DeskStore for DeskDb {
 
     async fn record_all_events(&self) -> Result<Vec<EventRow>, StoreError> {
         record::all_events(&self.db).await
+    }
+
+    async fn record_count_breakdowns(
+        &self,
+        bys: &[Vec<StatKey>],
+    ) -> Result<(Vec<Vec<CountRow>>, CountRow), StoreError> {
+        counts::count_breakdowns(&self.db, bys).await
     }
 
     async fn record_actions_page(

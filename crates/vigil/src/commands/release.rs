@@ -13,7 +13,7 @@ use vigil_public::data::{
 };
 use vigil_public::{PublicData, Text};
 use vigil_record::model::{Action, Person};
-use vigil_record::stats::{CountQuery, CountRow, StatKey};
+use vigil_record::stats::{CountRow, StatKey};
 use vigil_record::{PartialDate, Precision, RecordKey, Vocabularies};
 use vigil_store::DeskStore;
 use vigil_store::record::{ActionCursor, EventsOf};
@@ -41,23 +41,6 @@ fn counts(r: &CountRow) -> Counts {
         persons: r.persons,
         events: r.events.clone(),
     }
-}
-
-async fn breakdown(store: &dyn DeskStore, key: StatKey) -> Result<Vec<Group>> {
-    let rows = store
-        .record_count(&CountQuery {
-            by: vec![key],
-            from: None,
-            to: None,
-        })
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Group {
-            code: r.keys.first().cloned().flatten(),
-            counts: counts(r),
-        })
-        .collect())
 }
 
 /// An age group at the data's year: wide bands, so that a birth year alone
@@ -120,16 +103,33 @@ async fn counts_and_labels(
         Some(l) => l.licence()?,
         None => Licence::default(),
     };
-    let (_, total) = store
-        .record_count_with_total(&CountQuery::default())
-        .await?;
+    // Every breakdown and the total in one scan of the record.
+    let keys = [
+        StatKey::Month,
+        StatKey::Region,
+        StatKey::Article,
+        StatKey::EventKind,
+        StatKey::ActionKind,
+        StatKey::Topic,
+    ];
+    let bys: Vec<Vec<StatKey>> = keys.iter().map(|k| vec![*k]).collect();
+    let (groups, total) = store.record_count_breakdowns(&bys).await?;
+    let mut groups = groups.into_iter().map(|rows| {
+        rows.iter()
+            .map(|r| Group {
+                code: r.keys.first().cloned().flatten(),
+                counts: counts(r),
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut next = || groups.next().unwrap_or_default();
     let by = Breakdowns {
-        month: breakdown(store, StatKey::Month).await?,
-        region: breakdown(store, StatKey::Region).await?,
-        article: breakdown(store, StatKey::Article).await?,
-        event_kind: breakdown(store, StatKey::EventKind).await?,
-        action_kind: breakdown(store, StatKey::ActionKind).await?,
-        topic: breakdown(store, StatKey::Topic).await?,
+        month: next(),
+        region: next(),
+        article: next(),
+        event_kind: next(),
+        action_kind: next(),
+        topic: next(),
     };
     let mut labels = fixed_labels();
     for name in LABELLED {
@@ -177,11 +177,13 @@ pub struct Read {
     pub events: u64,
     pub persons: u64,
     pub cases: u64,
+    /// Wall seconds of each step, in order.
+    pub steps: Vec<(&'static str, f64)>,
 }
 
 /// The progress of a release on a terminal (indicatif draws nothing when
 /// stderr is not one, so scripts and logs stay clean).
-struct Progress(indicatif::ProgressBar);
+struct Progress(indicatif::ProgressBar, std::time::Instant);
 
 impl Progress {
     fn new(to: &Path) -> Progress {
@@ -193,10 +195,16 @@ impl Progress {
         }
         bar.set_prefix(to.display().to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Progress(bar)
+        Progress(bar, std::time::Instant::now())
     }
 
-    fn phase(&self, what: &'static str, len: u64) {
+    fn phase(&self, what: &'static str, len: u64, read: &mut Read) {
+        let now = self.1.elapsed().as_secs_f64();
+        let before: f64 = read.steps.iter().map(|(_, s)| s).sum();
+        if let Some(last) = read.steps.last_mut() {
+            last.1 = now - (before - last.1);
+        }
+        read.steps.push((what, 0.0));
         self.0.set_message(what);
         self.0.set_length(len);
         self.0.set_position(0);
@@ -218,14 +226,14 @@ pub async fn publish_record(
     today: Day,
 ) -> Result<(vigil_public::Release, Read)> {
     let progress = Progress::new(out);
-    progress.phase("подсчёт / counting", 0);
+    let mut read = Read::default();
+    progress.phase("counting", 0, &mut read);
     let mut data = counts_and_labels(store, vocab, public).await?;
     vigil_public::suppress::check_k(data.k)?;
     let mut publication = vigil_public::Publication::begin(out)?;
-    let mut read = Read::default();
     let mut latest: Option<Day> = None;
 
-    progress.phase("акции / actions", data.total.actions);
+    progress.phase("actions", data.total.actions, &mut read);
     let mut table = publication.actions(&data)?;
     let mut after: Option<ActionCursor> = None;
     loop {
@@ -258,7 +266,7 @@ pub async fn publish_record(
     }
     table.finish()?;
 
-    progress.phase("события / events", data.total.events.values().sum::<u64>());
+    progress.phase("events", data.total.events.values().sum::<u64>(), &mut read);
     let mut table = publication.events()?;
     let mut after: Option<String> = None;
     loop {
@@ -296,7 +304,7 @@ pub async fn publish_record(
     table.finish()?;
     let data_year = latest.map(|d| d.to_string()[..4].parse::<i32>().unwrap_or(0));
 
-    progress.phase("люди / persons", data.total.persons);
+    progress.phase("persons", data.total.persons, &mut read);
     let mut after: Option<String> = None;
     loop {
         let page = store
@@ -345,8 +353,10 @@ pub async fn publish_record(
     read.cases = data.cases.len() as u64;
     data.data_date = latest.map(|d| d.to_string());
 
-    progress.phase("страницы, подписи / pages, signatures", 0);
+    progress.phase("pages, changes, signatures", 0, &mut read);
     let r = publication.finish(&data, release_key, today);
+    progress.phase("done", 0, &mut read);
+    read.steps.pop();
     progress.0.finish_and_clear();
     Ok((r?, read))
 }
@@ -407,6 +417,14 @@ pub async fn publish(data: &Path, out: Option<PathBuf>) -> Result {
         read.persons,
         read.cases,
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "steps: {}",
+        read.steps
+            .iter()
+            .map(|(what, secs)| format!("{what} {secs:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     match &r.previous {
         Some(p) => println!(

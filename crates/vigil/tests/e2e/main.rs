@@ -27,6 +27,7 @@ mod desk_urgent;
 mod intake_form;
 mod intake_privacy;
 mod public_release;
+mod public_stream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const PASS: &str = "test passphrase, not for real use";
