@@ -476,7 +476,7 @@ mod tests {
             if path.ends_with(".html") && path != "changes.html" {
                 let html = String::from_utf8(bytes.clone()).unwrap();
                 assert!(
-                    html.contains("href=\"https://opendatacommons.org/licenses/odbl/1-0/\" rel=\"license\">Open Database License v1.0</a>"),
+                    html.contains("<span class=\"licence-name\">Open Database License v1.0</span> (https://opendatacommons.org/licenses/odbl/1-0/)"),
                     "{path}"
                 );
                 let terms = if path.starts_with("en/") {

@@ -240,7 +240,7 @@ fn layout(cx: &Ctx<'_>, lang: Lang, file: &str, title: &str, body: &str, base: &
          <main>\n<h1>{title}</h1>\n{body}</main>\n\
          <footer><p>{released_label}: <span class=\"released\">{released}</span>. {data_label}: <span class=\"data-date\">{data_date}</span>.</p>\
          <ul class=\"attribution\">{attribution}</ul>\
-         <p class=\"licence\">{licence_label}: <a href=\"{licence_url}\" rel=\"license\">{licence_name}</a>{licence_terms}</p>\
+         <p class=\"licence\">{licence_label}: <span class=\"licence-name\">{licence_name}</span> ({licence_url}){licence_terms}</p>\
          <p>{key_label}: <code class=\"key\">{key}</code></p></footer>\n</body>\n</html>\n",
         code = lang.code(),
         title = esc(title),

@@ -71,8 +71,8 @@ fn a_configured_licence_is_named_in_the_manifest_codebook_licence_file_and_every
         let html = fs::read_to_string(&page).unwrap();
         assert!(
             html.contains(
-                "<a href=\"https://creativecommons.org/licenses/by-sa/4.0/\" rel=\"license\">\
-                 Creative Commons Attribution-ShareAlike 4.0 International</a>"
+                "<span class=\"licence-name\">Creative Commons Attribution-ShareAlike 4.0 \
+                 International</span> (https://creativecommons.org/licenses/by-sa/4.0/)"
             ),
             "{}",
             page.display()
