@@ -207,13 +207,26 @@ fn compare_table<'a>(id: &str, old: Side<'a>, new: Side<'a>) -> TableChange {
     };
     // Old rows as cell hashes (and values for small tables), by key hash.
     let small = count_rows(old) <= EXAMPLE_TABLE_ROWS as u64;
-    type OldRow = (Box<[u64]>, Option<Box<[String]>>);
-    let mut before: HashMap<u64, OldRow> = HashMap::new();
+    // A million rows: the key hashes map to a row number, and the rows' cell
+    // hashes lie side by side in one array (no allocation per row).
+    let width = old.0().and_then(header_of).map_or(0, |h| h.len());
+    let mut before: HashMap<u64, u32> = HashMap::new();
+    let mut cells: Vec<u64> = Vec::new();
+    let mut old_values: Vec<Box<[String]>> = Vec::new();
+    let empty_hash = hash("");
+    let mut rows_read = 0u32;
     let Some(old_header) = old.0().and_then(|r| {
         each_row(r, old.1, |key, record| {
-            let hashes = record.iter().map(hash).collect();
-            let values = small.then(|| record.iter().map(str::to_owned).collect());
-            before.insert(hash(key.as_str()), (hashes, values));
+            let row = rows_read;
+            rows_read = rows_read.saturating_add(1);
+            cells.extend((0..width).map(|j| record.get(j).map_or(empty_hash, hash)));
+            if small {
+                old_values.push(record.iter().map(str::to_owned).collect());
+            }
+            if let Some(earlier) = before.insert(hash(key.as_str()), row) {
+                // Never expected (keys are made unique): keep the first.
+                before.insert(hash(key.as_str()), earlier);
+            }
         })
     }) else {
         return change;
@@ -241,11 +254,14 @@ fn compare_table<'a>(id: &str, old: Side<'a>, new: Side<'a>) -> TableChange {
     };
     each_row(new_rows, new.1, |key, record| {
         change.rows_after += 1;
-        let Some((hashes, values)) = before.remove(&hash(key.as_str())) else {
+        let Some(row) = before.remove(&hash(key.as_str())) else {
             change.rows_added += 1;
             return;
         };
         matched += 1;
+        let at = row as usize * width;
+        let hashes = cells.get(at..at + width).unwrap_or(&[]);
+        let values = old_values.get(row as usize);
         let mut differs = false;
         for (i, name) in columns.iter().enumerate() {
             let was = old_at[i]
@@ -258,7 +274,7 @@ fn compare_table<'a>(id: &str, old: Side<'a>, new: Side<'a>) -> TableChange {
             differs = true;
             change.cells_changed += 1;
             if change.examples.len() < EXAMPLES
-                && let Some(values) = &values
+                && let Some(values) = values
             {
                 change.examples.push(CellChange {
                     row: key.clone(),
