@@ -67,6 +67,10 @@ ls -l "$work/events.csv" | awk '{print $5 " bytes"}'
 
 export VIGIL_PASSPHRASE="benchmark passphrase, not secret"
 "$bin" keygen --data "$work/data" --kdf-work-factor 10 >/dev/null
+# `vigil publish` opens the desk through its config (the intake is never called).
+printf 'version = 1\nlisten = "127.0.0.1:0"\nintake_url = "http://127.0.0.1:9"\nsecure_cookies = false\n' \
+  >"$work/data/desk/desk.toml"
+export VIGIL_INTAKE_TOKEN="0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 echo "== vigil import"
 timed import "$bin" import --data "$work/data" --mapping "$root/bench/record/events.toml" \

@@ -68,6 +68,12 @@ pub struct Licence {
     pub id: String,
     pub name: String,
     pub url: String,
+    /// What the licence lets people do, in the reader's words (Russian,
+    /// English); a configured licence's own summary. None: vigil's wording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ru: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
 }
 
 impl Default for Licence {
@@ -76,6 +82,8 @@ impl Default for Licence {
             id: "CC-BY-4.0".into(),
             name: "Creative Commons Attribution 4.0 International".into(),
             url: "https://creativecommons.org/licenses/by/4.0/".into(),
+            ru: None,
+            en: None,
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Read as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -114,7 +115,7 @@ fn key_columns(book: Option<&BookTable>, header: &[String]) -> Vec<usize> {
 /// Calls `each(key, cells)` for every row of a CSV, streaming; returns its
 /// header, or `None` if it is not a readable CSV.
 fn each_row(
-    bytes: &[u8],
+    bytes: impl std::io::Read,
     book: Option<&BookTable>,
     mut each: impl FnMut(String, &csv::StringRecord),
 ) -> Option<Vec<String>> {
@@ -146,13 +147,28 @@ fn each_row(
     Some(header)
 }
 
-fn header_of(bytes: &[u8]) -> Option<Vec<String>> {
+fn header_of(bytes: impl std::io::Read) -> Option<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
     Some(reader.headers().ok()?.iter().map(str::to_owned).collect())
 }
 
-/// One side of a comparison: a table's CSV bytes and its codebook entry.
-type Side<'a> = Option<(&'a [u8], Option<&'a BookTable>)>;
+/// Opens a file of a release for reading, if it has it.
+pub type Open<'a> = dyn Fn(&str) -> Option<Box<dyn std::io::Read + 'a>> + 'a;
+
+/// One side of a comparison: opens a table's CSV (each call reads it anew)
+/// and its codebook entry.
+type Side<'a> = Option<(&'a Opener<'a>, Option<&'a BookTable>)>;
+
+/// Opens one table's CSV.
+type Opener<'a> = dyn Fn() -> Option<Box<dyn std::io::Read + 'a>> + 'a;
+
+fn count_rows((open, book): (&Opener<'_>, Option<&BookTable>)) -> u64 {
+    let mut n = 0u64;
+    if let Some(r) = open() {
+        each_row(r, book, |_, _| n += 1);
+    }
+    n
+}
 
 fn codebook(bytes: Option<&[u8]>) -> BTreeMap<String, BookTable> {
     bytes
@@ -161,7 +177,7 @@ fn codebook(bytes: Option<&[u8]>) -> BTreeMap<String, BookTable> {
         .unwrap_or_default()
 }
 
-fn compare_table(id: &str, old: Side<'_>, new: Side<'_>) -> TableChange {
+fn compare_table<'a>(id: &str, old: Side<'a>, new: Side<'a>) -> TableChange {
     let mut change = TableChange {
         table: id.to_owned(),
         status: Status::Unchanged,
@@ -172,11 +188,6 @@ fn compare_table(id: &str, old: Side<'_>, new: Side<'_>) -> TableChange {
         rows_changed: 0,
         cells_changed: 0,
         examples: Vec::new(),
-    };
-    let count_rows = |(bytes, book): (&[u8], Option<&BookTable>)| {
-        let mut n = 0u64;
-        each_row(bytes, book, |_, _| n += 1);
-        n
     };
     let (old, new) = match (old, new) {
         (None, Some(new)) => {
@@ -196,17 +207,32 @@ fn compare_table(id: &str, old: Side<'_>, new: Side<'_>) -> TableChange {
     };
     // Old rows as cell hashes (and values for small tables), by key hash.
     let small = count_rows(old) <= EXAMPLE_TABLE_ROWS as u64;
-    type OldRow = (Box<[u64]>, Option<Box<[String]>>);
-    let mut before: HashMap<u64, OldRow> = HashMap::new();
-    let Some(old_header) = each_row(old.0, old.1, |key, record| {
-        let hashes = record.iter().map(hash).collect();
-        let values = small.then(|| record.iter().map(str::to_owned).collect());
-        before.insert(hash(key.as_str()), (hashes, values));
+    // A million rows: the key hashes map to a row number, and the rows' cell
+    // hashes lie side by side in one array (no allocation per row).
+    let width = old.0().and_then(header_of).map_or(0, |h| h.len());
+    let mut before: HashMap<u64, u32> = HashMap::new();
+    let mut cells: Vec<u64> = Vec::new();
+    let mut old_values: Vec<Box<[String]>> = Vec::new();
+    let empty_hash = hash("");
+    let mut rows_read = 0u32;
+    let Some(old_header) = old.0().and_then(|r| {
+        each_row(r, old.1, |key, record| {
+            let row = rows_read;
+            rows_read = rows_read.saturating_add(1);
+            cells.extend((0..width).map(|j| record.get(j).map_or(empty_hash, hash)));
+            if small {
+                old_values.push(record.iter().map(str::to_owned).collect());
+            }
+            if let Some(earlier) = before.insert(hash(key.as_str()), row) {
+                // Never expected (keys are made unique): keep the first.
+                before.insert(hash(key.as_str()), earlier);
+            }
+        })
     }) else {
         return change;
     };
     change.rows_before = before.len() as u64;
-    let Some(new_header) = header_of(new.0) else {
+    let Some(new_header) = new.0().and_then(header_of) else {
         return change;
     };
     // Columns are matched by name, so a column added or dropped shows as
@@ -223,13 +249,19 @@ fn compare_table(id: &str, old: Side<'_>, new: Side<'_>) -> TableChange {
     let new_at: Vec<Option<usize>> = columns.iter().map(|c| at(&new_header, c)).collect();
     let empty = hash("");
     let mut matched = 0u64;
-    each_row(new.0, new.1, |key, record| {
+    let Some(new_rows) = new.0() else {
+        return change;
+    };
+    each_row(new_rows, new.1, |key, record| {
         change.rows_after += 1;
-        let Some((hashes, values)) = before.remove(&hash(key.as_str())) else {
+        let Some(row) = before.remove(&hash(key.as_str())) else {
             change.rows_added += 1;
             return;
         };
         matched += 1;
+        let at = row as usize * width;
+        let hashes = cells.get(at..at + width).unwrap_or(&[]);
+        let values = old_values.get(row as usize);
         let mut differs = false;
         for (i, name) in columns.iter().enumerate() {
             let was = old_at[i]
@@ -242,7 +274,7 @@ fn compare_table(id: &str, old: Side<'_>, new: Side<'_>) -> TableChange {
             differs = true;
             change.cells_changed += 1;
             if change.examples.len() < EXAMPLES
-                && let Some(values) = &values
+                && let Some(values) = values
             {
                 change.examples.push(CellChange {
                     row: key.clone(),
@@ -268,30 +300,38 @@ fn compare_table(id: &str, old: Side<'_>, new: Side<'_>) -> TableChange {
 /// Compares the tables of the release in `previous` (if any) with `files`.
 pub fn compare(
     previous: Option<&Path>,
-    files: &BTreeMap<String, Vec<u8>>,
+    open_new: &Open<'_>,
     released: &str,
     previous_released: Option<String>,
     previous_manifest: Option<String>,
 ) -> Changes {
     let read_old = |rel: &str| previous.and_then(|dir| std::fs::read(dir.join(rel)).ok());
+    let open_old = |rel: &str| -> Option<Box<dyn std::io::Read>> {
+        let f = std::fs::File::open(previous?.join(rel)).ok()?;
+        Some(Box::new(std::io::BufReader::new(f)))
+    };
     let old_book = codebook(read_old(CODEBOOK_JSON).as_deref());
-    let new_book = codebook(files.get(CODEBOOK_JSON).map(Vec::as_slice));
+    let new_book = codebook(
+        open_new(CODEBOOK_JSON)
+            .and_then(|mut r| {
+                let mut b = Vec::new();
+                r.read_to_end(&mut b).ok().map(|_| b)
+            })
+            .as_deref(),
+    );
     let mut ids: Vec<&String> = old_book.keys().chain(new_book.keys()).collect();
     ids.sort();
     ids.dedup();
     let tables = ids
         .into_iter()
         .map(|id| {
-            let old_bytes = old_book
-                .contains_key(id)
-                .then(|| read_old(&csv_path(id)))
-                .flatten();
-            let old = old_bytes.as_deref().map(|b| (b, old_book.get(id)));
-            let new = new_book
-                .contains_key(id)
-                .then(|| files.get(&csv_path(id)))
-                .flatten()
-                .map(|b| (b.as_slice(), new_book.get(id)));
+            let path = csv_path(id);
+            let old_open = || open_old(&path);
+            let new_open = || open_new(&path);
+            let old = (old_book.contains_key(id) && open_old(&path).is_some())
+                .then_some((&old_open as &Opener<'_>, old_book.get(id)));
+            let new = (new_book.contains_key(id) && open_new(&path).is_some())
+                .then_some((&new_open as &Opener<'_>, new_book.get(id)));
             compare_table(id, old, new)
         })
         .collect();
@@ -478,10 +518,12 @@ mod tests {
         let b = book(&["n"]);
         let old = "month,n,suppressed_cells\n2024-01,5,\n2024-02,7,\n2024-03,,n\n";
         let new = "month,n,suppressed_cells\n2024-01,5,\n2024-02,8,\n2024-04,1,\n";
+        let open_old = || Some(Box::new(old.as_bytes()) as Box<dyn std::io::Read>);
+        let open_new = || Some(Box::new(new.as_bytes()) as Box<dyn std::io::Read>);
         let c = compare_table(
             "t",
-            Some((old.as_bytes(), Some(&b))),
-            Some((new.as_bytes(), Some(&b))),
+            Some((&open_old, Some(&b))),
+            Some((&open_new, Some(&b))),
         );
         assert_eq!(c.status, Status::Changed);
         assert_eq!((c.rows_added, c.rows_removed, c.rows_changed), (1, 1, 1));
@@ -495,8 +537,8 @@ mod tests {
                 after: "8".into()
             }]
         );
-        let one = "month,n\n2024-01,5\n".as_bytes();
-        let same = compare_table("t", Some((one, Some(&b))), Some((one, Some(&b))));
+        let one = || Some(Box::new("month,n\n2024-01,5\n".as_bytes()) as Box<dyn std::io::Read>);
+        let same = compare_table("t", Some((&one, Some(&b))), Some((&one, Some(&b))));
         assert_eq!(same.status, Status::Unchanged);
         // Escaped in the page.
         let changes = Changes {

@@ -73,6 +73,46 @@ pub struct PersonAttributes {
     pub roles: Vec<String>,
 }
 
+/// The counted persons' attributes, added up as they stream by: a record of
+/// a million persons never sits in memory for its four small tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonCounts {
+    /// Persons counted in all.
+    pub persons: u64,
+    /// Persons by (gender, age group), `unknown` where not stated.
+    pub by_gender_age: BTreeMap<(String, String), u64>,
+    /// Persons by role (a person may hold several), `unknown` for none.
+    pub by_role: BTreeMap<String, u64>,
+}
+
+impl PersonCounts {
+    pub fn add(&mut self, p: &PersonAttributes) {
+        let unknown = || "unknown".to_owned();
+        self.persons += 1;
+        let key = (
+            p.gender.clone().unwrap_or_else(unknown),
+            p.age_group.clone().unwrap_or_else(unknown),
+        );
+        *self.by_gender_age.entry(key).or_default() += 1;
+        if p.roles.is_empty() {
+            *self.by_role.entry(unknown()).or_default() += 1;
+        }
+        for r in &p.roles {
+            *self.by_role.entry(r.clone()).or_default() += 1;
+        }
+    }
+}
+
+impl FromIterator<PersonAttributes> for PersonCounts {
+    fn from_iter<I: IntoIterator<Item = PersonAttributes>>(iter: I) -> Self {
+        let mut c = PersonCounts::default();
+        for p in iter {
+            c.add(&p);
+        }
+        c
+    }
+}
+
 /// One event of a public case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseEvent {
@@ -105,7 +145,8 @@ pub struct PublicData {
     pub by: Breakdowns,
     pub actions: Vec<PublicAction>,
     pub events: Vec<PublicEvent>,
-    pub persons: Vec<PersonAttributes>,
+    /// Persons whose consent is `counts` or `public`, with an event.
+    pub persons: PersonCounts,
     pub cases: Vec<PublicCase>,
     /// Labels per vocabulary (`regions`, `event_kinds`, `action_kinds`,
     /// `articles`, `topics`, `authorised`, `triggers`, `roles`, `genders`,
@@ -119,6 +160,9 @@ pub struct PublicData {
     pub k: u64,
     /// Reports received per day (the hotline's own count, kept from earlier releases).
     pub reports_by_day: Vec<(String, u64)>,
+    /// Under which terms the data may be reused (config `[public.licence]`;
+    /// CC BY 4.0 by default): manifest, codebook, LICENSE and every page's footer.
+    pub licence: vigil_core::release::Licence,
 }
 
 impl PublicData {

@@ -17,7 +17,7 @@ pub mod table;
 mod verify;
 
 pub use data::PublicData;
-pub use publish::{PublishError, Release, publish};
+pub use publish::{Publication, PublishError, RecordTable, Release, publish};
 pub use table::{Cell, Column, ColumnKind, Table, Text};
 pub use verify::{Verified, VerifyError, verify, verify_chain};
 

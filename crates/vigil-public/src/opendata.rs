@@ -12,7 +12,10 @@
 //! random order (maps are sorted), so two builds of one record compare equal.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::sync::Arc;
+
+use parquet::file::writer::SerializedFileWriter;
 
 use serde::Serialize;
 use vigil_core::release::Licence;
@@ -71,20 +74,59 @@ fn files_with_vocabularies(
     licence: &Licence,
     vocabularies: Option<&Vocabularies>,
 ) -> Vec<(String, Vec<u8>)> {
+    files_around(tables, licence, vocabularies, &BTreeMap::new())
+}
+
+/// A record table whose files were written row by row (see [`TableFiles`]):
+/// how many rows it has and which files hold them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streamed {
+    pub rows: u64,
+    pub files: Vec<String>,
+}
+
+/// The open-data files of `tables` except those already `streamed` (whose
+/// entries in `tables` carry no rows): the codebook counts and lists them all.
+pub fn files_around(
+    tables: &[Table],
+    licence: &Licence,
+    vocabularies: Option<&Vocabularies>,
+    streamed: &BTreeMap<String, Streamed>,
+) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for t in tables {
-        out.push((csv_path(&t.id), csv(t)));
-        out.push((json_path(&t.id), json(t)));
-        if is_record_table(t) {
-            // A table that cannot be encoded (never expected: the schema is
-            // built from the same columns) is left out of Parquet only; its
-            // CSV and JSON carry the same rows.
-            if let Ok(bytes) = parquet(t) {
+    for t in tables.iter().filter(|t| !streamed.contains_key(&t.id)) {
+        let parquet = is_record_table(t).then(Vec::new);
+        // Writing into memory cannot fail but for a table that cannot be
+        // encoded as Parquet (never expected: the schema is built from the
+        // same columns); its CSV and JSON are then written alone.
+        let written = TableFiles::new(t, Vec::new(), Vec::new(), parquet.clone())
+            .and_then(|mut w| {
+                for row in &t.rows {
+                    w.push(row.clone())?;
+                }
+                w.finish()
+            })
+            .or_else(|_| {
+                TableFiles::new(t, Vec::new(), Vec::new(), None).and_then(|mut w| {
+                    for row in &t.rows {
+                        w.push(row.clone())?;
+                    }
+                    w.finish()
+                })
+            });
+        if let Ok((csv, json, parquet, _)) = written {
+            out.push((csv_path(&t.id), csv));
+            out.push((json_path(&t.id), json));
+            if let Some(bytes) = parquet {
                 out.push((parquet_path(&t.id), bytes));
             }
         }
     }
-    let book = codebook(tables, licence, vocabularies, &out);
+    let mut written: BTreeSet<String> = out.iter().map(|(p, _)| p.clone()).collect();
+    for s in streamed.values() {
+        written.extend(s.files.iter().cloned());
+    }
+    let book = codebook(tables, licence, vocabularies, &written, streamed);
     out.push((CODEBOOK_JSON.into(), json_bytes(&book)));
     out.push((CODEBOOK_MD.into(), codebook_markdown(&book).into_bytes()));
     out.push((LICENCE_FILE.into(), licence_text(licence).into_bytes()));
@@ -107,30 +149,6 @@ fn suppressed_marker(columns: &[Column], row: &[Cell]) -> String {
         .map(|(col, _)| col.id.as_str())
         .collect::<Vec<_>>()
         .join(";")
-}
-
-fn csv(t: &Table) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::with_capacity(64 * t.rows.len() + 256));
-    let mut header: Vec<&str> = t.columns.iter().map(|c| c.id.as_str()).collect();
-    header.push(SUPPRESSED_COLUMN);
-    // Writing into a Vec cannot fail.
-    let _ = w.write_record(&header);
-    let mut record = csv::ByteRecord::new();
-    for row in &t.rows {
-        record.clear();
-        for cell in row {
-            match cell {
-                Cell::Text(s) => record.push_field(s.as_bytes()),
-                Cell::Int(n) => record.push_field(n.to_string().as_bytes()),
-                Cell::Suppressed | Cell::Missing => record.push_field(b""),
-            }
-        }
-        record.push_field(suppressed_marker(&t.columns, row).as_bytes());
-        let _ = w.write_byte_record(&record);
-    }
-    w.into_inner().unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -174,19 +192,113 @@ impl Serialize for JsonRow<'_> {
     }
 }
 
-struct JsonRows<'a>(&'a Table);
+fn io_err(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
+    std::io::Error::other(e)
+}
 
-impl Serialize for JsonRows<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.rows.iter().map(|cells| JsonRow {
-            columns: &self.0.columns,
-            cells,
-        }))
+/// One table's CSV, JSON and (for the record's tables) Parquet, written row by
+/// row into any writers: memory for the small tables, files for a record of a
+/// million events. The bytes are the same whichever way the rows come.
+pub struct TableFiles<W: Write + Send> {
+    columns: Vec<Column>,
+    csv: csv::Writer<W>,
+    json: W,
+    parquet: Option<SerializedFileWriter<W>>,
+    /// Rows waiting for the next Parquet row group.
+    group: Vec<Vec<Cell>>,
+    rows: u64,
+}
+
+impl<W: Write + Send> TableFiles<W> {
+    /// Starts the files of `t` (its columns and texts; its rows are ignored).
+    pub fn new(t: &Table, csv: W, mut json: W, parquet: Option<W>) -> std::io::Result<Self> {
+        let mut csv = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(csv);
+        let mut header: Vec<&str> = t.columns.iter().map(|c| c.id.as_str()).collect();
+        header.push(SUPPRESSED_COLUMN);
+        csv.write_record(&header).map_err(io_err)?;
+        let head = JsonHead {
+            format: TABLE_FORMAT,
+            id: &t.id,
+            title: &t.title,
+            description: &t.description,
+            header,
+            columns: column_docs(t),
+        };
+        // `{...}` without its closing brace, then the rows: the same bytes as
+        // serialising the whole table at once.
+        let mut bytes = serde_json::to_vec(&head).map_err(io_err)?;
+        bytes.pop();
+        bytes.extend_from_slice(b",\"rows\":[");
+        json.write_all(&bytes)?;
+        let parquet = match parquet {
+            None => None,
+            Some(w) => Some(parquet_writer(t, w).map_err(io_err)?),
+        };
+        Ok(TableFiles {
+            columns: t.columns.clone(),
+            csv,
+            json,
+            parquet,
+            group: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// Adds one row (one cell per column).
+    pub fn push(&mut self, row: Vec<Cell>) -> std::io::Result<()> {
+        let mut record = csv::ByteRecord::new();
+        for cell in &row {
+            match cell {
+                Cell::Text(s) => record.push_field(s.as_bytes()),
+                Cell::Int(n) => record.push_field(n.to_string().as_bytes()),
+                Cell::Suppressed | Cell::Missing => record.push_field(b""),
+            }
+        }
+        record.push_field(suppressed_marker(&self.columns, &row).as_bytes());
+        self.csv.write_byte_record(&record).map_err(io_err)?;
+        if self.rows > 0 {
+            self.json.write_all(b",")?;
+        }
+        serde_json::to_writer(
+            &mut self.json,
+            &JsonRow {
+                columns: &self.columns,
+                cells: &row,
+            },
+        )
+        .map_err(io_err)?;
+        self.rows += 1;
+        if let Some(w) = &mut self.parquet {
+            self.group.push(row);
+            if self.group.len() == ROW_GROUP {
+                row_group(w, &self.columns, &self.group).map_err(io_err)?;
+                self.group.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the files: (CSV, JSON, Parquet, rows).
+    pub fn finish(mut self) -> std::io::Result<(W, W, Option<W>, u64)> {
+        self.json.write_all(b"]}\n")?;
+        let parquet = match self.parquet {
+            None => None,
+            Some(mut w) => {
+                if !self.group.is_empty() {
+                    row_group(&mut w, &self.columns, &self.group).map_err(io_err)?;
+                }
+                Some(w.into_inner().map_err(io_err)?)
+            }
+        };
+        let csv = self.csv.into_inner().map_err(|e| io_err(e.into_error()))?;
+        Ok((csv, self.json, parquet, self.rows))
     }
 }
 
 #[derive(Serialize)]
-struct JsonTable<'a> {
+struct JsonHead<'a> {
     format: &'static str,
     id: &'a str,
     title: &'a Text,
@@ -194,35 +306,17 @@ struct JsonTable<'a> {
     /// The ids of the row arrays' positions, the marker last.
     header: Vec<&'a str>,
     columns: Vec<ColumnDoc<'a>>,
-    rows: JsonRows<'a>,
-}
-
-fn json(t: &Table) -> Vec<u8> {
-    let mut header: Vec<&str> = t.columns.iter().map(|c| c.id.as_str()).collect();
-    header.push(SUPPRESSED_COLUMN);
-    let doc = JsonTable {
-        format: TABLE_FORMAT,
-        id: &t.id,
-        title: &t.title,
-        description: &t.description,
-        header,
-        columns: column_docs(t),
-        rows: JsonRows(t),
-    };
-    // Compact: the record's tables have a row per event.
-    let mut bytes = serde_json::to_vec(&doc).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
 }
 
 /// Rows per Parquet row group: bounds the memory of one column's batch.
 const ROW_GROUP: usize = 131_072;
 
-fn parquet(t: &Table) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+fn parquet_writer<W: Write + Send>(
+    t: &Table,
+    out: W,
+) -> Result<SerializedFileWriter<W>, parquet::errors::ParquetError> {
     use parquet::basic::{Compression, LogicalType, Repetition, Type as Physical};
-    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
     use parquet::file::properties::WriterProperties;
-    use parquet::file::writer::SerializedFileWriter;
     use parquet::schema::types::Type;
 
     let mut fields = Vec::with_capacity(t.columns.len() + 1);
@@ -253,56 +347,62 @@ fn parquet(t: &Table) -> Result<Vec<u8>, parquet::errors::ParquetError> {
             .set_created_by("vigil".into())
             .build(),
     );
-    let mut writer = SerializedFileWriter::new(Vec::new(), schema, props)?;
-    for rows in t.rows.chunks(ROW_GROUP) {
-        let mut group = writer.next_row_group()?;
-        let mut index = 0;
-        while let Some(mut column) = group.next_column()? {
-            let mut levels = Vec::with_capacity(rows.len());
-            if index < t.columns.len() && t.columns[index].kind == ColumnKind::Integer {
-                let mut values = Vec::with_capacity(rows.len());
-                for row in rows {
-                    match row.get(index) {
-                        Some(Cell::Int(n)) => {
-                            values.push(i64::try_from(*n).unwrap_or(i64::MAX));
-                            levels.push(1);
-                        }
-                        _ => levels.push(0),
+    SerializedFileWriter::new(out, schema, props)
+}
+
+fn row_group<W: Write + Send>(
+    writer: &mut SerializedFileWriter<W>,
+    columns: &[Column],
+    rows: &[Vec<Cell>],
+) -> Result<(), parquet::errors::ParquetError> {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    let mut group = writer.next_row_group()?;
+    let mut index = 0;
+    while let Some(mut column) = group.next_column()? {
+        let mut levels = Vec::with_capacity(rows.len());
+        if index < columns.len() && columns[index].kind == ColumnKind::Integer {
+            let mut values = Vec::with_capacity(rows.len());
+            for row in rows {
+                match row.get(index) {
+                    Some(Cell::Int(n)) => {
+                        values.push(i64::try_from(*n).unwrap_or(i64::MAX));
+                        levels.push(1);
                     }
+                    _ => levels.push(0),
                 }
-                column
-                    .typed::<Int64Type>()
-                    .write_batch(&values, Some(&levels), None)?;
-            } else {
-                let mut values = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let text = if index == t.columns.len() {
-                        Some(suppressed_marker(&t.columns, row))
-                    } else {
-                        match row.get(index) {
-                            Some(Cell::Text(s)) => Some(s.clone()),
-                            Some(Cell::Int(n)) => Some(n.to_string()),
-                            _ => None,
-                        }
-                    };
-                    match text {
-                        Some(s) => {
-                            values.push(ByteArray::from(s.into_bytes()));
-                            levels.push(1);
-                        }
-                        None => levels.push(0),
-                    }
-                }
-                column
-                    .typed::<ByteArrayType>()
-                    .write_batch(&values, Some(&levels), None)?;
             }
-            column.close()?;
-            index += 1;
+            column
+                .typed::<Int64Type>()
+                .write_batch(&values, Some(&levels), None)?;
+        } else {
+            let mut values = Vec::with_capacity(rows.len());
+            for row in rows {
+                let text = if index == columns.len() {
+                    Some(suppressed_marker(columns, row))
+                } else {
+                    match row.get(index) {
+                        Some(Cell::Text(s)) => Some(s.clone()),
+                        Some(Cell::Int(n)) => Some(n.to_string()),
+                        _ => None,
+                    }
+                };
+                match text {
+                    Some(s) => {
+                        values.push(ByteArray::from(s.into_bytes()));
+                        levels.push(1);
+                    }
+                    None => levels.push(0),
+                }
+            }
+            column
+                .typed::<ByteArrayType>()
+                .write_batch(&values, Some(&levels), None)?;
         }
-        group.close()?;
+        column.close()?;
+        index += 1;
     }
-    writer.into_inner()
+    group.close()?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -317,7 +417,7 @@ struct TableDoc<'a> {
     id: &'a str,
     title: &'a Text,
     description: &'a Text,
-    rows: usize,
+    rows: u64,
     files: Vec<String>,
     columns: Vec<ColumnDoc<'a>>,
 }
@@ -358,9 +458,9 @@ fn codebook<'a>(
     tables: &'a [Table],
     licence: &'a Licence,
     vocabularies: Option<&'a Vocabularies>,
-    written: &[(String, Vec<u8>)],
+    written: &BTreeSet<String>,
+    streamed: &BTreeMap<String, Streamed>,
 ) -> Codebook<'a> {
-    let written: BTreeSet<&str> = written.iter().map(|(p, _)| p.as_str()).collect();
     let mut names = BTreeSet::new();
     let docs = tables
         .iter()
@@ -374,7 +474,7 @@ fn codebook<'a>(
                 id: &t.id,
                 title: &t.title,
                 description: &t.description,
-                rows: t.rows.len(),
+                rows: streamed.get(&t.id).map_or(t.rows.len() as u64, |s| s.rows),
                 files: [csv_path(&t.id), json_path(&t.id), parquet_path(&t.id)]
                     .into_iter()
                     .filter(|p| written.contains(p.as_str()))
@@ -432,6 +532,9 @@ fn codebook_markdown(book: &Codebook<'_>) -> String {
         book.licence.url,
         md(&book.licence.id)
     ));
+    for terms in [&book.licence.ru, &book.licence.en].into_iter().flatten() {
+        s.push_str(&format!("{}\n\n", md(terms)));
+    }
     s.push_str("## Скрытые ячейки / Suppressed cells\n\n");
     s.push_str(&format!(
         "{}\n\n{}\n\n",
@@ -490,14 +593,20 @@ fn licence_text(l: &Licence) -> String {
     format!(
         "Данные этого выпуска (папка data/ и числа на страницах) распространяются по лицензии\n\
          {name} ({id}): {url}\n\
-         При использовании укажите источник.\n\
+         {ru}\n\
          \n\
          The data of this release (the data/ folder and the numbers on the pages) are licensed under\n\
          {name} ({id}): {url}\n\
-         Please credit the source when you use them.\n",
+         {en}\n",
         name = l.name,
         id = l.id,
-        url = l.url
+        url = l.url,
+        ru =
+            l.ru.as_deref()
+                .unwrap_or("При использовании укажите источник."),
+        en =
+            l.en.as_deref()
+                .unwrap_or("Please credit the source when you use them."),
     )
 }
 

@@ -98,6 +98,150 @@ fn check_path(rel: &str) -> Result<(), ReleaseError> {
     Ok(())
 }
 
+/// A file written straight into the staging folder, hashed as it is written
+/// (a record table too large to hold in memory).
+pub struct StagedFile {
+    rel: String,
+    path: PathBuf,
+    out: std::io::BufWriter<fs::File>,
+    hash: sha2::Sha256,
+}
+
+impl std::io::Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.out.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The folder a release is written into beside its target, swapped in whole
+/// when complete and removed if anything fails before.
+pub struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+    suffix: String,
+    /// Files written so far (relative path → SHA-256, lowercase hex).
+    written: BTreeMap<String, String>,
+    done: bool,
+}
+
+impl Staging {
+    /// Refuses a non-empty `out` that is not a release, then makes the
+    /// staging folder beside it.
+    pub fn new(out: &Path) -> Result<Staging, ReleaseError> {
+        if out.exists() && !out.join(MANIFEST_FILE).exists() {
+            let empty = fs::read_dir(out).map_err(io(out))?.next().is_none();
+            if !empty {
+                return Err(ReleaseError::NotARelease {
+                    path: out.display().to_string(),
+                });
+            }
+        }
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io(parent))?;
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "release".into());
+        let suffix = vigil_core::random::bytes::<6>()
+            .map(hex::encode)
+            .unwrap_or_else(|_| format!("{}", std::process::id()));
+        let dir = parent.join(format!(".{name}.new-{suffix}"));
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            dir,
+            suffix: format!("{name}.old-{suffix}"),
+            written: BTreeMap::new(),
+            done: false,
+        })
+    }
+
+    /// Starts a file of the release; `close` it to count it in.
+    pub fn create(&self, rel: &str) -> Result<StagedFile, ReleaseError> {
+        check_path(rel)?;
+        self.create_any(rel)
+    }
+
+    fn create_any(&self, rel: &str) -> Result<StagedFile, ReleaseError> {
+        if self.written.contains_key(rel) {
+            return Err(ReleaseError::BadPath {
+                path: rel.to_owned(),
+                why: "given twice",
+            });
+        }
+        let path = self.dir.join(rel);
+        if let Some(folder) = path.parent() {
+            fs::create_dir_all(folder).map_err(io(folder))?;
+        }
+        let file = fs::File::create(&path).map_err(io(&path))?;
+        Ok(StagedFile {
+            rel: rel.to_owned(),
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            hash: sha2::Digest::new(),
+            path,
+        })
+    }
+
+    /// Finishes a file started with `create`.
+    pub fn close(&mut self, mut f: StagedFile) -> Result<(), ReleaseError> {
+        use std::io::Write;
+        f.out.flush().map_err(io(&f.path))?;
+        let hash = hex::encode(sha2::Digest::finalize(f.hash));
+        self.written.insert(f.rel, hash);
+        Ok(())
+    }
+
+    /// A private scratch file inside the staging folder (not part of the
+    /// release: remove it before `write_staged`).
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.dir.join(format!(".scratch-{name}"))
+    }
+
+    fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<(), ReleaseError> {
+        use std::io::Write;
+        let mut f = self.create_any(rel)?;
+        f.write_all(bytes).map_err(io(&self.dir.join(rel)))?;
+        self.close(f)
+    }
+
+    /// Moves the complete folder into place, so a reader (or a static host
+    /// syncing it) never sees half a release.
+    fn swap_in(&mut self) -> Result<(), ReleaseError> {
+        let out = self.out.clone();
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let old = parent.join(format!(".{}", self.suffix));
+        if out.exists() {
+            fs::rename(&out, &old).map_err(io(&out))?;
+        }
+        fs::rename(&self.dir, &out).map_err(io(&out))?;
+        self.done = true;
+        if old.exists() {
+            fs::remove_dir_all(&old).map_err(io(&old))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 /// Writes a signed release of `files` (relative path, bytes) into `out`,
 /// replacing an earlier release there whole. `previous`, when given, must be a
 /// release signed by the same key: its manifest's hash goes into the new
@@ -120,28 +264,50 @@ pub fn write(
             });
         }
     }
-    // A file and a folder of the same name cannot both exist.
-    for rel in by_path.keys() {
+    check_folders(by_path.keys())?;
+    let staging = Staging::new(out)?;
+    write_staged(staging, by_path, key, released, licence, previous)
+}
+
+/// A file and a folder of the same name cannot both exist.
+fn check_folders<'a>(paths: impl Iterator<Item = &'a String>) -> Result<(), ReleaseError> {
+    let all: BTreeSet<&String> = paths.collect();
+    for rel in &all {
         let folder = format!("{rel}/");
-        if by_path
-            .range(folder.clone()..)
+        if all
+            .range::<&String, _>(&&folder..)
             .next()
-            .is_some_and(|(k, _)| k.starts_with(&folder))
+            .is_some_and(|k| k.starts_with(&folder))
         {
             return Err(ReleaseError::BadPath {
-                path: rel.clone(),
+                path: (*rel).clone(),
                 why: "is both a file and a folder",
             });
         }
     }
-    if out.exists() && !out.join(MANIFEST_FILE).exists() {
-        let empty = fs::read_dir(out).map_err(io(out))?.next().is_none();
-        if !empty {
-            return Err(ReleaseError::NotARelease {
-                path: out.display().to_string(),
+    Ok(())
+}
+
+/// `write` for a release some of whose files are already in `staging` (written
+/// there with `Staging::create`); `files` are the rest, held in memory.
+pub fn write_staged(
+    mut staging: Staging,
+    files: BTreeMap<String, Vec<u8>>,
+    key: &ReleaseKey,
+    released: Day,
+    licence: &Licence,
+    previous: Option<&Path>,
+) -> Result<Release, ReleaseError> {
+    for rel in files.keys() {
+        check_path(rel)?;
+        if staging.written.contains_key(rel) {
+            return Err(ReleaseError::BadPath {
+                path: rel.clone(),
+                why: "given twice",
             });
         }
     }
+    check_folders(files.keys().chain(staging.written.keys()))?;
 
     let public = key.public_key();
     let (previous_hash, previous_released) = match previous {
@@ -157,29 +323,45 @@ pub fn write(
         }
     };
     let released = released.to_string();
-    let changes = changes::compare(
-        previous,
-        &by_path,
-        &released,
-        previous_released,
-        previous_hash.clone(),
-    );
+    let changes = {
+        let staged_dir = staging.dir.clone();
+        let staged = &staging.written;
+        let open_new = |rel: &str| -> Option<Box<dyn std::io::Read + '_>> {
+            if let Some(bytes) = files.get(rel) {
+                Some(Box::new(bytes.as_slice()))
+            } else if staged.contains_key(rel) {
+                fs::File::open(staged_dir.join(rel))
+                    .ok()
+                    .map(|f| Box::new(std::io::BufReader::new(f)) as Box<dyn std::io::Read>)
+            } else {
+                None
+            }
+        };
+        changes::compare(
+            previous,
+            &open_new,
+            &released,
+            previous_released,
+            previous_hash.clone(),
+        )
+    };
 
+    for (rel, bytes) in &files {
+        staging.put(rel, bytes)?;
+    }
+    drop(files);
     let public_hex = key.public_hex();
-    by_path.insert(CHANGES_JSON.into(), changes.to_json());
-    by_path.insert(CHANGES_HTML.into(), changes.page().into_bytes());
-    by_path.insert(
-        PUBLIC_KEY_FILE.into(),
-        format!("{public_hex}\n").into_bytes(),
-    );
-    by_path.insert(
-        MINISIGN_PUBLIC_KEY_FILE.into(),
-        sign::minisign_public_key(&public).into_bytes(),
-    );
-    by_path.insert(
-        SSH_ALLOWED_SIGNERS_FILE.into(),
-        sign::ssh_allowed_signers(&public).into_bytes(),
-    );
+    staging.put(CHANGES_JSON, &changes.to_json())?;
+    staging.put(CHANGES_HTML, changes.page().as_bytes())?;
+    staging.put(PUBLIC_KEY_FILE, format!("{public_hex}\n").as_bytes())?;
+    staging.put(
+        MINISIGN_PUBLIC_KEY_FILE,
+        sign::minisign_public_key(&public).as_bytes(),
+    )?;
+    staging.put(
+        SSH_ALLOWED_SIGNERS_FILE,
+        sign::ssh_allowed_signers(&public).as_bytes(),
+    )?;
 
     let manifest = Manifest {
         format: MANIFEST_FORMAT.into(),
@@ -187,85 +369,41 @@ pub fn write(
         public_key: public_hex.clone(),
         previous: previous_hash.clone(),
         licence: Some(licence.clone()),
-        files: by_path
-            .iter()
-            .map(|(rel, bytes)| (rel.clone(), sha256_hex(bytes)))
-            .collect(),
+        files: staging.written.clone(),
     };
     let manifest_bytes = manifest.to_bytes();
     let trusted = format!(
         "vigil release of {released}, previous manifest {}",
         previous_hash.as_deref().unwrap_or("none")
     );
-    by_path.insert(MANIFEST_FILE.into(), manifest_bytes.clone());
-    by_path.insert(
-        SIGNATURE_FILE.into(),
-        format!("{}\n", hex::encode(key.sign(&manifest_bytes))).into_bytes(),
+    staging.put(MANIFEST_FILE, &manifest_bytes)?;
+    staging.put(
+        SIGNATURE_FILE,
+        format!("{}\n", hex::encode(key.sign(&manifest_bytes))).as_bytes(),
+    )?;
+    staging.put(
+        MINISIGN_SIGNATURE_FILE,
+        sign::minisign_signature(key, &manifest_bytes, &trusted).as_bytes(),
+    )?;
+    staging.put(
+        SSH_SIGNATURE_FILE,
+        sign::ssh_signature(key, &manifest_bytes).as_bytes(),
+    )?;
+    debug_assert!(
+        SIGNATURE_FILES
+            .iter()
+            .all(|f| staging.written.contains_key(*f))
     );
-    by_path.insert(
-        MINISIGN_SIGNATURE_FILE.into(),
-        sign::minisign_signature(key, &manifest_bytes, &trusted).into_bytes(),
-    );
-    by_path.insert(
-        SSH_SIGNATURE_FILE.into(),
-        sign::ssh_signature(key, &manifest_bytes).into_bytes(),
-    );
-    debug_assert!(SIGNATURE_FILES.iter().all(|f| by_path.contains_key(*f)));
-
-    swap_in(out, &by_path)?;
+    let files = staging.written.len();
+    staging.swap_in()?;
     Ok(Release {
-        dir: out.to_path_buf(),
-        files: by_path.len(),
+        dir: staging.out.clone(),
+        files,
         public_key: public_hex,
         manifest_sha256: sha256_hex(&manifest_bytes),
         previous: previous_hash,
         changes,
     })
-}
-
-/// Writes the folder beside `out`, then renames it into place, so a reader
-/// (or a static host syncing it) never sees half a release.
-fn swap_in(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), ReleaseError> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "release".into());
-    let suffix = vigil_core::random::bytes::<6>()
-        .map(hex::encode)
-        .unwrap_or_else(|_| format!("{}", std::process::id()));
-    let staging = parent.join(format!(".{name}.new-{suffix}"));
-    let written = (|| {
-        fs::create_dir_all(&staging).map_err(io(&staging))?;
-        let mut folders = BTreeSet::new();
-        for (rel, bytes) in files {
-            let path = staging.join(rel);
-            if let Some(folder) = path.parent()
-                && folders.insert(folder.to_path_buf())
-            {
-                fs::create_dir_all(folder).map_err(io(folder))?;
-            }
-            fs::write(&path, bytes).map_err(io(&path))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    let old = parent.join(format!(".{name}.old-{suffix}"));
-    if out.exists() {
-        fs::rename(out, &old).map_err(io(out))?;
-    }
-    fs::rename(&staging, out).map_err(io(out))?;
-    if old.exists() {
-        fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

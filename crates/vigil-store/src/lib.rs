@@ -29,8 +29,8 @@ pub mod record {
     pub use crate::desk::counts::{CountQuery, CountRow, StatKey};
     pub use crate::desk::history::{Edit, HistoryEntry};
     pub use crate::desk::record::{
-        ActionCount, ActionRow, BatchOutcome, CaseRow, DateRow, EventRow, EventsOf, Origin,
-        PersonRow, RecordBatch, SourceRow, Stamp,
+        ActionCount, ActionCursor, ActionDetained, ActionRow, BatchOutcome, CaseRow, DateRow,
+        EventFacts, EventRow, EventsOf, Origin, PersonRow, RecordBatch, SourceRow, Stamp,
     };
 }
 /// The urgent line's rows (deskurgent): duty shifts, urgent reports, alerts, retention.

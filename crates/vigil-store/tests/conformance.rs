@@ -160,6 +160,8 @@ conformance!(
     record_counting_follows_every_change,
     // intakemerge: a pull within a byte budget
     intake_pending_stops_at_the_byte_budget,
+    // the record in keyset pages, for a release of a million events (pubstream)
+    record_pages_walk_the_whole_record_once_in_order,
 );
 
 #[path = "conformance/coding.rs"]
@@ -2147,4 +2149,196 @@ async fn intake_pending_stops_at_the_byte_budget(f: Fresh) {
         s.intake_pending_within(100, 1 << 30).await.unwrap(),
         s.intake_pending(100).await.unwrap()
     );
+}
+
+// --- pubstream: the record in keyset pages ---
+
+async fn record_pages_walk_the_whole_record_once_in_order(f: Fresh) {
+    use vigil_store::record::{ActionCursor, ActionDetained, EventFacts};
+    let s = f.desk().await;
+    assert!(s.record_actions_page(None, 10).await.unwrap().is_empty());
+    assert!(
+        s.record_event_facts_page(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.record_counted_persons_page(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Two actions on one day (told apart by id), one later, two undated.
+    let b = action("b", "2013-05-06", "RU-MOW", "rally");
+    let a = action("a", "2013-05-06", "RU-SPE", "march");
+    let c = action("c", "2012-01-01", "RU-MOW", "picket");
+    let undated = |id: &str| {
+        let mut x = action(id, "2013-01-01", "RU-MOW", "picket");
+        x.date = DateRow {
+            day: None,
+            precision: "unknown",
+        };
+        x
+    };
+    let (u2, u1) = (undated("u2"), undated("u1"));
+    let mut persons = vec![person("p1"), person("p2"), person("p3"), person("p4")];
+    persons[1].consent = "counts".into();
+    persons[2].consent = "public".into();
+    persons[3].consent = "public".into();
+    // p1 detained at b twice (counted once), an unnamed detention at b, a fine
+    // at b; p2 and p4 elsewhere; p3 (public) has no event, p1's consent is none.
+    let mut e3 = event(
+        "e3",
+        Some("p1"),
+        Some("b"),
+        "detention",
+        "2013-05-06",
+        "RU-MOW",
+    );
+    e3.articles = vec!["adm-20.2-5".into(), "adm-19.3".into()];
+    let e1 = event(
+        "e1",
+        Some("p1"),
+        Some("b"),
+        "detention",
+        "2013-05-06",
+        "RU-MOW",
+    );
+    let e5 = event("e5", None, Some("b"), "detention", "2013-05-06", "RU-MOW");
+    let mut e2 = event("e2", Some("p2"), Some("b"), "fine", "2013-05-07", "RU-MOW");
+    e2.articles = vec!["adm-20.2-5".into()];
+    let mut e4 = event("e4", Some("p4"), None, "search", "2014-02-01", "RU-SPE");
+    e4.date = DateRow {
+        day: None,
+        precision: "unknown",
+    };
+    e4.trigger = Some("post".into());
+    // A detention outside any action, under two articles.
+    let mut e6 = event("e6", Some("p2"), None, "detention", "2013-06-01", "RU-SPE");
+    e6.articles = vec!["adm-20.2-5".into(), "adm-20.2-8".into()];
+    s.record_write(&RecordBatch {
+        sources: vec![source("s1"), source("s2")],
+        persons,
+        actions: vec![u2.clone(), b.clone(), a.clone(), c.clone(), u1.clone()],
+        counts: vec![
+            count("b", "s1", 1),
+            count("a", "s1", 3),
+            count("a", "s2", 9),
+        ],
+        events: vec![
+            e3.clone(),
+            e1.clone(),
+            e5.clone(),
+            e2.clone(),
+            e4.clone(),
+            e6.clone(),
+        ],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+
+    // Actions, two a page: date order, then id, undated last.
+    let mut walked: Vec<ActionDetained> = Vec::new();
+    let mut after: Option<ActionCursor> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.record_actions_page(after.as_ref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        pages += 1;
+        let Some(last) = page.last() else { break };
+        after = Some(ActionCursor::after(&last.action));
+        walked.extend(page);
+    }
+    assert_eq!(pages, 4, "three pages of rows, then an empty one");
+    let ids: Vec<&str> = walked.iter().map(|x| x.action.id.as_str()).collect();
+    assert_eq!(ids, ["c", "a", "b", "u1", "u2"]);
+    assert_eq!(walked[1].action, a, "every column reads back");
+    let numbers: Vec<(u64, u64)> = walked.iter().map(|x| (x.named, x.reported)).collect();
+    // b: p1 once plus one unnamed = 2 named, 1 reported; a: 9 reported.
+    assert_eq!(numbers, [(0, 0), (0, 9), (2, 1), (0, 0), (0, 0)]);
+    // A page can start in the undated part.
+    let from_undated = s
+        .record_actions_page(Some(&ActionCursor::after(&u1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(from_undated.len(), 1);
+    assert_eq!(from_undated[0].action.id, "u2");
+
+    // Events, two a page, by id, with their articles sorted.
+    let mut events: Vec<EventFacts> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .record_event_facts_page(after.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        events.extend(page);
+    }
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["e1", "e2", "e3", "e4", "e5", "e6"]);
+    assert_eq!(events[2].articles, ["adm-19.3", "adm-20.2-5"]);
+    assert_eq!(events[1].articles, ["adm-20.2-5"]);
+    assert!(events[0].articles.is_empty() && events[4].articles.is_empty());
+    assert_eq!(
+        events[3],
+        EventFacts {
+            id: "e4".into(),
+            person_id: Some("p4".into()),
+            action_id: None,
+            kind: "search".into(),
+            date: e4.date,
+            region: Some("RU-SPE".into()),
+            articles: vec![],
+            trigger: Some("post".into()),
+        }
+    );
+
+    // Counted persons: consent other than none, with an event; one a page.
+    let mut counted = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .record_counted_persons_page(after.as_deref(), 1)
+            .await
+            .unwrap();
+        assert!(page.len() <= 1);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        counted.extend(page);
+    }
+    let ids: Vec<&str> = counted.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["p2", "p4"]);
+    assert_eq!(counted[1].consent, "public");
+    assert_eq!(counted[1].sealed, person("p4").sealed);
+
+    // Every breakdown in one scan: the same groups as one count at a time.
+    let mut bys: Vec<Vec<StatKey>> = StatKey::ALL.iter().map(|k| vec![*k]).collect();
+    bys.push(vec![StatKey::Month, StatKey::Region]);
+    bys.push(vec![StatKey::Article, StatKey::EventKind]);
+    let (groups, total) = s.record_count_breakdowns(&bys).await.unwrap();
+    assert_eq!(groups.len(), bys.len());
+    for (by, got) in bys.iter().zip(&groups) {
+        let want = s
+            .record_count(&CountQuery {
+                by: by.clone(),
+                from: None,
+                to: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(got, &want, "{by:?}");
+    }
+    let (_, want) = s
+        .record_count_with_total(&CountQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(total, want);
+    // b: 2 named (p1 once, one unnamed) over 1 reported; a: 9 reported; e6: 1.
+    assert_eq!(total.detentions, 2 + 9 + 1);
 }

@@ -396,6 +396,59 @@ pub struct PublicConfig {
     /// and in the open data (for example "Data: OVD-Info, CC BY 3.0").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributions: Vec<String>,
+    /// `[public.licence]`: the terms the data are published under
+    /// [default: CC BY 4.0].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<LicenceConfig>,
+}
+
+/// `[public.licence]` (pubstream): the licence of the published data, named in
+/// the manifest, the codebook, the LICENSE file and every page's footer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceConfig {
+    /// SPDX identifier, e.g. `CC-BY-SA-4.0` or `ODbL-1.0`.
+    pub id: String,
+    /// Its full name, e.g. "Creative Commons Attribution-ShareAlike 4.0 International".
+    pub name: String,
+    /// Where its text is (http or https).
+    pub url: String,
+    /// What it lets people do, in Russian and in English (one sentence each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ru: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+}
+
+impl LicenceConfig {
+    /// The licence to publish under, or what to fix in the config.
+    pub fn licence(&self) -> Result<vigil_core::release::Licence, String> {
+        let blank = |s: &str| s.trim().is_empty();
+        if blank(&self.id) || blank(&self.name) {
+            return Err("[public.licence]: id и name не могут быть пустыми / id and name must not be empty \
+                 (for example id = \"CC-BY-4.0\", name = \"Creative Commons Attribution 4.0 International\")"
+                .into());
+        }
+        if !(self.url.starts_with("https://") || self.url.starts_with("http://"))
+            || self
+                .url
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        {
+            return Err(format!(
+                "[public.licence]: url = {:?}: нужен адрес http(s) текста лицензии / \
+                 give the http(s) address of the licence's text",
+                self.url
+            ));
+        }
+        Ok(vigil_core::release::Licence {
+            id: self.id.trim().to_owned(),
+            name: self.name.trim().to_owned(),
+            url: self.url.clone(),
+            ru: self.ru.clone().filter(|s| !blank(s)),
+            en: self.en.clone().filter(|s| !blank(s)),
+        })
+    }
 }
 
 impl PublicConfig {

@@ -8,10 +8,12 @@
 mod markdown;
 pub mod tables;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::charts::{self, Labels, esc};
 use crate::data::PublicData;
+use crate::opendata::Streamed;
 use crate::table::{Cell, ColumnKind, Table, Text};
 use tables::id;
 
@@ -85,6 +87,46 @@ struct Ctx<'a> {
     tables: &'a [Table],
     released: &'a str,
     public_key: &'a str,
+    /// Tables whose rows were streamed to files rather than held.
+    streamed: &'a BTreeMap<String, Streamed>,
+}
+
+/// Where a streamed table's rows go into its page (see `html_rows`).
+pub const ROWS_MARKER: &str = "<!--vigil:rows-->";
+
+/// The `<tr>` rows of table `t` for its page in each language (Russian,
+/// English): what a streamed table's page holds at `ROWS_MARKER`.
+pub fn html_rows(d: &PublicData, t: &Table, rows: &[Vec<Cell>]) -> [String; 2] {
+    let none = BTreeMap::new();
+    let cx = Ctx {
+        d,
+        tables: &[],
+        released: "",
+        public_key: "",
+        streamed: &none,
+    };
+    [Lang::Ru, Lang::En].map(|lang| {
+        let shown: Vec<bool> = t.columns.iter().map(|c| c.id != "action_id").collect();
+        let mut out = String::new();
+        for row in rows {
+            row_html(&cx, lang, t, &shown, row, &mut out);
+        }
+        out
+    })
+}
+
+fn row_html(cx: &Ctx<'_>, lang: Lang, t: &Table, shown: &[bool], row: &[Cell], out: &mut String) {
+    out.push_str("<tr>");
+    for (i, cell) in row.iter().enumerate().filter(|(i, _)| shown[*i]) {
+        let num = matches!(cell, Cell::Int(_) | Cell::Suppressed);
+        let _ = write!(
+            out,
+            "<td{}>{}</td>",
+            if num { " class=\"num\"" } else { "" },
+            cell_text(cx, lang, t, i, cell)
+        );
+    }
+    out.push_str("</tr>");
 }
 
 impl Ctx<'_> {
@@ -93,13 +135,21 @@ impl Ctx<'_> {
     }
 }
 
-/// Every page of the site, in both languages.
-pub fn pages(d: &PublicData, tables: &[Table], released: &str, public_key: &str) -> Vec<Page> {
+/// Every page of the site, in both languages. The page of a `streamed`
+/// table holds `ROWS_MARKER` where its rows go.
+pub fn pages(
+    d: &PublicData,
+    tables: &[Table],
+    released: &str,
+    public_key: &str,
+    streamed: &BTreeMap<String, Streamed>,
+) -> Vec<Page> {
     let cx = Ctx {
         d,
         tables,
         released,
         public_key,
+        streamed,
     };
     let mut out = Vec::new();
     for lang in [Lang::Ru, Lang::En] {
@@ -190,6 +240,7 @@ fn layout(cx: &Ctx<'_>, lang: Lang, file: &str, title: &str, body: &str, base: &
          <main>\n<h1>{title}</h1>\n{body}</main>\n\
          <footer><p>{released_label}: <span class=\"released\">{released}</span>. {data_label}: <span class=\"data-date\">{data_date}</span>.</p>\
          <ul class=\"attribution\">{attribution}</ul>\
+         <p class=\"licence\">{licence_label}: <span class=\"licence-name\">{licence_name}</span> ({licence_url}){licence_terms}</p>\
          <p>{key_label}: <code class=\"key\">{key}</code></p></footer>\n</body>\n</html>\n",
         code = lang.code(),
         title = esc(title),
@@ -201,6 +252,16 @@ fn layout(cx: &Ctx<'_>, lang: Lang, file: &str, title: &str, body: &str, base: &
         released = esc(cx.released),
         data_label = lang.pick("данные по", "data up to"),
         data_date = esc(cx.d.data_date.as_deref().unwrap_or("—")),
+        licence_label = lang.pick("Лицензия данных", "Data licence"),
+        licence_url = esc(&cx.d.licence.url),
+        licence_name = esc(&cx.d.licence.name),
+        licence_terms = match lang.pick(
+            cx.d.licence.ru.as_deref().unwrap_or(""),
+            cx.d.licence.en.as_deref().unwrap_or("")
+        ) {
+            "" => String::new(),
+            terms => format!(". {}", esc(terms)),
+        },
         key_label = lang.pick("Ключ подписи выпуска", "Release signing key"),
         key = esc(cx.public_key),
     )
@@ -270,17 +331,10 @@ fn html_table(cx: &Ctx<'_>, lang: Lang, t: &Table, up: &str) -> String {
     }
     out.push_str("</tr></thead><tbody>");
     for row in &t.rows {
-        out.push_str("<tr>");
-        for (i, cell) in row.iter().enumerate().filter(|(i, _)| shown[*i]) {
-            let num = matches!(cell, Cell::Int(_) | Cell::Suppressed);
-            let _ = write!(
-                out,
-                "<td{}>{}</td>",
-                if num { " class=\"num\"" } else { "" },
-                cell_text(cx, lang, t, i, cell)
-            );
-        }
-        out.push_str("</tr>");
+        row_html(cx, lang, t, &shown, row, &mut out);
+    }
+    if cx.streamed.contains_key(&t.id) {
+        out.push_str(ROWS_MARKER);
     }
     let _ = write!(
         out,
@@ -527,8 +581,9 @@ fn regions(cx: &Ctx<'_>, lang: Lang) -> String {
 }
 
 fn actions(cx: &Ctx<'_>, lang: Lang) -> String {
+    let streamed_rows = cx.streamed.get(id::ACTIONS).map_or(0, |s| s.rows);
     match cx.table(id::ACTIONS) {
-        Some(t) if !t.rows.is_empty() => format!(
+        Some(t) if !t.rows.is_empty() || streamed_rows > 0 => format!(
             "<p>{}</p>{}",
             lang.pick(
                 "Публичные акции, на которых задерживали людей. Число задержанных на публичной акции публикуется как есть.",

@@ -230,7 +230,7 @@ fn overview(d: &PublicData) -> Table {
     }
 }
 
-fn actions(d: &PublicData) -> Table {
+pub(crate) fn actions(d: &PublicData) -> Table {
     Table {
         id: id::ACTIONS.into(),
         title: Text::new("Акции с задержаниями", "Protest actions with detentions"),
@@ -267,27 +267,38 @@ fn actions(d: &PublicData) -> Table {
             ),
             count_col("detentions", DETENTIONS.0, DETENTIONS.1),
         ],
-        rows: d
-            .actions
-            .iter()
-            .map(|a| {
-                vec![
-                    Cell::Text(a.id.clone()),
-                    text(&a.date),
-                    code(&a.region),
-                    code(&a.city),
-                    code(&a.place),
-                    Cell::Text(a.kind.clone()),
-                    code(&a.topic),
-                    code(&a.authorised),
-                    Cell::Int(a.detentions),
-                ]
-            })
-            .collect(),
+        rows: d.actions.iter().map(action_row).collect(),
     }
 }
 
-fn events(d: &PublicData) -> Table {
+/// A row of the `actions` table.
+pub fn action_row(a: &crate::data::PublicAction) -> Vec<Cell> {
+    vec![
+        Cell::Text(a.id.clone()),
+        text(&a.date),
+        code(&a.region),
+        code(&a.city),
+        code(&a.place),
+        Cell::Text(a.kind.clone()),
+        code(&a.topic),
+        code(&a.authorised),
+        Cell::Int(a.detentions),
+    ]
+}
+
+/// A row of the `events` table.
+pub fn event_row(e: &crate::data::PublicEvent) -> Vec<Cell> {
+    vec![
+        Cell::Text(e.kind.clone()),
+        text(&e.date),
+        code(&e.region),
+        text(&e.articles.join(" ")),
+        code(&e.trigger),
+        code(&e.action_id),
+    ]
+}
+
+pub(crate) fn events(d: &PublicData) -> Table {
     Table {
         id: id::EVENTS.into(),
         title: Text::new("События (поля для подсчёта)", "Events (counted fields)"),
@@ -327,20 +338,7 @@ fn events(d: &PublicData) -> Table {
             ),
             col("action_id", "акция", "action", ColumnKind::Text, None),
         ],
-        rows: d
-            .events
-            .iter()
-            .map(|e| {
-                vec![
-                    Cell::Text(e.kind.clone()),
-                    text(&e.date),
-                    code(&e.region),
-                    text(&e.articles.join(" ")),
-                    code(&e.trigger),
-                    code(&e.action_id),
-                ]
-            })
-            .collect(),
+        rows: d.events.iter().map(event_row).collect(),
     }
 }
 
@@ -381,28 +379,15 @@ fn persons_public(d: &PublicData) -> Table {
     }
 }
 
-const UNKNOWN: &str = "unknown";
-
 /// Counts of persons by one attribute, or two crossed, with the small-number rule.
 fn person_tables(d: &PublicData) -> Vec<Table> {
-    let gender =
-        |p: &crate::data::PersonAttributes| p.gender.clone().unwrap_or_else(|| UNKNOWN.into());
-    let age =
-        |p: &crate::data::PersonAttributes| p.age_group.clone().unwrap_or_else(|| UNKNOWN.into());
     let mut by_gender: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_age: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_role: BTreeMap<String, u64> = BTreeMap::new();
-    let mut cross: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for p in &d.persons {
-        *by_gender.entry(gender(p)).or_default() += 1;
-        *by_age.entry(age(p)).or_default() += 1;
-        if p.roles.is_empty() {
-            *by_role.entry(UNKNOWN.into()).or_default() += 1;
-        }
-        for r in &p.roles {
-            *by_role.entry(r.clone()).or_default() += 1;
-        }
-        *cross.entry((gender(p), age(p))).or_default() += 1;
+    let cross = &d.persons.by_gender_age;
+    let by_role = &d.persons.by_role;
+    for ((g, a), n) in cross {
+        *by_gender.entry(g.clone()).or_default() += n;
+        *by_age.entry(a.clone()).or_default() += n;
     }
     let genders: Vec<String> = by_gender.keys().cloned().collect();
     let ages: Vec<String> = by_age.keys().cloned().collect();
@@ -417,7 +402,7 @@ fn person_tables(d: &PublicData) -> Vec<Table> {
     let grid = Grid::cross(&values);
     // Fewer counted persons than k in all: the overview's total of persons
     // could stand in for the grand total, so every cell is withheld.
-    let few = (1..d.k).contains(&(d.persons.len() as u64));
+    let few = (1..d.k).contains(&d.persons.persons);
     let hidden: Vec<bool> = if few {
         vec![true; grid.values.len()]
     } else {
@@ -499,7 +484,7 @@ fn person_tables(d: &PublicData) -> Vec<Table> {
             id::BY_ROLE,
             Text::new("Люди по роли", "Persons by role"),
             col("role", "роль", "role", ColumnKind::Code, Some("roles")),
-            &by_role,
+            by_role,
             persons,
             if few { u64::MAX } else { d.k },
         ),
@@ -610,7 +595,7 @@ mod tests {
         persons.extend(std::iter::repeat_n(person("male", "25_34"), 7));
         persons.extend(std::iter::repeat_n(person("male", "35_44"), 5));
         let d = PublicData {
-            persons,
+            persons: persons.into_iter().collect(),
             k: 5,
             ..PublicData::default()
         };
@@ -646,7 +631,7 @@ mod tests {
         // The overview publishes the number of persons: with 3 in all, a lone
         // "female 3, male 0" would otherwise be recoverable from it.
         let d = PublicData {
-            persons: vec![person("female", "25_34"); 3],
+            persons: vec![person("female", "25_34"); 3].into_iter().collect(),
             k: 5,
             ..PublicData::default()
         };

@@ -694,6 +694,290 @@ async fn scan_count(
     Ok(Some((rows, total)))
 }
 
+// --- pubstream: every breakdown of a release in one scan ---
+//
+// A release shows the record by month, region, article, kind, kind of action
+// and topic, and its totals: counted one query at a time that was seven scans
+// of a million events. This reads the actions, the reported counts and the
+// events (with their articles when a breakdown needs them) once, and adds each
+// fact into every breakdown, by the same rules as `scan_count` and `facts`:
+// an event under several articles is in each of their groups, an action in the
+// group without an article.
+
+/// One breakdown's groups while the facts stream by.
+struct Breakdown<'a> {
+    by: &'a [StatKey],
+    groups: FastMap<[u32; MAX_KEYS], u32>,
+    sums: Vec<Sums>,
+    persons: Vec<(u32, u32)>,
+}
+
+impl Breakdown<'_> {
+    fn group(&mut self, keys: &FactKeys, article: u32) -> u32 {
+        let mut g = keys.group(self.by);
+        for (slot, k) in g.iter_mut().zip(self.by) {
+            if *k == StatKey::Article {
+                *slot = article;
+            }
+        }
+        let sums = &mut self.sums;
+        *self.groups.entry(g).or_insert_with(|| {
+            sums.push(Sums::default());
+            u32::try_from(sums.len() - 1).unwrap_or(u32::MAX)
+        })
+    }
+}
+
+/// The groups of each of `bys` (sorted as `count` gives them) and the total,
+/// over the whole record.
+pub(super) async fn count_breakdowns(
+    db: &Db,
+    bys: &[Vec<StatKey>],
+) -> Result<(Vec<Vec<CountRow>>, CountRow), StoreError> {
+    use futures_util::TryStreamExt;
+    use sqlx::Row;
+    let with_articles = bys.iter().any(|b| b.contains(&StatKey::Article));
+    let mut values = Numbered {
+        keep_names: true,
+        ..Numbered::default()
+    };
+    let detention = values.id("detention");
+    let mut action_ids = Numbered::default();
+    let mut actions: Vec<ActionFact> = Vec::new();
+    let mut persons = Numbered::default();
+    let mut named: Vec<(u32, u32)> = Vec::new();
+    let mut named_unknown: FastMap<u32, u64> = FastMap::default();
+    let mut breakdowns: Vec<Breakdown<'_>> = bys
+        .iter()
+        .map(|by| Breakdown {
+            by: &by[..by.len().min(MAX_KEYS)],
+            groups: FastMap::default(),
+            sums: Vec::new(),
+            persons: Vec::new(),
+        })
+        .collect();
+    let mut total = CountRow::default();
+    let mut total_events: FastMap<u32, u64> = FastMap::default();
+    on_pool!(db, pool => {
+        let mut rows = sqlx::query(
+            "SELECT id, date, date_precision, region, kind, authorised, topic FROM record_actions",
+        )
+        .fetch(pool);
+        while let Some(r) = rows.try_next().await? {
+            let id: &str = r.try_get(0)?;
+            let date: Option<&str> = r.try_get(1)?;
+            let (year, month) = year_month(&mut values, date, r.try_get(2)?);
+            let keys = FactKeys {
+                year,
+                month,
+                region: values.opt(r.try_get(3)?),
+                action_kind: values.id(r.try_get(4)?),
+                event_kind: detention,
+                authorised: values.opt(r.try_get(5)?),
+                topic: values.opt(r.try_get(6)?),
+            };
+            action_ids.id(id);
+            actions.push(ActionFact { keys, in_range: true, reported: 0 });
+        }
+        drop(rows);
+        let mut rows = sqlx::query(
+            "SELECT action_id, CAST(MAX(detained) AS BIGINT) FROM record_action_counts GROUP BY action_id",
+        )
+        .fetch(pool);
+        while let Some(r) = rows.try_next().await? {
+            let id: &str = r.try_get(0)?;
+            if let Some(&a) = action_ids.ids.get(id)
+                && let Some(fact) = actions.get_mut(a as usize)
+            {
+                fact.reported = r.try_get::<i64, _>(1)?.unsigned_abs();
+            }
+        }
+        drop(rows);
+    });
+    let mut on_event = |e: [Option<&str>; 7]| {
+        let [action_id, kind, date, precision, region, person, articles] = e;
+        let kind = values.id(kind.unwrap_or_default());
+        let action = action_id.and_then(|id| action_ids.ids.get(id).copied());
+        let person = person.map(|p| persons.id(p));
+        if kind == detention
+            && let Some(a) = action
+        {
+            match person {
+                Some(p) => named.push((a, p)),
+                None => *named_unknown.entry(a).or_default() += 1,
+            }
+        }
+        let unattached_detention = kind == detention && action_id.is_none();
+        if unattached_detention {
+            total.detentions += 1;
+        }
+        *total_events.entry(kind).or_default() += 1;
+        let (year, month) = year_month(&mut values, date, precision.unwrap_or_default());
+        let of_action = action.and_then(|a| actions.get(a as usize)).map(|a| a.keys);
+        let keys = FactKeys {
+            year,
+            month,
+            region: values.opt(region),
+            action_kind: of_action.map_or(NONE, |a| a.action_kind),
+            event_kind: kind,
+            authorised: of_action.map_or(NONE, |a| a.authorised),
+            topic: of_action.map_or(NONE, |a| a.topic),
+        };
+        let mut listed: Vec<u32> = articles
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|a| !a.is_empty())
+            .map(|a| values.id(a))
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        if listed.is_empty() {
+            listed.push(NONE);
+        }
+        for b in &mut breakdowns {
+            let per_article = b.by.contains(&StatKey::Article);
+            for &article in if per_article {
+                &listed[..]
+            } else {
+                &listed[..1]
+            } {
+                let g = b.group(&keys, if per_article { article } else { NONE });
+                if let Some(s) = b.sums.get_mut(g as usize) {
+                    if unattached_detention {
+                        s.detentions += 1;
+                    }
+                    *s.events.entry(kind).or_default() += 1;
+                }
+                if let Some(p) = person {
+                    b.persons.push((g, p));
+                }
+            }
+        }
+    };
+    let articles_sql = if with_articles {
+        "(SELECT group_concat(x.article, ' ') FROM record_event_articles x WHERE x.event_id = record_events.id)"
+    } else {
+        "NULL"
+    };
+    match db {
+        // Packed as in `scan_count`: SQLite hands over a range of events as one string.
+        Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await?;
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM record_events")
+                .fetch_one(&mut *conn)
+                .await?;
+            let packed =
+                |c: &str| format!("COALESCE(length(CAST({c} AS BLOB)) || ':' || {c}, '-')");
+            let sql = format!(
+                "SELECT group_concat({}, '') FROM record_events WHERE rowid > $1 AND rowid <= $2",
+                [
+                    "action_id",
+                    "kind",
+                    "date",
+                    "date_precision",
+                    "region",
+                    "person_id",
+                    articles_sql,
+                ]
+                .map(packed)
+                .join(" || ")
+            );
+            let mut low = 0i64;
+            while low < last {
+                let high = low.saturating_add(PACKED_EVENTS);
+                let chunk: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(low)
+                    .bind(high)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let mut rest = chunk.as_deref().unwrap_or_default();
+                while !rest.is_empty() {
+                    let mut e: [Option<&str>; 7] = [None; 7];
+                    for v in &mut e {
+                        (*v, rest) = unpack(rest)?;
+                    }
+                    on_event(e);
+                }
+                low = high;
+            }
+        }
+        Db::Postgres(pool) => {
+            let articles_sql = if with_articles {
+                "(SELECT string_agg(x.article, ' ') FROM record_event_articles x WHERE x.event_id = e.id)"
+            } else {
+                "NULL::TEXT"
+            };
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT e.action_id, e.kind, e.date, e.date_precision, e.region, e.person_id, {articles_sql} \
+                 FROM record_events e"
+            )))
+            .fetch(pool);
+            while let Some(r) = rows.try_next().await? {
+                on_event([
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                ]);
+            }
+        }
+    }
+    let named_persons = distinct_by_first(&mut named);
+    for (a, fact) in actions.iter().enumerate() {
+        let a = u32::try_from(a).unwrap_or(u32::MAX);
+        let named = named_persons.get(&a).copied().unwrap_or(0)
+            + named_unknown.get(&a).copied().unwrap_or(0);
+        let detentions = named.max(fact.reported);
+        total.actions += 1;
+        total.detentions += detentions;
+        total.detentions_named += named;
+        total.detentions_reported += fact.reported;
+        for b in &mut breakdowns {
+            let g = b.group(&fact.keys, NONE);
+            if let Some(s) = b.sums.get_mut(g as usize) {
+                s.actions += 1;
+                s.detentions += detentions;
+                s.detentions_named += named;
+                s.detentions_reported += fact.reported;
+            }
+        }
+    }
+    total.persons = len(persons.ids.len());
+    for (kind, n) in total_events {
+        if let Some(name) = values.name(kind) {
+            total.events.insert(name, n);
+        }
+    }
+    let mut out = Vec::with_capacity(breakdowns.len());
+    for mut b in breakdowns {
+        let persons_of = distinct_by_first(&mut b.persons);
+        let mut rows = Vec::with_capacity(b.groups.len());
+        for (g, i) in b.groups {
+            let Some(s) = b.sums.get(i as usize) else {
+                continue;
+            };
+            rows.push(CountRow {
+                keys: g[..b.by.len()].iter().map(|v| values.name(*v)).collect(),
+                actions: s.actions,
+                detentions: s.detentions,
+                detentions_named: s.detentions_named,
+                detentions_reported: s.detentions_reported,
+                persons: persons_of.get(&i).copied().unwrap_or(0),
+                events: s
+                    .events
+                    .iter()
+                    .filter_map(|(k, n)| values.name(*k).map(|name| (name, *n)))
+                    .collect(),
+            });
+        }
+        out.push(sorted(rows));
+    }
+    Ok((out, total))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

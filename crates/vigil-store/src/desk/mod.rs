@@ -23,11 +23,11 @@ use crate::{Account, StoreError};
 use accounts::AccountInfo;
 use audit::AuditEntry;
 use coding::{ActionFilter, MergeMoves, MergeRow, PulledReport, ReportUse, SupportRow, Supported};
-use counts::{CountQuery, CountRow};
+use counts::{CountQuery, CountRow, StatKey};
 use history::{Edit, HistoryEntry};
 use record::{
-    ActionCount, ActionRow, BatchOutcome, CaseRow, EventRow, EventsOf, PersonRow, RecordBatch,
-    SourceRow,
+    ActionCount, ActionCursor, ActionDetained, ActionRow, BatchOutcome, CaseRow, EventFacts,
+    EventRow, EventsOf, PersonRow, RecordBatch, SourceRow,
 };
 use urgent::{AlertRetry, AlertRow, Escalation, NewAlert, PurgeItem, Shift, UrgentRow};
 
@@ -301,6 +301,38 @@ pub trait DeskStore: Send + Sync {
 
     /// Every merge, undone ones included, newest first.
     async fn record_merges(&self) -> Result<Vec<MergeRow>, StoreError>;
+
+    // --- pubstream: the record in keyset pages, for a release (record.rs) ---
+
+    /// The groups of each of `bys` (each as `record_count` gives them) and the
+    /// total of the whole record, in one scan of it.
+    async fn record_count_breakdowns(
+        &self,
+        bys: &[Vec<StatKey>],
+    ) -> Result<(Vec<Vec<CountRow>>, CountRow), StoreError>;
+
+    /// Up to `limit` actions after `after`, by date (unknown dates last) then
+    /// id, each with its named and reported detentions (stations left empty).
+    async fn record_actions_page(
+        &self,
+        after: Option<&ActionCursor>,
+        limit: u32,
+    ) -> Result<Vec<ActionDetained>, StoreError>;
+
+    /// Up to `limit` events' counted fields after the event id `after`, by id.
+    async fn record_event_facts_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<EventFacts>, StoreError>;
+
+    /// Up to `limit` persons after the person id `after`, by id, whose consent
+    /// is not `none` and who have an event (identity still sealed).
+    async fn record_counted_persons_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PersonRow>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -623,5 +655,36 @@ impl DeskStore for DeskDb {
 
     async fn record_merges(&self) -> Result<Vec<MergeRow>, StoreError> {
         coding::merges(&self.db).await
+    }
+
+    async fn record_count_breakdowns(
+        &self,
+        bys: &[Vec<StatKey>],
+    ) -> Result<(Vec<Vec<CountRow>>, CountRow), StoreError> {
+        counts::count_breakdowns(&self.db, bys).await
+    }
+
+    async fn record_actions_page(
+        &self,
+        after: Option<&ActionCursor>,
+        limit: u32,
+    ) -> Result<Vec<ActionDetained>, StoreError> {
+        record::actions_page(&self.db, after, limit).await
+    }
+
+    async fn record_event_facts_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<EventFacts>, StoreError> {
+        record::event_facts_page(&self.db, after, limit).await
+    }
+
+    async fn record_counted_persons_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PersonRow>, StoreError> {
+        record::counted_persons_page(&self.db, after, limit).await
     }
 }

@@ -721,3 +721,262 @@ pub(super) async fn all_events(db: &Db) -> Result<Vec<EventRow>, StoreError> {
         Ok(out)
     })
 }
+
+// --- pubstream: the record in pages, for a release of a million events ---
+// Keyset pagination: each page starts after the last row of the one before, so
+// every page is one index range scan and no page holds more than `limit` rows,
+// however large the record. Nothing here filters what is published but the
+// persons a release counts (consent other than `none`, with an event).
+
+/// An event's counted fields, without its sealed text, case or outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFacts {
+    pub id: String,
+    pub person_id: Option<String>,
+    pub action_id: Option<String>,
+    pub kind: String,
+    pub date: DateRow,
+    pub region: Option<String>,
+    pub articles: Vec<String>,
+    pub trigger: Option<String>,
+}
+
+/// An action with the two numbers its detentions are counted from (counts.rs):
+/// the distinct persons named as detained there (each unnamed detention
+/// counting one) and the highest number a source reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionDetained {
+    /// The action; its `stations` are left empty (a release does not show them).
+    pub action: ActionRow,
+    pub named: u64,
+    pub reported: u64,
+}
+
+/// Where a page of actions starts: after this action in date order (unknown
+/// dates last), then id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionCursor {
+    pub date: Option<Day>,
+    pub id: String,
+}
+
+impl ActionCursor {
+    pub fn after(a: &ActionRow) -> ActionCursor {
+        ActionCursor {
+            date: a.date.day,
+            id: a.id.clone(),
+        }
+    }
+}
+
+const ACTION_DETAINED_COLS: &str = "a.id, a.date, a.date_precision, a.region, a.city, a.kind, a.topic, \
+     a.organiser, a.authorised, a.verification, a.sealed, a.source_id, a.source_row, a.version, a.changed, \
+     a.changed_by, \
+     CAST(COALESCE((SELECT COUNT(DISTINCT e.person_id) + SUM(CASE WHEN e.person_id IS NULL THEN 1 ELSE 0 END) \
+        FROM record_events e WHERE e.action_id = a.id AND e.kind = 'detention'), 0) AS BIGINT) AS named, \
+     CAST(COALESCE((SELECT MAX(c.detained) FROM record_action_counts c WHERE c.action_id = a.id), 0) AS BIGINT) \
+        AS reported";
+
+/// Up to `limit` actions after `after`, in date order (unknown dates last),
+/// then id, each with its detention numbers.
+pub(super) async fn actions_page(
+    db: &Db,
+    after: Option<&ActionCursor>,
+    limit: u32,
+) -> Result<Vec<ActionDetained>, StoreError> {
+    use sqlx::Row;
+    let limit = i64::from(limit);
+    let dated_from = match after {
+        None => Some(None),
+        Some(ActionCursor { date: Some(d), id }) => Some(Some((d.to_string(), id.as_str()))),
+        Some(ActionCursor { date: None, .. }) => None,
+    };
+    let mut out = Vec::new();
+    on_pool!(db, pool => {
+        if let Some(from) = &dated_from {
+            let rows = match from {
+                None => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACTION_DETAINED_COLS} FROM record_actions a WHERE a.date IS NOT NULL \
+                         ORDER BY a.date, a.id LIMIT $1"
+                    )))
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+                }
+                Some((date, id)) => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACTION_DETAINED_COLS} FROM record_actions a \
+                         WHERE a.date IS NOT NULL AND (a.date > $1 OR (a.date = $1 AND a.id > $2)) \
+                         ORDER BY a.date, a.id LIMIT $3"
+                    )))
+                    .bind(date.as_str())
+                    .bind(*id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+                }
+            };
+            for r in &rows {
+                out.push(ActionDetained {
+                    action: action_from!(r, Vec::new()),
+                    named: r.try_get::<i64, _>("named")?.unsigned_abs(),
+                    reported: r.try_get::<i64, _>("reported")?.unsigned_abs(),
+                });
+            }
+        }
+        let room = limit - i64::try_from(out.len()).unwrap_or(limit);
+        if room > 0 {
+            let after_id = match after {
+                Some(ActionCursor { date: None, id }) => Some(id.as_str()),
+                _ => None,
+            };
+            let rows = match after_id {
+                None => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACTION_DETAINED_COLS} FROM record_actions a WHERE a.date IS NULL \
+                         ORDER BY a.id LIMIT $1"
+                    )))
+                    .bind(room)
+                    .fetch_all(pool)
+                    .await?
+                }
+                Some(id) => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACTION_DETAINED_COLS} FROM record_actions a WHERE a.date IS NULL AND a.id > $1 \
+                         ORDER BY a.id LIMIT $2"
+                    )))
+                    .bind(id)
+                    .bind(room)
+                    .fetch_all(pool)
+                    .await?
+                }
+            };
+            for r in &rows {
+                out.push(ActionDetained {
+                    action: action_from!(r, Vec::new()),
+                    named: r.try_get::<i64, _>("named")?.unsigned_abs(),
+                    reported: r.try_get::<i64, _>("reported")?.unsigned_abs(),
+                });
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// Up to `limit` events after the event `after` (by id), in id order, with
+/// their articles.
+pub(super) async fn event_facts_page(
+    db: &Db,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<EventFacts>, StoreError> {
+    use sqlx::Row;
+    let limit = i64::from(limit);
+    let cols = "id, person_id, action_id, kind, date, date_precision, region, trigger_kind";
+    on_pool!(db, pool => {
+        let rows = match after {
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {cols} FROM record_events ORDER BY id LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+            Some(after) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {cols} FROM record_events WHERE id > $1 ORDER BY id LIMIT $2"
+                )))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(Vec::new());
+        };
+        let first: String = first.try_get("id")?;
+        let last: String = last.try_get("id")?;
+        // The same id range, read along the articles' primary key.
+        let pairs: Vec<(String, String)> = sqlx::query_as(
+            "SELECT event_id, article FROM record_event_articles \
+             WHERE event_id >= $1 AND event_id <= $2 ORDER BY event_id, article",
+        )
+        .bind(first.as_str())
+        .bind(last.as_str())
+        .fetch_all(pool)
+        .await?;
+        let mut pairs = pairs.into_iter().peekable();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let mut articles = Vec::new();
+            while let Some((e, _)) = pairs.peek() {
+                if e.as_str() < id.as_str() {
+                    pairs.next();
+                } else if *e == id {
+                    if let Some((_, a)) = pairs.next() {
+                        articles.push(a);
+                    }
+                } else {
+                    break;
+                }
+            }
+            out.push(EventFacts {
+                person_id: r.try_get("person_id")?,
+                action_id: r.try_get("action_id")?,
+                kind: r.try_get("kind")?,
+                date: date_row(
+                    r.try_get("date")?,
+                    &r.try_get::<String, _>("date_precision")?,
+                )?,
+                region: r.try_get("region")?,
+                articles,
+                trigger: r.try_get("trigger_kind")?,
+                id,
+            });
+        }
+        Ok(out)
+    })
+}
+
+/// Up to `limit` persons after the person `after` (by id), in id order, whose
+/// consent is not `none` and who have at least one event: the persons a
+/// release counts.
+pub(super) async fn counted_persons_page(
+    db: &Db,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<PersonRow>, StoreError> {
+    use sqlx::Row;
+    let limit = i64::from(limit);
+    let counted = "consent <> 'none' AND EXISTS (SELECT 1 FROM record_events e WHERE e.person_id = record_persons.id)";
+    on_pool!(db, pool => {
+        let rows = match after {
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {PERSON_COLS} FROM record_persons WHERE {counted} ORDER BY id LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+            Some(after) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {PERSON_COLS} FROM record_persons WHERE id > $1 AND {counted} ORDER BY id LIMIT $2"
+                )))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(person_from!(r));
+        }
+        Ok(out)
+    })
+}

@@ -283,9 +283,10 @@ async fn publish(
     let public = PublicConfig {
         k: None,
         attributions: vec![OVDINFO_ATTRIBUTION.to_owned()],
+        ..PublicConfig::default()
     };
-    let data = super::release::gather(store, record_key, &vocab, &public).await?;
-    vigil_public::publish(&data, key, site, Day::today())?;
+    super::release::publish_record(store, record_key, &vocab, &public, key, site, Day::today())
+        .await?;
     Ok(())
 }
 
@@ -348,6 +349,7 @@ pub async fn run(args: DemoArgs) -> Result {
         public: PublicConfig {
             k: None,
             attributions: vec![OVDINFO_ATTRIBUTION.to_owned()],
+            ..PublicConfig::default()
         },
     };
     config::save(&layout.desk_config(), &desk_file)?;

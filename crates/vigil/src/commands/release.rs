@@ -2,19 +2,21 @@
 //! numbers: the public crate takes plain data (vigil_public::PublicData), so
 //! the reading of the store and the opening of sealed fields happen here.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use vigil_core::Day;
 use vigil_core::keys::ReleaseKey;
+use vigil_core::release::Licence;
 use vigil_public::data::{
     Breakdowns, CaseEvent, Counts, Group, PersonAttributes, PublicAction, PublicCase, PublicEvent,
 };
 use vigil_public::{PublicData, Text};
 use vigil_record::model::{Action, Person};
-use vigil_record::stats::{CountQuery, CountRow, StatKey};
+use vigil_record::stats::{CountRow, StatKey};
 use vigil_record::{PartialDate, Precision, RecordKey, Vocabularies};
 use vigil_store::DeskStore;
+use vigil_store::record::{ActionCursor, EventsOf};
 
 use super::Result;
 use crate::config::{Layout, PublicConfig};
@@ -39,23 +41,6 @@ fn counts(r: &CountRow) -> Counts {
         persons: r.persons,
         events: r.events.clone(),
     }
-}
-
-async fn breakdown(store: &dyn DeskStore, key: StatKey) -> Result<Vec<Group>> {
-    let rows = store
-        .record_count(&CountQuery {
-            by: vec![key],
-            from: None,
-            to: None,
-        })
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Group {
-            code: r.keys.first().cloned().flatten(),
-            counts: counts(r),
-        })
-        .collect())
 }
 
 /// An age group at the data's year: wide bands, so that a birth year alone
@@ -107,137 +92,45 @@ fn fixed_labels() -> BTreeMap<String, BTreeMap<String, Text>> {
     m
 }
 
-/// Reads the record and counts it for a release. Names are opened only for
-/// persons whose consent is `public`; birth years only to place a counted
-/// person in an age group.
-pub async fn gather(
+/// The counts and labels of a release: everything but the record's rows,
+/// which `publish_record` streams page by page.
+async fn counts_and_labels(
     store: &dyn DeskStore,
-    key: &RecordKey,
     vocab: &Vocabularies,
     public: &PublicConfig,
 ) -> Result<PublicData> {
-    let (_, total) = store
-        .record_count_with_total(&CountQuery::default())
-        .await?;
-    let by = Breakdowns {
-        month: breakdown(store, StatKey::Month).await?,
-        region: breakdown(store, StatKey::Region).await?,
-        article: breakdown(store, StatKey::Article).await?,
-        event_kind: breakdown(store, StatKey::EventKind).await?,
-        action_kind: breakdown(store, StatKey::ActionKind).await?,
-        topic: breakdown(store, StatKey::Topic).await?,
+    let licence = match &public.licence {
+        Some(l) => l.licence()?,
+        None => Licence::default(),
     };
-    let action_rows = store.record_all_actions().await?;
-    let reported = store.record_all_action_counts().await?;
-    let event_rows = store.record_all_events().await?;
-    let person_rows = store.record_all_persons().await?;
-
-    // Detentions per action by the rules of counts.rs: the larger of the
-    // distinct persons named as detained there and the highest reported count.
-    let mut max_reported: HashMap<&str, u64> = HashMap::new();
-    for c in &reported {
-        let e = max_reported.entry(c.action_id.as_str()).or_default();
-        *e = (*e).max(c.detained);
-    }
-    let mut named: HashMap<&str, (BTreeSet<&str>, u64)> = HashMap::new();
-    for e in event_rows.iter().filter(|e| e.kind == "detention") {
-        if let Some(a) = &e.action_id {
-            let n = named.entry(a.as_str()).or_default();
-            match &e.person_id {
-                Some(p) => {
-                    n.0.insert(p.as_str());
-                }
-                None => n.1 += 1,
-            }
-        }
-    }
-    let mut latest: Option<Day> = None;
-    let mut actions = Vec::with_capacity(action_rows.len());
-    for row in &action_rows {
-        let a = Action::from_row(row, key)?;
-        let n = named
-            .get(row.id.as_str())
-            .map_or(0, |(set, unnamed)| set.len() as u64 + unnamed);
-        let r = max_reported.get(row.id.as_str()).copied().unwrap_or(0);
-        latest = latest.max(a.date.start);
-        actions.push(PublicAction {
-            id: a.id.clone(),
-            date: date_text(a.date),
-            region: a.region.clone(),
-            city: a.city.clone(),
-            place: a.details.place.clone(),
-            kind: a.kind.clone(),
-            topic: a.topic.clone(),
-            authorised: a.authorised.clone(),
-            detentions: n.max(r),
-        });
-    }
-
-    let mut events = Vec::with_capacity(event_rows.len());
-    let mut with_events: BTreeSet<&str> = BTreeSet::new();
-    for e in &event_rows {
-        let date = vigil_record::model::date_from_row(e.date);
-        latest = latest.max(date.start);
-        if let Some(p) = &e.person_id {
-            with_events.insert(p.as_str());
-        }
-        // Outside a public action, no finer than the month.
-        let shown = if e.action_id.is_none() && date.precision == Precision::Day {
-            PartialDate {
-                start: date.start,
-                precision: Precision::Month,
-            }
-        } else {
-            date
-        };
-        events.push(PublicEvent {
-            kind: e.kind.clone(),
-            date: date_text(shown),
-            region: e.region.clone(),
-            articles: e.articles.clone(),
-            trigger: e.trigger.clone(),
-            action_id: e.action_id.clone(),
-        });
-    }
-    let data_year = latest.map(|d| d.to_string()[..4].parse::<i32>().unwrap_or(0));
-
-    let mut persons = Vec::new();
-    let mut cases = Vec::new();
-    for row in &person_rows {
-        if row.consent == "none" || !with_events.contains(row.id.as_str()) {
-            continue;
-        }
-        let p = Person::from_row(row, key)?;
-        persons.push(PersonAttributes {
-            gender: p.gender.clone(),
-            age_group: age_group(p.identity.birth_year, data_year),
-            roles: p.roles.clone(),
-        });
-        if row.consent == "public" {
-            let own: Vec<CaseEvent> = event_rows
-                .iter()
-                .filter(|e| e.person_id.as_deref() == Some(row.id.as_str()))
-                .map(|e| CaseEvent {
-                    date: date_text(vigil_record::model::date_from_row(e.date)),
-                    kind: e.kind.clone(),
-                    region: e.region.clone(),
-                    articles: e.articles.clone(),
-                    fine_rub: e.fine_rub,
-                    arrest_days: e.arrest_days,
-                    sentence: e.sentence.clone(),
-                })
-                .collect();
-            cases.push(PublicCase {
-                slug: vigil_core::release::sha256_hex(row.id.as_bytes())[..12].to_owned(),
-                name: p.identity.name.clone(),
-                region: p.region.clone(),
-                roles: p.roles.clone(),
-                events: own,
-            });
-        }
-    }
-    cases.sort_by(|a, b| a.name.cmp(&b.name).then(a.slug.cmp(&b.slug)));
-
+    // Every breakdown and the total in one scan of the record.
+    let keys = [
+        StatKey::Month,
+        StatKey::Region,
+        StatKey::Article,
+        StatKey::EventKind,
+        StatKey::ActionKind,
+        StatKey::Topic,
+    ];
+    let bys: Vec<Vec<StatKey>> = keys.iter().map(|k| vec![*k]).collect();
+    let (groups, total) = store.record_count_breakdowns(&bys).await?;
+    let mut groups = groups.into_iter().map(|rows| {
+        rows.iter()
+            .map(|r| Group {
+                code: r.keys.first().cloned().flatten(),
+                counts: counts(r),
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut next = || groups.next().unwrap_or_default();
+    let by = Breakdowns {
+        month: next(),
+        region: next(),
+        article: next(),
+        event_kind: next(),
+        action_kind: next(),
+        topic: next(),
+    };
     let mut labels = fixed_labels();
     for name in LABELLED {
         if let Some(v) = vocab.get(name) {
@@ -261,19 +154,211 @@ pub async fn gather(
         .map(|(d, n)| (d.to_string(), n))
         .collect();
     Ok(PublicData {
-        data_date: latest.map(|d| d.to_string()),
         total: counts(&total),
         by,
-        actions,
-        events,
-        persons,
-        cases,
         labels,
         regions,
         attributions: public.attributions.clone(),
         k: public.k.unwrap_or(vigil_public::suppress::DEFAULT_K),
         reports_by_day,
+        licence,
+        ..PublicData::default()
     })
+}
+
+/// Rows per page read from the store: bounds the memory of a release however
+/// large the record is.
+const PAGE: u32 = 10_000;
+
+/// What `publish_record` read, for its summary.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub actions: u64,
+    pub events: u64,
+    pub persons: u64,
+    pub cases: u64,
+    /// Wall seconds of each step, in order.
+    pub steps: Vec<(&'static str, f64)>,
+}
+
+/// The progress of a release on a terminal (indicatif draws nothing when
+/// stderr is not one, so scripts and logs stay clean).
+struct Progress(indicatif::ProgressBar, std::time::Instant);
+
+impl Progress {
+    fn new(to: &Path) -> Progress {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} публикация / publishing {prefix}: {msg} {pos}/{len} {elapsed}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_prefix(to.display().to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(bar, std::time::Instant::now())
+    }
+
+    fn phase(&self, what: &'static str, len: u64, read: &mut Read) {
+        let now = self.1.elapsed().as_secs_f64();
+        let before: f64 = read.steps.iter().map(|(_, s)| s).sum();
+        if let Some(last) = read.steps.last_mut() {
+            last.1 = now - (before - last.1);
+        }
+        read.steps.push((what, 0.0));
+        self.0.set_message(what);
+        self.0.set_length(len);
+        self.0.set_position(0);
+    }
+}
+
+/// Reads the record page by page and writes it into a signed release in
+/// `out`: the actions and events stream from the store into their open-data
+/// files and pages, the persons are added up as they pass (names opened only
+/// for persons whose consent is `public`; birth years only to place a counted
+/// person in an age group), and memory stays bounded by a page.
+pub async fn publish_record(
+    store: &dyn DeskStore,
+    key: &RecordKey,
+    vocab: &Vocabularies,
+    public: &PublicConfig,
+    release_key: &ReleaseKey,
+    out: &Path,
+    today: Day,
+) -> Result<(vigil_public::Release, Read)> {
+    let progress = Progress::new(out);
+    let mut read = Read::default();
+    progress.phase("counting", 0, &mut read);
+    let mut data = counts_and_labels(store, vocab, public).await?;
+    vigil_public::suppress::check_k(data.k)?;
+    let mut publication = vigil_public::Publication::begin(out)?;
+    let mut latest: Option<Day> = None;
+
+    progress.phase("actions", data.total.actions, &mut read);
+    let mut table = publication.actions(&data)?;
+    let mut after: Option<ActionCursor> = None;
+    loop {
+        let page = store.record_actions_page(after.as_ref(), PAGE).await?;
+        for row in &page {
+            let a = Action::from_row(&row.action, key)?;
+            latest = latest.max(a.date.start);
+            // Detentions by the rules of counts.rs: the larger of the distinct
+            // persons named as detained there and the highest reported count.
+            table.push_action(&PublicAction {
+                date: date_text(a.date),
+                region: a.region,
+                city: a.city,
+                place: a.details.place,
+                kind: a.kind,
+                topic: a.topic,
+                authorised: a.authorised,
+                detentions: row.named.max(row.reported),
+                id: a.id,
+            })?;
+        }
+        read.actions += page.len() as u64;
+        progress.0.inc(page.len() as u64);
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => {
+                after = Some(ActionCursor::after(&last.action))
+            }
+            _ => break,
+        }
+    }
+    table.finish()?;
+
+    progress.phase("events", data.total.events.values().sum::<u64>(), &mut read);
+    let mut table = publication.events()?;
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .record_event_facts_page(after.as_deref(), PAGE)
+            .await?;
+        for e in &page {
+            let date = vigil_record::model::date_from_row(e.date);
+            latest = latest.max(date.start);
+            // Outside a public action, no finer than the month.
+            let shown = if e.action_id.is_none() && date.precision == Precision::Day {
+                PartialDate {
+                    start: date.start,
+                    precision: Precision::Month,
+                }
+            } else {
+                date
+            };
+            table.push_event(&PublicEvent {
+                kind: e.kind.clone(),
+                date: date_text(shown),
+                region: e.region.clone(),
+                articles: e.articles.clone(),
+                trigger: e.trigger.clone(),
+                action_id: e.action_id.clone(),
+            })?;
+        }
+        read.events += page.len() as u64;
+        progress.0.inc(page.len() as u64);
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    table.finish()?;
+    let data_year = latest.map(|d| d.to_string()[..4].parse::<i32>().unwrap_or(0));
+
+    progress.phase("persons", data.total.persons, &mut read);
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .record_counted_persons_page(after.as_deref(), PAGE)
+            .await?;
+        for row in &page {
+            let p = Person::from_row(row, key)?;
+            data.persons.add(&PersonAttributes {
+                gender: p.gender.clone(),
+                age_group: age_group(p.identity.birth_year, data_year),
+                roles: p.roles.clone(),
+            });
+            if row.consent == "public" {
+                let own = store
+                    .record_events(EventsOf::Person(&row.id))
+                    .await?
+                    .into_iter()
+                    .map(|e| CaseEvent {
+                        date: date_text(vigil_record::model::date_from_row(e.date)),
+                        kind: e.kind,
+                        region: e.region,
+                        articles: e.articles,
+                        fine_rub: e.fine_rub,
+                        arrest_days: e.arrest_days,
+                        sentence: e.sentence,
+                    })
+                    .collect();
+                data.cases.push(PublicCase {
+                    slug: vigil_core::release::sha256_hex(row.id.as_bytes())[..12].to_owned(),
+                    name: p.identity.name.clone(),
+                    region: p.region.clone(),
+                    roles: p.roles.clone(),
+                    events: own,
+                });
+            }
+        }
+        read.persons += page.len() as u64;
+        progress.0.inc(page.len() as u64);
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    data.cases
+        .sort_by(|a, b| a.name.cmp(&b.name).then(a.slug.cmp(&b.slug)));
+    read.cases = data.cases.len() as u64;
+    data.data_date = latest.map(|d| d.to_string());
+
+    progress.phase("pages, changes, signatures", 0, &mut read);
+    let r = publication.finish(&data, release_key, today);
+    progress.phase("done", 0, &mut read);
+    read.steps.pop();
+    progress.0.finish_and_clear();
+    Ok((r?, read))
 }
 
 fn date_text(d: PartialDate) -> String {
@@ -285,6 +370,7 @@ fn date_text(d: PartialDate) -> String {
 }
 
 pub async fn publish(data: &Path, out: Option<PathBuf>) -> Result {
+    let started = std::time::Instant::now();
     let layout = Layout::new(data);
     let desk = super::desk::open(&layout, None).await?;
     vigil_public::suppress::check_k(
@@ -293,6 +379,9 @@ pub async fn publish(data: &Path, out: Option<PathBuf>) -> Result {
             .k
             .unwrap_or(vigil_public::suppress::DEFAULT_K),
     )?;
+    if let Some(l) = &desk.file.public.licence {
+        l.licence()?;
+    }
     let passphrase = secrets::passphrase()?;
     let key = ReleaseKey::read(&layout.release_key(), &passphrase)?;
     let identity = vigil_core::keys::read_identity(&layout.identity(), &passphrase)?;
@@ -302,21 +391,17 @@ pub async fn publish(data: &Path, out: Option<PathBuf>) -> Result {
     )?;
     drop(identity);
     let vocab = Vocabularies::load(data)?;
-    let public = gather(desk.store.as_ref(), &record_key, &vocab, &desk.file.public).await?;
     let out = out.unwrap_or_else(|| layout.site());
-    // A spinner with the time spent, on a terminal only (indicatif draws
-    // nothing when stderr is not one, so scripts and logs stay clean).
-    let spinner = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} публикация / publishing {msg} {elapsed}")
-    {
-        spinner.set_style(style);
-    }
-    spinner.set_message(out.display().to_string());
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let r = vigil_public::publish(&public, &key, &out, Day::today());
-    spinner.finish_and_clear();
-    let r = r?;
+    let (r, read) = publish_record(
+        desk.store.as_ref(),
+        &record_key,
+        &vocab,
+        &desk.file.public,
+        &key,
+        &out,
+        Day::today(),
+    )
+    .await?;
     // The audit log: kinds and counts, never what was published.
     let (files, actions) = (
         format!("files={}", r.files),
@@ -335,6 +420,22 @@ pub async fn publish(data: &Path, out: Option<PathBuf>) -> Result {
         r.detentions,
         r.dir.display(),
         r.public_key
+    );
+    println!(
+        "read {} actions, {} events, {} counted persons ({} public cases) in {:.1} s",
+        read.actions,
+        read.events,
+        read.persons,
+        read.cases,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "steps: {}",
+        read.steps
+            .iter()
+            .map(|(what, secs)| format!("{what} {secs:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     match &r.previous {
         Some(p) => println!(

@@ -32,6 +32,7 @@ mod intake_form;
 mod intake_privacy;
 mod intake_telegram;
 mod public_release;
+mod public_stream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const PASS: &str = "test passphrase, not for real use";
