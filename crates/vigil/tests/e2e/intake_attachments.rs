@@ -188,10 +188,15 @@ async fn a_photo_reaches_the_desk_without_its_location_and_never_lies_in_clear_o
         let (c, cookie) = (c.clone(), cookie.clone());
         async move { c.get(path).header("cookie", cookie).send().await.unwrap() }
     };
-    let queue = get(format!("{desk}/?lang=en")).await.text().await.unwrap();
+    // The report's page (where a verifier opens it) links its files.
+    let report = get(format!("{desk}/reports/{id}?lang=en"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
-        queue.contains(&format!("/reports/{id}/attachments")),
-        "{queue}"
+        report.contains(&format!("/reports/{id}/attachments")),
+        "{report}"
     );
     let list = get(format!("{desk}/reports/{id}/attachments?lang=en"))
         .await

@@ -199,7 +199,11 @@ async fn the_form_sealed_in_chromium_sends_no_clear_text_and_lands_like_the_serv
     // It solved the proof-of-work the intake asks for (the post was taken).
     assert!(contains(&sent, "GET /api/v1/challenge "));
     assert!(contains(&sent.to_ascii_lowercase(), "vigil-proof: v1.14."));
-    assert!(!contains(&sent, "POST /report "), "a clear form was posted");
+    // The plain form posts to /report (with ?lang=en on the English page).
+    assert!(
+        !contains(&sent, "POST /report ") && !contains(&sent, "POST /report?"),
+        "a clear form was posted"
+    );
     for word in [MARKER, NAMES, CONTACT, "detained_now", "RU-MOW"] {
         assert!(!contains(&sent, word), "{word} left the browser in clear");
     }
@@ -213,7 +217,7 @@ async fn the_form_sealed_in_chromium_sends_no_clear_text_and_lands_like_the_serv
     let plain_receipt = send_the_form(&browser, &through, "js-off").await;
     drop(browser);
     let sent = sent.lock().unwrap().clone();
-    assert!(contains(&sent, "POST /report "));
+    assert!(contains(&sent, "POST /report?lang=en "));
     // Without JavaScript no proof-of-work is asked (rate limits apply).
     assert!(!contains(&sent, "/api/v1/challenge"));
     // The recording works: without JavaScript the words travel in the body.
