@@ -43,6 +43,10 @@ pub struct Suggestion {
 const SPEC: &str =
     "id = \"id\"\n[fields]\nname = \"person_name\"\nbirth_year = \"year\"\nregion = \"place\"\n";
 
+/// Below this many persons, a synthetic population joins them for training.
+const BACKGROUND: usize = 500;
+const BACKGROUND_SEED: u64 = 0x0076_6967_696c;
+
 /// Suggested pairs with a match probability of at least the engine's threshold, most likely first.
 pub fn suggest(persons: &[PersonFields]) -> Vec<Suggestion> {
     let Ok(spec) = Spec::parse(SPEC) else {
@@ -64,14 +68,38 @@ pub fn suggest(persons: &[PersonFields]) -> Vec<Suggestion> {
             .collect();
         data.push(0, &fields);
     }
-    if data.len() < 2 {
+    let real = data.len();
+    if real < 2 {
         return Vec::new();
+    }
+    // The engine learns how often strangers agree from random pairs of the
+    // data. A new desk (or the demo) with a handful of persons has almost no
+    // strangers: with two persons the only "random" pair is the duplicate
+    // itself, so agreeing counted as no evidence and nothing was suggested.
+    // Below BACKGROUND persons a seeded synthetic population joins them for
+    // the estimates; its pairs are never suggested.
+    if real < BACKGROUND {
+        for r in vigil_linkage::generate::generate(BACKGROUND - real, BACKGROUND_SEED) {
+            let name = format!("{} {} {}", r.given_name, r.patronymic, r.surname);
+            let year = r.birth_date.get(..4).unwrap_or_default().to_owned();
+            let fields: Vec<&str> = order
+                .iter()
+                .map(|c| match c.as_str() {
+                    "name" => name.as_str(),
+                    "birth_year" => year.as_str(),
+                    "region" => r.city.as_str(),
+                    _ => "",
+                })
+                .collect();
+            data.push(0, &fields);
+        }
     }
     let linkage = data.link(&mut Quiet);
     let mut out: Vec<Suggestion> = linkage
         .pairs
         .iter()
         .enumerate()
+        .filter(|(_, p)| (p.a as usize) < real && (p.b as usize) < real)
         .filter(|(_, p)| p.probability >= threshold)
         .map(|(i, p)| Suggestion {
             a: p.a as usize,
@@ -137,5 +165,22 @@ mod tests {
             pair.why
         );
         assert!(!s.iter().any(|s| s.a == 2 || s.b == 2));
+    }
+
+    #[test]
+    fn two_persons_alone_are_still_compared() {
+        // A new desk (or the demo) holds two persons, no region: the one pair
+        // is the duplicate, so the engine must learn from more than that.
+        let one = |id: &str, name: &str| PersonFields {
+            id: id.into(),
+            name: name.into(),
+            birth_year: Some(1985),
+            region: None,
+        };
+        let persons = vec![one("1", "Пётр Сидоров"), one("2", "Petr Sidorov")];
+        let s = suggest(&persons);
+        assert_eq!(s.len(), 1, "exactly the one real pair: {:?}", s.len());
+        assert_eq!((s[0].a.min(s[0].b), s[0].a.max(s[0].b)), (0, 1));
+        assert!(s[0].probability >= 0.5);
     }
 }

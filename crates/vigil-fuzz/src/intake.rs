@@ -185,10 +185,14 @@ impl IntakeTarget {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        // The pages hold no script at all, so one in a page is the input unescaped.
+        // The pages hold no script but the form's own two (browserseal: served
+        // by the intake, `<script defer src="/static/…" integrity=…>`), so any
+        // other one in a page is the input unescaped.
+        let page = answer_text.to_lowercase();
         ensure(
             !content_type.starts_with("text/html")
-                || !answer_text.to_lowercase().contains("<script"),
+                || page.matches("<script").count()
+                    == page.matches("<script defer src=\"/static/").count(),
             || format!("a page holds <script (input unescaped?): {}", show()),
         )?;
 
