@@ -160,8 +160,9 @@ async fn the_form_page_allows_exactly_its_two_scripts_and_no_other_page_any() {
     assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"));
     assert!(html.contains(&format!("data-recipients=\"{}\"", f.desk.recipient())));
     assert!(html.contains("data-msg-text-empty=\"The report text is empty."));
-    // The page without JavaScript is the same form, posting to /report.
-    assert!(html.contains("action=\"/report\""));
+    // The page without JavaScript is the same form, posting to /report (in
+    // the page's language: ?lang=en on the English page).
+    assert!(html.contains("action=\"/report?lang=en\""));
     // Every other page keeps the policy without scripts.
     for path in ["/status", "/nowhere"] {
         let other = send(&f, get(path)).await;
