@@ -262,6 +262,18 @@ pub(crate) async fn submit(
     for f in parts.fields {
         if f.name == "report" && report.is_none() {
             report = Some(Bytes::copy_from_slice(f.value.as_bytes()));
+        } else if f.name == "attachment" {
+            // A part named attachment without a filename is a form field, not
+            // a file: refused rather than silently dropped (the client meant a file).
+            let message = header_lang.pick(
+                "Часть attachment пришла без имени файла: отправьте каждый файл как файл (Content-Disposition с filename).",
+                "A part named attachment came without a filename: send each file as a file (Content-Disposition with filename).",
+            );
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed_multipart",
+                message.into(),
+            );
         }
     }
     let Some(report) = report else {

@@ -664,3 +664,39 @@ async fn a_limited_follow_up_goes_back_to_the_status_page_with_its_receipt() {
     assert_eq!(json_of(&answer)["error"]["code"], "rate_limited");
     assert_eq!(f.intake.store.intake_pending_count().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn an_attachment_part_without_a_filename_is_refused_not_dropped() {
+    let f = fixture(|_| {}).await;
+    let boundary = "b0undary";
+    let multipart = |attachment_head: &str| {
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"report\"\r\n\
+             Content-Type: application/json\r\n\r\n{{\"text\": \"words\", \"lang\": \"en\"}}\r\n\
+             --{boundary}\r\n{attachment_head}\r\n\r\n{{}}\r\n--{boundary}--\r\n"
+        );
+        Request::post("/api/v1/reports")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, _, body) = send(
+        &f.intake,
+        multipart("Content-Disposition: form-data; name=\"attachment\""),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("malformed_multipart") && body.contains("filename"),
+        "{body}"
+    );
+    let (status, _, body) = send(
+        &f.intake,
+        multipart("Content-Disposition: form-data; name=\"attachment\"; filename=\"a.txt\""),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
