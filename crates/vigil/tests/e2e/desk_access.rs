@@ -44,15 +44,7 @@ pub(crate) async fn http_login(
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let half = cookie_of(&r);
-    let html = c
-        .get(format!("{desk}{location}"))
-        .header("cookie", &half)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = crate::page_with_cookie(c, format!("{desk}{location}"), &half).await;
     let secret_given = secret.is_some();
     let secret = match secret {
         Some(s) => Secret::from_base32(&s.base32()).unwrap(),
@@ -109,27 +101,11 @@ async fn accounts_by_role_totp_login_and_the_audit_chain_through_the_binary() {
     let c = client();
     // The lawyer (duty_lawyer) enrols at first login and sees the report.
     let (lawyer, _) = http_login(&c, &desk, "lawyer", "correct horse battery", None).await;
-    let html = c
-        .get(format!("{desk}/?lang=en"))
-        .header("cookie", &lawyer)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = crate::page_with_cookie(&c, format!("{desk}/?lang=en"), &lawyer).await;
     assert!(html.contains("desk-access-marker"), "{html}");
     // The analyst sees the queue but not the text, and no admin page.
     let (ana, ana_secret) = http_login(&c, &desk, "ana", "long enough password", None).await;
-    let html = c
-        .get(format!("{desk}/?lang=en"))
-        .header("cookie", &ana)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = crate::page_with_cookie(&c, format!("{desk}/?lang=en"), &ana).await;
     assert!(
         !html.contains("desk-access-marker") && html.contains("Report queue"),
         "{html}"
@@ -145,15 +121,7 @@ async fn accounts_by_role_totp_login_and_the_audit_chain_through_the_binary() {
     w.run_ok(&["desk", "account", "ana", "--role", "verifier"]);
     let secret = Secret::from_base32(&ana_secret.base32()).unwrap();
     let (ana, _) = http_login(&c, &desk, "ana", "long enough password", Some(&secret)).await;
-    let html = c
-        .get(format!("{desk}/?lang=en"))
-        .header("cookie", &ana)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = crate::page_with_cookie(&c, format!("{desk}/?lang=en"), &ana).await;
     assert!(html.contains("desk-access-marker"), "{html}");
 
     // The audit chain holds; edited in the database, verify names the entry.

@@ -393,15 +393,7 @@ async fn a_failed_alert_is_retried_later_and_survives_a_restart() {
 async fn page_with(url: &str, cookie: &str, needle: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let html = client()
-            .get(url)
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = crate::page_with_cookie(&client(), url, cookie).await;
         if html.contains(needle) {
             return html;
         }

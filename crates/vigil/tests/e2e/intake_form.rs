@@ -400,16 +400,7 @@ async fn the_desk_writes_a_reply_on_its_page_and_the_queue_says_how_long_ago() {
     let id = w.desk_list()[0]["id"].as_str().unwrap().to_owned();
     let get = |path: String| {
         let (c, cookie) = (c.clone(), cookie.clone());
-        async move {
-            c.get(path)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
+        async move { crate::page_with_cookie(&c, path, cookie).await }
     };
     let queue = get(format!("{desk}/?lang=ru")).await;
     assert!(queue.contains("получено 0 мин назад"), "{queue}");

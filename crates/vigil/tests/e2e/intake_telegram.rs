@@ -382,15 +382,7 @@ async fn a_conversation_in_english_with_skips_and_back() {
     let c = client();
     let (cookie, _) =
         super::desk_access::http_login(&c, &desk, "lawyer", "correct horse battery", None).await;
-    let page = c
-        .get(format!("{desk}/?lang=en"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = crate::page_with_cookie(&c, format!("{desk}/?lang=en"), &cookie).await;
     assert!(
         page.contains("<span class=\"muted channel\">Telegram bot</span>"),
         "{page}"

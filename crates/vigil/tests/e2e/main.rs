@@ -388,6 +388,22 @@ async fn get_text(url: &str) -> String {
         .unwrap()
 }
 
+/// The body of a GET of `url` with the session `cookie`, whatever its status.
+async fn page_with_cookie(
+    c: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: impl AsRef<str>,
+) -> String {
+    c.get(url)
+        .header("cookie", cookie.as_ref())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn post_json(intake: &str, body: Value) -> (u16, Value) {
     let r = client()
         .post(format!("{intake}/api/v1/reports"))
@@ -829,15 +845,7 @@ async fn the_desk_pages_need_a_login_and_show_the_queue() {
         desk_access::http_login(&c, &desk, "lawyer", "correct horse battery", None).await;
     // The desk pulls on start; pull once more by hand so the test does not wait.
     w.run_ok(&["desk", "pull"]);
-    let html = c
-        .get(format!("{desk}/?lang=en"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_with_cookie(&c, format!("{desk}/?lang=en"), &cookie).await;
     assert!(html.contains("desk-page-marker"), "{html}");
     assert!(!html.contains("<b>bold"), "report text must be escaped");
     assert!(
