@@ -891,9 +891,8 @@ async fn ensure_source(desk: &DeskWeb, id: ReportId, today: Day) -> Result<Strin
     Ok(source_id)
 }
 
+/// Why a coding form's work stopped short of writing.
 enum Coded {
-    /// Done: the region coded (for the queue's filter) and the ids of the records written.
-    Done(Option<String>, Vec<String>),
     Invalid(Invalid),
     Failed(String),
 }
@@ -908,8 +907,83 @@ fn failed(e: impl std::fmt::Display) -> Coded {
     Coded::Failed(e.to_string())
 }
 
-/// Runs one coding form: checks the session's form token, does the work, and
-/// answers with the report page (again, with the form's values, if it was wrong).
+/// What a coding form wrote: the region coded (for the queue's filter) and
+/// the ids of the records written.
+type Written = Result<(Option<String>, Vec<String>), Coded>;
+
+/// One checked coding form, as its work sees it: the desk, the form's fields,
+/// the report's source row (already written) and who codes it, when.
+struct CodingForm {
+    desk: Arc<DeskWeb>,
+    f: Arc<Fields>,
+    lang: Lang,
+    editor: String,
+    today: Day,
+    source_id: String,
+}
+
+impl CodingForm {
+    /// The record, through the key the desk opened.
+    fn record(&self) -> Result<Record<'_>, Coded> {
+        let access = self
+            .desk
+            .coding
+            .record()
+            .ok_or_else(|| Coded::Failed("no record key".into()))?;
+        Ok(Record {
+            store: self.desk.store.as_ref(),
+            key: &access.key,
+        })
+    }
+
+    fn invalid(&self, ru: &str, en: &str) -> Coded {
+        invalid(self.lang, ru, en).into()
+    }
+
+    /// The form's `field` as an entry of the vocabulary `vocab`.
+    fn code(&self, field: &str, vocab: &str, optional: bool) -> Result<Option<String>, Invalid> {
+        code_of(&self.desk, &self.f, field, vocab, optional, self.lang)
+    }
+
+    fn codes(&self, field: &str, vocab: &str) -> Result<Vec<String>, Invalid> {
+        codes_of(&self.desk, &self.f, field, vocab, self.lang)
+    }
+
+    fn number(&self, field: &str) -> Result<Option<i64>, Invalid> {
+        number(&self.f, field, self.lang)
+    }
+
+    fn date(&self, field: &str) -> Result<PartialDate, Invalid> {
+        date_field(&self.f, field, self.lang)
+    }
+
+    /// Where the report's content came from, for a record written from it.
+    fn origin(&self) -> Option<vigil_store::record::Origin> {
+        Some(vigil_store::record::Origin {
+            source_id: self.source_id.clone(),
+            row: None,
+        })
+    }
+
+    /// Makes the report a source of a record already held.
+    async fn support(&self, entity: &str, id: &str, region: Option<String>) -> Written {
+        let support = SupportRow {
+            source_id: self.source_id.clone(),
+            entity: entity.into(),
+            entity_id: id.to_owned(),
+        };
+        self.desk
+            .store
+            .record_add_supports(&[support])
+            .await
+            .map_err(failed)?;
+        Ok((region, vec![id.to_owned()]))
+    }
+}
+
+/// Runs one coding form: checks the session's form token, writes the report's
+/// source, does the work, and answers with the report page (again, with the
+/// form's values, if it was wrong).
 async fn code_form<F, Fut>(
     desk: Arc<DeskWeb>,
     signed_in: SignedIn,
@@ -919,8 +993,8 @@ async fn code_form<F, Fut>(
     work: F,
 ) -> Result<Response, Forbidden>
 where
-    F: FnOnce(Arc<DeskWeb>, ReportId, Arc<Fields>, Lang, String) -> Fut,
-    Fut: std::future::Future<Output = Coded>,
+    F: FnOnce(CodingForm) -> Fut,
+    Fut: std::future::Future<Output = Written>,
 {
     signed_in.require(Perm::Code)?;
     let current = signed_in.0;
@@ -936,8 +1010,8 @@ async fn code_form_checked<F, Fut>(
     work: F,
 ) -> Response
 where
-    F: FnOnce(Arc<DeskWeb>, ReportId, Arc<Fields>, Lang, String) -> Fut,
-    Fut: std::future::Future<Output = Coded>,
+    F: FnOnce(CodingForm) -> Fut,
+    Fut: std::future::Future<Output = Written>,
 {
     let f = Arc::new(Fields::parse(&body));
     let lang = Lang::from_code(Some(f.get("lang")));
@@ -962,9 +1036,21 @@ where
     if desk.coding.record().is_none() {
         return no_record_key(t);
     }
-    let editor = current.username.clone();
-    match work(desk.clone(), id, f.clone(), lang, editor).await {
-        Coded::Done(region, created) => {
+    let today = Day::today();
+    let source_id = match ensure_source(&desk, id, today).await {
+        Ok(s) => s,
+        Err(e) => return store_failed(&t, "coding", &e),
+    };
+    let form = CodingForm {
+        desk: desk.clone(),
+        f: f.clone(),
+        lang,
+        editor: current.username.clone(),
+        today,
+        source_id,
+    };
+    match work(form).await {
+        Ok((region, created)) => {
             desk.coding.index.mark_coded(id, region.as_deref()).await;
             // Ids and kinds only: the report, what kind of record, which records.
             let report = id.to_string();
@@ -974,7 +1060,7 @@ where
                 .await;
             Redirect::to(&format!("/reports/{id}?lang={}#supports", t.lang)).into_response()
         }
-        Coded::Invalid(Invalid(message)) => {
+        Err(Coded::Invalid(Invalid(message))) => {
             let prev = Arc::try_unwrap(f).unwrap_or_default();
             report_page(
                 &desk,
@@ -988,7 +1074,7 @@ where
             )
             .await
         }
-        Coded::Failed(e) => store_failed(&t, "coding", &e),
+        Err(Coded::Failed(e)) => store_failed(&t, "coding", &e),
     }
 }
 
@@ -998,125 +1084,70 @@ pub(super) async fn code_person(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Forbidden> {
-    code_form(
-        desk,
-        signed_in,
-        id,
-        body,
-        "person",
-        |desk, id, f, lang, editor| async move {
-            let today = Day::today();
-            let Some(access) = desk.coding.record() else {
-                return Coded::Failed("no record key".into());
+    code_form(desk, signed_in, id, body, "person", |c| async move {
+        let record = c.record()?;
+        let existing = c.f.get("existing");
+        if !existing.is_empty() {
+            let Some(person) = record.person(existing).await.map_err(failed)? else {
+                return Err(c.invalid(
+                    "Нет человека с таким номером. Найдите его в списке людей.",
+                    "No person has that id. Find them in the list of persons.",
+                ));
             };
-            let record = Record {
-                store: desk.store.as_ref(),
-                key: &access.key,
-            };
-            let source_id = match ensure_source(&desk, id, today).await {
-                Ok(s) => s,
-                Err(e) => return failed(e),
-            };
-            let existing = f.get("existing");
-            if !existing.is_empty() {
-                let person = match record.person(existing).await {
-                    Ok(Some(p)) => p,
-                    Ok(None) => {
-                        return invalid(
-                            lang,
-                            "Нет человека с таким номером. Найдите его в списке людей.",
-                            "No person has that id. Find them in the list of persons.",
-                        )
-                        .into();
-                    }
-                    Err(e) => return failed(e),
-                };
-                let support = SupportRow {
-                    source_id,
-                    entity: "person".into(),
-                    entity_id: person.id.clone(),
-                };
-                return match desk.store.record_add_supports(&[support]).await {
-                    Ok(_) => Coded::Done(person.region.clone(), vec![person.id.clone()]),
-                    Err(e) => failed(e),
-                };
-            }
-            let name = f.get("name");
-            if name.is_empty() {
-                return invalid(
-                lang,
+            return c.support("person", &person.id, person.region.clone()).await;
+        }
+        let name = c.f.get("name");
+        if name.is_empty() {
+            return Err(c.invalid(
                 "Впишите имя так, как оно написано в сообщении, или номер уже известного человека.",
                 "Write the name as the report writes it, or the id of a person already known.",
-            )
-            .into();
+            ));
+        }
+        let birth_year = c.number("birth_year")?;
+        if let Some(y) = birth_year
+            && !(1900..=2030).contains(&y)
+        {
+            return Err(c.invalid(
+                "Год рождения должен быть между 1900 и 2030.",
+                "The birth year must be between 1900 and 2030.",
+            ));
+        }
+        let gender = match c.f.get("gender") {
+            "" => None,
+            g @ ("female" | "male") => Some(g.to_owned()),
+            _ => {
+                return Err(c.invalid("Выберите пол из списка.", "Choose a gender from the list."));
             }
-            let birth_year = match number(&f, "birth_year", lang) {
-                Ok(y) => y,
-                Err(e) => return e.into(),
-            };
-            if let Some(y) = birth_year
-                && !(1900..=2030).contains(&y)
-            {
-                return invalid(
-                    lang,
-                    "Год рождения должен быть между 1900 и 2030.",
-                    "The birth year must be between 1900 and 2030.",
-                )
-                .into();
-            }
-            let gender = match f.get("gender") {
-                "" => None,
-                g @ ("female" | "male") => Some(g.to_owned()),
-                _ => {
-                    return invalid(
-                        lang,
-                        "Выберите пол из списка.",
-                        "Choose a gender from the list.",
-                    )
-                    .into();
-                }
-            };
-            let region = match code_of(&desk, &f, "region", "regions", true, lang) {
-                Ok(r) => r,
-                Err(e) => return e.into(),
-            };
-            let roles = match codes_of(&desk, &f, "roles", "roles", lang) {
-                Ok(r) => r,
-                Err(e) => return e.into(),
-            };
-            let consent = match code_of(&desk, &f, "consent", "consent", true, lang) {
-                Ok(c) => c.unwrap_or_else(|| "none".into()),
-                Err(e) => return e.into(),
-            };
-            let Ok(pid) = new_id("p") else {
-                return failed("random");
-            };
-            let person = Person {
-                id: pid,
-                identity: PersonIdentity {
-                    name: name.to_owned(),
-                    variants: lines(f.get("variants")),
-                    birth_date: None,
-                    birth_year: birth_year.and_then(|y| i32::try_from(y).ok()),
-                    contacts: Vec::new(),
-                    notes: f.opt("notes"),
-                },
-                gender,
-                region: region.clone(),
-                roles,
-                consent,
-                origin: Some(vigil_store::record::Origin {
-                    source_id,
-                    row: None,
-                }),
-            };
-            let created = vec![person.id.clone()];
-            match record.add(&[person], &[], &[], &[], &editor, today).await {
-                Ok(()) => Coded::Done(region, created),
-                Err(e) => failed(e),
-            }
-        },
-    )
+        };
+        let region = c.code("region", "regions", true)?;
+        let roles = c.codes("roles", "roles")?;
+        let consent = c
+            .code("consent", "consent", true)?
+            .unwrap_or_else(|| "none".into());
+        let pid = new_id("p").map_err(|_| failed("random"))?;
+        let person = Person {
+            id: pid,
+            identity: PersonIdentity {
+                name: name.to_owned(),
+                variants: lines(c.f.get("variants")),
+                birth_date: None,
+                birth_year: birth_year.and_then(|y| i32::try_from(y).ok()),
+                contacts: Vec::new(),
+                notes: c.f.opt("notes"),
+            },
+            gender,
+            region: region.clone(),
+            roles,
+            consent,
+            origin: c.origin(),
+        };
+        let created = vec![person.id.clone()];
+        record
+            .add(&[person], &[], &[], &[], &c.editor, c.today)
+            .await
+            .map_err(failed)?;
+        Ok((region, created))
+    })
     .await
 }
 
@@ -1126,122 +1157,64 @@ pub(super) async fn code_action(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Forbidden> {
-    code_form(
-        desk,
-        signed_in,
-        id,
-        body,
-        "action",
-        |desk, id, f, lang, editor| async move {
-            let today = Day::today();
-            let Some(access) = desk.coding.record() else {
-                return Coded::Failed("no record key".into());
+    code_form(desk, signed_in, id, body, "action", |c| async move {
+        let record = c.record()?;
+        let existing = c.f.get("existing");
+        if !existing.is_empty() {
+            let Some(action) = record.action(existing).await.map_err(failed)? else {
+                return Err(c.invalid(
+                    "Нет акции с таким номером. Найдите её поиском по дате и региону.",
+                    "No protest action has that id. Find it by date and region.",
+                ));
             };
-            let record = Record {
-                store: desk.store.as_ref(),
-                key: &access.key,
+            return c.support("action", &action.id, action.region.clone()).await;
+        }
+        let date = c.date("date")?;
+        let region = c.code("region", "regions", true)?;
+        let kind = c.code("kind", "action_kinds", false)?.unwrap_or_default();
+        let topic = c.code("topic", "topics", true)?;
+        let authorised = c.code("authorised", "authorised", true)?;
+        let verification = c
+            .code("verification", "verification", true)?
+            .unwrap_or_else(|| "unverified".into());
+        let detained = c.number("detained")?;
+        let aid = new_id("a").map_err(|_| failed("random"))?;
+        let created = vec![aid.clone()];
+        let action = Action {
+            id: aid.clone(),
+            date,
+            region: region.clone(),
+            city: c.f.opt("city"),
+            kind,
+            topic,
+            organiser: c.f.opt("organiser"),
+            authorised,
+            verification,
+            details: ActionDetails {
+                place: c.f.opt("place"),
+                description: c.f.opt("description"),
+                links: lines(c.f.get("links")),
+            },
+            stations: lines(c.f.get("stations")),
+            origin: c.origin(),
+        };
+        record
+            .add(&[], &[action], &[], &[], &c.editor, c.today)
+            .await
+            .map_err(failed)?;
+        if let Some(n) = detained {
+            let batch = RecordBatch {
+                counts: vec![ActionCount {
+                    action_id: aid,
+                    source_id: c.source_id.clone(),
+                    detained: n.unsigned_abs(),
+                }],
+                ..RecordBatch::default()
             };
-            let source_id = match ensure_source(&desk, id, today).await {
-                Ok(s) => s,
-                Err(e) => return failed(e),
-            };
-            let existing = f.get("existing");
-            if !existing.is_empty() {
-                let action = match record.action(existing).await {
-                    Ok(Some(a)) => a,
-                    Ok(None) => {
-                        return invalid(
-                            lang,
-                            "Нет акции с таким номером. Найдите её поиском по дате и региону.",
-                            "No protest action has that id. Find it by date and region.",
-                        )
-                        .into();
-                    }
-                    Err(e) => return failed(e),
-                };
-                let support = SupportRow {
-                    source_id,
-                    entity: "action".into(),
-                    entity_id: action.id.clone(),
-                };
-                return match desk.store.record_add_supports(&[support]).await {
-                    Ok(_) => Coded::Done(action.region.clone(), vec![action.id.clone()]),
-                    Err(e) => failed(e),
-                };
-            }
-            let date = match date_field(&f, "date", lang) {
-                Ok(d) => d,
-                Err(e) => return e.into(),
-            };
-            let region = match code_of(&desk, &f, "region", "regions", true, lang) {
-                Ok(r) => r,
-                Err(e) => return e.into(),
-            };
-            let kind = match code_of(&desk, &f, "kind", "action_kinds", false, lang) {
-                Ok(k) => k.unwrap_or_default(),
-                Err(e) => return e.into(),
-            };
-            let topic = match code_of(&desk, &f, "topic", "topics", true, lang) {
-                Ok(k) => k,
-                Err(e) => return e.into(),
-            };
-            let authorised = match code_of(&desk, &f, "authorised", "authorised", true, lang) {
-                Ok(k) => k,
-                Err(e) => return e.into(),
-            };
-            let verification = match code_of(&desk, &f, "verification", "verification", true, lang)
-            {
-                Ok(k) => k.unwrap_or_else(|| "unverified".into()),
-                Err(e) => return e.into(),
-            };
-            let detained = match number(&f, "detained", lang) {
-                Ok(n) => n,
-                Err(e) => return e.into(),
-            };
-            let Ok(aid) = new_id("a") else {
-                return failed("random");
-            };
-            let created = vec![aid.clone()];
-            let action = Action {
-                id: aid.clone(),
-                date,
-                region: region.clone(),
-                city: f.opt("city"),
-                kind,
-                topic,
-                organiser: f.opt("organiser"),
-                authorised,
-                verification,
-                details: ActionDetails {
-                    place: f.opt("place"),
-                    description: f.opt("description"),
-                    links: lines(f.get("links")),
-                },
-                stations: lines(f.get("stations")),
-                origin: Some(vigil_store::record::Origin {
-                    source_id: source_id.clone(),
-                    row: None,
-                }),
-            };
-            if let Err(e) = record.add(&[], &[action], &[], &[], &editor, today).await {
-                return failed(e);
-            }
-            if let Some(n) = detained {
-                let batch = RecordBatch {
-                    counts: vec![ActionCount {
-                        action_id: aid,
-                        source_id,
-                        detained: n.unsigned_abs(),
-                    }],
-                    ..RecordBatch::default()
-                };
-                if let Err(e) = desk.store.record_write(&batch).await {
-                    return failed(e);
-                }
-            }
-            Coded::Done(region, created)
-        },
-    )
+            c.desk.store.record_write(&batch).await.map_err(failed)?;
+        }
+        Ok((region, created))
+    })
     .await
 }
 
@@ -1251,158 +1224,95 @@ pub(super) async fn code_event(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Forbidden> {
-    code_form(
-        desk,
-        signed_in,
-        id,
-        body,
-        "event",
-        |desk, id, f, lang, editor| async move {
-            let today = Day::today();
-            let Some(access) = desk.coding.record() else {
-                return Coded::Failed("no record key".into());
+    code_form(desk, signed_in, id, body, "event", |c| async move {
+        let record = c.record()?;
+        let person_id = c.f.opt("person");
+        if let Some(p) = &person_id
+            && record.person(p).await.map_err(failed)?.is_none()
+        {
+            return Err(c.invalid("Нет человека с таким номером.", "No person has that id."));
+        }
+        let action_id = c.f.opt("action");
+        if let Some(a) = &action_id
+            && record.action(a).await.map_err(failed)?.is_none()
+        {
+            return Err(c.invalid(
+                "Нет акции с таким номером.",
+                "No protest action has that id.",
+            ));
+        }
+        let kind = c.code("kind", "event_kinds", false)?.unwrap_or_default();
+        let date = c.date("date")?;
+        let region = c.code("region", "regions", true)?;
+        let articles = c.codes("articles", "articles")?;
+        let trigger = c.code("trigger", "triggers", true)?;
+        let verification = c
+            .code("verification", "verification", true)?
+            .unwrap_or_else(|| "unverified".into());
+        let (fine_rub, arrest_days) = (c.number("fine_rub"), c.number("arrest_days"));
+        let (fine_rub, arrest_days) = (fine_rub?, arrest_days?);
+        let mut cases = Vec::new();
+        let case_title = c.f.get("case_title");
+        let mut case_id = c.f.opt("case");
+        if !case_title.is_empty() {
+            let Some(person) = &person_id else {
+                return Err(c.invalid(
+                    "Дело ведётся об одном человеке: выберите человека, чтобы открыть дело.",
+                    "A case is about one person: choose the person to open a case.",
+                ));
             };
-            let record = Record {
-                store: desk.store.as_ref(),
-                key: &access.key,
-            };
-            let source_id = match ensure_source(&desk, id, today).await {
-                Ok(s) => s,
-                Err(e) => return failed(e),
-            };
-            let person_id = f.opt("person");
-            if let Some(p) = &person_id {
-                match record.person(p).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        return invalid(
-                            lang,
-                            "Нет человека с таким номером.",
-                            "No person has that id.",
-                        )
-                        .into();
-                    }
-                    Err(e) => return failed(e),
-                }
-            }
-            let action_id = f.opt("action");
-            if let Some(a) = &action_id {
-                match record.action(a).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        return invalid(
-                            lang,
-                            "Нет акции с таким номером.",
-                            "No protest action has that id.",
-                        )
-                        .into();
-                    }
-                    Err(e) => return failed(e),
-                }
-            }
-            let kind = match code_of(&desk, &f, "kind", "event_kinds", false, lang) {
-                Ok(k) => k.unwrap_or_default(),
-                Err(e) => return e.into(),
-            };
-            let date = match date_field(&f, "date", lang) {
-                Ok(d) => d,
-                Err(e) => return e.into(),
-            };
-            let region = match code_of(&desk, &f, "region", "regions", true, lang) {
-                Ok(r) => r,
-                Err(e) => return e.into(),
-            };
-            let articles = match codes_of(&desk, &f, "articles", "articles", lang) {
-                Ok(a) => a,
-                Err(e) => return e.into(),
-            };
-            let trigger = match code_of(&desk, &f, "trigger", "triggers", true, lang) {
-                Ok(k) => k,
-                Err(e) => return e.into(),
-            };
-            let verification = match code_of(&desk, &f, "verification", "verification", true, lang)
-            {
-                Ok(k) => k.unwrap_or_else(|| "unverified".into()),
-                Err(e) => return e.into(),
-            };
-            let (fine_rub, arrest_days) = match (
-                number(&f, "fine_rub", lang),
-                number(&f, "arrest_days", lang),
-            ) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => return e.into(),
-            };
-            let mut cases = Vec::new();
-            let case_title = f.get("case_title");
-            let mut case_id = f.opt("case");
-            if !case_title.is_empty() {
-                let Some(person) = &person_id else {
-                    return invalid(
-                        lang,
-                        "Дело ведётся об одном человеке: выберите человека, чтобы открыть дело.",
-                        "A case is about one person: choose the person to open a case.",
-                    )
-                    .into();
-                };
-                let Ok(cid) = new_id("c") else {
-                    return failed("random");
-                };
-                cases.push(Case {
-                    id: cid.clone(),
-                    person_id: person.clone(),
-                    details: CaseDetails {
-                        title: case_title.to_owned(),
-                        notes: None,
-                    },
-                });
-                case_id = Some(cid);
-            } else if let Some(c) = &case_id {
-                match desk.store.record_case(c).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        return invalid(lang, "Нет дела с таким номером.", "No case has that id.")
-                            .into();
-                    }
-                    Err(e) => return failed(e),
-                }
-            }
-            let Ok(eid) = new_id("e") else {
-                return failed("random");
-            };
-            let mut created = vec![eid.clone()];
-            created.extend(cases.iter().map(|c| c.id.clone()));
-            let event = Event {
-                id: eid,
-                person_id,
-                action_id,
-                case_id,
-                kind,
-                date,
-                region: region.clone(),
-                city: f.opt("city"),
-                police_station: f.opt("police_station"),
-                court: f.opt("court"),
-                articles,
-                trigger,
-                fine_rub,
-                arrest_days,
-                sentence: f.opt("sentence"),
-                verification,
-                details: EventDetails {
-                    notes: f.opt("notes"),
-                    links: lines(f.get("links")),
+            let cid = new_id("c").map_err(|_| failed("random"))?;
+            cases.push(Case {
+                id: cid.clone(),
+                person_id: person.clone(),
+                details: CaseDetails {
+                    title: case_title.to_owned(),
+                    notes: None,
                 },
-                origin: Some(vigil_store::record::Origin {
-                    source_id,
-                    row: None,
-                }),
-            };
-            match record.add(&[], &[], &cases, &[event], &editor, today).await {
-                Ok(()) => Coded::Done(region, created),
-                Err(e) => failed(e),
-            }
-        },
-    )
+            });
+            case_id = Some(cid);
+        } else if let Some(id) = &case_id
+            && c.desk
+                .store
+                .record_case(id)
+                .await
+                .map_err(failed)?
+                .is_none()
+        {
+            return Err(c.invalid("Нет дела с таким номером.", "No case has that id."));
+        }
+        let eid = new_id("e").map_err(|_| failed("random"))?;
+        let mut created = vec![eid.clone()];
+        created.extend(cases.iter().map(|c| c.id.clone()));
+        let event = Event {
+            id: eid,
+            person_id,
+            action_id,
+            case_id,
+            kind,
+            date,
+            region: region.clone(),
+            city: c.f.opt("city"),
+            police_station: c.f.opt("police_station"),
+            court: c.f.opt("court"),
+            articles,
+            trigger,
+            fine_rub,
+            arrest_days,
+            sentence: c.f.opt("sentence"),
+            verification,
+            details: EventDetails {
+                notes: c.f.opt("notes"),
+                links: lines(c.f.get("links")),
+            },
+            origin: c.origin(),
+        };
+        record
+            .add(&[], &[], &cases, &[event], &c.editor, c.today)
+            .await
+            .map_err(failed)?;
+        Ok((region, created))
+    })
     .await
 }
 

@@ -349,6 +349,25 @@ async fn a_report_is_coded_into_a_person_an_action_an_event_and_a_case() {
             .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
+    // An id that names no record is refused, saying so, and attaches nothing.
+    for (what, says) in [
+        ("person", "No person has that id"),
+        ("action", "No protest action has that id"),
+    ] {
+        let r = d
+            .post_pairs(
+                &format!("/reports/{other}/{what}"),
+                &s,
+                &[
+                    ("lang", "en"),
+                    ("form_token", &token),
+                    ("existing", "p-no-such-record"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(text(r).await.contains(says));
+    }
     let supported = d
         .web
         .store
