@@ -73,10 +73,25 @@ else:
     if kind == "families":
         cmp.string("address", "address", method="jarowinkler", threshold=0.85, label="address")
 
+
+
+def progress(step, **counts):
+    """One stderr line per step (CPU seconds so far, peak MB): where a run that
+    does not finish was when it stopped."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    extra = "".join(f" {k} {v}" for k, v in counts.items())
+    print(f"{step}: cpu {time.process_time() - cpu0:.1f} s, peak {peak:.0f} MB{extra}",
+          file=sys.stderr, flush=True)
+
+
+progress("read", records=sum(len(df) for df in dfs))
 pairs = ix.index(*dfs)
+progress("indexed", pairs=len(pairs))
 features = cmp.compute(pairs, *dfs)
+progress("compared")
 ecm = rl.ECMClassifier(binarize=None)
 matches = ecm.fit_predict(features)
+progress("classified", matches=len(matches))
 
 # Connected components over the matched pairs.
 parent = {}
