@@ -41,6 +41,8 @@ pub struct Coding {
     pub index: ReportIndex,
     record: OnceLock<RecordAccess>,
     built_in: Option<Vocabularies>,
+    /// deskfast: the last duplicate suggestions, kept between views.
+    pub suggestions: crate::duplicates::SuggestionCache,
 }
 
 impl Default for Coding {
@@ -55,6 +57,7 @@ impl Coding {
             index: ReportIndex::new(),
             record: OnceLock::new(),
             built_in: Vocabularies::built_in().ok(),
+            suggestions: crate::duplicates::SuggestionCache::new(),
         }
     }
 

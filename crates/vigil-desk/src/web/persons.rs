@@ -23,7 +23,7 @@ use super::coding::{Fields, Tx, event_summary, new_id, problem, render, store_fa
 use super::{DeskWeb, Nav, SignedIn};
 use crate::audit::AuditAction;
 use crate::authz::Perm;
-use crate::duplicates::{PersonFields, Suggestion, suggest};
+use crate::duplicates::{Refresh, Suggestions};
 use crate::index::fold;
 
 const PER_PAGE: usize = 50;
@@ -542,25 +542,42 @@ struct DuplicatesPage {
 /// Suggestions shown on one page.
 const SHOWN: usize = 100;
 
-/// The persons and the suggested pairs among them.
-pub async fn duplicates(desk: &DeskWeb) -> Result<(Vec<Person>, Vec<Suggestion>), String> {
-    let persons = open_persons(desk).await?;
-    let fields: Vec<PersonFields> = persons
-        .iter()
-        .map(|p| PersonFields {
-            id: p.id.clone(),
-            name: p.identity.name.clone(),
-            birth_year: p.identity.birth_year,
-            region: p
-                .region
-                .as_deref()
-                .map(|r| desk.coding.label("regions", r, Lang::Ru)),
-        })
-        .collect();
-    let suggestions = tokio::task::spawn_blocking(move || suggest(&fields))
+/// The persons and the suggested pairs among them, with how they were
+/// found: the store is read at every view (a person coded, edited, merged or
+/// imported since is seen), but only what changed is opened, and the engine
+/// runs only when persons were added or edited (duplicates.rs, `Suggestions::update`).
+pub async fn duplicates(desk: &Arc<DeskWeb>) -> Result<(Arc<Suggestions>, Refresh), String> {
+    if desk.coding.record().is_none() {
+        return Err("no record key".into());
+    }
+    let cache = &desk.coding.suggestions;
+    let mut turn = cache.turn().await;
+    let rows = desk
+        .store
+        .record_persons()
         .await
-        .map_err(|_| "linkage was interrupted".to_owned())?;
-    Ok((persons, suggestions))
+        .map_err(|e| e.to_string())?;
+    let previous = cache.last();
+    let web = desk.clone();
+    let mut prepared = turn.take();
+    let (next, how, prepared) = tokio::task::spawn_blocking(move || {
+        let access = web.coding.record().ok_or("no record key")?;
+        let region = |r: &str| web.coding.label("regions", r, Lang::Ru);
+        Suggestions::update(
+            previous.as_ref(),
+            &mut prepared,
+            &rows,
+            &access.key,
+            &region,
+        )
+        .map(|(next, how)| (next, how, prepared))
+        .map_err(|_| "a person could not be opened with the record key")
+    })
+    .await
+    .map_err(|_| "linkage was interrupted".to_owned())??;
+    *turn = prepared;
+    cache.keep(next.clone());
+    Ok((next, how))
 }
 
 pub(super) async fn duplicates_get(
@@ -577,11 +594,13 @@ pub(super) async fn duplicates_get(
     if desk.coding.record().is_none() {
         return no_record_key(t);
     }
-    let (persons, suggestions) = match duplicates(&desk).await {
-        Ok(x) => x,
+    let found = match duplicates(&desk).await {
+        Ok((found, _)) => found,
         Err(e) => return store_failed(&t, "duplicates", &e),
     };
-    let lines = suggestions
+    let persons = &found.persons;
+    let lines = found
+        .pairs
         .iter()
         .take(SHOWN)
         .filter_map(|s| {
