@@ -217,12 +217,40 @@ impl Suggestions {
             .iter()
             .map(|r| (r.id.clone(), r.stamp.version))
             .collect();
+        Self::update_to(previous, prepared, keys, rows, key, region)?.ok_or(ModelError::Damaged)
+    }
+
+    /// The ids among `keys` (the store's `record_person_versions`) that
+    /// `previous` has not opened at that version: the rows
+    /// [`Suggestions::update_to`] needs.
+    pub fn unknown(previous: Option<&Suggestions>, keys: &[(String, i64)]) -> Vec<String> {
+        let known: std::collections::HashSet<(&str, i64)> = previous
+            .map(|p| p.keys.iter().map(|(id, v)| (id.as_str(), *v)).collect())
+            .unwrap_or_default();
+        keys.iter()
+            .filter(|(id, v)| !known.contains(&(id.as_str(), *v)))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Like [`Suggestions::update`] for the persons `keys` names, when
+    /// `rows` holds at least those [`Suggestions::unknown`] lists. `None`
+    /// when a row needed is missing or at another version (edited between
+    /// the two reads): read everything then.
+    pub fn update_to(
+        previous: Option<&Arc<Suggestions>>,
+        prepared: &mut Option<Prepared>,
+        keys: Vec<(String, i64)>,
+        rows: &[PersonRow],
+        key: &RecordKey,
+        region: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<Option<(Arc<Suggestions>, Refresh)>, ModelError> {
         if let Some(previous) = previous {
             if previous.keys == keys {
-                return Ok((previous.clone(), Refresh::Unchanged));
+                return Ok(Some((previous.clone(), Refresh::Unchanged)));
             }
             if let Some(fewer) = previous.without_removed(&keys) {
-                return Ok((Arc::new(fewer), Refresh::Removed));
+                return Ok(Some((Arc::new(fewer), Refresh::Removed)));
             }
         }
         // Opened before at the same version: taken as it is.
@@ -239,11 +267,19 @@ impl Suggestions {
             .iter()
             .map(|(id, v)| known.get(&(id.as_str(), *v)).map(|p| (*p).clone()))
             .collect();
-        let to_open: Vec<(usize, &PersonRow)> = rows
+        let row_of: HashMap<(&str, i64), &PersonRow> = rows
             .iter()
-            .enumerate()
-            .filter(|(i, _)| persons[*i].is_none())
+            .map(|r| ((r.id.as_str(), r.stamp.version), r))
             .collect();
+        let mut to_open: Vec<(usize, &PersonRow)> = Vec::new();
+        for (i, (id, v)) in keys.iter().enumerate() {
+            if persons[i].is_none() {
+                let Some(row) = row_of.get(&(id.as_str(), *v)) else {
+                    return Ok(None);
+                };
+                to_open.push((i, row));
+            }
+        }
         let opened = to_open.len();
         for (i, person) in open_all(&to_open, key)? {
             persons[i] = Some(person);
@@ -312,14 +348,14 @@ impl Suggestions {
         };
         let pairs = next.as_ref().map(|p| p.link(&alive)).unwrap_or_default();
         *prepared = next;
-        Ok((
+        Ok(Some((
             Arc::new(Suggestions {
                 keys,
                 persons,
                 pairs,
             }),
             Refresh::Linked { opened, anew },
-        ))
+        )))
     }
 
     /// These suggestions without the persons missing from `keys`, when that
@@ -557,8 +593,37 @@ mod tests {
         // An edit (a new version) is opened again and compared as it is now.
         let last = rows.len() - 1;
         rows[last] = row(&key, "x-2", "Мария Кузнецова", 1975, "Санкт-Петербург", 2);
-        let (edited, how) =
-            Suggestions::update(Some(&added), &mut prepared, &rows, &key, &region).unwrap();
+        let keys: Vec<(String, i64)> = rows
+            .iter()
+            .map(|r| (r.id.clone(), r.stamp.version))
+            .collect();
+        assert_eq!(Suggestions::unknown(Some(&added), &keys), ["x-2"]);
+        // Without the edited row (or with another version of it): read everything.
+        let stale = row(&key, "x-2", "Ivan Smirnov", 1990, "Moscow", 1);
+        for given in [vec![], vec![stale]] {
+            let mut kept = prepared.take();
+            let found = Suggestions::update_to(
+                Some(&added),
+                &mut kept,
+                keys.clone(),
+                &given,
+                &key,
+                &region,
+            )
+            .unwrap();
+            assert!(found.is_none());
+            prepared = kept;
+        }
+        let (edited, how) = Suggestions::update_to(
+            Some(&added),
+            &mut prepared,
+            keys,
+            &rows[last..],
+            &key,
+            &region,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             how,
             Refresh::Linked {

@@ -542,42 +542,74 @@ struct DuplicatesPage {
 /// Suggestions shown on one page.
 const SHOWN: usize = 100;
 
+/// Above this many persons new or edited since the last view, every
+/// person is read at once instead of one by one.
+const READ_ONE_BY_ONE: usize = 200;
+
 /// The persons and the suggested pairs among them, with how they were
-/// found: the store is read at every view (a person coded, edited, merged or
-/// imported since is seen), but only what changed is opened, and the engine
-/// runs only when persons were added or edited (duplicates.rs, `Suggestions::update`).
+/// found: every view asks the store what changed (each person's id and
+/// version; a person coded, edited, merged or imported since is seen), opens
+/// only what is new, and runs the engine only when persons were added or
+/// edited (duplicates.rs, `Suggestions::update_to`).
 pub async fn duplicates(desk: &Arc<DeskWeb>) -> Result<(Arc<Suggestions>, Refresh), String> {
     if desk.coding.record().is_none() {
         return Err("no record key".into());
     }
     let cache = &desk.coding.suggestions;
     let mut turn = cache.turn().await;
-    let rows = desk
-        .store
-        .record_persons()
+    let store = desk.store.as_ref();
+    let previous = cache.last();
+    let keys = store
+        .record_person_versions()
         .await
         .map_err(|e| e.to_string())?;
-    let previous = cache.last();
-    let web = desk.clone();
-    let mut prepared = turn.take();
-    let (next, how, prepared) = tokio::task::spawn_blocking(move || {
-        let access = web.coding.record().ok_or("no record key")?;
-        let region = |r: &str| web.coding.label("regions", r, Lang::Ru);
-        Suggestions::update(
-            previous.as_ref(),
-            &mut prepared,
-            &rows,
-            &access.key,
-            &region,
-        )
-        .map(|(next, how)| (next, how, prepared))
-        .map_err(|_| "a person could not be opened with the record key")
-    })
-    .await
-    .map_err(|_| "linkage was interrupted".to_owned())??;
-    *turn = prepared;
-    cache.keep(next.clone());
-    Ok((next, how))
+    let unknown = Suggestions::unknown(previous.as_deref(), &keys);
+    let mut rows = Vec::new();
+    if previous.is_some() && unknown.len() <= READ_ONE_BY_ONE {
+        for id in &unknown {
+            if let Some(row) = store.record_person(id).await.map_err(|e| e.to_string())? {
+                rows.push(row);
+            }
+        }
+    } else {
+        rows = store.record_persons().await.map_err(|e| e.to_string())?;
+    }
+    let mut keys = Some(keys);
+    for _ in 0..2 {
+        let web = desk.clone();
+        let mut prepared = turn.take();
+        let (previous, these, read) = (previous.clone(), keys.take(), std::mem::take(&mut rows));
+        let (found, prepared, read) = tokio::task::spawn_blocking(move || {
+            let access = web.coding.record().ok_or("no record key")?;
+            let region = |r: &str| web.coding.label("regions", r, Lang::Ru);
+            let these = these.unwrap_or_else(|| {
+                read.iter()
+                    .map(|r| (r.id.clone(), r.stamp.version))
+                    .collect()
+            });
+            Suggestions::update_to(
+                previous.as_ref(),
+                &mut prepared,
+                these,
+                &read,
+                &access.key,
+                &region,
+            )
+            .map(|found| (found, prepared, read))
+            .map_err(|_| "a person could not be opened with the record key")
+        })
+        .await
+        .map_err(|_| "linkage was interrupted".to_owned())??;
+        *turn = prepared;
+        drop(read);
+        if let Some((next, how)) = found {
+            cache.keep(next.clone());
+            return Ok((next, how));
+        }
+        // A person changed between the two reads: read them all, as they are now.
+        rows = store.record_persons().await.map_err(|e| e.to_string())?;
+    }
+    Err("the persons kept changing while they were read".into())
 }
 
 pub(super) async fn duplicates_get(
