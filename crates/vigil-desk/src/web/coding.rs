@@ -24,7 +24,7 @@ use vigil_store::coding::{ActionFilter, SupportRow, Supported};
 use vigil_store::record::{ActionCount, RecordBatch, SourceRow};
 use zeroize::Zeroize;
 
-pub use super::persons::duplicates;
+pub use super::persons::{duplicates, warm_suggestions};
 use super::{DeskWeb, Forbidden, Nav, SignedIn};
 use crate::audit::AuditAction;
 use crate::authz::Perm;

@@ -612,6 +612,16 @@ pub async fn duplicates(desk: &Arc<DeskWeb>) -> Result<(Arc<Suggestions>, Refres
     Err("the persons kept changing while they were read".into())
 }
 
+/// Prepares the suggestions in the background (at start), so that the first
+/// view finds them ready, or waits only for the rest of this work.
+pub fn warm_suggestions(desk: Arc<DeskWeb>) {
+    tokio::spawn(async move {
+        if let Err(e) = duplicates(&desk).await {
+            tracing::warn!(error = %e, "duplicate suggestions could not be prepared at start");
+        }
+    });
+}
+
 pub(super) async fn duplicates_get(
     State(desk): State<Arc<DeskWeb>>,
     signed_in: SignedIn,
