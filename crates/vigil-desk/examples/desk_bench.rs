@@ -434,22 +434,104 @@ async fn persons(n: usize, runs: usize) {
         t.elapsed().as_secs_f64()
     );
     s.web.coding.set_record(key, vocab);
-    let mut times = Vec::new();
+    let access = s.web.coding.record().unwrap();
+    let record = Record {
+        store: s.web.store.as_ref(),
+        key: &access.key,
+    };
+    println!("machine: {}", machine());
+    // deskfast: the first view after start opens and links everyone; later
+    // views reuse that while nothing changed, drop the pairs of a merged
+    // person, and link again (opening only what is new) after an edit.
+    let view = |what: &'static str| {
+        let s = &s;
+        async move {
+            let (d, html) = s.get("/persons/duplicates").await;
+            assert!(html.contains("Possible duplicates") || html.contains("Возможные дубли"));
+            println!("  {what}: {:.0} ms", d.as_secs_f64() * 1000.0);
+            (d, html)
+        }
+    };
+    let (first, html) = view("first view after start (reads, opens, links all)").await;
+    assert!(html.contains(&format!("{n})")), "every person compared");
+    let mut unchanged = Vec::new();
     for _ in 0..runs {
-        let (d, html) = s.get("/persons/duplicates").await;
-        assert!(html.contains(&format!("{n})")), "every person compared");
-        times.push(d);
+        unchanged.push(view("a view, nothing changed").await.0);
+    }
+    let mut merged = Vec::new();
+    let mut edited = Vec::new();
+    for k in 0..runs {
+        // A merge of a suggested pair, as the page's button makes it.
+        let (found, _) = vigil_desk::web::coding::duplicates(&s.web).await.unwrap();
+        let pair = &found.pairs[k];
+        let merge = vigil_store::coding::MergeRow {
+            id: format!("m-bench-{k}"),
+            kept_id: found.persons[pair.a].id.clone(),
+            merged_id: found.persons[pair.b].id.clone(),
+            day: today,
+            editor: "bench".into(),
+            undone: None,
+        };
+        s.web.store.record_merge(&merge).await.unwrap();
+        drop(found);
+        merged.push(view("a view after a merge").await.0);
+        // A person coded from a report: new, so everyone is linked again.
+        let person = Person {
+            id: format!("p-new-{k}"),
+            identity: PersonIdentity {
+                name: format!("Новикова Анна Сергеевна {k}"),
+                birth_year: Some(1990),
+                ..PersonIdentity::default()
+            },
+            gender: None,
+            region: Some(regions[k % 8].clone()),
+            roles: vec![],
+            consent: "none".into(),
+            origin: None,
+        };
+        record
+            .add(&[person], &[], &[], &[], "bench", today)
+            .await
+            .unwrap();
+        edited.push(view("a view after a person was added").await.0);
     }
     let t = Instant::now();
-    let (persons, suggestions) = vigil_desk::web::coding::duplicates(&s.web).await.unwrap();
+    let (found, how) = vigil_desk::web::coding::duplicates(&s.web).await.unwrap();
     println!(
-        "{} persons, {} suggested pairs (in-process call: {:.2} s)",
-        persons.len(),
-        suggestions.len(),
+        "{} persons, {} suggested pairs (in-process call, {how:?}: {:.3} s)",
+        found.persons.len(),
+        found.pairs.len(),
         t.elapsed().as_secs_f64()
     );
-    println!("machine: {}", machine());
-    stats("duplicate suggestions page (store → open → link)", times);
+    // The kept suggestions against the same persons linked from scratch.
+    let rows = s.web.store.record_persons().await.unwrap();
+    let region = |r: &str| s.web.coding.label("regions", r, vigil_core::Lang::Ru);
+    let t = Instant::now();
+    let (scratch, _) =
+        vigil_desk::duplicates::Suggestions::update(None, &mut None, &rows, &access.key, &region)
+            .unwrap();
+    let pairs =
+        |x: &vigil_desk::duplicates::Suggestions| -> std::collections::HashSet<(String, String)> {
+            x.pairs
+                .iter()
+                .map(|p| {
+                    let (a, b) = (&x.persons[p.a].id, &x.persons[p.b].id);
+                    (a.min(b).clone(), a.max(b).clone())
+                })
+                .collect()
+        };
+    let (kept, fresh) = (pairs(&found), pairs(&scratch));
+    println!(
+        "from scratch: {} pairs in {:.2} s (in process); kept: {}; in both: {}",
+        fresh.len(),
+        t.elapsed().as_secs_f64(),
+        kept.len(),
+        kept.intersection(&fresh).count()
+    );
+    stats("duplicates page, first view after start", vec![first]);
+    stats("duplicates page, nothing changed", unchanged);
+    stats("duplicates page, after a merge", merged);
+    stats("duplicates page, after a person was added", edited);
 }
 
 #[tokio::main]

@@ -159,7 +159,7 @@ pub fn role_allows(role: Role, perm: Perm) -> bool {
         ),
         Role::Verifier => matches!(
             perm,
-            ReadQueue | ReadReportText | ReadNames | Code | Merge | Reply | Acknowledge
+            ReadQueue | ReadReportText | ReadNames | Code | Merge | Reply | Acknowledge | Export
         ),
         Role::Analyst => matches!(perm, ReadQueue | Export),
     }

@@ -39,6 +39,8 @@ mod access;
 mod attachments;
 // The urgent line (deskurgent).
 mod duty;
+// deskfast: the export of the coded record.
+mod export;
 mod replies;
 mod roster;
 // deskcoding: the queue, coding reports, persons and merges.
@@ -389,6 +391,8 @@ pub(crate) struct Nav {
     pub names: bool,
     pub merge: bool,
     pub duty: bool,
+    // deskfast: the export page.
+    pub export: bool,
 }
 
 impl Nav {
@@ -403,6 +407,7 @@ impl Nav {
             names: current.may(Perm::ReadNames),
             merge: current.may(Perm::Merge),
             duty: current.may(Perm::Acknowledge),
+            export: current.may(Perm::Export),
         }
     }
 }
@@ -964,6 +969,7 @@ pub fn router(desk: Arc<DeskWeb>) -> Router {
         .merge(duty::routes())
         .merge(coding::routes())
         .merge(attachments::routes())
+        .merge(export::routes())
         .route(
             "/reports/{id}/reply",
             get(replies::show).post(replies::send),

@@ -25,6 +25,9 @@ mod coding;
 // deskmerge: roles, audit and the old queue's features on the new pages.
 #[path = "web/merged.rs"]
 mod merged;
+// deskfast: the export of the coded record.
+#[path = "web/export.rs"]
+mod export;
 
 const USER: &str = "lawyer";
 const PASSWORD: &str = "correct horse battery staple";

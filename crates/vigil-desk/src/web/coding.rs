@@ -24,7 +24,7 @@ use vigil_store::coding::{ActionFilter, SupportRow, Supported};
 use vigil_store::record::{ActionCount, RecordBatch, SourceRow};
 use zeroize::Zeroize;
 
-pub use super::persons::duplicates;
+pub use super::persons::{duplicates, warm_suggestions};
 use super::{DeskWeb, Forbidden, Nav, SignedIn};
 use crate::audit::AuditAction;
 use crate::authz::Perm;
@@ -41,6 +41,8 @@ pub struct Coding {
     pub index: ReportIndex,
     record: OnceLock<RecordAccess>,
     built_in: Option<Vocabularies>,
+    /// deskfast: the last duplicate suggestions, kept between views.
+    pub suggestions: crate::duplicates::SuggestionCache,
 }
 
 impl Default for Coding {
@@ -55,6 +57,7 @@ impl Coding {
             index: ReportIndex::new(),
             record: OnceLock::new(),
             built_in: Vocabularies::built_in().ok(),
+            suggestions: crate::duplicates::SuggestionCache::new(),
         }
     }
 

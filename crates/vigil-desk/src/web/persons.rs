@@ -23,7 +23,7 @@ use super::coding::{Fields, Tx, event_summary, new_id, problem, render, store_fa
 use super::{DeskWeb, Nav, SignedIn};
 use crate::audit::AuditAction;
 use crate::authz::Perm;
-use crate::duplicates::{PersonFields, Suggestion, suggest};
+use crate::duplicates::{Refresh, Suggestions};
 use crate::index::fold;
 
 const PER_PAGE: usize = 50;
@@ -542,25 +542,84 @@ struct DuplicatesPage {
 /// Suggestions shown on one page.
 const SHOWN: usize = 100;
 
-/// The persons and the suggested pairs among them.
-pub async fn duplicates(desk: &DeskWeb) -> Result<(Vec<Person>, Vec<Suggestion>), String> {
-    let persons = open_persons(desk).await?;
-    let fields: Vec<PersonFields> = persons
-        .iter()
-        .map(|p| PersonFields {
-            id: p.id.clone(),
-            name: p.identity.name.clone(),
-            birth_year: p.identity.birth_year,
-            region: p
-                .region
-                .as_deref()
-                .map(|r| desk.coding.label("regions", r, Lang::Ru)),
-        })
-        .collect();
-    let suggestions = tokio::task::spawn_blocking(move || suggest(&fields))
+/// Above this many persons new or edited since the last view, every
+/// person is read at once instead of one by one.
+const READ_ONE_BY_ONE: usize = 200;
+
+/// The persons and the suggested pairs among them, with how they were
+/// found: every view asks the store what changed (each person's id and
+/// version; a person coded, edited, merged or imported since is seen), opens
+/// only what is new, and runs the engine only when persons were added or
+/// edited (duplicates.rs, `Suggestions::update_to`).
+pub async fn duplicates(desk: &Arc<DeskWeb>) -> Result<(Arc<Suggestions>, Refresh), String> {
+    if desk.coding.record().is_none() {
+        return Err("no record key".into());
+    }
+    let cache = &desk.coding.suggestions;
+    let mut turn = cache.turn().await;
+    let store = desk.store.as_ref();
+    let previous = cache.last();
+    let keys = store
+        .record_person_versions()
         .await
-        .map_err(|_| "linkage was interrupted".to_owned())?;
-    Ok((persons, suggestions))
+        .map_err(|e| e.to_string())?;
+    let unknown = Suggestions::unknown(previous.as_deref(), &keys);
+    let mut rows = Vec::new();
+    if previous.is_some() && unknown.len() <= READ_ONE_BY_ONE {
+        for id in &unknown {
+            if let Some(row) = store.record_person(id).await.map_err(|e| e.to_string())? {
+                rows.push(row);
+            }
+        }
+    } else {
+        rows = store.record_persons().await.map_err(|e| e.to_string())?;
+    }
+    let mut keys = Some(keys);
+    for _ in 0..2 {
+        let web = desk.clone();
+        let mut prepared = turn.take();
+        let (previous, these, read) = (previous.clone(), keys.take(), std::mem::take(&mut rows));
+        let (found, prepared, read) = tokio::task::spawn_blocking(move || {
+            let access = web.coding.record().ok_or("no record key")?;
+            let region = |r: &str| web.coding.label("regions", r, Lang::Ru);
+            let these = these.unwrap_or_else(|| {
+                read.iter()
+                    .map(|r| (r.id.clone(), r.stamp.version))
+                    .collect()
+            });
+            Suggestions::update_to(
+                previous.as_ref(),
+                &mut prepared,
+                these,
+                &read,
+                &access.key,
+                &region,
+            )
+            .map(|found| (found, prepared, read))
+            .map_err(|_| "a person could not be opened with the record key")
+        })
+        .await
+        .map_err(|_| "linkage was interrupted".to_owned())??;
+        *turn = prepared;
+        drop(read);
+        if let Some((next, how)) = found {
+            cache.keep(next.clone());
+            return Ok((next, how));
+        }
+        // A person changed between the two reads: read them all, as they are now.
+        rows = store.record_persons().await.map_err(|e| e.to_string())?;
+    }
+    Err("the persons kept changing while they were read".into())
+}
+
+/// Prepares the suggestions in the background (at start), so that the first
+/// view finds them ready, or waits only for the rest of this work.
+pub fn warm_suggestions(desk: Arc<DeskWeb>) {
+    tokio::spawn(async move {
+        if let Err(e) = duplicates(&desk).await {
+            tracing::warn!(error = %e, "duplicate suggestions could not be prepared at start");
+        }
+    });
 }
 
 pub(super) async fn duplicates_get(
@@ -577,11 +636,13 @@ pub(super) async fn duplicates_get(
     if desk.coding.record().is_none() {
         return no_record_key(t);
     }
-    let (persons, suggestions) = match duplicates(&desk).await {
-        Ok(x) => x,
+    let found = match duplicates(&desk).await {
+        Ok((found, _)) => found,
         Err(e) => return store_failed(&t, "duplicates", &e),
     };
-    let lines = suggestions
+    let persons = &found.persons;
+    let lines = found
+        .pairs
         .iter()
         .take(SHOWN)
         .filter_map(|s| {

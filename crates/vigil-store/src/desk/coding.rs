@@ -189,6 +189,16 @@ pub(super) async fn persons(db: &Db) -> Result<Vec<PersonRow>, StoreError> {
     })
 }
 
+/// deskfast: `persons` without the sealed parts, only what tells a change.
+pub(super) async fn person_versions(db: &Db) -> Result<Vec<(String, i64)>, StoreError> {
+    let sql = "SELECT id, version FROM record_persons p WHERE NOT EXISTS \
+         (SELECT 1 FROM record_merges m WHERE m.merged_id = p.id AND m.undone_day IS NULL) ORDER BY id";
+    on_pool!(db, pool => {
+        let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
+        Ok(rows)
+    })
+}
+
 pub(super) async fn find_actions(
     db: &Db,
     filter: &ActionFilter,

@@ -333,6 +333,12 @@ pub trait DeskStore: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<PersonRow>, StoreError>;
+
+    // --- deskfast: duplicate suggestions kept between views (coding.rs) ---
+
+    /// The id and version of every person not merged into another, in the
+    /// order of `record_persons` (what changed since, without the sealed parts).
+    async fn record_person_versions(&self) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 /// The desk store on either backend.
@@ -686,5 +692,9 @@ impl DeskStore for DeskDb {
         limit: u32,
     ) -> Result<Vec<PersonRow>, StoreError> {
         record::counted_persons_page(&self.db, after, limit).await
+    }
+
+    async fn record_person_versions(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        coding::person_versions(&self.db).await
     }
 }

@@ -12,7 +12,62 @@ conformance!(
     a_merge_moves_events_and_cases_and_its_undo_moves_them_back,
     actions_are_found_by_date_and_region,
     retention_keeps_persons_a_merge_names,
+    // deskfast
+    person_versions_follow_edits_and_merges,
 );
+
+async fn person_versions_follow_edits_and_merges(f: Fresh) {
+    let s = f.desk().await;
+    assert!(s.record_person_versions().await.unwrap().is_empty());
+    let mut batch = RecordBatch {
+        sources: vec![source("s1")],
+        ..RecordBatch::default()
+    };
+    for id in ["p3", "p1", "p2"] {
+        batch.persons.push(person(id));
+    }
+    s.record_write(&batch).await.unwrap();
+    let versions = s.record_person_versions().await.unwrap();
+    let persons: Vec<(String, i64)> = s
+        .record_persons()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.id, p.stamp.version))
+        .collect();
+    assert_eq!(versions, persons, "the same persons in the same order");
+    assert_eq!(
+        versions,
+        [
+            ("p1".to_owned(), 1),
+            ("p2".to_owned(), 1),
+            ("p3".to_owned(), 1)
+        ]
+    );
+    let mut edited = person("p2");
+    edited.sealed = b"another name".to_vec();
+    s.record_edit(
+        vigil_store::record::Edit::Person(&edited),
+        "verifier",
+        day("2026-02-01"),
+    )
+    .await
+    .unwrap();
+    s.record_merge(&MergeRow {
+        id: "m1".into(),
+        kept_id: "p1".into(),
+        merged_id: "p3".into(),
+        day: day("2026-02-01"),
+        editor: "verifier".into(),
+        undone: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.record_person_versions().await.unwrap(),
+        [("p1".to_owned(), 1), ("p2".to_owned(), 2)]
+    );
+}
 
 async fn reports_since_reads_only_what_was_pulled_after(f: Fresh) {
     let s = f.desk().await;

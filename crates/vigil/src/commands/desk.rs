@@ -147,6 +147,8 @@ pub async fn run(args: DeskArgs) -> Result {
         super::urgent::spawn_urgent_line(&file, store.clone(), identity.clone())?;
         let web = DeskWeb::new(store, identity.clone(), file.secure_cookies)?;
         open_record(&layout, &identity, &web)?;
+        // deskfast: duplicate suggestions ready before the first view.
+        vigil_desk::web::coding::warm_suggestions(web.clone());
         println!("desk listening on http://{}", listener.local_addr()?);
         vigil_web::serve(listener, vigil_desk::web::router(web), shutdown_signal()).await?;
         return Ok(());
