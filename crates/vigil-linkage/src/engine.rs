@@ -101,7 +101,10 @@ impl NameValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Value {
     Missing,
-    Name(NameValue),
+    /// A name or place: an index into the dataset's distinct name values
+    /// (held once, so that a record's row stays small and comparisons read
+    /// little memory).
+    Name(u32),
     Date(PartialDate),
     Year(u16),
     Text(u32),
@@ -177,6 +180,9 @@ pub struct Dataset {
     prepared: Vec<FastMap<Box<str>, Value>>,
     /// Sets of given names a key can stand for; entry 0 is the empty set.
     canon_sets: Vec<&'static [u16]>,
+    /// The distinct name and place values, which `Value::Name` points into.
+    names: Vec<NameValue>,
+    name_ids: FastMap<NameValue, u32>,
 }
 
 fn columns_for(spec: &Spec) -> Vec<Column> {
@@ -282,6 +288,8 @@ impl Dataset {
             texts: Vec::new(),
             prepared: vec![FastMap::default(); columns_len],
             canon_sets: vec![&[]],
+            names: Vec::new(),
+            name_ids: FastMap::default(),
         }
     }
 
@@ -409,6 +417,7 @@ impl Dataset {
             let mut best = (0u8, 0u8);
             for c in 0..sc {
                 if let Value::Name(n) = self.values[self.sources.len() * self.columns.len() + c] {
+                    let n = self.names[n as usize];
                     let rank = match self.columns[c].kind {
                         ColumnKind::Given => 3,
                         ColumnKind::Patronymic => 2,
@@ -531,7 +540,18 @@ impl Dataset {
                 nv.n += 1;
             }
         }
-        Value::Name(nv)
+        self.name(nv)
+    }
+
+    /// The value of a name, held once.
+    fn name(&mut self, nv: NameValue) -> Value {
+        if let Some(&id) = self.name_ids.get(&nv) {
+            return Value::Name(id);
+        }
+        let id = self.names.len() as u32;
+        self.names.push(nv);
+        self.name_ids.insert(nv, id);
+        Value::Name(id)
     }
 
     fn canon_id(&mut self, set: &'static [u16]) -> u16 {
@@ -557,7 +577,7 @@ impl Dataset {
             key = full.clone();
         }
         let id = self.interner.id(&key);
-        Value::Name(NameValue {
+        self.name(NameValue {
             keys: [id, 0, 0],
             n: 1,
             initial: key.as_bytes().first().copied().unwrap_or(0),
@@ -576,7 +596,12 @@ impl Dataset {
         let kind = self.columns[col].kind;
         match (va, vb) {
             (Value::Missing, _) | (_, Value::Missing) => MISSING,
-            (Value::Name(x), Value::Name(y)) => self.name_level(kind, &x, &y),
+            (Value::Name(x), Value::Name(y)) if x == y && !self.names[x as usize].only_initial => {
+                (kind.levels().len() - 1) as u8
+            }
+            (Value::Name(x), Value::Name(y)) => {
+                self.name_level(kind, &self.names[x as usize], &self.names[y as usize])
+            }
             (Value::Date(x), Value::Date(y)) => date_level(&x, &y),
             (Value::Year(x), Value::Year(y)) if kind == ColumnKind::Sex => u8::from(x == y),
             (Value::Year(x), Value::Year(y)) => match x.abs_diff(y) {
@@ -726,6 +751,7 @@ impl Dataset {
         let v = self.values[r * self.columns.len() + item.column];
         match (item.what, v) {
             (BlockWhat::Name, Value::Name(n)) => {
+                let n = self.names[n as usize];
                 if !n.only_initial {
                     for &k in n.keys() {
                         out.push(u64::from(k) << 2);
@@ -1866,8 +1892,13 @@ impl Dataset {
         match v {
             Value::Missing => return None,
             Value::Text(t) => self.texts[t as usize].hash(&mut h),
-            Value::Name(nv) if nv.only_initial => return None,
-            Value::Name(nv) => nv.keys[0].hash(&mut h),
+            Value::Name(id) => {
+                let nv = &self.names[id as usize];
+                if nv.only_initial {
+                    return None;
+                }
+                nv.keys[0].hash(&mut h)
+            }
             other => other.hash(&mut h),
         }
         Some(h.finish())
@@ -1929,7 +1960,9 @@ impl Dataset {
                         .skip(c)
                         .step_by(ncol)
                         .map(|v| match v {
-                            Value::Name(nv) if !nv.only_initial => Some(u64::from(nv.keys[0])),
+                            Value::Name(id) if !self.names[*id as usize].only_initial => {
+                                Some(u64::from(self.names[*id as usize].keys[0]))
+                            }
                             _ => None,
                         })
                         .collect(),
@@ -2643,7 +2676,7 @@ mod tests {
     fn values_stay_small() {
         // Comparison is bound by memory reads of the second record's row.
         assert!(
-            std::mem::size_of::<Value>() <= 24,
+            std::mem::size_of::<Value>() <= 8,
             "{}",
             std::mem::size_of::<Value>()
         );
