@@ -591,8 +591,15 @@ impl Dataset {
     /// either value is missing.
     fn level(&self, col: usize, a: usize, b: usize) -> u8 {
         let ncol = self.columns.len();
-        let va = self.values[a * ncol + col];
-        let vb = self.values[b * ncol + col];
+        self.level_of(
+            self.values[a * ncol + col],
+            self.values[b * ncol + col],
+            col,
+        )
+    }
+
+    /// The comparison level of two values of one column.
+    fn level_of(&self, va: Value, vb: Value, col: usize) -> u8 {
         let kind = self.columns[col].kind;
         match (va, vb) {
             (Value::Missing, _) | (_, Value::Missing) => MISSING,
@@ -1547,7 +1554,7 @@ impl Dataset {
     /// context, and a different given name or birth date settles them.
     fn score_pairs(
         &self,
-        pairs: &[u64],
+        mut pairs: Vec<u64>,
         model: &Model,
         tf: &TermFrequencies,
         plan: &ScorePlan,
@@ -1556,6 +1563,46 @@ impl Dataset {
         let units = &model.units;
         let nu = units.len();
         let ncol = self.columns.len();
+        // Comparing is bound by reading the second record's row from memory.
+        // Records that share a context (the group's values) and a surname are
+        // laid out next to each other in a copy of the rows, and pairs are
+        // renumbered and visited in that order: most candidate pairs then
+        // read rows that are already in the cache.
+        let n = self.len();
+        let surname = (0..ncol).find(|&c| self.columns[c].kind == ColumnKind::Surname);
+        let context = units.members.first();
+        let mut keyed: Vec<(u64, u32)> = (0..n)
+            .map(|r| {
+                use std::hash::{Hash, Hasher};
+                let mut h = FastHasher::default();
+                for &m in context.map(Vec::as_slice).unwrap_or(&[]) {
+                    self.value_hash(m, r).hash(&mut h);
+                }
+                let first = h.finish() >> 40 << 40;
+                let second = surname.and_then(|c| self.value_hash(c, r)).unwrap_or(0) >> 24;
+                (first | second, r as u32)
+            })
+            .collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.iter().map(|&(_, r)| r).collect();
+        drop(keyed);
+        let mut rank = vec![0u32; n];
+        for (k, &r) in order.iter().enumerate() {
+            rank[r as usize] = k as u32;
+        }
+        let mut local: Vec<Value> = Vec::with_capacity(self.values.len());
+        for &r in &order {
+            let r = r as usize;
+            local.extend_from_slice(&self.values[r * ncol..(r + 1) * ncol]);
+        }
+        for p in pairs.iter_mut() {
+            let (a, b) = split_pair(*p);
+            let (x, y) = (rank[a as usize], rank[b as usize]);
+            *p = (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
+        }
+        drop(rank);
+        pairs.sort_unstable();
+        let (local, order, pairs) = (&local, &order, &pairs);
         let chunk = pairs.len().div_ceil(threads()).max(1);
         progress.start("comparing", pairs.len() as u64);
         let parts: Vec<(Vec<ScoredPair>, Vec<u8>, usize)> = std::thread::scope(|scope| {
@@ -1568,15 +1615,18 @@ impl Dataset {
                     let mut levels = Vec::new();
                     let mut steps = 0usize;
                     'pairs: for &p in ps {
-                        let (a, b) = split_pair(p);
-                        let (ai, bi) = (a as usize, b as usize);
+                        let (x, y) = split_pair(p);
+                        let (ra, rb) = (
+                            &local[x as usize * ncol..(x as usize + 1) * ncol],
+                            &local[y as usize * ncol..(y as usize + 1) * ncol],
+                        );
                         let mut bound = plan.start;
                         for &c in &plan.order {
                             let l = if c < ncol {
-                                self.level(c, ai, bi)
+                                self.level_of(ra[c], rb[c], c)
                             } else {
                                 for &m in &units.members[c - ncol] {
-                                    cols[m] = self.level(m, ai, bi);
+                                    cols[m] = self.level_of(ra[m], rb[m], m);
                                 }
                                 units.group_level(c - ncol, &cols)
                             };
@@ -1588,6 +1638,9 @@ impl Dataset {
                                 continue 'pairs;
                             }
                         }
+                        let (a, b) = (order[x as usize], order[y as usize]);
+                        let (a, b) = (a.min(b), a.max(b));
+                        let (ai, bi) = (a as usize, b as usize);
                         let mut w = plan.prior;
                         for (c, &l) in row.iter().enumerate() {
                             if l == MISSING {
@@ -1616,13 +1669,19 @@ impl Dataset {
             }
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         });
-        let mut scored = Vec::new();
-        let mut levels = Vec::new();
+        // Back in the order of the records' numbers, as before the layout.
+        let mut kept: Vec<(ScoredPair, &[u8])> = Vec::new();
         let mut steps = 0;
-        for (s, l, n) in parts {
-            scored.extend(s);
-            levels.extend(l);
-            steps += n;
+        for (s, l, k) in &parts {
+            kept.extend(s.iter().copied().zip(l.chunks(nu.max(1))));
+            steps += k;
+        }
+        kept.sort_by_key(|(p, _)| (p.a, p.b));
+        let mut scored = Vec::with_capacity(kept.len());
+        let mut levels = Vec::with_capacity(kept.len() * nu);
+        for (p, l) in kept {
+            scored.push(p);
+            levels.extend_from_slice(l);
         }
         if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
             let names: Vec<&str> = plan
@@ -2093,9 +2152,8 @@ impl Dataset {
         drop(patterns);
         // Only pairs that could matter are kept (for clustering, --pairs and
         // explanations); the rest are counted.
-        let (scored, kept_levels) = self.score_pairs(&pairs, &model, &tf, &plan, progress);
         let compared = pairs.len();
-        drop(pairs);
+        let (scored, kept_levels) = self.score_pairs(pairs, &model, &tf, &plan, progress);
         stage("scoring");
         let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
             self.pair_weight(&model, &tf, a as usize, b as usize)
