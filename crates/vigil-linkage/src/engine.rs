@@ -2741,6 +2741,108 @@ mod tests {
     }
 
     #[test]
+    fn merging_batches_gives_the_sorted_distinct_pairs() {
+        let mut rng = SplitMix(11);
+        let mut pairs = Vec::new();
+        let mut all = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            let mut batch: Vec<u64> = (0..rng.below(300)).map(|_| rng.below(500) as u64).collect();
+            all.extend(batch.iter().copied());
+            merge_sorted(&mut pairs, &mut batch);
+            assert!(batch.is_empty());
+            assert_eq!(pairs, all.iter().copied().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn the_similarity_bound_is_never_below_the_similarity() {
+        let mut rng = SplitMix(5);
+        let mut interner = Interner::default();
+        for _ in 0..20_000 {
+            let word = |rng: &mut SplitMix| -> String {
+                (0..1 + rng.below(9))
+                    .map(|_| char::from(b'a' + rng.below(6) as u8))
+                    .collect()
+            };
+            let (x, y) = (word(&mut rng), word(&mut rng));
+            let (k, l) = (interner.id(&x), interner.id(&y));
+            let bound = interner.similarity_bound(k, l);
+            assert!(bound >= jaro_winkler(&x, &y), "{x} {y} {bound}");
+        }
+    }
+
+    /// A small detentions set: strangers share actions, persons recur.
+    fn small_detentions() -> Dataset {
+        let table = crate::hard::detentions(2_000, 9);
+        let spec = Spec::parse(
+            r#"id = "rec_id"
+[fields]
+given_name = "given_name"
+surname = "surname"
+patronymic = "patronymic"
+birth_date = "date"
+city = "place"
+action_date = "date"
+action_place = "place"
+police_station = "place"
+court = "place"
+article = "exact"
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let cols: Vec<usize> = spec
+            .fields
+            .iter()
+            .filter_map(|f| table.header.iter().position(|h| *h == f.column))
+            .collect();
+        let mut data = Dataset::new(spec);
+        for row in &table.rows {
+            let values: Vec<&str> = cols.iter().map(|&c| row[c].as_str()).collect();
+            data.push(0, &values);
+        }
+        data
+    }
+
+    #[test]
+    fn leaving_pairs_early_keeps_every_pair_full_scoring_keeps() {
+        let data = small_detentions();
+        let linkage = data.link(&mut Quiet);
+        let (model, tf) = (&linkage.model, &linkage.tf);
+        let units = &model.units;
+        let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
+        let pairs = data.candidate_pairs_skipping(&copies, &units.member_of, &mut Quiet);
+        assert_eq!(pairs.len(), linkage.compared);
+        let plan = ScorePlan::new(model, tf, &Patterns::new(units.len()));
+        // Every candidate pair compared in full and scored as scoring does.
+        let mut expected = Vec::new();
+        for &p in &pairs {
+            let (a, b) = split_pair(p);
+            let row = data.unit_levels(units, a as usize, b as usize);
+            let mut w = plan.prior;
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING {
+                    w += if plan.tf_level[c] == Some(l) || plan.given[c] {
+                        data.bits(model, tf, &row, c, a as usize, b as usize)
+                    } else {
+                        plan.table[c][l as usize]
+                    };
+                }
+            }
+            if probability(w) >= KEEP_PROBABILITY {
+                expected.push((a, b, w, row));
+            }
+        }
+        assert!(expected.len() > 100, "{}", expected.len());
+        assert_eq!(expected.len(), linkage.pairs.len());
+        let nu = units.len();
+        for (k, (e, g)) in expected.iter().zip(&linkage.pairs).enumerate() {
+            assert_eq!((e.0, e.1), (g.a, g.b));
+            assert!((e.2 - g.weight).abs() < 1e-9, "{} {}", e.2, g.weight);
+            assert_eq!(&e.3[..], &linkage.levels[k * nu..(k + 1) * nu]);
+        }
+    }
+
+    #[test]
     fn within_one_edit_agrees_with_osa() {
         let mut rng = SplitMix(7);
         for _ in 0..20_000 {
