@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
+use crate::compare::{ColumnKind, jaro_winkler};
 use crate::date::{PartialDate, Precision, parse_date, parse_year};
 use crate::groups::{self, Units};
 use crate::names::{
@@ -636,7 +636,7 @@ impl Dataset {
                     2
                 } else {
                     let (sx, sy) = (self.interner.get(x), self.interner.get(y));
-                    u8::from(osa_distance(sx.as_bytes(), sy.as_bytes(), 1) <= 1)
+                    u8::from(at_most_one_edit(sx.as_bytes(), sy.as_bytes()))
                 }
             }
             _ => MISSING,
@@ -811,6 +811,21 @@ fn merge_sorted(pairs: &mut Vec<u64>, batch: &mut Vec<u64>) {
     }
     pairs.dedup();
     batch.clear();
+}
+
+/// Whether two strings are at most one edit apart (optimal string alignment:
+/// a substitution, an insertion or deletion, or a swap of neighbours), without
+/// allocating: identifiers that differ are compared for every candidate pair.
+fn at_most_one_edit(x: &[u8], y: &[u8]) -> bool {
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    match long.len() - short.len() {
+        0 => within_one_edit(x, y),
+        1 => {
+            let i = short.iter().zip(long).take_while(|(a, b)| a == b).count();
+            short[i..] == long[i + 1..]
+        }
+        _ => false,
+    }
 }
 
 /// Whether two digit strings of one length are at most one substitution or one
@@ -1595,13 +1610,36 @@ impl Dataset {
             let r = r as usize;
             local.extend_from_slice(&self.values[r * ncol..(r + 1) * ncol]);
         }
-        for p in pairs.iter_mut() {
-            let (a, b) = split_pair(*p);
+        // Renumbered and in order of the first record, by a counting sort
+        // into a new list while the old one is taken from the back and
+        // shrunk, so that both are never held in full.
+        let renumber = |p: u64| {
+            let (a, b) = split_pair(p);
             let (x, y) = (rank[a as usize], rank[b as usize]);
-            *p = (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
+            (u64::from(x.min(y)) << 32) | u64::from(x.max(y))
+        };
+        let mut starts = vec![0usize; n + 1];
+        for &p in &pairs {
+            starts[(renumber(p) >> 32) as usize + 1] += 1;
         }
+        for k in 0..n {
+            starts[k + 1] += starts[k];
+        }
+        let mut sorted = vec![0u64; pairs.len()];
+        let step = (pairs.len() / 16).max(1 << 20);
+        while !pairs.is_empty() {
+            let keep = pairs.len().saturating_sub(step);
+            for p in pairs.drain(keep..) {
+                let p = renumber(p);
+                let slot = &mut starts[(p >> 32) as usize];
+                sorted[*slot] = p;
+                *slot += 1;
+            }
+            pairs.shrink_to_fit();
+        }
+        drop(starts);
         drop(rank);
-        pairs.sort_unstable();
+        let pairs = sorted;
         let (local, order, pairs) = (&local, &order, &pairs);
         let chunk = pairs.len().div_ceil(threads()).max(1);
         progress.start("comparing", pairs.len() as u64);
@@ -2729,6 +2767,7 @@ fn cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::osa_distance;
 
     #[test]
     fn values_stay_small() {
@@ -2839,6 +2878,28 @@ article = "exact"
             assert_eq!((e.0, e.1), (g.a, g.b));
             assert!((e.2 - g.weight).abs() < 1e-9, "{} {}", e.2, g.weight);
             assert_eq!(&e.3[..], &linkage.levels[k * nu..(k + 1) * nu]);
+        }
+    }
+
+    #[test]
+    fn at_most_one_edit_agrees_with_osa() {
+        let mut rng = SplitMix(9);
+        for _ in 0..20_000 {
+            let x: Vec<u8> = (0..rng.below(6)).map(|_| rng.below(3) as u8).collect();
+            let y: Vec<u8> = if rng.below(2) == 0 {
+                (0..rng.below(6)).map(|_| rng.below(3) as u8).collect()
+            } else {
+                let mut y = x.clone();
+                if !y.is_empty() {
+                    y.remove(rng.below(y.len()));
+                }
+                y
+            };
+            assert_eq!(
+                at_most_one_edit(&x, &y),
+                osa_distance(&x, &y, 1) <= 1,
+                "{x:?} {y:?}"
+            );
         }
     }
 
