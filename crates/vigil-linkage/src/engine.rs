@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
+use crate::compare::{ColumnKind, jaro_winkler};
 use crate::date::{PartialDate, Precision, parse_date, parse_year};
 use crate::groups::{self, Units};
 use crate::names::{
@@ -101,7 +101,10 @@ impl NameValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Value {
     Missing,
-    Name(NameValue),
+    /// A name or place: an index into the dataset's distinct name values
+    /// (held once, so that a record's row stays small and comparisons read
+    /// little memory).
+    Name(u32),
     Date(PartialDate),
     Year(u16),
     Text(u32),
@@ -113,6 +116,8 @@ enum Value {
 struct Interner {
     map: FastMap<Box<str>, u32>,
     strs: Vec<Box<str>>,
+    /// Per string: which bytes it holds (bit `byte % 64`).
+    letters: Vec<u64>,
 }
 
 impl Interner {
@@ -122,8 +127,31 @@ impl Interner {
         }
         let id = self.strs.len() as u32;
         self.strs.push(s.into());
+        self.letters
+            .push(s.bytes().fold(0u64, |m, b| m | (1u64 << (b & 63))));
         self.map.insert(s.into(), id);
         id
+    }
+
+    /// An upper bound of the Jaro–Winkler similarity of two strings from
+    /// their lengths and letters alone: a letter one has and the other lacks
+    /// takes at least one of its positions out of the matching characters.
+    fn similarity_bound(&self, k: u32, l: u32) -> f64 {
+        let (k, l) = (k as usize, l as usize);
+        let (Some(x), Some(y)) = (self.strs.get(k), self.strs.get(l)) else {
+            return 1.0;
+        };
+        let (mx, my) = (self.letters[k], self.letters[l]);
+        let (lx, ly) = (x.len() as f64, y.len() as f64);
+        if lx == 0.0 || ly == 0.0 {
+            return 1.0;
+        }
+        let only_x = f64::from((mx & !my).count_ones());
+        let only_y = f64::from((my & !mx).count_ones());
+        let m = (lx - only_x).min(ly - only_y).max(0.0);
+        let jaro = (m / lx + m / ly + 1.0) / 3.0;
+        // Winkler's bonus for a common prefix: at most 4 × 0.1 of the rest.
+        0.6 * jaro + 0.4 + 1e-9
     }
 
     fn get(&self, id: u32) -> &str {
@@ -152,6 +180,9 @@ pub struct Dataset {
     prepared: Vec<FastMap<Box<str>, Value>>,
     /// Sets of given names a key can stand for; entry 0 is the empty set.
     canon_sets: Vec<&'static [u16]>,
+    /// The distinct name and place values, which `Value::Name` points into.
+    names: Vec<NameValue>,
+    name_ids: FastMap<NameValue, u32>,
 }
 
 fn columns_for(spec: &Spec) -> Vec<Column> {
@@ -257,6 +288,8 @@ impl Dataset {
             texts: Vec::new(),
             prepared: vec![FastMap::default(); columns_len],
             canon_sets: vec![&[]],
+            names: Vec::new(),
+            name_ids: FastMap::default(),
         }
     }
 
@@ -384,6 +417,7 @@ impl Dataset {
             let mut best = (0u8, 0u8);
             for c in 0..sc {
                 if let Value::Name(n) = self.values[self.sources.len() * self.columns.len() + c] {
+                    let n = self.names[n as usize];
                     let rank = match self.columns[c].kind {
                         ColumnKind::Given => 3,
                         ColumnKind::Patronymic => 2,
@@ -506,7 +540,18 @@ impl Dataset {
                 nv.n += 1;
             }
         }
-        Value::Name(nv)
+        self.name(nv)
+    }
+
+    /// The value of a name, held once.
+    fn name(&mut self, nv: NameValue) -> Value {
+        if let Some(&id) = self.name_ids.get(&nv) {
+            return Value::Name(id);
+        }
+        let id = self.names.len() as u32;
+        self.names.push(nv);
+        self.name_ids.insert(nv, id);
+        Value::Name(id)
     }
 
     fn canon_id(&mut self, set: &'static [u16]) -> u16 {
@@ -532,7 +577,7 @@ impl Dataset {
             key = full.clone();
         }
         let id = self.interner.id(&key);
-        Value::Name(NameValue {
+        self.name(NameValue {
             keys: [id, 0, 0],
             n: 1,
             initial: key.as_bytes().first().copied().unwrap_or(0),
@@ -546,12 +591,24 @@ impl Dataset {
     /// either value is missing.
     fn level(&self, col: usize, a: usize, b: usize) -> u8 {
         let ncol = self.columns.len();
-        let va = self.values[a * ncol + col];
-        let vb = self.values[b * ncol + col];
+        self.level_of(
+            self.values[a * ncol + col],
+            self.values[b * ncol + col],
+            col,
+        )
+    }
+
+    /// The comparison level of two values of one column.
+    fn level_of(&self, va: Value, vb: Value, col: usize) -> u8 {
         let kind = self.columns[col].kind;
         match (va, vb) {
             (Value::Missing, _) | (_, Value::Missing) => MISSING,
-            (Value::Name(x), Value::Name(y)) => self.name_level(kind, &x, &y),
+            (Value::Name(x), Value::Name(y)) if x == y && !self.names[x as usize].only_initial => {
+                (kind.levels().len() - 1) as u8
+            }
+            (Value::Name(x), Value::Name(y)) => {
+                self.name_level(kind, &self.names[x as usize], &self.names[y as usize])
+            }
             (Value::Date(x), Value::Date(y)) => date_level(&x, &y),
             (Value::Year(x), Value::Year(y)) if kind == ColumnKind::Sex => u8::from(x == y),
             (Value::Year(x), Value::Year(y)) => match x.abs_diff(y) {
@@ -579,7 +636,7 @@ impl Dataset {
                     2
                 } else {
                     let (sx, sy) = (self.interner.get(x), self.interner.get(y));
-                    u8::from(osa_distance(sx.as_bytes(), sy.as_bytes(), 1) <= 1)
+                    u8::from(at_most_one_edit(sx.as_bytes(), sy.as_bytes()))
                 }
             }
             _ => MISSING,
@@ -625,10 +682,15 @@ impl Dataset {
                 return 0;
             }
         }
+        // Below this the level is the lowest, however far below.
+        let floor = match kind {
+            ColumnKind::Given | ColumnKind::Surname => 0.80,
+            _ => 0.88,
+        };
         let mut best = 0.0_f64;
         for &k in x.keys() {
             for &l in y.keys() {
-                best = best.max(self.similarity(k, l));
+                best = best.max(self.similarity(k, l, floor));
             }
         }
         match kind {
@@ -663,7 +725,13 @@ impl Dataset {
 
     /// Jaro–Winkler similarity of two interned keys, remembered in a small
     /// per-thread cache: the same names meet again and again.
-    fn similarity(&self, k: u32, l: u32) -> f64 {
+    /// Values below `floor` may come back as 0: a bound from the keys'
+    /// lengths and letters settles most pairs of different names without
+    /// computing the similarity.
+    fn similarity(&self, k: u32, l: u32, floor: f64) -> f64 {
+        if self.interner.similarity_bound(k, l) < floor {
+            return 0.0;
+        }
         const SLOTS: usize = 1 << 16;
         thread_local! {
             static CACHE: std::cell::RefCell<Vec<(u64, f64)>> =
@@ -690,6 +758,7 @@ impl Dataset {
         let v = self.values[r * self.columns.len() + item.column];
         match (item.what, v) {
             (BlockWhat::Name, Value::Name(n)) => {
+                let n = self.names[n as usize];
                 if !n.only_initial {
                     for &k in n.keys() {
                         out.push(u64::from(k) << 2);
@@ -712,6 +781,50 @@ impl Dataset {
             (BlockWhat::Exact, Value::Exact(x)) => out.push(u64::from(x)),
             _ => {}
         }
+    }
+}
+
+/// The two records of a pair packed as `a << 32 | b`.
+fn split_pair(p: u64) -> (u32, u32) {
+    ((p >> 32) as u32, p as u32)
+}
+
+/// Merges the pairs in `batch` into the sorted, distinct `pairs`, which stay
+/// sorted and distinct; `batch` is left empty. The merge runs from the back in
+/// place, so memory grows only by the batch.
+fn merge_sorted(pairs: &mut Vec<u64>, batch: &mut Vec<u64>) {
+    batch.sort_unstable();
+    batch.dedup();
+    let old = pairs.len();
+    pairs.reserve_exact(batch.len());
+    pairs.resize(old + batch.len(), 0);
+    let (mut i, mut j, mut k) = (old, batch.len(), pairs.len());
+    while j > 0 {
+        k -= 1;
+        if i > 0 && pairs[i - 1] > batch[j - 1] {
+            pairs[k] = pairs[i - 1];
+            i -= 1;
+        } else {
+            pairs[k] = batch[j - 1];
+            j -= 1;
+        }
+    }
+    pairs.dedup();
+    batch.clear();
+}
+
+/// Whether two strings are at most one edit apart (optimal string alignment:
+/// a substitution, an insertion or deletion, or a swap of neighbours), without
+/// allocating: identifiers that differ are compared for every candidate pair.
+fn at_most_one_edit(x: &[u8], y: &[u8]) -> bool {
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    match long.len() - short.len() {
+        0 => within_one_edit(x, y),
+        1 => {
+            let i = short.iter().zip(long).take_while(|(a, b)| a == b).count();
+            short[i..] == long[i + 1..]
+        }
+        _ => false,
     }
 }
 
@@ -854,6 +967,194 @@ struct TermFrequencies {
     ratio: Vec<f32>,
 }
 
+/// Candidate pairs beyond this many are not all compared for estimation: a
+/// seeded share of them this large stands for all (at a million records the
+/// 33 million pairs would otherwise be held with their levels).
+const ESTIMATION_PAIRS: usize = 2_000_000;
+
+/// Threads for comparing: the cores there are, at most 8.
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
+/// Distinct comparison patterns (rows of unit levels), with how many pairs
+/// show each.
+struct Patterns {
+    width: usize,
+    rows: Vec<u8>,
+    counts: Vec<f64>,
+    index: FastMap<Box<[u8]>, u32>,
+}
+
+impl Patterns {
+    fn new(width: usize) -> Patterns {
+        Patterns {
+            width,
+            rows: Vec::new(),
+            counts: Vec::new(),
+            index: FastMap::default(),
+        }
+    }
+
+    fn add(&mut self, row: &[u8], count: f64) -> u32 {
+        if let Some(&id) = self.index.get(row) {
+            self.counts[id as usize] += count;
+            return id;
+        }
+        let id = self.counts.len() as u32;
+        self.rows.extend_from_slice(row);
+        self.counts.push(count);
+        self.index.insert(row.into(), id);
+        id
+    }
+
+    fn row(&self, id: usize) -> &[u8] {
+        &self.rows[id * self.width..(id + 1) * self.width]
+    }
+
+    /// The patterns with their counts, sorted so that what is computed from them
+    /// does not depend on the order pairs were compared in.
+    fn sorted(&self) -> Vec<(&[u8], f64)> {
+        let mut out: Vec<(&[u8], f64)> = (0..self.counts.len())
+            .map(|k| (self.row(k), self.counts[k]))
+            .collect();
+        out.sort_by(|x, y| x.0.cmp(y.0));
+        out
+    }
+}
+
+/// What scoring needs of the model, computed once: weights by unit and level,
+/// upper bounds for leaving hopeless pairs early, and the order to compare in.
+struct ScorePlan {
+    prior: f64,
+    /// Weights of each unit's levels, before term-frequency adjustment.
+    table: Vec<Vec<f64>>,
+    tf_level: Vec<Option<u8>>,
+    /// Units scored given a context: their weight depends on the row.
+    given: Vec<bool>,
+    /// The most a unit's level can add (term-frequency adjustment and a
+    /// context's u included): `upper[c][l]`.
+    upper_table: Vec<Vec<f64>>,
+    /// The most a unit can add whatever its level (0 when it is missing).
+    best: Vec<f64>,
+    /// The prior plus every counted unit's best.
+    start: f64,
+    keep_weight: f64,
+    /// The counted units (columns outside groups and copies, then groups),
+    /// those that most often rule a candidate pair out first.
+    order: Vec<usize>,
+}
+
+impl ScorePlan {
+    fn new(model: &Model, tf: &TermFrequencies, sample: &Patterns) -> ScorePlan {
+        let units = &model.units;
+        let nu = units.len();
+        let prior = (model.lambda / (1.0 - model.lambda)).log2();
+        let table: Vec<Vec<f64>> = (0..nu)
+            .map(|c| {
+                (0..model.m[c].len())
+                    .map(|l| (model.m[c][l] / model.u[c][l]).log2())
+                    .collect()
+            })
+            .collect();
+        let tf_level: Vec<Option<u8>> = (0..nu)
+            .map(|c| tf.slot[c].and(units.list[c].kind.tf_level()))
+            .collect();
+        let given: Vec<bool> = (0..nu)
+            .map(|c| units.given.get(c).is_some_and(Option::is_some))
+            .collect();
+        // A term-frequency adjustment adds at most log2(30) bits; a column
+        // scored given a context takes the larger of both weights.
+        let upper_table: Vec<Vec<f64>> = (0..nu)
+            .map(|c| {
+                (0..model.m[c].len())
+                    .map(|l| {
+                        let w = match units.given.get(c) {
+                            Some(Some((_, u))) => table[c][l].max((model.m[c][l] / u[l]).log2()),
+                            _ => table[c][l],
+                        };
+                        if tf_level[c] == Some(l as u8) {
+                            w + 30f64.log2()
+                        } else {
+                            w
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let counted: Vec<usize> = (0..nu)
+            .filter(|&c| {
+                c >= units.ncol || (units.member_of[c].is_none() && units.copy_of[c].is_none())
+            })
+            .collect();
+        let best: Vec<f64> = (0..nu)
+            .map(|c| upper_table[c].iter().copied().fold(0.0, f64::max))
+            .collect();
+        let start = prior + counted.iter().map(|&c| best[c]).sum::<f64>();
+        // How far a unit brings the bound down on average among the sampled
+        // candidate pairs, per column compared.
+        let upper = |c: usize, l: u8| {
+            if l == MISSING {
+                0.0
+            } else {
+                upper_table[c][l as usize]
+            }
+        };
+        let drop_of = |c: usize| -> f64 {
+            let mut sum = 0.0;
+            let mut total = 0.0;
+            for k in 0..sample.counts.len() {
+                let n = sample.counts[k];
+                sum += n * (best[c] - upper(c, sample.row(k)[c]));
+                total += n;
+            }
+            // Names and places may need a string similarity; dates, years,
+            // identifiers and sex are a few integer comparisons.
+            let cost_of = |k: ColumnKind| match k {
+                ColumnKind::Given
+                | ColumnKind::Surname
+                | ColumnKind::Patronymic
+                | ColumnKind::Place
+                | ColumnKind::Text => 4.0,
+                _ => 1.0,
+            };
+            let cost: f64 = if c >= units.ncol {
+                units.members[c - units.ncol]
+                    .iter()
+                    .map(|&m| cost_of(units.list[m].kind))
+                    .sum()
+            } else {
+                cost_of(units.list[c].kind)
+            };
+            sum / total.max(1.0) / cost.max(1.0)
+        };
+        let mut keyed: Vec<(f64, usize)> = counted.iter().map(|&c| (drop_of(c), c)).collect();
+        keyed.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        ScorePlan {
+            prior,
+            table,
+            tf_level,
+            given,
+            best,
+            start,
+            keep_weight: (KEEP_PROBABILITY / (1.0 - KEEP_PROBABILITY)).log2(),
+            order: keyed.into_iter().map(|(_, c)| c).collect(),
+            upper_table,
+        }
+    }
+
+    fn upper(&self, c: usize, l: u8) -> f64 {
+        if l == MISSING {
+            0.0
+        } else {
+            self.upper_table[c][l as usize]
+        }
+    }
+}
+
 /// A small deterministic generator: linkage results must not change between runs.
 struct SplitMix(u64);
 
@@ -933,23 +1234,39 @@ impl Dataset {
     /// Candidate pairs: records that share the values of any two blockable
     /// fields (or one identifier), skipping blocks too large to tell anything.
     pub fn candidate_pairs(&self, progress: &mut dyn Progress) -> Vec<(u32, u32)> {
-        self.candidate_pairs_skipping(&[], progress)
+        self.candidate_pairs_skipping(&[], &[], progress)
+            .into_iter()
+            .map(split_pair)
+            .collect()
     }
 
-    /// Candidate pairs, leaving out the columns `skip` marks (copies of another).
+    /// Candidate pairs, leaving out the columns `skip` marks (copies of another):
+    /// sorted and distinct, each as `a << 32 | b` with `a < b`.
     fn candidate_pairs_skipping(
         &self,
         skip: &[bool],
+        group_of: &[Option<usize>],
         progress: &mut dyn Progress,
-    ) -> Vec<(u32, u32)> {
+    ) -> Vec<u64> {
         let items = self.blockables(skip);
+        // A rule made only of one group's columns (the action's date and place,
+        // an address's street and postcode) says only that two records share
+        // a context: its blocks are everyone there, the pairs strangers, and
+        // the persons among them who match agree on a name or a date too,
+        // which other rules block on.
+        let group = |i: usize| group_of.get(items[i].column).copied().flatten();
+        let one_context = |rule: &[usize]| {
+            std::env::var_os("VIGIL_LINK_ALL_RULES").is_none()
+                && group(rule[0]).is_some()
+                && rule.iter().all(|&i| group(i) == group(rule[0]))
+        };
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
-            if items[i].what == BlockWhat::Exact {
+            if items[i].what == BlockWhat::Exact && !one_context(&[i]) {
                 rules.push(vec![i]);
             }
             for j in i + 1..items.len() {
-                if items[i].column == items[j].column {
+                if items[i].column == items[j].column || one_context(&[i, j]) {
                     continue;
                 }
                 rules.push(vec![i, j]);
@@ -957,7 +1274,12 @@ impl Dataset {
         }
         let n = self.len();
         let linking = self.sources.iter().any(|&s| s != self.sources[0]);
+        // The distinct pairs so far, sorted; new ones wait in `batch` until it
+        // is worth sorting them and merging them in. Pairs that several rules
+        // find are held once (at a million records, most are found twice or more).
         let mut pairs: Vec<u64> = Vec::new();
+        let mut batch: Vec<u64> = Vec::new();
+        let mut found = 0usize;
         progress.start("blocking", rules.len() as u64);
         let mut ka = Vec::new();
         // Within a block, records are ordered by the values of columns the rule
@@ -1110,20 +1432,30 @@ impl Dataset {
                         {
                             continue;
                         }
-                        pairs.push((u64::from(a.min(b)) << 32) | u64::from(a.max(b)));
+                        batch.push((u64::from(a.min(b)) << 32) | u64::from(a.max(b)));
                     }
                 }
                 start = end;
             }
+            if batch.len() >= (pairs.len() / 4).max(1 << 22) {
+                found += batch.len();
+                merge_sorted(&mut pairs, &mut batch);
+            }
             progress.advance(1);
         }
+        found += batch.len();
+        merge_sorted(&mut pairs, &mut batch);
+        drop(batch);
+        pairs.shrink_to_fit();
         progress.finish();
-        pairs.sort_unstable();
-        pairs.dedup();
+        if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+            eprintln!(
+                "blocking: {found} pairs found, {} distinct, {}",
+                pairs.len(),
+                memory_now()
+            );
+        }
         pairs
-            .into_iter()
-            .map(|p| ((p >> 32) as u32, p as u32))
-            .collect()
     }
 
     /// How many pairs of records there are to link: all pairs when
@@ -1179,6 +1511,230 @@ impl Dataset {
         progress.advance(pairs.len() as u64);
         progress.finish();
         levels
+    }
+
+    /// Compares the candidate pairs (packed as `a << 32 | b`) without holding a
+    /// row of levels per pair: each pair gets the number of its comparison
+    /// pattern (its row of unit levels), and each distinct pattern is held once
+    /// with how many pairs show it. At a million records 33 million pairs show
+    /// some tens of thousands of patterns.
+    fn compare_patterns(
+        &self,
+        pairs: &[u64],
+        units: &Units,
+        progress: &mut dyn Progress,
+    ) -> Patterns {
+        let ncol = self.columns.len();
+        let nu = units.len();
+        let threads = threads();
+        let chunk = pairs.len().div_ceil(threads).max(1);
+        progress.start("comparing", pairs.len() as u64);
+        // Each thread counts the patterns it sees; the counts are joined after.
+        let locals: Vec<Patterns> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for ps in pairs.chunks(chunk) {
+                handles.push(scope.spawn(move || {
+                    let mut cols = vec![0u8; ncol];
+                    let mut row = Vec::with_capacity(nu);
+                    let mut local = Patterns::new(nu);
+                    for &p in ps {
+                        let (a, b) = split_pair(p);
+                        for (c, l) in cols.iter_mut().enumerate() {
+                            *l = self.level(c, a as usize, b as usize);
+                        }
+                        units.unit_row(&cols, &mut row);
+                        local.add(&row, 1.0);
+                    }
+                    local
+                }));
+            }
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut all = Patterns::new(nu);
+        for local in &locals {
+            for k in 0..local.counts.len() {
+                all.add(local.row(k), local.counts[k]);
+            }
+        }
+        progress.advance(pairs.len() as u64);
+        progress.finish();
+        all
+    }
+
+    /// Scores the candidate pairs, in parallel, and keeps those with a match
+    /// probability of at least KEEP_PROBABILITY (with their unit levels). A
+    /// pair is compared column by column in the plan's order and left as soon
+    /// as even the best levels of the columns still to compare could not lift
+    /// it to that probability: most candidate pairs are strangers who share a
+    /// context, and a different given name or birth date settles them.
+    fn score_pairs(
+        &self,
+        mut pairs: Vec<u64>,
+        model: &Model,
+        tf: &TermFrequencies,
+        plan: &ScorePlan,
+        progress: &mut dyn Progress,
+    ) -> (Vec<ScoredPair>, Vec<u8>) {
+        let units = &model.units;
+        let nu = units.len();
+        let ncol = self.columns.len();
+        // Comparing is bound by reading the second record's row from memory.
+        // Records that share a context (the group's values) and a surname are
+        // laid out next to each other in a copy of the rows, and pairs are
+        // renumbered and visited in that order: most candidate pairs then
+        // read rows that are already in the cache.
+        let n = self.len();
+        let surname = (0..ncol).find(|&c| self.columns[c].kind == ColumnKind::Surname);
+        let context = units.members.first();
+        let mut keyed: Vec<(u64, u32)> = (0..n)
+            .map(|r| {
+                use std::hash::{Hash, Hasher};
+                let mut h = FastHasher::default();
+                for &m in context.map(Vec::as_slice).unwrap_or(&[]) {
+                    self.value_hash(m, r).hash(&mut h);
+                }
+                let first = h.finish() >> 40 << 40;
+                let second = surname.and_then(|c| self.value_hash(c, r)).unwrap_or(0) >> 24;
+                (first | second, r as u32)
+            })
+            .collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.iter().map(|&(_, r)| r).collect();
+        drop(keyed);
+        let mut rank = vec![0u32; n];
+        for (k, &r) in order.iter().enumerate() {
+            rank[r as usize] = k as u32;
+        }
+        let mut local: Vec<Value> = Vec::with_capacity(self.values.len());
+        for &r in &order {
+            let r = r as usize;
+            local.extend_from_slice(&self.values[r * ncol..(r + 1) * ncol]);
+        }
+        // Renumbered and in order of the first record, by a counting sort
+        // into a new list while the old one is taken from the back and
+        // shrunk, so that both are never held in full.
+        let renumber = |p: u64| {
+            let (a, b) = split_pair(p);
+            let (x, y) = (rank[a as usize], rank[b as usize]);
+            (u64::from(x.min(y)) << 32) | u64::from(x.max(y))
+        };
+        let mut starts = vec![0usize; n + 1];
+        for &p in &pairs {
+            starts[(renumber(p) >> 32) as usize + 1] += 1;
+        }
+        for k in 0..n {
+            starts[k + 1] += starts[k];
+        }
+        let mut sorted = vec![0u64; pairs.len()];
+        let step = (pairs.len() / 16).max(1 << 20);
+        while !pairs.is_empty() {
+            let keep = pairs.len().saturating_sub(step);
+            for p in pairs.drain(keep..) {
+                let p = renumber(p);
+                let slot = &mut starts[(p >> 32) as usize];
+                sorted[*slot] = p;
+                *slot += 1;
+            }
+            pairs.shrink_to_fit();
+        }
+        drop(starts);
+        drop(rank);
+        let pairs = sorted;
+        let (local, order, pairs) = (&local, &order, &pairs);
+        let chunk = pairs.len().div_ceil(threads()).max(1);
+        progress.start("comparing", pairs.len() as u64);
+        let parts: Vec<(Vec<ScoredPair>, Vec<u8>, usize)> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for ps in pairs.chunks(chunk) {
+                handles.push(scope.spawn(move || {
+                    let mut cols = vec![MISSING; ncol];
+                    let mut row = vec![MISSING; nu];
+                    let mut scored = Vec::new();
+                    let mut levels = Vec::new();
+                    let mut steps = 0usize;
+                    'pairs: for &p in ps {
+                        let (x, y) = split_pair(p);
+                        let (ra, rb) = (
+                            &local[x as usize * ncol..(x as usize + 1) * ncol],
+                            &local[y as usize * ncol..(y as usize + 1) * ncol],
+                        );
+                        let mut bound = plan.start;
+                        for &c in &plan.order {
+                            let l = if c < ncol {
+                                self.level_of(ra[c], rb[c], c)
+                            } else {
+                                for &m in &units.members[c - ncol] {
+                                    cols[m] = self.level_of(ra[m], rb[m], m);
+                                }
+                                units.group_level(c - ncol, &cols)
+                            };
+                            row[c] = l;
+                            steps += 1;
+                            bound += plan.upper(c, l) - plan.best[c];
+                            if bound < plan.keep_weight {
+                                row.fill(MISSING);
+                                continue 'pairs;
+                            }
+                        }
+                        let (a, b) = (order[x as usize], order[y as usize]);
+                        let (a, b) = (a.min(b), a.max(b));
+                        let (ai, bi) = (a as usize, b as usize);
+                        let mut w = plan.prior;
+                        for (c, &l) in row.iter().enumerate() {
+                            if l == MISSING {
+                                continue;
+                            }
+                            w += if plan.tf_level[c] == Some(l) || plan.given[c] {
+                                self.bits(model, tf, &row, c, ai, bi)
+                            } else {
+                                plan.table[c][l as usize]
+                            };
+                        }
+                        let probability = probability(w);
+                        if probability >= KEEP_PROBABILITY {
+                            scored.push(ScoredPair {
+                                a,
+                                b,
+                                weight: w,
+                                probability,
+                            });
+                            levels.extend_from_slice(&row);
+                        }
+                        row.fill(MISSING);
+                    }
+                    (scored, levels, steps)
+                }));
+            }
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        // Back in the order of the records' numbers, as before the layout.
+        let mut kept: Vec<(ScoredPair, &[u8])> = Vec::new();
+        let mut steps = 0;
+        for (s, l, k) in &parts {
+            kept.extend(s.iter().copied().zip(l.chunks(nu.max(1))));
+            steps += k;
+        }
+        kept.sort_by_key(|(p, _)| (p.a, p.b));
+        let mut scored = Vec::with_capacity(kept.len());
+        let mut levels = Vec::with_capacity(kept.len() * nu);
+        for (p, l) in kept {
+            scored.push(p);
+            levels.extend_from_slice(l);
+        }
+        if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+            let names: Vec<&str> = plan
+                .order
+                .iter()
+                .map(|&c| units.list[c].name.as_str())
+                .collect();
+            eprintln!(
+                "scoring order {names:?}: {:.2} units compared per pair",
+                steps as f64 / pairs.len().max(1) as f64
+            );
+        }
+        progress.advance(pairs.len() as u64);
+        progress.finish();
+        (scored, levels)
     }
 
     /// Random pairs, which are almost all non-matches.
@@ -1433,8 +1989,13 @@ impl Dataset {
         match v {
             Value::Missing => return None,
             Value::Text(t) => self.texts[t as usize].hash(&mut h),
-            Value::Name(nv) if nv.only_initial => return None,
-            Value::Name(nv) => nv.keys[0].hash(&mut h),
+            Value::Name(id) => {
+                let nv = &self.names[id as usize];
+                if nv.only_initial {
+                    return None;
+                }
+                nv.keys[0].hash(&mut h)
+            }
             other => other.hash(&mut h),
         }
         Some(h.finish())
@@ -1496,7 +2057,9 @@ impl Dataset {
                         .skip(c)
                         .step_by(ncol)
                         .map(|v| match v {
-                            Value::Name(nv) if !nv.only_initial => Some(u64::from(nv.keys[0])),
+                            Value::Name(id) if !self.names[*id as usize].only_initial => {
+                                Some(u64::from(self.names[*id as usize].keys[0]))
+                            }
                             _ => None,
                         })
                         .collect(),
@@ -1581,7 +2144,11 @@ impl Dataset {
         let t0 = std::time::Instant::now();
         let stage = |name: &str| {
             if debug {
-                eprintln!("stage {name}: {:.2} s", t0.elapsed().as_secs_f64());
+                eprintln!(
+                    "stage {name}: {:.2} s, {}",
+                    t0.elapsed().as_secs_f64(),
+                    memory_now()
+                );
             }
         };
         // Random pairs first: they give u, and show which columns move together.
@@ -1593,86 +2160,38 @@ impl Dataset {
         drop(random_rows);
         stage("u");
         let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
-        let pairs = self.candidate_pairs_skipping(&copies, progress);
+        let pairs = self.candidate_pairs_skipping(&copies, &units.member_of, progress);
         stage("blocking");
-        let levels = self.compare_pairs(&pairs, &units, progress);
-        stage("comparing");
-        let model = estimate_m(units, &levels, u, self.total_pairs());
+        // m and the match share are estimated on the candidate pairs, or on a
+        // fixed, seeded share of them where there are more than
+        // ESTIMATION_PAIRS: their comparison patterns count for all pairs.
+        let sample: Vec<u64>;
+        let estimated: &[u64] = if pairs.len() <= ESTIMATION_PAIRS {
+            &pairs
+        } else {
+            let n = pairs.len() as u64;
+            sample = pairs
+                .iter()
+                .copied()
+                .filter(|&p| mix(0x5A3F, p, 0) % n < ESTIMATION_PAIRS as u64)
+                .collect();
+            &sample
+        };
+        let mut patterns = self.compare_patterns(estimated, &units, &mut Quiet);
+        let scale = pairs.len() as f64 / estimated.len().max(1) as f64;
+        for c in patterns.counts.iter_mut() {
+            *c *= scale;
+        }
+        stage("estimation sample");
+        let model = estimate_m(units, &patterns.sorted(), u, self.total_pairs());
         stage("m");
         let tf = self.term_frequencies(&model.units);
-        let ncol = model.units.len();
-        let prior = (model.lambda / (1.0 - model.lambda)).log2();
-        // Weights of each unit's levels, before term-frequency adjustment.
-        let table: Vec<Vec<f64>> = (0..ncol)
-            .map(|c| {
-                (0..model.m[c].len())
-                    .map(|l| (model.m[c][l] / model.u[c][l]).log2())
-                    .collect()
-            })
-            .collect();
-        let tf_level: Vec<Option<u8>> = (0..ncol)
-            .map(|c| tf.slot[c].and(model.units.list[c].kind.tf_level()))
-            .collect();
-        // Columns scored given a context: their weight depends on the row. The
-        // bound below takes the larger of both weights.
-        let given: Vec<bool> = (0..ncol)
-            .map(|c| model.units.given.get(c).is_some_and(Option::is_some))
-            .collect();
-        let bound_table: Vec<Vec<f64>> = (0..ncol)
-            .map(|c| {
-                (0..model.m[c].len())
-                    .map(|l| match model.units.given.get(c) {
-                        Some(Some((_, u))) => table[c][l].max((model.m[c][l] / u[l]).log2()),
-                        _ => table[c][l],
-                    })
-                    .collect()
-            })
-            .collect();
+        let plan = ScorePlan::new(&model, &tf, &patterns);
+        drop(patterns);
         // Only pairs that could matter are kept (for clustering, --pairs and
         // explanations); the rest are counted.
-        let mut scored = Vec::new();
-        let mut kept_levels = Vec::new();
-        // A term-frequency adjustment adds at most log2(30) bits per column, so
-        // pairs that stay below the kept probability even so need no look-up.
-        let keep_weight = (KEEP_PROBABILITY / (1.0 - KEEP_PROBABILITY)).log2();
-        for (k, &(a, b)) in pairs.iter().enumerate() {
-            let row = &levels[k * ncol..(k + 1) * ncol];
-            let mut bound = prior;
-            let mut adjusted = 0;
-            for (c, &l) in row.iter().enumerate() {
-                if l != MISSING {
-                    bound += bound_table[c][l as usize];
-                    adjusted += usize::from(tf_level[c] == Some(l));
-                }
-            }
-            if bound + adjusted as f64 * 30f64.log2() < keep_weight {
-                continue;
-            }
-            let mut w = prior;
-            for (c, &l) in row.iter().enumerate() {
-                if l == MISSING {
-                    continue;
-                }
-                w += if tf_level[c] == Some(l) || given[c] {
-                    self.bits(&model, &tf, row, c, a as usize, b as usize)
-                } else {
-                    table[c][l as usize]
-                };
-            }
-            let probability = probability(w);
-            if probability >= KEEP_PROBABILITY {
-                scored.push(ScoredPair {
-                    a,
-                    b,
-                    weight: w,
-                    probability,
-                });
-                kept_levels.extend_from_slice(row);
-            }
-        }
         let compared = pairs.len();
-        drop(levels);
-        drop(pairs);
+        let (scored, kept_levels) = self.score_pairs(pairs, &model, &tf, &plan, progress);
         stage("scoring");
         let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
             self.pair_weight(&model, &tf, a as usize, b as usize)
@@ -1827,6 +2346,38 @@ impl Dataset {
     }
 }
 
+/// Resident and peak memory of this process (Linux), for debug output only.
+fn memory_now() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    // CPU seconds (user + system) from /proc/self/stat, after the command name.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let ticks: f64 = stat
+        .rsplit(')')
+        .next()
+        .map(|rest| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|t| t.parse::<f64>().ok())
+                .sum()
+        })
+        .unwrap_or(0.0);
+    format!(
+        "cpu {:.1} s, rss {} MB, peak {} MB",
+        ticks / 100.0,
+        field("VmRSS:"),
+        field("VmHWM:")
+    )
+}
+
 fn probability(weight: f64) -> f64 {
     let odds = weight.exp2();
     if odds.is_infinite() {
@@ -1930,7 +2481,12 @@ fn estimate_u(units: &Units, random_rows: &[u8]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -> Model {
+fn estimate_m(
+    units: Units,
+    all_patterns: &[(&[u8], f64)],
+    u: Vec<Vec<f64>>,
+    total_pairs: f64,
+) -> Model {
     let columns = &units.list;
     let ncol = columns.len();
     let top: Vec<u8> = columns
@@ -1948,14 +2504,6 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
             })
             .collect()
     };
-    // Distinct comparison patterns with their counts, sorted so that the
-    // result does not depend on hashing order.
-    let mut counted: FastMap<&[u8], f64> = FastMap::default();
-    for row in levels.chunks(ncol.max(1)) {
-        *counted.entry(row).or_default() += 1.0;
-    }
-    let mut all_patterns: Vec<(&[u8], f64)> = counted.into_iter().collect();
-    all_patterns.sort_by(|x, y| x.0.cmp(y.0));
     // Each estimate with the purity of its round: the share of the round's
     // pairs that are not strangers agreeing on the two fixed columns by chance
     // (expected: all pairs × u of both at full agreement). Where names are
@@ -2107,7 +2655,7 @@ fn estimate_m(units: Units, levels: &[u8], u: Vec<Vec<f64>>, total_pairs: f64) -
             med
         })
         .collect();
-    let (lambda, its) = match_share(&units, &all_patterns, &u, &m, total_pairs);
+    let (lambda, its) = match_share(&units, all_patterns, &u, &m, total_pairs);
     Model {
         units,
         lambda,
@@ -2219,15 +2767,140 @@ fn cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::osa_distance;
 
     #[test]
     fn values_stay_small() {
         // Comparison is bound by memory reads of the second record's row.
         assert!(
-            std::mem::size_of::<Value>() <= 24,
+            std::mem::size_of::<Value>() <= 8,
             "{}",
             std::mem::size_of::<Value>()
         );
+    }
+
+    #[test]
+    fn merging_batches_gives_the_sorted_distinct_pairs() {
+        let mut rng = SplitMix(11);
+        let mut pairs = Vec::new();
+        let mut all = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            let mut batch: Vec<u64> = (0..rng.below(300)).map(|_| rng.below(500) as u64).collect();
+            all.extend(batch.iter().copied());
+            merge_sorted(&mut pairs, &mut batch);
+            assert!(batch.is_empty());
+            assert_eq!(pairs, all.iter().copied().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn the_similarity_bound_is_never_below_the_similarity() {
+        let mut rng = SplitMix(5);
+        let mut interner = Interner::default();
+        for _ in 0..20_000 {
+            let word = |rng: &mut SplitMix| -> String {
+                (0..1 + rng.below(9))
+                    .map(|_| char::from(b'a' + rng.below(6) as u8))
+                    .collect()
+            };
+            let (x, y) = (word(&mut rng), word(&mut rng));
+            let (k, l) = (interner.id(&x), interner.id(&y));
+            let bound = interner.similarity_bound(k, l);
+            assert!(bound >= jaro_winkler(&x, &y), "{x} {y} {bound}");
+        }
+    }
+
+    /// A small detentions set: strangers share actions, persons recur.
+    fn small_detentions() -> Dataset {
+        let table = crate::hard::detentions(2_000, 9);
+        let spec = Spec::parse(
+            r#"id = "rec_id"
+[fields]
+given_name = "given_name"
+surname = "surname"
+patronymic = "patronymic"
+birth_date = "date"
+city = "place"
+action_date = "date"
+action_place = "place"
+police_station = "place"
+court = "place"
+article = "exact"
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let cols: Vec<usize> = spec
+            .fields
+            .iter()
+            .filter_map(|f| table.header.iter().position(|h| *h == f.column))
+            .collect();
+        let mut data = Dataset::new(spec);
+        for row in &table.rows {
+            let values: Vec<&str> = cols.iter().map(|&c| row[c].as_str()).collect();
+            data.push(0, &values);
+        }
+        data
+    }
+
+    #[test]
+    fn leaving_pairs_early_keeps_every_pair_full_scoring_keeps() {
+        let data = small_detentions();
+        let linkage = data.link(&mut Quiet);
+        let (model, tf) = (&linkage.model, &linkage.tf);
+        let units = &model.units;
+        let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
+        let pairs = data.candidate_pairs_skipping(&copies, &units.member_of, &mut Quiet);
+        assert_eq!(pairs.len(), linkage.compared);
+        let plan = ScorePlan::new(model, tf, &Patterns::new(units.len()));
+        // Every candidate pair compared in full and scored as scoring does.
+        let mut expected = Vec::new();
+        for &p in &pairs {
+            let (a, b) = split_pair(p);
+            let row = data.unit_levels(units, a as usize, b as usize);
+            let mut w = plan.prior;
+            for (c, &l) in row.iter().enumerate() {
+                if l != MISSING {
+                    w += if plan.tf_level[c] == Some(l) || plan.given[c] {
+                        data.bits(model, tf, &row, c, a as usize, b as usize)
+                    } else {
+                        plan.table[c][l as usize]
+                    };
+                }
+            }
+            if probability(w) >= KEEP_PROBABILITY {
+                expected.push((a, b, w, row));
+            }
+        }
+        assert!(expected.len() > 100, "{}", expected.len());
+        assert_eq!(expected.len(), linkage.pairs.len());
+        let nu = units.len();
+        for (k, (e, g)) in expected.iter().zip(&linkage.pairs).enumerate() {
+            assert_eq!((e.0, e.1), (g.a, g.b));
+            assert!((e.2 - g.weight).abs() < 1e-9, "{} {}", e.2, g.weight);
+            assert_eq!(&e.3[..], &linkage.levels[k * nu..(k + 1) * nu]);
+        }
+    }
+
+    #[test]
+    fn at_most_one_edit_agrees_with_osa() {
+        let mut rng = SplitMix(9);
+        for _ in 0..20_000 {
+            let x: Vec<u8> = (0..rng.below(6)).map(|_| rng.below(3) as u8).collect();
+            let y: Vec<u8> = if rng.below(2) == 0 {
+                (0..rng.below(6)).map(|_| rng.below(3) as u8).collect()
+            } else {
+                let mut y = x.clone();
+                if !y.is_empty() {
+                    y.remove(rng.below(y.len()));
+                }
+                y
+            };
+            assert_eq!(
+                at_most_one_edit(&x, &y),
+                osa_distance(&x, &y, 1) <= 1,
+                "{x:?} {y:?}"
+            );
+        }
     }
 
     #[test]
