@@ -591,11 +591,89 @@ impl Dataset {
     /// either value is missing.
     fn level(&self, col: usize, a: usize, b: usize) -> u8 {
         let ncol = self.columns.len();
-        self.level_of(
-            self.values[a * ncol + col],
-            self.values[b * ncol + col],
+        self.row_level(
+            &self.values[a * ncol..(a + 1) * ncol],
+            &self.values[b * ncol..(b + 1) * ncol],
             col,
         )
+    }
+
+    /// The comparison level of one column for two records' rows of values:
+    /// the column's own level, or for a given name and a surname the level
+    /// "names swapped" when they were written in each other's field.
+    fn row_level(&self, ra: &[Value], rb: &[Value], col: usize) -> u8 {
+        let l = self.level_of(ra[col], rb[col], col);
+        let kind = self.columns[col].kind;
+        if l == MISSING || l >= swap_below(kind) {
+            return l;
+        }
+        let Some(other) = self.swap_partner(col) else {
+            return l;
+        };
+        let (g, s) = if kind == ColumnKind::Given {
+            (col, other)
+        } else {
+            (other, col)
+        };
+        match kind.swapped_level() {
+            Some(swapped) if self.names_swapped(ra, rb, g, s) => swapped,
+            _ => l,
+        }
+    }
+
+    /// The column a given name (or surname) column can be swapped with: the
+    /// surname (given name) of the same person-name field, or else the only
+    /// one of its kind when the spec has one given-name and one surname column.
+    fn swap_partner(&self, col: usize) -> Option<usize> {
+        let kind = self.columns[col].kind;
+        let want = match kind {
+            ColumnKind::Given => ColumnKind::Surname,
+            ColumnKind::Surname => ColumnKind::Given,
+            _ => return None,
+        };
+        let field = self.columns[col].field;
+        let of = |k: ColumnKind| {
+            self.columns
+                .iter()
+                .enumerate()
+                .filter(move |(_, c)| c.kind == k)
+        };
+        if let Some((p, _)) = of(want).find(|(_, c)| c.field == field) {
+            return Some(p);
+        }
+        if of(want).count() == 1 && of(kind).count() == 1 {
+            return of(want).next().map(|(p, _)| p);
+        }
+        None
+    }
+
+    /// True when record a's given name agrees with record b's surname and a's
+    /// surname with b's given name (same, or Jaro-Winkler >= 0.92; all four
+    /// known and more than initials), while neither field agrees as well with
+    /// its own counterpart. One cross alone is not a swap: a surname that is
+    /// also a given name (Martin, James) meets given names by chance.
+    fn names_swapped(&self, ra: &[Value], rb: &[Value], g: usize, s: usize) -> bool {
+        let name = |v: Value| match v {
+            Value::Name(n) => self.names.get(n as usize).filter(|n| !n.only_initial),
+            _ => None,
+        };
+        let (Some(ag), Some(as_), Some(bg), Some(bs)) =
+            (name(ra[g]), name(ra[s]), name(rb[g]), name(rb[s]))
+        else {
+            return false;
+        };
+        let agree = |x: &NameValue, y: &NameValue| {
+            x.keys().iter().any(|k| y.keys().contains(k))
+                || x.keys().iter().any(|&k| {
+                    y.keys()
+                        .iter()
+                        .any(|&l| self.similarity(k, l, 0.92) >= 0.92)
+                })
+        };
+        agree(ag, bs)
+            && agree(as_, bg)
+            && self.level_of(ra[g], rb[g], g) < swap_below(ColumnKind::Given)
+            && self.level_of(ra[s], rb[s], s) < swap_below(ColumnKind::Surname)
     }
 
     /// The comparison level of two values of one column.
@@ -657,9 +735,16 @@ impl Dataset {
                 ColumnKind::Place => 0,
                 ColumnKind::Given => {
                     if agree {
-                        2
+                        3
                     } else {
                         1
+                    }
+                }
+                ColumnKind::Surname => {
+                    if agree {
+                        2
+                    } else {
+                        0
                     }
                 }
                 _ => u8::from(agree),
@@ -674,7 +759,7 @@ impl Dataset {
                 self.canon_sets[y.canon as usize],
             );
             if xc.iter().any(|c| yc.contains(c)) {
-                return 5;
+                return 6;
             }
             if !xc.is_empty() && !yc.is_empty() {
                 // Two known names that are not forms of one another (Юлия and
@@ -696,18 +781,18 @@ impl Dataset {
         match kind {
             ColumnKind::Given => {
                 if best >= 0.92 {
-                    4
+                    5
                 } else if best >= 0.80 {
-                    3
+                    4
                 } else {
                     1
                 }
             }
             ColumnKind::Surname => {
                 if best >= 0.92 {
-                    3
+                    4
                 } else if best >= 0.80 {
-                    2
+                    3
                 } else {
                     0
                 }
@@ -771,6 +856,32 @@ impl Dataset {
                     out.push((u64::from(n.initial) << 2) | 2);
                 }
             }
+            (BlockWhat::SwappedNames, Value::Name(g)) => {
+                let ncol = self.columns.len();
+                let Some(s) = self.swap_partner(item.column) else {
+                    return;
+                };
+                let Value::Name(sn) = self.values[r * ncol + s] else {
+                    return;
+                };
+                let (g, sn) = (self.names[g as usize], self.names[sn as usize]);
+                if g.only_initial || sn.only_initial {
+                    return;
+                }
+                for &k in g.keys() {
+                    for &l in sn.keys() {
+                        let (x, y) = (
+                            surname_base(self.interner.get(k)),
+                            surname_base(self.interner.get(l)),
+                        );
+                        let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+                        let mut h = FastHasher::default();
+                        std::hash::Hash::hash(&lo, &mut h);
+                        std::hash::Hash::hash(&hi, &mut h);
+                        out.push(std::hash::Hasher::finish(&h));
+                    }
+                }
+            }
             (BlockWhat::FullDate, Value::Date(d)) if d.precision() == Precision::Day => {
                 let (m, dd) = (d.month.unwrap_or(0), d.day.unwrap_or(0));
                 let (lo, hi) = (m.min(dd), m.max(dd));
@@ -781,6 +892,17 @@ impl Dataset {
             (BlockWhat::Exact, Value::Exact(x)) => out.push(u64::from(x)),
             _ => {}
         }
+    }
+}
+
+/// The level from which a given name or surname agrees too well with its
+/// own counterpart to be taken as swapped (Jaro-Winkler >= 0.92 and up);
+/// other kinds are never swapped.
+fn swap_below(kind: ColumnKind) -> u8 {
+    match kind {
+        ColumnKind::Given => 5,
+        ColumnKind::Surname => 4,
+        _ => 0,
     }
 }
 
@@ -864,6 +986,9 @@ fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BlockWhat {
     Name,
+    /// The given name and surname as an unordered pair (`column` is the given
+    /// name): finds records whose names were written in each other's field.
+    SwappedNames,
     FullDate,
     Year,
     Exact,
@@ -1176,11 +1301,23 @@ impl Dataset {
                 continue;
             }
             match col.kind {
-                ColumnKind::Given => out.push(Blockable {
-                    column: c,
-                    what: BlockWhat::Name,
-                    with_initial: true,
-                }),
+                ColumnKind::Given => {
+                    out.push(Blockable {
+                        column: c,
+                        what: BlockWhat::Name,
+                        with_initial: true,
+                    });
+                    if self
+                        .swap_partner(c)
+                        .is_some_and(|s| !skip.get(s).copied().unwrap_or(false))
+                    {
+                        out.push(Blockable {
+                            column: c,
+                            what: BlockWhat::SwappedNames,
+                            with_initial: false,
+                        });
+                    }
+                }
                 ColumnKind::Surname | ColumnKind::Patronymic | ColumnKind::Place => {
                     out.push(Blockable {
                         column: c,
@@ -1247,11 +1384,19 @@ impl Dataset {
         };
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
-            if items[i].what == BlockWhat::Exact && !one_context(&[i]) {
+            // The unordered given name and surname block alone, like an
+            // identifier (the two names agree, in one order or the other).
+            if matches!(items[i].what, BlockWhat::Exact | BlockWhat::SwappedNames)
+                && !one_context(&[i])
+            {
                 rules.push(vec![i]);
             }
             for j in i + 1..items.len() {
-                if items[i].column == items[j].column || one_context(&[i, j]) {
+                if items[i].column == items[j].column
+                    || one_context(&[i, j])
+                    || items[i].what == BlockWhat::SwappedNames
+                    || items[j].what == BlockWhat::SwappedNames
+                {
                     continue;
                 }
                 rules.push(vec![i, j]);
@@ -1623,10 +1768,10 @@ impl Dataset {
                         let mut bound = plan.start;
                         for &c in &plan.order {
                             let l = if c < ncol {
-                                self.level_of(ra[c], rb[c], c)
+                                self.row_level(ra, rb, c)
                             } else {
                                 for &m in &units.members[c - ncol] {
-                                    cols[m] = self.level_of(ra[m], rb[m], m);
+                                    cols[m] = self.row_level(ra, rb, m);
                                 }
                                 units.group_level(c - ncol, &cols)
                             };
