@@ -112,12 +112,26 @@ enum Value {
 }
 
 /// Strings seen in keys and identifiers, stored once.
-#[derive(Default)]
 struct Interner {
     map: FastMap<Box<str>, u32>,
     strs: Vec<Box<str>>,
     /// Per string: which bytes it holds (bit `byte % 64`).
     letters: Vec<u64>,
+    /// Tells this interner's ids from another's in the per-thread similarity
+    /// cache (one thread may compare several datasets, whose ids overlap).
+    generation: u64,
+}
+
+impl Default for Interner {
+    fn default() -> Interner {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Interner {
+            map: FastMap::default(),
+            strs: Vec::new(),
+            letters: Vec::new(),
+            generation: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
 }
 
 impl Interner {
@@ -662,13 +676,26 @@ impl Dataset {
         else {
             return false;
         };
+        // The same key, up to a surname's gender form, or one typo apart
+        // (Jaro-Winkler >= 0.92 and one edit: Иван is not Иванов).
         let agree = |x: &NameValue, y: &NameValue| {
-            x.keys().iter().any(|k| y.keys().contains(k))
-                || x.keys().iter().any(|&k| {
-                    y.keys()
-                        .iter()
-                        .any(|&l| self.similarity(k, l, 0.92) >= 0.92)
+            x.keys().iter().any(|&k| {
+                y.keys().iter().any(|&l| {
+                    if k == l {
+                        return true;
+                    }
+                    if self.similarity(k, l, 0.88) < 0.88 {
+                        return false;
+                    }
+                    let (p, q) = (
+                        surname_base(self.interner.get(k)),
+                        surname_base(self.interner.get(l)),
+                    );
+                    p == q
+                        || (osa_distance(p.as_bytes(), q.as_bytes(), 1) <= 1
+                            && jaro_winkler(&p, &q) >= 0.92)
                 })
+            })
         };
         agree(ag, bs)
             && agree(as_, bg)
@@ -819,20 +846,21 @@ impl Dataset {
         }
         const SLOTS: usize = 1 << 16;
         thread_local! {
-            static CACHE: std::cell::RefCell<Vec<(u64, f64)>> =
-                std::cell::RefCell::new(vec![(u64::MAX, 0.0); SLOTS]);
+            static CACHE: std::cell::RefCell<Vec<(u64, u64, f64)>> =
+                std::cell::RefCell::new(vec![(u64::MAX, u64::MAX, 0.0); SLOTS]);
         }
         let (k, l) = (k.min(l), k.max(l));
         let key = (u64::from(k) << 32) | u64::from(l);
         let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize % SLOTS;
+        let generation = self.interner.generation;
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             let entry = &mut cache[slot];
-            if entry.0 == key {
-                return entry.1;
+            if entry.0 == key && entry.1 == generation {
+                return entry.2;
             }
             let v = jaro_winkler(self.interner.get(k), self.interner.get(l));
-            *entry = (key, v);
+            *entry = (key, generation, v);
             v
         })
     }
@@ -1301,23 +1329,11 @@ impl Dataset {
                 continue;
             }
             match col.kind {
-                ColumnKind::Given => {
-                    out.push(Blockable {
-                        column: c,
-                        what: BlockWhat::Name,
-                        with_initial: true,
-                    });
-                    if self
-                        .swap_partner(c)
-                        .is_some_and(|s| !skip.get(s).copied().unwrap_or(false))
-                    {
-                        out.push(Blockable {
-                            column: c,
-                            what: BlockWhat::SwappedNames,
-                            with_initial: false,
-                        });
-                    }
-                }
+                ColumnKind::Given => out.push(Blockable {
+                    column: c,
+                    what: BlockWhat::Name,
+                    with_initial: true,
+                }),
                 ColumnKind::Surname | ColumnKind::Patronymic | ColumnKind::Place => {
                     out.push(Blockable {
                         column: c,
@@ -1348,6 +1364,21 @@ impl Dataset {
                     with_initial: false,
                 }),
                 ColumnKind::Text | ColumnKind::Sex | ColumnKind::Group => {}
+            }
+        }
+        // Last, so that the other items keep their numbers (which order the
+        // records inside blocks).
+        for (c, col) in self.columns.iter().enumerate() {
+            let skipped = |c: usize| skip.get(c).copied().unwrap_or(false);
+            if col.kind == ColumnKind::Given
+                && !skipped(c)
+                && self.swap_partner(c).is_some_and(|s| !skipped(s))
+            {
+                out.push(Blockable {
+                    column: c,
+                    what: BlockWhat::SwappedNames,
+                    with_initial: false,
+                });
             }
         }
         out
