@@ -1578,6 +1578,11 @@ impl Dataset {
                     "blocking rule {names:?}: blocks up to {full} in full, then window {window}"
                 );
             }
+            // The unordered names' rule adds only the pairs whose names are
+            // swapped: the others, the given name + surname rule finds (and
+            // more of them would change what the model is trained on).
+            let swapped_only = (items[rule[0]].what == BlockWhat::SwappedNames)
+                .then(|| (items[rule[0]].column, ColumnKind::Given.swapped_level()));
             let mut start = 0;
             while start < entries.len() {
                 let mut end = start + 1;
@@ -1590,6 +1595,11 @@ impl Dataset {
                         let (a, b) = (entries[i].1 as u32, entries[j].1 as u32);
                         if a == b
                             || (linking && self.sources[a as usize] == self.sources[b as usize])
+                        {
+                            continue;
+                        }
+                        if let Some((g, swapped)) = swapped_only
+                            && Some(self.level(g, a as usize, b as usize)) != swapped
                         {
                             continue;
                         }
