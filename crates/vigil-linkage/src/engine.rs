@@ -197,6 +197,8 @@ pub struct Dataset {
     /// The distinct name and place values, which `Value::Name` points into.
     names: Vec<NameValue>,
     name_ids: FastMap<NameValue, u32>,
+    /// Per column: the given name's surname column and back (see `row_level`).
+    swap_partners: Vec<Option<usize>>,
 }
 
 fn columns_for(spec: &Spec) -> Vec<Column> {
@@ -293,6 +295,9 @@ impl Dataset {
     pub fn new(spec: Spec) -> Dataset {
         let columns = columns_for(&spec);
         let columns_len = columns.len();
+        let swap_partners = (0..columns_len)
+            .map(|c| swap_partner_of(&columns, c))
+            .collect();
         Dataset {
             values: Vec::new(),
             columns,
@@ -304,6 +309,7 @@ impl Dataset {
             canon_sets: vec![&[]],
             names: Vec::new(),
             name_ids: FastMap::default(),
+            swap_partners,
         }
     }
 
@@ -635,30 +641,9 @@ impl Dataset {
         }
     }
 
-    /// The column a given name (or surname) column can be swapped with: the
-    /// surname (given name) of the same person-name field, or else the only
-    /// one of its kind when the spec has one given-name and one surname column.
+    /// The column a given name (or surname) column can be swapped with.
     fn swap_partner(&self, col: usize) -> Option<usize> {
-        let kind = self.columns[col].kind;
-        let want = match kind {
-            ColumnKind::Given => ColumnKind::Surname,
-            ColumnKind::Surname => ColumnKind::Given,
-            _ => return None,
-        };
-        let field = self.columns[col].field;
-        let of = |k: ColumnKind| {
-            self.columns
-                .iter()
-                .enumerate()
-                .filter(move |(_, c)| c.kind == k)
-        };
-        if let Some((p, _)) = of(want).find(|(_, c)| c.field == field) {
-            return Some(p);
-        }
-        if of(want).count() == 1 && of(kind).count() == 1 {
-            return of(want).next().map(|(p, _)| p);
-        }
-        None
+        self.swap_partners.get(col).copied().flatten()
     }
 
     /// True when record a's given name agrees with record b's surname and a's
@@ -676,6 +661,10 @@ impl Dataset {
         else {
             return false;
         };
+        // Cheap first: one typo leaves at least one cross's initials alike.
+        if ag.initial != bs.initial && as_.initial != bg.initial {
+            return false;
+        }
         // The same key, up to a surname's gender form, or one typo apart
         // (Jaro-Winkler >= 0.92 and one edit: Иван is not Иванов).
         let agree = |x: &NameValue, y: &NameValue| {
@@ -921,6 +910,27 @@ impl Dataset {
             _ => {}
         }
     }
+}
+
+/// The column a given name (or surname) column can be swapped with: the
+/// surname (given name) of the same person-name field, or else the only
+/// one of its kind when the spec has one given-name and one surname column.
+fn swap_partner_of(columns: &[Column], col: usize) -> Option<usize> {
+    let kind = columns[col].kind;
+    let want = match kind {
+        ColumnKind::Given => ColumnKind::Surname,
+        ColumnKind::Surname => ColumnKind::Given,
+        _ => return None,
+    };
+    let field = columns[col].field;
+    let of = |k: ColumnKind| columns.iter().enumerate().filter(move |(_, c)| c.kind == k);
+    if let Some((p, _)) = of(want).find(|(_, c)| c.field == field) {
+        return Some(p);
+    }
+    if of(want).count() == 1 && of(kind).count() == 1 {
+        return of(want).next().map(|(p, _)| p);
+    }
+    None
 }
 
 /// The level from which a given name or surname agrees too well with its
