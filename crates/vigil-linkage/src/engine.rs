@@ -2813,6 +2813,18 @@ fn estimate_m(
             med
         })
         .collect();
+    // Names swapped between the given-name and surname fields are at most as
+    // strong as the same names in their own fields: each column's swap level
+    // counts no more than its full agreement (random pairs are almost never
+    // swapped, so u there is tiny and EM would make a swap the best evidence).
+    let mut m = m;
+    for (c, col) in columns.iter().enumerate() {
+        if let Some(s) = col.kind.swapped_level().map(usize::from) {
+            let top = top[c] as usize;
+            let cap = m[c][top] / u[c][top] * u[c][s];
+            m[c][s] = m[c][s].min(cap);
+        }
+    }
     let (lambda, its) = match_share(&units, all_patterns, &u, &m, total_pairs);
     Model {
         units,
