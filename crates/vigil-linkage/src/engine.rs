@@ -647,9 +647,9 @@ impl Dataset {
     }
 
     /// True when record a's given name agrees with record b's surname and a's
-    /// surname with b's given name (same, or Jaro-Winkler >= 0.92; all four
-    /// known and more than initials), while neither field agrees as well with
-    /// its own counterpart. One cross alone is not a swap: a surname that is
+    /// surname with b's given name (the same up to a surname's gender form,
+    /// or one typo apart; all four known and more than initials), while
+    /// neither field agrees as well with its own counterpart. One cross alone is not a swap: a surname that is
     /// also a given name (Martin, James) meets given names by chance.
     fn names_swapped(&self, ra: &[Value], rb: &[Value], g: usize, s: usize) -> bool {
         let name = |v: Value| match v {
