@@ -79,6 +79,10 @@ pub fn osa_distance(a: &[u8], b: &[u8], cap: usize) -> usize {
     prev[n]
 }
 
+/// The label of the level where a given name and a surname were written in
+/// each other's field ("Иванов Пётр" for "Пётр Иванов").
+const SWAPPED: &str = "names swapped (given name and surname in each other's field)";
+
 /// What a comparison column compares; decides its levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnKind {
@@ -103,6 +107,7 @@ impl ColumnKind {
             ColumnKind::Given => &[
                 "different names (both known, not forms of one name)",
                 "different",
+                SWAPPED,
                 "initial agrees",
                 "similar (Jaro-Winkler >= 0.80)",
                 "similar (Jaro-Winkler >= 0.92)",
@@ -111,6 +116,7 @@ impl ColumnKind {
             ],
             ColumnKind::Surname => &[
                 "different",
+                SWAPPED,
                 "initial agrees",
                 "similar (Jaro-Winkler >= 0.80)",
                 "similar (Jaro-Winkler >= 0.92)",
@@ -147,10 +153,21 @@ impl ColumnKind {
     /// The level from which term-frequency adjustment applies (value-specific u).
     pub fn tf_level(self) -> Option<u8> {
         match self {
-            ColumnKind::Given => Some(6),
-            ColumnKind::Surname => Some(4),
+            ColumnKind::Given => Some(7),
+            ColumnKind::Surname => Some(5),
             ColumnKind::Place => Some(2),
             ColumnKind::Group => Some(4),
+            _ => None,
+        }
+    }
+
+    /// The level of a given name and surname written in each other's field
+    /// (both crosses agree, the fields themselves do not): the same for both
+    /// columns of the pair.
+    pub fn swapped_level(self) -> Option<u8> {
+        match self {
+            ColumnKind::Given => Some(2),
+            ColumnKind::Surname => Some(1),
             _ => None,
         }
     }

@@ -112,12 +112,26 @@ enum Value {
 }
 
 /// Strings seen in keys and identifiers, stored once.
-#[derive(Default)]
 struct Interner {
     map: FastMap<Box<str>, u32>,
     strs: Vec<Box<str>>,
     /// Per string: which bytes it holds (bit `byte % 64`).
     letters: Vec<u64>,
+    /// Tells this interner's ids from another's in the per-thread similarity
+    /// cache (one thread may compare several datasets, whose ids overlap).
+    generation: u64,
+}
+
+impl Default for Interner {
+    fn default() -> Interner {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Interner {
+            map: FastMap::default(),
+            strs: Vec::new(),
+            letters: Vec::new(),
+            generation: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
 }
 
 impl Interner {
@@ -183,6 +197,8 @@ pub struct Dataset {
     /// The distinct name and place values, which `Value::Name` points into.
     names: Vec<NameValue>,
     name_ids: FastMap<NameValue, u32>,
+    /// Per column: the given name's surname column and back (see `row_level`).
+    swap_partners: Vec<Option<usize>>,
 }
 
 fn columns_for(spec: &Spec) -> Vec<Column> {
@@ -279,6 +295,9 @@ impl Dataset {
     pub fn new(spec: Spec) -> Dataset {
         let columns = columns_for(&spec);
         let columns_len = columns.len();
+        let swap_partners = (0..columns_len)
+            .map(|c| swap_partner_of(&columns, c))
+            .collect();
         Dataset {
             values: Vec::new(),
             columns,
@@ -290,6 +309,7 @@ impl Dataset {
             canon_sets: vec![&[]],
             names: Vec::new(),
             name_ids: FastMap::default(),
+            swap_partners,
         }
     }
 
@@ -591,11 +611,85 @@ impl Dataset {
     /// either value is missing.
     fn level(&self, col: usize, a: usize, b: usize) -> u8 {
         let ncol = self.columns.len();
-        self.level_of(
-            self.values[a * ncol + col],
-            self.values[b * ncol + col],
+        self.row_level(
+            &self.values[a * ncol..(a + 1) * ncol],
+            &self.values[b * ncol..(b + 1) * ncol],
             col,
         )
+    }
+
+    /// The comparison level of one column for two records' rows of values:
+    /// the column's own level, or for a given name and a surname the level
+    /// "names swapped" when they were written in each other's field.
+    fn row_level(&self, ra: &[Value], rb: &[Value], col: usize) -> u8 {
+        let l = self.level_of(ra[col], rb[col], col);
+        let kind = self.columns[col].kind;
+        if l == MISSING || l >= swap_below(kind) {
+            return l;
+        }
+        let Some(other) = self.swap_partner(col) else {
+            return l;
+        };
+        let (g, s) = if kind == ColumnKind::Given {
+            (col, other)
+        } else {
+            (other, col)
+        };
+        match kind.swapped_level() {
+            Some(swapped) if self.names_swapped(ra, rb, g, s) => swapped,
+            _ => l,
+        }
+    }
+
+    /// The column a given name (or surname) column can be swapped with.
+    fn swap_partner(&self, col: usize) -> Option<usize> {
+        self.swap_partners.get(col).copied().flatten()
+    }
+
+    /// True when record a's given name agrees with record b's surname and a's
+    /// surname with b's given name (the same up to a surname's gender form,
+    /// or one typo apart; all four known and more than initials), while
+    /// neither field agrees as well with its own counterpart. One cross alone is not a swap: a surname that is
+    /// also a given name (Martin, James) meets given names by chance.
+    fn names_swapped(&self, ra: &[Value], rb: &[Value], g: usize, s: usize) -> bool {
+        let name = |v: Value| match v {
+            Value::Name(n) => self.names.get(n as usize).filter(|n| !n.only_initial),
+            _ => None,
+        };
+        let (Some(ag), Some(as_), Some(bg), Some(bs)) =
+            (name(ra[g]), name(ra[s]), name(rb[g]), name(rb[s]))
+        else {
+            return false;
+        };
+        // Cheap first: one typo leaves at least one cross's initials alike.
+        if ag.initial != bs.initial && as_.initial != bg.initial {
+            return false;
+        }
+        // The same key, up to a surname's gender form, or one typo apart
+        // (Jaro-Winkler >= 0.92 and one edit: Иван is not Иванов).
+        let agree = |x: &NameValue, y: &NameValue| {
+            x.keys().iter().any(|&k| {
+                y.keys().iter().any(|&l| {
+                    if k == l {
+                        return true;
+                    }
+                    if self.similarity(k, l, 0.88) < 0.88 {
+                        return false;
+                    }
+                    let (p, q) = (
+                        surname_base(self.interner.get(k)),
+                        surname_base(self.interner.get(l)),
+                    );
+                    p == q
+                        || (osa_distance(p.as_bytes(), q.as_bytes(), 1) <= 1
+                            && jaro_winkler(&p, &q) >= 0.92)
+                })
+            })
+        };
+        agree(ag, bs)
+            && agree(as_, bg)
+            && self.level_of(ra[g], rb[g], g) < swap_below(ColumnKind::Given)
+            && self.level_of(ra[s], rb[s], s) < swap_below(ColumnKind::Surname)
     }
 
     /// The comparison level of two values of one column.
@@ -657,9 +751,16 @@ impl Dataset {
                 ColumnKind::Place => 0,
                 ColumnKind::Given => {
                     if agree {
-                        2
+                        3
                     } else {
                         1
+                    }
+                }
+                ColumnKind::Surname => {
+                    if agree {
+                        2
+                    } else {
+                        0
                     }
                 }
                 _ => u8::from(agree),
@@ -674,7 +775,7 @@ impl Dataset {
                 self.canon_sets[y.canon as usize],
             );
             if xc.iter().any(|c| yc.contains(c)) {
-                return 5;
+                return 6;
             }
             if !xc.is_empty() && !yc.is_empty() {
                 // Two known names that are not forms of one another (Юлия and
@@ -696,18 +797,18 @@ impl Dataset {
         match kind {
             ColumnKind::Given => {
                 if best >= 0.92 {
-                    4
+                    5
                 } else if best >= 0.80 {
-                    3
+                    4
                 } else {
                     1
                 }
             }
             ColumnKind::Surname => {
                 if best >= 0.92 {
-                    3
+                    4
                 } else if best >= 0.80 {
-                    2
+                    3
                 } else {
                     0
                 }
@@ -734,20 +835,21 @@ impl Dataset {
         }
         const SLOTS: usize = 1 << 16;
         thread_local! {
-            static CACHE: std::cell::RefCell<Vec<(u64, f64)>> =
-                std::cell::RefCell::new(vec![(u64::MAX, 0.0); SLOTS]);
+            static CACHE: std::cell::RefCell<Vec<(u64, u64, f64)>> =
+                std::cell::RefCell::new(vec![(u64::MAX, u64::MAX, 0.0); SLOTS]);
         }
         let (k, l) = (k.min(l), k.max(l));
         let key = (u64::from(k) << 32) | u64::from(l);
         let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize % SLOTS;
+        let generation = self.interner.generation;
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             let entry = &mut cache[slot];
-            if entry.0 == key {
-                return entry.1;
+            if entry.0 == key && entry.1 == generation {
+                return entry.2;
             }
             let v = jaro_winkler(self.interner.get(k), self.interner.get(l));
-            *entry = (key, v);
+            *entry = (key, generation, v);
             v
         })
     }
@@ -771,6 +873,32 @@ impl Dataset {
                     out.push((u64::from(n.initial) << 2) | 2);
                 }
             }
+            (BlockWhat::SwappedNames, Value::Name(g)) => {
+                let ncol = self.columns.len();
+                let Some(s) = self.swap_partner(item.column) else {
+                    return;
+                };
+                let Value::Name(sn) = self.values[r * ncol + s] else {
+                    return;
+                };
+                let (g, sn) = (self.names[g as usize], self.names[sn as usize]);
+                if g.only_initial || sn.only_initial {
+                    return;
+                }
+                for &k in g.keys() {
+                    for &l in sn.keys() {
+                        let (x, y) = (
+                            surname_base(self.interner.get(k)),
+                            surname_base(self.interner.get(l)),
+                        );
+                        let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+                        let mut h = FastHasher::default();
+                        std::hash::Hash::hash(&lo, &mut h);
+                        std::hash::Hash::hash(&hi, &mut h);
+                        out.push(std::hash::Hasher::finish(&h));
+                    }
+                }
+            }
             (BlockWhat::FullDate, Value::Date(d)) if d.precision() == Precision::Day => {
                 let (m, dd) = (d.month.unwrap_or(0), d.day.unwrap_or(0));
                 let (lo, hi) = (m.min(dd), m.max(dd));
@@ -781,6 +909,38 @@ impl Dataset {
             (BlockWhat::Exact, Value::Exact(x)) => out.push(u64::from(x)),
             _ => {}
         }
+    }
+}
+
+/// The column a given name (or surname) column can be swapped with: the
+/// surname (given name) of the same person-name field, or else the only
+/// one of its kind when the spec has one given-name and one surname column.
+fn swap_partner_of(columns: &[Column], col: usize) -> Option<usize> {
+    let kind = columns[col].kind;
+    let want = match kind {
+        ColumnKind::Given => ColumnKind::Surname,
+        ColumnKind::Surname => ColumnKind::Given,
+        _ => return None,
+    };
+    let field = columns[col].field;
+    let of = |k: ColumnKind| columns.iter().enumerate().filter(move |(_, c)| c.kind == k);
+    if let Some((p, _)) = of(want).find(|(_, c)| c.field == field) {
+        return Some(p);
+    }
+    if of(want).count() == 1 && of(kind).count() == 1 {
+        return of(want).next().map(|(p, _)| p);
+    }
+    None
+}
+
+/// The level from which a given name or surname agrees too well with its
+/// own counterpart to be taken as swapped (Jaro-Winkler >= 0.92 and up);
+/// other kinds are never swapped.
+fn swap_below(kind: ColumnKind) -> u8 {
+    match kind {
+        ColumnKind::Given => 5,
+        ColumnKind::Surname => 4,
+        _ => 0,
     }
 }
 
@@ -879,6 +1039,9 @@ fn date_level(x: &PartialDate, y: &PartialDate) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BlockWhat {
     Name,
+    /// The given name and surname as an unordered pair (`column` is the given
+    /// name): finds records whose names were written in each other's field.
+    SwappedNames,
     FullDate,
     Year,
     Exact,
@@ -1228,6 +1391,21 @@ impl Dataset {
                 ColumnKind::Text | ColumnKind::Sex | ColumnKind::Group => {}
             }
         }
+        // Last, so that the other items keep their numbers (which order the
+        // records inside blocks).
+        for (c, col) in self.columns.iter().enumerate() {
+            let skipped = |c: usize| skip.get(c).copied().unwrap_or(false);
+            if col.kind == ColumnKind::Given
+                && !skipped(c)
+                && self.swap_partner(c).is_some_and(|s| !skipped(s))
+            {
+                out.push(Blockable {
+                    column: c,
+                    what: BlockWhat::SwappedNames,
+                    with_initial: false,
+                });
+            }
+        }
         out
     }
 
@@ -1262,11 +1440,19 @@ impl Dataset {
         };
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
-            if items[i].what == BlockWhat::Exact && !one_context(&[i]) {
+            // The unordered given name and surname block alone, like an
+            // identifier (the two names agree, in one order or the other).
+            if matches!(items[i].what, BlockWhat::Exact | BlockWhat::SwappedNames)
+                && !one_context(&[i])
+            {
                 rules.push(vec![i]);
             }
             for j in i + 1..items.len() {
-                if items[i].column == items[j].column || one_context(&[i, j]) {
+                if items[i].column == items[j].column
+                    || one_context(&[i, j])
+                    || items[i].what == BlockWhat::SwappedNames
+                    || items[j].what == BlockWhat::SwappedNames
+                {
                     continue;
                 }
                 rules.push(vec![i, j]);
@@ -1417,6 +1603,11 @@ impl Dataset {
                     "blocking rule {names:?}: blocks up to {full} in full, then window {window}"
                 );
             }
+            // The unordered names' rule adds only the pairs whose names are
+            // swapped: the others, the given name + surname rule finds (and
+            // more of them would change what the model is trained on).
+            let swapped_only = (items[rule[0]].what == BlockWhat::SwappedNames)
+                .then(|| (items[rule[0]].column, ColumnKind::Given.swapped_level()));
             let mut start = 0;
             while start < entries.len() {
                 let mut end = start + 1;
@@ -1429,6 +1620,11 @@ impl Dataset {
                         let (a, b) = (entries[i].1 as u32, entries[j].1 as u32);
                         if a == b
                             || (linking && self.sources[a as usize] == self.sources[b as usize])
+                        {
+                            continue;
+                        }
+                        if let Some((g, swapped)) = swapped_only
+                            && Some(self.level(g, a as usize, b as usize)) != swapped
                         {
                             continue;
                         }
@@ -1661,10 +1857,10 @@ impl Dataset {
                         let mut bound = plan.start;
                         for &c in &plan.order {
                             let l = if c < ncol {
-                                self.level_of(ra[c], rb[c], c)
+                                self.row_level(ra, rb, c)
                             } else {
                                 for &m in &units.members[c - ncol] {
-                                    cols[m] = self.level_of(ra[m], rb[m], m);
+                                    cols[m] = self.row_level(ra, rb, m);
                                 }
                                 units.group_level(c - ncol, &cols)
                             };
@@ -2655,6 +2851,18 @@ fn estimate_m(
             med
         })
         .collect();
+    // Names swapped between the given-name and surname fields are at most as
+    // strong as the same names in their own fields: each column's swap level
+    // counts no more than its full agreement (random pairs are almost never
+    // swapped, so u there is tiny and EM would make a swap the best evidence).
+    let mut m = m;
+    for (c, col) in columns.iter().enumerate() {
+        if let Some(s) = col.kind.swapped_level().map(usize::from) {
+            let top = top[c] as usize;
+            let cap = m[c][top] / u[c][top] * u[c][s];
+            m[c][s] = m[c][s].min(cap);
+        }
+    }
     let (lambda, its) = match_share(&units, all_patterns, &u, &m, total_pairs);
     Model {
         units,

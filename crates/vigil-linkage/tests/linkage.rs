@@ -565,3 +565,160 @@ proptest! {
         prop_assert!(same >= threshold, "one person scored {:.2} (threshold {:.2})", same, threshold);
     }
 }
+
+/// Issue 12: a given name and a surname written in each other's field.
+mod swapped_names {
+    use super::*;
+    use vigil_linkage::compare::ColumnKind;
+
+    /// Pushes a record given as (given name, surname, patronymic, birth date,
+    /// city) in the spec's field order.
+    fn push(data: &mut Dataset, r: [&str; 5]) {
+        let names = ["given_name", "surname", "patronymic", "birth_date", "city"];
+        let values: Vec<&str> = data
+            .spec()
+            .fields
+            .iter()
+            .map(|f| r[names.iter().position(|n| *n == f.column).unwrap()])
+            .collect();
+        data.push(0, &values);
+    }
+
+    fn levels(a: [&str; 5], b: [&str; 5]) -> (Option<u8>, Option<u8>) {
+        let mut data = Dataset::new(spec());
+        push(&mut data, a);
+        push(&mut data, b);
+        let l = data.levels_of(0, 1);
+        assert_eq!(l, data.levels_of(1, 0));
+        let col = |name: &str| data.columns().iter().position(|c| c.name == name).unwrap();
+        (l[col("given_name")], l[col("surname")])
+    }
+
+    fn swapped() -> (Option<u8>, Option<u8>) {
+        (
+            ColumnKind::Given.swapped_level(),
+            ColumnKind::Surname.swapped_level(),
+        )
+    }
+
+    #[test]
+    fn a_swapped_pair_gets_the_swap_level_in_both_columns() {
+        for (a, b) in [
+            (["Пётр", "Иванов"], ["Иванов", "Пётр"]),
+            (["Мария", "Иванова"], ["Иванова", "Мария"]),
+            (["Анна", "Ковальская"], ["Ковальская", "Анна"]),
+            (["kyra", "wilde"], ["wilde", "kyra"]),
+            // With a typo in one of them (FEBRL's rec-1512).
+            (["zarran", "bradshaw"], ["bradshaw", "zarrna"]),
+        ] {
+            let l = levels(
+                [a[0], a[1], "", "1985", "Москва"],
+                [b[0], b[1], "", "1985", "Москва"],
+            );
+            assert_eq!(l, swapped(), "{a:?} {b:?}");
+        }
+        let label = ColumnKind::Given.levels()[usize::from(swapped().0.unwrap())];
+        assert!(label.contains("names swapped"), "{label}");
+        let label = ColumnKind::Surname.levels()[usize::from(swapped().1.unwrap())];
+        assert!(label.contains("names swapped"), "{label}");
+    }
+
+    #[test]
+    fn one_cross_alone_is_not_a_swap() {
+        for (a, b) in [
+            // Smith's given name is Jones's surname, no more.
+            (["James", "Smith"], ["John", "James"]),
+            (["Пётр", "Иванов"], ["Иван", "Пётр"]),
+            // An initial is not enough to call a swap.
+            (["kyra", "wilde"], ["wilde", "k"]),
+        ] {
+            let (g, s) = levels(
+                [a[0], a[1], "", "1985", "Москва"],
+                [b[0], b[1], "", "1985", "Москва"],
+            );
+            assert_ne!(g, swapped().0, "{a:?} {b:?}");
+            assert_ne!(s, swapped().1, "{a:?} {b:?}");
+        }
+        // The same names in the same fields agree fully, never "swapped".
+        let (g, s) = levels(["Анна", "Анна", "", "", ""], ["Анна", "Анна", "", "", ""]);
+        assert_eq!(
+            g.map(usize::from),
+            Some(ColumnKind::Given.levels().len() - 1)
+        );
+        assert_eq!(
+            s.map(usize::from),
+            Some(ColumnKind::Surname.levels().len() - 1)
+        );
+    }
+
+    /// Two records that share nothing but their names, written the other way
+    /// round, are still compared (FEBRL's rec-822 was never compared).
+    #[test]
+    fn blocking_finds_a_swapped_pair_that_shares_nothing_else() {
+        let mut data = Dataset::new(spec());
+        push(&mut data, ["ruby", "vincent", "", "1971", "Москва"]);
+        push(&mut data, ["Анна", "Петрова", "", "1990", "Тверь"]);
+        push(&mut data, ["vincent", "ruby", "", "1985", "Казань"]);
+        let pairs = data.candidate_pairs(&mut Quiet);
+        assert!(pairs.contains(&(0, 2)), "{pairs:?}");
+        assert!(!pairs.contains(&(0, 1)), "{pairs:?}");
+    }
+
+    /// A swap never counts for more than the same names in their own fields,
+    /// even where many records have their names swapped (random pairs almost
+    /// never are, so EM alone would make a swap the strongest evidence).
+    #[test]
+    fn a_swap_counts_no_more_than_full_agreement() {
+        let mut reader = csv::Reader::from_path(testdata("russian-2k.csv")).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let mut data = Dataset::new(spec());
+        for (i, rec) in reader.records().enumerate() {
+            let rec = rec.unwrap();
+            let r = ["given_name", "surname", "patronymic", "birth_date", "city"]
+                .map(|n| rec[at(n)].to_string());
+            push(&mut data, r.each_ref().map(String::as_str));
+            if i % 4 == 0 {
+                let mut swapped = r.clone();
+                swapped.swap(0, 1);
+                push(&mut data, swapped.each_ref().map(String::as_str));
+            }
+        }
+        let model = data.link(&mut Quiet).model;
+        let mut seen = 0;
+        for (c, col) in model.units.list.iter().enumerate() {
+            if let Some(s) = col.kind.swapped_level().map(usize::from) {
+                let top = col.kind.levels().len() - 1;
+                let bits = |l: usize| (model.m[c][l] / model.u[c][l]).log2();
+                assert!(
+                    bits(s) <= bits(top) + 1e-9,
+                    "{}: {} > {}",
+                    col.name,
+                    bits(s),
+                    bits(top)
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any two names written the other way round take the swap level in
+        /// both columns; one name moved across alone never does.
+        #[test]
+        fn swapped_names_and_one_cross(
+            g in "[abde]{4,8}",
+            s in "[lmnr]{4,8}",
+            x in "[optu]{4,8}",
+            date in prop_oneof![Just(""), Just("1985"), Just("16.09.1985")],
+        ) {
+            let l = levels([&g, &s, "", date, ""], [&s, &g, "", date, ""]);
+            prop_assert_eq!(l, swapped());
+            let (lg, ls) = levels([&g, &s, "", date, ""], [&x, &g, "", date, ""]);
+            prop_assert!(lg != swapped().0 && ls != swapped().1, "{:?} {:?}", lg, ls);
+        }
+    }
+}
