@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::compare::{ColumnKind, jaro_winkler};
+use crate::compare::{ColumnKind, jaro_winkler, osa_distance};
 use crate::date::{PartialDate, Precision, parse_date, parse_year};
 use crate::groups::{self, Units};
 use crate::names::{
