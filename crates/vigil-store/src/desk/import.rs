@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use super::record::{BatchOutcome, DateRow, Origin, RecordBatch};
 use crate::StoreError;
@@ -75,23 +75,29 @@ impl Writer {
     pub(crate) async fn write(&self, batch: RecordBatch) -> Result<BatchOutcome, StoreError> {
         let conn = Arc::clone(&self.conn);
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
+        let (written, batch) = tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
             if guard.is_none() {
-                *guard = Some(open(&path)?);
+                match open(&path) {
+                    Ok(c) => *guard = Some(c),
+                    Err(e) => return (Err(e), batch),
+                }
             }
             let Some(c) = guard.as_mut() else {
-                return Err(StoreError::Direct("no connection".into()));
+                return (Err(StoreError::Direct("no connection".into())), batch);
             };
             let written = write(c, &batch);
             if written.is_err() {
                 // Opened again for the next batch, from a clean state.
                 *guard = None;
             }
-            written
+            (written, batch)
         })
         .await
-        .map_err(|_| StoreError::Direct("the import's writer thread stopped".into()))?
+        .map_err(|_| StoreError::Direct("the import's writer thread stopped".into()))?;
+        // Freed here, on the caller's thread: the writer's is the busier one.
+        drop(batch);
+        written
     }
 }
 
@@ -104,8 +110,10 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     // The file is in WAL mode already (db.rs sets it, and it persists).
     c.execute_batch(
         "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384",
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384",
     )?;
+    // A multi-row statement per table, one for full chunks and one for the rest.
+    c.set_prepared_statement_cache_capacity(32);
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Direct(format!(
@@ -195,7 +203,7 @@ fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError
 /// action count's action, a case's person, every record's source) is in the
 /// batch or already held: what the foreign keys would check row by row.
 fn check_references<'a>(tx: &Transaction<'_>, b: &'a RecordBatch) -> Result<(), StoreError> {
-    use std::collections::HashSet;
+    type HashSet<T> = foldhash::HashSet<T>;
     fn ids<'b, T>(rows: &'b [T], id: impl Fn(&'b T) -> &'b str) -> HashSet<&'b str> {
         rows.iter().map(id).collect()
     }
@@ -204,7 +212,7 @@ fn check_references<'a>(tx: &Transaction<'_>, b: &'a RecordBatch) -> Result<(), 
     let actions = ids(&b.actions, |a| a.id.as_str());
     let cases = ids(&b.cases, |c| c.id.as_str());
     // The batch's few distinct outside references, each looked up once.
-    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut seen: HashSet<(&str, &str)> = HashSet::default();
     let mut check = |table: &'static str, set: &HashSet<&str>, id: Option<&'a str>| {
         let Some(id) = id else { return Ok(()) };
         if set.contains(id) || !seen.insert((table, id)) {
@@ -245,165 +253,229 @@ fn check_references<'a>(tx: &Transaction<'_>, b: &'a RecordBatch) -> Result<(), 
     Ok(())
 }
 
+/// Rows per multi-row INSERT: SQLite runs one statement for many rows (its
+/// per-statement work, reset and commit checks, once per 64 rows instead of
+/// every row); 64 rows of 22 columns stay far below its bound-parameter limit.
+const ROWS: usize = 64;
+
+/// `INSERT INTO table (cols) VALUES (?, ...), ... ON CONFLICT DO NOTHING` for
+/// `rows` rows of `cols` values.
+fn values_sql(table_cols: &str, cols: usize, rows: usize) -> String {
+    let one = format!("({})", vec!["?"; cols].join(", "));
+    format!(
+        "INSERT INTO {table_cols} VALUES {} ON CONFLICT DO NOTHING",
+        vec![one; rows].join(", ")
+    )
+}
+
+/// Binds values one after another from a first parameter index.
+struct Binder<'s, 'c> {
+    st: &'s mut rusqlite::CachedStatement<'c>,
+    at: usize,
+}
+
+impl Binder<'_, '_> {
+    fn put<T: rusqlite::ToSql>(&mut self, v: T) -> rusqlite::Result<&mut Self> {
+        self.at += 1;
+        self.st.raw_bind_parameter(self.at, v)?;
+        Ok(self)
+    }
+}
+
+/// Inserts `rows` in statements of `ROWS` rows; returns how many were new.
+fn insert_rows<T>(
+    tx: &Transaction<'_>,
+    table_cols: &str,
+    cols: usize,
+    rows: &[T],
+    mut bind: impl FnMut(&mut Binder<'_, '_>, &T) -> rusqlite::Result<()>,
+) -> Result<u64, StoreError> {
+    let mut inserted = 0u64;
+    for chunk in rows.chunks(ROWS) {
+        let mut st = tx.prepare_cached(&values_sql(table_cols, cols, chunk.len()))?;
+        let mut b = Binder { st: &mut st, at: 0 };
+        for r in chunk {
+            bind(&mut b, r)?;
+        }
+        inserted += st.raw_execute()? as u64;
+    }
+    Ok(inserted)
+}
+
 fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
     let mut outcome = BatchOutcome::default();
     let mut days = DayText::default();
     let mut date = String::new();
-
-    let mut q = tx.prepare_cached(
-        "INSERT INTO record_sources (id, kind, report_id, file_sha256, sealed, added) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-    )?;
-    for s in &b.sources {
-        q.execute(params![
-            s.id,
-            s.kind,
-            s.report_id,
-            s.file_sha256,
-            s.sealed,
-            days.of(s.added)
-        ])?;
-    }
-
-    let mut q = tx.prepare_cached(
-        "INSERT INTO record_persons (id, sealed, gender, region, roles, consent, source_id, \
-         source_row, version, changed, changed_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING",
-    )?;
     let mut roles = String::new();
-    for p in &b.persons {
-        let (source, row) = origin(&p.origin);
-        roles.clear();
-        for (i, r) in p.roles.iter().enumerate() {
-            if i > 0 {
-                roles.push(' ');
+
+    insert_rows(
+        tx,
+        "record_sources (id, kind, report_id, file_sha256, sealed, added)",
+        6,
+        &b.sources,
+        |q, s| {
+            q.put(&s.id)?
+                .put(&s.kind)?
+                .put(&s.report_id)?
+                .put(&s.file_sha256)?
+                .put(&s.sealed)?
+                .put(days.of(s.added))?;
+            Ok(())
+        },
+    )?;
+
+    outcome.persons = insert_rows(
+        tx,
+        "record_persons (id, sealed, gender, region, roles, consent, source_id, source_row, \
+         version, changed, changed_by)",
+        11,
+        &b.persons,
+        |q, p| {
+            let (source, row) = origin(&p.origin);
+            roles.clear();
+            for (i, r) in p.roles.iter().enumerate() {
+                if i > 0 {
+                    roles.push(' ');
+                }
+                roles.push_str(r);
             }
-            roles.push_str(r);
-        }
-        let changed = days.of(p.stamp.changed);
-        outcome.persons += q.execute(params![
-            p.id,
-            p.sealed,
-            p.gender,
-            p.region,
-            roles,
-            p.consent,
-            source,
-            row,
-            p.stamp.version,
-            changed,
-            p.stamp.changed_by
-        ])? as u64;
-    }
+            q.put(&p.id)?
+                .put(&p.sealed)?
+                .put(&p.gender)?
+                .put(&p.region)?
+                .put(roles.as_str())?
+                .put(&p.consent)?
+                .put(source)?
+                .put(row)?
+                .put(p.stamp.version)?
+                .put(days.of(p.stamp.changed))?
+                .put(&p.stamp.changed_by)?;
+            Ok(())
+        },
+    )?;
 
-    let mut q = tx.prepare_cached(
-        "INSERT INTO record_actions (id, date, date_precision, region, city, kind, topic, \
-         organiser, authorised, verification, sealed, source_id, source_row, version, changed, \
-         changed_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-         ON CONFLICT DO NOTHING",
+    outcome.actions = insert_rows(
+        tx,
+        "record_actions (id, date, date_precision, region, city, kind, topic, organiser, \
+         authorised, verification, sealed, source_id, source_row, version, changed, changed_by)",
+        16,
+        &b.actions,
+        |q, a| {
+            let (source, row) = origin(&a.origin);
+            let day = date_text(&a.date, &mut date).map(|()| date.as_str());
+            q.put(&a.id)?
+                .put(day)?
+                .put(a.date.precision)?
+                .put(&a.region)?
+                .put(&a.city)?
+                .put(&a.kind)?
+                .put(&a.topic)?
+                .put(&a.organiser)?
+                .put(&a.authorised)?
+                .put(&a.verification)?
+                .put(&a.sealed)?
+                .put(source)?
+                .put(row)?
+                .put(a.stamp.version)?
+                .put(days.of(a.stamp.changed))?
+                .put(&a.stamp.changed_by)?;
+            Ok(())
+        },
     )?;
-    let mut stations = tx.prepare_cached(
-        "INSERT INTO record_action_stations (action_id, station) VALUES (?1, ?2) \
-         ON CONFLICT DO NOTHING",
+    let stations: Vec<(&str, &str)> = b
+        .actions
+        .iter()
+        .flat_map(|a| a.stations.iter().map(move |s| (a.id.as_str(), s.as_str())))
+        .collect();
+    insert_rows(
+        tx,
+        "record_action_stations (action_id, station)",
+        2,
+        &stations,
+        |q, (a, s)| {
+            q.put(a)?.put(s)?;
+            Ok(())
+        },
     )?;
-    for a in &b.actions {
-        let (source, row) = origin(&a.origin);
-        let day = date_text(&a.date, &mut date).map(|()| date.as_str());
-        let changed = days.of(a.stamp.changed);
-        outcome.actions += q.execute(params![
-            a.id,
-            day,
-            a.date.precision,
-            a.region,
-            a.city,
-            a.kind,
-            a.topic,
-            a.organiser,
-            a.authorised,
-            a.verification,
-            a.sealed,
-            source,
-            row,
-            a.stamp.version,
-            changed,
-            a.stamp.changed_by
-        ])? as u64;
-        for s in &a.stations {
-            stations.execute(params![a.id, s])?;
-        }
-    }
 
-    let mut q = tx.prepare_cached(
-        "INSERT INTO record_action_counts (action_id, source_id, detained) VALUES (?1, ?2, ?3) \
-         ON CONFLICT DO NOTHING",
+    insert_rows(
+        tx,
+        "record_action_counts (action_id, source_id, detained)",
+        3,
+        &b.counts,
+        |q, n| {
+            q.put(&n.action_id)?
+                .put(&n.source_id)?
+                .put(i64::try_from(n.detained).unwrap_or(i64::MAX))?;
+            Ok(())
+        },
     )?;
-    for n in &b.counts {
-        q.execute(params![
-            n.action_id,
-            n.source_id,
-            i64::try_from(n.detained).unwrap_or(i64::MAX)
-        ])?;
-    }
 
-    let mut q = tx.prepare_cached(
-        "INSERT INTO record_cases (id, person_id, sealed, version, changed, changed_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+    insert_rows(
+        tx,
+        "record_cases (id, person_id, sealed, version, changed, changed_by)",
+        6,
+        &b.cases,
+        |q, c| {
+            q.put(&c.id)?
+                .put(&c.person_id)?
+                .put(&c.sealed)?
+                .put(c.stamp.version)?
+                .put(days.of(c.stamp.changed))?
+                .put(&c.stamp.changed_by)?;
+            Ok(())
+        },
     )?;
-    for c in &b.cases {
-        let changed = days.of(c.stamp.changed);
-        q.execute(params![
-            c.id,
-            c.person_id,
-            c.sealed,
-            c.stamp.version,
-            changed,
-            c.stamp.changed_by
-        ])?;
-    }
 
-    let mut q = tx.prepare_cached(
-        "INSERT INTO record_events (id, person_id, action_id, case_id, kind, date, date_precision, \
-         region, city, police_station, court, trigger_kind, fine_rub, arrest_days, sentence, \
-         verification, sealed, source_id, source_row, version, changed, changed_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO NOTHING",
+    outcome.events = insert_rows(
+        tx,
+        "record_events (id, person_id, action_id, case_id, kind, date, date_precision, region, \
+         city, police_station, court, trigger_kind, fine_rub, arrest_days, sentence, \
+         verification, sealed, source_id, source_row, version, changed, changed_by)",
+        22,
+        &b.events,
+        |q, e| {
+            let (source, row) = origin(&e.origin);
+            let day = date_text(&e.date, &mut date).map(|()| date.as_str());
+            q.put(&e.id)?
+                .put(&e.person_id)?
+                .put(&e.action_id)?
+                .put(&e.case_id)?
+                .put(&e.kind)?
+                .put(day)?
+                .put(e.date.precision)?
+                .put(&e.region)?
+                .put(&e.city)?
+                .put(&e.police_station)?
+                .put(&e.court)?
+                .put(&e.trigger)?
+                .put(e.fine_rub)?
+                .put(e.arrest_days)?
+                .put(&e.sentence)?
+                .put(&e.verification)?
+                .put(&e.sealed)?
+                .put(source)?
+                .put(row)?
+                .put(e.stamp.version)?
+                .put(days.of(e.stamp.changed))?
+                .put(&e.stamp.changed_by)?;
+            Ok(())
+        },
     )?;
-    let mut articles = tx.prepare_cached(
-        "INSERT INTO record_event_articles (event_id, article) VALUES (?1, ?2) \
-         ON CONFLICT DO NOTHING",
+    let articles: Vec<(&str, &str)> = b
+        .events
+        .iter()
+        .flat_map(|e| e.articles.iter().map(move |x| (e.id.as_str(), x.as_str())))
+        .collect();
+    insert_rows(
+        tx,
+        "record_event_articles (event_id, article)",
+        2,
+        &articles,
+        |q, (e, x)| {
+            q.put(e)?.put(x)?;
+            Ok(())
+        },
     )?;
-    for e in &b.events {
-        let (source, row) = origin(&e.origin);
-        let day = date_text(&e.date, &mut date).map(|()| date.as_str());
-        let changed = days.of(e.stamp.changed);
-        outcome.events += q.execute(params![
-            e.id,
-            e.person_id,
-            e.action_id,
-            e.case_id,
-            e.kind,
-            day,
-            e.date.precision,
-            e.region,
-            e.city,
-            e.police_station,
-            e.court,
-            e.trigger,
-            e.fine_rub,
-            e.arrest_days,
-            e.sentence,
-            e.verification,
-            e.sealed,
-            source,
-            row,
-            e.stamp.version,
-            changed,
-            e.stamp.changed_by
-        ])? as u64;
-        for a in &e.articles {
-            articles.execute(params![e.id, a])?;
-        }
-    }
     Ok(outcome)
 }
