@@ -67,6 +67,9 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// importfast: from the bulk import's own SQLite connection (desk/import.rs).
+    #[error("database error: {0}")]
+    Direct(String),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error("no such record")]
@@ -97,7 +100,7 @@ pub async fn open_intake(url: &str) -> Result<Arc<dyn IntakeStore>, StoreError> 
 /// running the desk's migrations (and only those).
 pub async fn open_desk(url: &str) -> Result<Arc<dyn DeskStore>, StoreError> {
     let db = db::Db::open(url, migrate::Zone::Desk).await?;
-    Ok(Arc::new(desk::DeskDb { db }))
+    Ok(Arc::new(desk::DeskDb::new(db)))
 }
 
 /// The SQLite URL for a file inside a zone's data folder.

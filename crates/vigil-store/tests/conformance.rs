@@ -134,6 +134,7 @@ conformance!(
     record_edits_keep_every_previous_version,
     record_counts_follow_the_counting_rules,
     record_write_rerunnable_is_idempotent_and_all_or_nothing,
+    record_import_checks_references_and_keeps_counting_facts,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
     // deskaccess (issue 11)
@@ -1762,6 +1763,155 @@ async fn record_write_rerunnable_is_idempotent_and_all_or_nothing(f: Fresh) {
         ..RecordBatch::default()
     };
     assert_eq!(s.record_write(&later).await.unwrap().persons, 1);
+}
+
+// importfast: the bulk import's own write path (on an SQLite file, its own
+// connection, references checked per batch, the facts' blocks dropped once
+// per batch instead of by a trigger per row).
+async fn record_import_checks_references_and_keeps_counting_facts(f: Fresh) {
+    let s = f.desk().await;
+    let total = |s: Arc<dyn DeskStore>| async move {
+        let q = CountQuery {
+            by: vec![],
+            from: None,
+            to: None,
+        };
+        let t = s.record_count_with_total(&q).await.unwrap().1;
+        (t.actions, t.detentions, t.persons)
+    };
+    let mut a1 = action("a1", "2013-05-06", "RU-MOW", "rally");
+    a1.stations = vec!["ОВД Басманное".into(), "ОВД Тверское".into()];
+    let mut e1 = event(
+        "e1",
+        Some("p1"),
+        Some("a1"),
+        "detention",
+        "2013-05-06",
+        "RU-MOW",
+    );
+    e1.articles = vec!["adm-20.2-5".into()];
+    let first = RecordBatch {
+        sources: vec![source("s1")],
+        persons: vec![person("p1")],
+        actions: vec![a1.clone()],
+        counts: vec![count("a1", "s1", 3)],
+        events: vec![e1.clone()],
+        ..RecordBatch::default()
+    };
+    let done = s.record_import(first.clone()).await.unwrap();
+    assert_eq!((done.persons, done.actions, done.events), (1, 1, 1));
+    assert_eq!(s.record_action("a1").await.unwrap(), Some(a1));
+    assert_eq!(s.record_event("e1").await.unwrap(), Some(e1));
+    assert_eq!(s.record_person("p1").await.unwrap(), Some(person("p1")));
+    s.record_prepare_counting().await.unwrap();
+    assert_eq!(total(s.clone()).await, (1, 3, 1));
+
+    // A later batch names the earlier action: its event is counted (the
+    // blocks the facts were read from are dropped by the batch).
+    let second = RecordBatch {
+        sources: vec![source("s1")],
+        persons: vec![person("p2"), person("p3")],
+        events: vec![
+            event(
+                "e2",
+                Some("p2"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event(
+                "e3",
+                Some("p3"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+            event(
+                "e4",
+                Some("p3"),
+                Some("a1"),
+                "detention",
+                "2013-05-06",
+                "RU-MOW",
+            ),
+        ],
+        ..RecordBatch::default()
+    };
+    let done = s.record_import(second.clone()).await.unwrap();
+    assert_eq!((done.persons, done.actions, done.events), (2, 0, 3));
+    // Three named detainees against a reported 3 (p3 once per action).
+    assert_eq!(total(s.clone()).await, (1, 3, 3));
+    let again = s.record_import(second).await.unwrap();
+    assert_eq!((again.persons, again.actions, again.events), (0, 0, 0));
+    let again = s.record_import(first).await.unwrap();
+    assert_eq!((again.persons, again.actions, again.events), (0, 0, 0));
+
+    // A batch naming a record neither in it nor held fails whole, whichever
+    // reference it is, and the store goes on.
+    let ghost = |e: EventRow| RecordBatch {
+        sources: vec![source("s2")],
+        persons: vec![person("p9")],
+        events: vec![e],
+        ..RecordBatch::default()
+    };
+    let mut no_case = event("e9", Some("p9"), None, "fine", "2013-05-07", "RU-MOW");
+    no_case.case_id = Some("ghost".into());
+    let mut no_source = event("e9", Some("p9"), None, "fine", "2013-05-07", "RU-MOW");
+    no_source.origin = Some(Origin {
+        source_id: "ghost".into(),
+        row: None,
+    });
+    for bad in [
+        ghost(event(
+            "e9",
+            Some("ghost"),
+            None,
+            "fine",
+            "2013-05-07",
+            "RU-MOW",
+        )),
+        ghost(event(
+            "e9",
+            Some("p9"),
+            Some("ghost"),
+            "fine",
+            "2013-05-07",
+            "RU-MOW",
+        )),
+        ghost(no_case),
+        ghost(no_source),
+        RecordBatch {
+            counts: vec![count("ghost", "s1", 1)],
+            ..RecordBatch::default()
+        },
+    ] {
+        assert!(s.record_import(bad).await.is_err());
+    }
+    assert_eq!(s.record_source("s2").await.unwrap(), None);
+    assert_eq!(s.record_person("p9").await.unwrap(), None);
+    assert_eq!(s.record_event("e9").await.unwrap(), None);
+    assert_eq!(total(s.clone()).await, (1, 3, 3));
+
+    // The facts' triggers are in place after the imports: an ordinary write
+    // is counted too.
+    s.record_write(&RecordBatch {
+        persons: vec![person("p4")],
+        actions: vec![action("a2", "2013-06-12", "RU-SPE", "rally")],
+        events: vec![event(
+            "e5",
+            Some("p4"),
+            Some("a2"),
+            "detention",
+            "2013-06-12",
+            "RU-SPE",
+        )],
+        ..RecordBatch::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(total(s.clone()).await, (2, 4, 4));
 }
 
 // intakechan: intake_insert writes a batch in multi-row statements of 100

@@ -777,7 +777,7 @@ pub async fn import(
         let (mut imported, mut held) = (0u64, 0u64);
         while let Some((batch, valid)) = batches.recv().await {
             let Some(store) = store else { break };
-            let outcome = store.record_write_rerunnable(&batch).await?;
+            let outcome = store.record_import(batch).await?;
             let new = new_rows(mapping.table, &outcome);
             imported += new;
             held += valid - new.min(valid);

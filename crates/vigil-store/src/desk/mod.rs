@@ -9,6 +9,7 @@ pub(crate) mod coding;
 pub(crate) mod counts;
 mod facts;
 pub(crate) mod history;
+mod import;
 mod messages;
 pub(crate) mod record;
 mod reports;
@@ -94,6 +95,15 @@ pub trait DeskStore: Send + Sync {
         &self,
         batch: &RecordBatch,
     ) -> Result<BatchOutcome, StoreError>;
+
+    // --- importfast: the bulk import's write path (import.rs) ---
+
+    /// Like `record_write_rerunnable`, for an import's batches, which name only
+    /// records of the same batch or already held: on an SQLite file the batch
+    /// is written on a connection and a thread of the import's own, while the
+    /// caller makes the next one. A batch that names a record neither in it nor
+    /// held is refused as a whole, as by the foreign keys.
+    async fn record_import(&self, batch: RecordBatch) -> Result<BatchOutcome, StoreError>;
 
     // --- recfast: counting facts (facts.rs) ---
 
@@ -344,6 +354,23 @@ pub trait DeskStore: Send + Sync {
 /// The desk store on either backend.
 pub(crate) struct DeskDb {
     pub(crate) db: Db,
+    /// importfast: the bulk import's own connection, for an SQLite file.
+    import: Option<import::Writer>,
+}
+
+impl DeskDb {
+    pub(crate) fn new(db: Db) -> DeskDb {
+        let import = match &db {
+            Db::Sqlite(pool) => {
+                let options = pool.connect_options();
+                let path = options.get_filename();
+                // An in-memory database has no file a second connection could open.
+                (path.is_file()).then(|| import::Writer::new(path))
+            }
+            Db::Postgres(_) => None,
+        };
+        DeskDb { db, import }
+    }
 }
 
 #[async_trait]
@@ -377,6 +404,13 @@ impl DeskStore for DeskDb {
         batch: &RecordBatch,
     ) -> Result<BatchOutcome, StoreError> {
         record::write_batch(&self.db, batch, record::Durability::Rerunnable).await
+    }
+
+    async fn record_import(&self, batch: RecordBatch) -> Result<BatchOutcome, StoreError> {
+        match &self.import {
+            Some(writer) => writer.write(batch).await,
+            None => record::write_batch(&self.db, &batch, record::Durability::Rerunnable).await,
+        }
     }
 
     async fn record_source(&self, id: &str) -> Result<Option<SourceRow>, StoreError> {

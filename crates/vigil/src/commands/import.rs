@@ -24,7 +24,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Rows per transaction (tests set a small one to kill an import midway).
-    #[arg(long, hide = true, default_value_t = 5_000)]
+    #[arg(long, hide = true, default_value_t = 10_000)]
     pub batch_rows: usize,
     /// The table (CSV, UTF-8, with a header row).
     #[arg(value_name = "FILE.csv")]

@@ -1,0 +1,481 @@
+//! importfast: the bulk import's write path on SQLite.
+//!
+//! An import writes a million rows. Through sqlx each value is bound, copied
+//! twice and freed on another thread (or, since recfast, packed into JSON and
+//! unpacked by SQLite again, bulk.rs). Here a connection of the import's own,
+//! on a thread of its own, binds each value of a prepared statement straight
+//! from the batch's rows and runs it once per row: no SQL text per batch, no
+//! JSON, no per-value copies beyond SQLite's own.
+//!
+//! Within each batch's transaction, and only there:
+//! - foreign keys are not checked per row: an import's batch names only
+//!   records of the same batch or already held (the importer makes them so;
+//!   `check_references` below verifies every reference of the batch by set
+//!   lookups before anything is written, so a batch that names an unknown
+//!   record is refused as a whole, as the foreign keys would refuse it);
+//! - the counting facts' insert triggers of migration 0008 are set aside
+//!   (dropped and created again from their own stored text before the
+//!   commit), and the blocks of the rows inserted are dropped once for the
+//!   batch: the same blocks the triggers would have dropped row by row. The
+//!   transaction is all or nothing, so no other connection ever sees the
+//!   schema without them, and a killed import leaves them in place.
+//!
+//! Durability as `Durability::Rerunnable`: `synchronous=NORMAL` in WAL mode (a
+//! power loss may undo the last batches, never corrupt the file; the import
+//! is re-run and skips what is held).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use super::record::{BatchOutcome, DateRow, Origin, RecordBatch};
+use crate::StoreError;
+
+/// The insert triggers (migration 0008) whose work a batch does once.
+const FACT_TRIGGERS: [(&str, &str, &str); 2] = [
+    (
+        "record_events_facts_insert",
+        "record_events",
+        "record_event_facts",
+    ),
+    (
+        "record_actions_facts_insert",
+        "record_actions",
+        "record_action_facts",
+    ),
+];
+/// Rowids per block of counting facts (facts.rs, migration 0008).
+const FACT_SHIFT: i64 = 14;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        // SQLite's messages name tables and columns, never values.
+        StoreError::Direct(e.to_string())
+    }
+}
+
+/// The import's own connection to an SQLite desk file, opened on first use.
+pub(crate) struct Writer {
+    path: PathBuf,
+    conn: Arc<Mutex<Option<Connection>>>,
+}
+
+impl Writer {
+    pub(crate) fn new(path: &Path) -> Writer {
+        Writer {
+            path: path.to_owned(),
+            conn: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Writes one batch in one transaction on a blocking thread, so that the
+    /// caller's thread goes on reading and sealing the next batch meanwhile.
+    pub(crate) async fn write(&self, batch: RecordBatch) -> Result<BatchOutcome, StoreError> {
+        let conn = Arc::clone(&self.conn);
+        let path = self.path.clone();
+        let (written, batch) = tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+            if guard.is_none() {
+                match open(&path) {
+                    Ok(c) => *guard = Some(c),
+                    Err(e) => return (Err(e), batch),
+                }
+            }
+            let Some(c) = guard.as_mut() else {
+                return (Err(StoreError::Direct("no connection".into())), batch);
+            };
+            let written = write(c, &batch);
+            if written.is_err() {
+                // Opened again for the next batch, from a clean state.
+                *guard = None;
+            }
+            (written, batch)
+        })
+        .await
+        .map_err(|_| StoreError::Direct("the import's writer thread stopped".into()))?;
+        // Freed here, on the caller's thread: the writer's is the busier one.
+        drop(batch);
+        written
+    }
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(Duration::from_secs(10))?;
+    // The file is in WAL mode already (db.rs sets it, and it persists).
+    c.execute_batch(
+        "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384",
+    )?;
+    // A multi-row statement per table, one for full chunks and one for the rest.
+    c.set_prepared_statement_cache_capacity(32);
+    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Direct(format!(
+            "the desk database is in journal mode {mode}, not WAL"
+        )));
+    }
+    Ok(c)
+}
+
+fn origin(o: &Option<Origin>) -> (Option<&str>, Option<i64>) {
+    (
+        o.as_ref().map(|o| o.source_id.as_str()),
+        o.as_ref().and_then(|o| o.row),
+    )
+}
+
+/// Days written as text, remembered: a batch repeats a few days many times.
+#[derive(Default)]
+struct DayText {
+    last: Option<(vigil_core::Day, String)>,
+}
+
+impl DayText {
+    fn of(&mut self, d: vigil_core::Day) -> &str {
+        if self.last.as_ref().is_none_or(|(day, _)| *day != d) {
+            self.last = Some((d, d.to_string()));
+        }
+        self.last.as_ref().map_or("", |(_, s)| s.as_str())
+    }
+}
+
+fn date_text(d: &DateRow, buf: &mut String) -> Option<()> {
+    use std::fmt::Write as _;
+    let day = d.day?;
+    buf.clear();
+    write!(buf, "{day}").ok()
+}
+
+fn max_rowid(tx: &Transaction<'_>, table: &str) -> Result<i64, StoreError> {
+    Ok(tx.query_row(
+        &format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    check_references(&tx, b)?;
+    // The facts' insert triggers, set aside for this transaction only.
+    let mut triggers = Vec::new();
+    for (name, table, facts) in FACT_TRIGGERS {
+        let sql: Option<String> = tx
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .ok();
+        if let Some(sql) = sql {
+            let before = max_rowid(&tx, table)?;
+            tx.execute_batch(&format!("DROP TRIGGER {name}"))?;
+            triggers.push((sql, table, facts, before));
+        }
+    }
+    let outcome = insert(&tx, b)?;
+    for (sql, table, facts, before) in &triggers {
+        let after = max_rowid(&tx, table)?;
+        if after > *before {
+            // New rows take rowids above every held one (SQLite's rule while
+            // the largest is below i64::MAX; otherwise it picks free ones at
+            // random, and every block goes).
+            let from = if after == i64::MAX {
+                0
+            } else {
+                (before + 1) >> FACT_SHIFT
+            };
+            tx.execute(&format!("DELETE FROM {facts} WHERE block >= ?1"), [from])?;
+        }
+        tx.execute_batch(sql)?;
+    }
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// Every record the batch names (an event's person, action and case, an
+/// action count's action, a case's person, every record's source) is in the
+/// batch or already held: what the foreign keys would check row by row.
+fn check_references<'a>(tx: &Transaction<'_>, b: &'a RecordBatch) -> Result<(), StoreError> {
+    type HashSet<T> = foldhash::HashSet<T>;
+    fn ids<'b, T>(rows: &'b [T], id: impl Fn(&'b T) -> &'b str) -> HashSet<&'b str> {
+        rows.iter().map(id).collect()
+    }
+    let sources = ids(&b.sources, |s| s.id.as_str());
+    let persons = ids(&b.persons, |p| p.id.as_str());
+    let actions = ids(&b.actions, |a| a.id.as_str());
+    let cases = ids(&b.cases, |c| c.id.as_str());
+    // The batch's few distinct outside references, each looked up once.
+    let mut seen: HashSet<(&str, &str)> = HashSet::default();
+    let mut check = |table: &'static str, set: &HashSet<&str>, id: Option<&'a str>| {
+        let Some(id) = id else { return Ok(()) };
+        if set.contains(id) || !seen.insert((table, id)) {
+            return Ok(());
+        }
+        let held: bool = tx
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"
+            ))?
+            .query_row([id], |r| r.get(0))?;
+        if held {
+            Ok(())
+        } else {
+            Err(StoreError::Direct(format!(
+                "FOREIGN KEY constraint failed: the batch names a record of {table} that is neither in it nor held"
+            )))
+        }
+    };
+    for p in &b.persons {
+        check("record_sources", &sources, origin(&p.origin).0)?;
+    }
+    for a in &b.actions {
+        check("record_sources", &sources, origin(&a.origin).0)?;
+    }
+    for n in &b.counts {
+        check("record_actions", &actions, Some(&n.action_id))?;
+        check("record_sources", &sources, Some(&n.source_id))?;
+    }
+    for c in &b.cases {
+        check("record_persons", &persons, Some(&c.person_id))?;
+    }
+    for e in &b.events {
+        check("record_sources", &sources, origin(&e.origin).0)?;
+        check("record_persons", &persons, e.person_id.as_deref())?;
+        check("record_actions", &actions, e.action_id.as_deref())?;
+        check("record_cases", &cases, e.case_id.as_deref())?;
+    }
+    Ok(())
+}
+
+/// Rows per multi-row INSERT: SQLite runs one statement for many rows (its
+/// per-statement work, reset and commit checks, once per 64 rows instead of
+/// every row); 64 rows of 22 columns stay far below its bound-parameter limit.
+const ROWS: usize = 64;
+
+/// `INSERT INTO table (cols) VALUES (?, ...), ... ON CONFLICT DO NOTHING` for
+/// `rows` rows of `cols` values.
+fn values_sql(table_cols: &str, cols: usize, rows: usize) -> String {
+    let one = format!("({})", vec!["?"; cols].join(", "));
+    format!(
+        "INSERT INTO {table_cols} VALUES {} ON CONFLICT DO NOTHING",
+        vec![one; rows].join(", ")
+    )
+}
+
+/// Binds values one after another from a first parameter index.
+struct Binder<'s, 'c> {
+    st: &'s mut rusqlite::CachedStatement<'c>,
+    at: usize,
+}
+
+impl Binder<'_, '_> {
+    fn put<T: rusqlite::ToSql>(&mut self, v: T) -> rusqlite::Result<&mut Self> {
+        self.at += 1;
+        self.st.raw_bind_parameter(self.at, v)?;
+        Ok(self)
+    }
+}
+
+/// Inserts `rows` in statements of `ROWS` rows; returns how many were new.
+fn insert_rows<T>(
+    tx: &Transaction<'_>,
+    table_cols: &str,
+    cols: usize,
+    rows: &[T],
+    mut bind: impl FnMut(&mut Binder<'_, '_>, &T) -> rusqlite::Result<()>,
+) -> Result<u64, StoreError> {
+    let mut inserted = 0u64;
+    for chunk in rows.chunks(ROWS) {
+        let mut st = tx.prepare_cached(&values_sql(table_cols, cols, chunk.len()))?;
+        let mut b = Binder { st: &mut st, at: 0 };
+        for r in chunk {
+            bind(&mut b, r)?;
+        }
+        inserted += st.raw_execute()? as u64;
+    }
+    Ok(inserted)
+}
+
+fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
+    let mut outcome = BatchOutcome::default();
+    let mut days = DayText::default();
+    let mut date = String::new();
+    let mut roles = String::new();
+
+    insert_rows(
+        tx,
+        "record_sources (id, kind, report_id, file_sha256, sealed, added)",
+        6,
+        &b.sources,
+        |q, s| {
+            q.put(&s.id)?
+                .put(&s.kind)?
+                .put(&s.report_id)?
+                .put(&s.file_sha256)?
+                .put(&s.sealed)?
+                .put(days.of(s.added))?;
+            Ok(())
+        },
+    )?;
+
+    outcome.persons = insert_rows(
+        tx,
+        "record_persons (id, sealed, gender, region, roles, consent, source_id, source_row, \
+         version, changed, changed_by)",
+        11,
+        &b.persons,
+        |q, p| {
+            let (source, row) = origin(&p.origin);
+            roles.clear();
+            for (i, r) in p.roles.iter().enumerate() {
+                if i > 0 {
+                    roles.push(' ');
+                }
+                roles.push_str(r);
+            }
+            q.put(&p.id)?
+                .put(&p.sealed)?
+                .put(&p.gender)?
+                .put(&p.region)?
+                .put(roles.as_str())?
+                .put(&p.consent)?
+                .put(source)?
+                .put(row)?
+                .put(p.stamp.version)?
+                .put(days.of(p.stamp.changed))?
+                .put(&p.stamp.changed_by)?;
+            Ok(())
+        },
+    )?;
+
+    outcome.actions = insert_rows(
+        tx,
+        "record_actions (id, date, date_precision, region, city, kind, topic, organiser, \
+         authorised, verification, sealed, source_id, source_row, version, changed, changed_by)",
+        16,
+        &b.actions,
+        |q, a| {
+            let (source, row) = origin(&a.origin);
+            let day = date_text(&a.date, &mut date).map(|()| date.as_str());
+            q.put(&a.id)?
+                .put(day)?
+                .put(a.date.precision)?
+                .put(&a.region)?
+                .put(&a.city)?
+                .put(&a.kind)?
+                .put(&a.topic)?
+                .put(&a.organiser)?
+                .put(&a.authorised)?
+                .put(&a.verification)?
+                .put(&a.sealed)?
+                .put(source)?
+                .put(row)?
+                .put(a.stamp.version)?
+                .put(days.of(a.stamp.changed))?
+                .put(&a.stamp.changed_by)?;
+            Ok(())
+        },
+    )?;
+    let stations: Vec<(&str, &str)> = b
+        .actions
+        .iter()
+        .flat_map(|a| a.stations.iter().map(move |s| (a.id.as_str(), s.as_str())))
+        .collect();
+    insert_rows(
+        tx,
+        "record_action_stations (action_id, station)",
+        2,
+        &stations,
+        |q, (a, s)| {
+            q.put(a)?.put(s)?;
+            Ok(())
+        },
+    )?;
+
+    insert_rows(
+        tx,
+        "record_action_counts (action_id, source_id, detained)",
+        3,
+        &b.counts,
+        |q, n| {
+            q.put(&n.action_id)?
+                .put(&n.source_id)?
+                .put(i64::try_from(n.detained).unwrap_or(i64::MAX))?;
+            Ok(())
+        },
+    )?;
+
+    insert_rows(
+        tx,
+        "record_cases (id, person_id, sealed, version, changed, changed_by)",
+        6,
+        &b.cases,
+        |q, c| {
+            q.put(&c.id)?
+                .put(&c.person_id)?
+                .put(&c.sealed)?
+                .put(c.stamp.version)?
+                .put(days.of(c.stamp.changed))?
+                .put(&c.stamp.changed_by)?;
+            Ok(())
+        },
+    )?;
+
+    outcome.events = insert_rows(
+        tx,
+        "record_events (id, person_id, action_id, case_id, kind, date, date_precision, region, \
+         city, police_station, court, trigger_kind, fine_rub, arrest_days, sentence, \
+         verification, sealed, source_id, source_row, version, changed, changed_by)",
+        22,
+        &b.events,
+        |q, e| {
+            let (source, row) = origin(&e.origin);
+            let day = date_text(&e.date, &mut date).map(|()| date.as_str());
+            q.put(&e.id)?
+                .put(&e.person_id)?
+                .put(&e.action_id)?
+                .put(&e.case_id)?
+                .put(&e.kind)?
+                .put(day)?
+                .put(e.date.precision)?
+                .put(&e.region)?
+                .put(&e.city)?
+                .put(&e.police_station)?
+                .put(&e.court)?
+                .put(&e.trigger)?
+                .put(e.fine_rub)?
+                .put(e.arrest_days)?
+                .put(&e.sentence)?
+                .put(&e.verification)?
+                .put(&e.sealed)?
+                .put(source)?
+                .put(row)?
+                .put(e.stamp.version)?
+                .put(days.of(e.stamp.changed))?
+                .put(&e.stamp.changed_by)?;
+            Ok(())
+        },
+    )?;
+    let articles: Vec<(&str, &str)> = b
+        .events
+        .iter()
+        .flat_map(|e| e.articles.iter().map(move |x| (e.id.as_str(), x.as_str())))
+        .collect();
+    insert_rows(
+        tx,
+        "record_event_articles (event_id, article)",
+        2,
+        &articles,
+        |q, (e, x)| {
+            q.put(e)?.put(x)?;
+            Ok(())
+        },
+    )?;
+    Ok(outcome)
+}
