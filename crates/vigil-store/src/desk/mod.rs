@@ -10,6 +10,7 @@ pub(crate) mod counts;
 mod facts;
 pub(crate) mod history;
 mod messages;
+mod pubread;
 pub(crate) mod record;
 mod reports;
 pub(crate) mod urgent;
