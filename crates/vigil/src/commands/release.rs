@@ -273,7 +273,8 @@ pub async fn publish_record(
         let page = store
             .record_event_facts_page(after.as_deref(), PAGE)
             .await?;
-        for e in &page {
+        let (read_now, last) = (page.len(), page.last().map(|e| e.id.clone()));
+        for e in page {
             let date = vigil_record::model::date_from_row(e.date);
             latest = latest.max(date.start);
             // Outside a public action, no finer than the month.
@@ -285,19 +286,19 @@ pub async fn publish_record(
             } else {
                 date
             };
-            table.push_event(&PublicEvent {
-                kind: e.kind.clone(),
+            table.push_event_owned(PublicEvent {
+                kind: e.kind,
                 date: date_text(shown),
-                region: e.region.clone(),
-                articles: e.articles.clone(),
-                trigger: e.trigger.clone(),
-                action_id: e.action_id.clone(),
+                region: e.region,
+                articles: e.articles,
+                trigger: e.trigger,
+                action_id: e.action_id,
             })?;
         }
-        read.events += page.len() as u64;
-        progress.0.inc(page.len() as u64);
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => after = Some(last.id.clone()),
+        read.events += read_now as u64;
+        progress.0.inc(read_now as u64);
+        match last {
+            Some(last) if read_now == PAGE as usize => after = Some(last),
             _ => break,
         }
     }
