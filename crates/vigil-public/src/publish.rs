@@ -144,13 +144,14 @@ impl Publication {
                 };
                 let writers = [open(&paths[0])?, open(&paths[1])?];
                 self.page_rows.insert(id.clone(), paths);
-                Some(Writer::page(d.clone(), meta.clone(), writers))
+                Some(Writer::page(d.clone(), meta.clone(), writers).map_err(io(&self.out))?)
             }
         };
+        let files = Writer::files(files).map_err(io(&self.out))?;
         Ok(RecordTable {
             publication: self,
             meta,
-            files: Some(Writer::files(files)),
+            files: Some(files),
             page,
             batch: Vec::with_capacity(BATCH),
         })
@@ -261,21 +262,24 @@ type Written = (StagedFile, StagedFile, Option<StagedFile>, u64);
 
 impl<T: Send + 'static> Writer<T> {
     fn spawn<S: Send + 'static>(
+        name: &str,
         mut state: S,
         mut write: impl FnMut(&mut S, &Batch) -> std::io::Result<()> + Send + 'static,
         end: impl FnOnce(S) -> std::io::Result<T> + Send + 'static,
-    ) -> Writer<T> {
+    ) -> std::io::Result<Writer<T>> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(IN_FLIGHT);
-        let thread = std::thread::spawn(move || {
-            for batch in receive {
-                write(&mut state, &batch)?;
-            }
-            end(state)
-        });
-        Writer {
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                for batch in receive {
+                    write(&mut state, &batch)?;
+                }
+                end(state)
+            })?;
+        Ok(Writer {
             send: Some(send),
             thread: Some(thread),
-        }
+        })
     }
 
     /// Hands a batch over; false if the writer has stopped (its error comes
@@ -296,8 +300,9 @@ impl<T: Send + 'static> Writer<T> {
 }
 
 impl Writer<Written> {
-    fn files(files: Files) -> Self {
+    fn files(files: Files) -> std::io::Result<Self> {
         Writer::spawn(
+            "release-files",
             files,
             |f: &mut Files, rows: &Batch| f.push_batch(rows.clone()),
             |f: Files| f.finish(),
@@ -308,8 +313,9 @@ impl Writer<Written> {
 type PageWriters = [std::io::BufWriter<fs::File>; 2];
 
 impl Writer<()> {
-    fn page(d: PublicData, meta: Table, writers: PageWriters) -> Self {
+    fn page(d: PublicData, meta: Table, writers: PageWriters) -> std::io::Result<Self> {
         Writer::spawn(
+            "release-page",
             (d, meta, writers),
             |(d, meta, writers): &mut (PublicData, Table, PageWriters), rows: &Batch| {
                 let [ru, en] = crate::site::html_rows(d, meta, rows);
