@@ -681,6 +681,46 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// pubfast: rows given in shared batches of any size (and mixed with single
+    /// rows) make the same CSV, JSON and Parquet bytes as rows given one by
+    /// one, across several Parquet row groups.
+    #[test]
+    fn batches_write_the_same_bytes_as_rows() {
+        let t = &sample()[0];
+        let rows: Vec<Vec<Cell>> = (0..2 * ROW_GROUP + 777)
+            .map(|i| match i % 3 {
+                0 => vec![Cell::Text(format!("RU-{i}")), Cell::Int(i as u64)],
+                1 => vec![Cell::Missing, Cell::Suppressed],
+                _ => vec![Cell::Text("x, \"y\"".into()), Cell::Missing],
+            })
+            .collect();
+        let write = |batched: bool| {
+            let mut f = TableFiles::new(t, Vec::new(), Vec::new(), Some(Vec::new())).unwrap();
+            let mut rest = &rows[..];
+            let mut size = 1;
+            while !rest.is_empty() {
+                let n = size.min(rest.len());
+                if batched && size % 2 == 0 {
+                    f.push_batch(std::sync::Arc::new(rest[..n].to_vec()))
+                        .unwrap();
+                } else {
+                    for r in &rest[..n] {
+                        f.push(r.clone()).unwrap();
+                    }
+                }
+                rest = &rest[n..];
+                size = size * 3 + 1;
+            }
+            let (csv, json, parquet, n) = f.finish().unwrap();
+            assert_eq!(n, rows.len() as u64);
+            (csv, json, parquet.unwrap())
+        };
+        let (one, other) = (write(false), write(true));
+        assert!(one.0 == other.0, "CSV differs");
+        assert!(one.1 == other.1, "JSON differs");
+        assert!(one.2 == other.2, "Parquet differs");
+    }
+
     pub(crate) fn sample() -> Vec<Table> {
         let col = |id: &str, kind, vocabulary: Option<&str>| Column {
             id: id.into(),

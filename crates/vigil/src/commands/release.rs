@@ -324,95 +324,122 @@ async fn stream_rows(
     let day_text = |d: Option<Day>| d.map(|d| d.to_string());
     progress.phase("actions", 0, read);
     let mut table = publication.actions(data)?;
-    let mut after: Option<ActionCursor> = None;
+    // pubfast: each next page is asked for before the rows of this one are
+    // turned into cells, so SQLite (on its own thread) reads it meanwhile.
+    let mut page = store.record_actions_page(None, PAGE).await?;
     loop {
-        let page = store.record_actions_page(after.as_ref(), PAGE).await?;
-        for row in &page {
-            let stored = &row.action;
-            let date = day_text(stored.date.day);
-            tally.action(TallyAction {
-                id: &stored.id,
-                date: date.as_deref(),
-                precision: stored.date.precision,
-                region: stored.region.as_deref(),
-                kind: &stored.kind,
-                authorised: stored.authorised.as_deref(),
-                topic: stored.topic.as_deref(),
-            });
-            tally.reported(&stored.id, row.reported);
-            let a = Action::from_row(&row.action, key)?;
-            latest = latest.max(a.date.start);
-            // Detentions by the rules of counts.rs: the larger of the distinct
-            // persons named as detained there and the highest reported count.
-            table.push_action(&PublicAction {
-                date: date_text(a.date),
-                region: a.region,
-                city: a.city,
-                place: a.details.place,
-                kind: a.kind,
-                topic: a.topic,
-                authorised: a.authorised,
-                detentions: row.named.max(row.reported),
-                id: a.id,
-            })?;
-        }
+        let after = match page.last() {
+            Some(last) if page.len() == PAGE as usize => Some(ActionCursor::after(&last.action)),
+            _ => None,
+        };
+        let next = async {
+            match &after {
+                Some(a) => store.record_actions_page(Some(a), PAGE).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let mut work = || -> Result {
+            for row in &page {
+                let stored = &row.action;
+                let date = day_text(stored.date.day);
+                tally.action(TallyAction {
+                    id: &stored.id,
+                    date: date.as_deref(),
+                    precision: stored.date.precision,
+                    region: stored.region.as_deref(),
+                    kind: &stored.kind,
+                    authorised: stored.authorised.as_deref(),
+                    topic: stored.topic.as_deref(),
+                });
+                tally.reported(&stored.id, row.reported);
+                let a = Action::from_row(&row.action, key)?;
+                latest = latest.max(a.date.start);
+                // Detentions by the rules of counts.rs: the larger of the distinct
+                // persons named as detained there and the highest reported count.
+                table.push_action(&PublicAction {
+                    date: date_text(a.date),
+                    region: a.region,
+                    city: a.city,
+                    place: a.details.place,
+                    kind: a.kind,
+                    topic: a.topic,
+                    authorised: a.authorised,
+                    detentions: row.named.max(row.reported),
+                    id: a.id,
+                })?;
+            }
+            Ok(())
+        };
+        let (next, done) = tokio::join!(next, async { work() });
+        done?;
         read.actions += page.len() as u64;
         progress.0.inc(page.len() as u64);
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => {
-                after = Some(ActionCursor::after(&last.action))
-            }
-            _ => break,
+        match next? {
+            Some(p) => page = p,
+            None => break,
         }
     }
     table.finish()?;
 
     progress.phase("events", 0, read);
     let mut table = publication.events()?;
-    let mut after: Option<String> = None;
+    let mut page = store.record_event_facts_page(None, PAGE).await?;
     loop {
-        let page = store
-            .record_event_facts_page(after.as_deref(), PAGE)
-            .await?;
-        let (read_now, last) = (page.len(), page.last().map(|e| e.id.clone()));
-        for e in page {
-            let stored = day_text(e.date.day);
-            tally.event(
-                TallyEvent {
-                    action_id: e.action_id.as_deref(),
-                    kind: &e.kind,
-                    date: stored.as_deref(),
-                    precision: e.date.precision,
-                    region: e.region.as_deref(),
-                    person: e.person_id.as_deref(),
-                },
-                e.articles.iter().map(String::as_str),
-            );
-            let date = vigil_record::model::date_from_row(e.date);
-            latest = latest.max(date.start);
-            // Outside a public action, no finer than the month.
-            let shown = if e.action_id.is_none() && date.precision == Precision::Day {
-                PartialDate {
-                    start: date.start,
-                    precision: Precision::Month,
-                }
-            } else {
-                date
-            };
-            table.push_event_owned(PublicEvent {
-                kind: e.kind,
-                date: date_text(shown),
-                region: e.region,
-                articles: e.articles,
-                trigger: e.trigger,
-                action_id: e.action_id,
-            })?;
-        }
+        let read_now = page.len();
+        let after = match page.last() {
+            Some(last) if read_now == PAGE as usize => Some(last.id.clone()),
+            _ => None,
+        };
+        let next = async {
+            match &after {
+                Some(a) => store.record_event_facts_page(Some(a), PAGE).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let rows = std::mem::take(&mut page);
+        let work = || -> Result {
+            for e in rows {
+                let stored = day_text(e.date.day);
+                tally.event(
+                    TallyEvent {
+                        action_id: e.action_id.as_deref(),
+                        kind: &e.kind,
+                        date: stored.as_deref(),
+                        precision: e.date.precision,
+                        region: e.region.as_deref(),
+                        person: e.person_id.as_deref(),
+                    },
+                    e.articles.iter().map(String::as_str),
+                );
+                let date = vigil_record::model::date_from_row(e.date);
+                latest = latest.max(date.start);
+                // Outside a public action, no finer than the month.
+                let shown = if e.action_id.is_none() && date.precision == Precision::Day {
+                    PartialDate {
+                        start: date.start,
+                        precision: Precision::Month,
+                    }
+                } else {
+                    date
+                };
+                table.push_event_owned(PublicEvent {
+                    kind: e.kind,
+                    date: date_text(shown),
+                    region: e.region,
+                    articles: e.articles,
+                    trigger: e.trigger,
+                    action_id: e.action_id,
+                })?;
+            }
+            Ok(())
+        };
+        let (next, done) = tokio::join!(next, async { work() });
+        done?;
         read.events += read_now as u64;
         progress.0.inc(read_now as u64);
-        match last {
-            Some(last) if read_now == PAGE as usize => after = Some(last),
-            _ => break,
+        match next? {
+            Some(p) => page = p,
+            None => break,
         }
     }
     table.finish()?;
