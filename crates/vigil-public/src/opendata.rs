@@ -210,6 +210,8 @@ pub struct TableFiles<W: Write + Send> {
     /// first `skip` rows of the first are already in a row group.
     batches: Vec<RowBatch>,
     skip: usize,
+    /// Rows per Parquet row group (`ROW_GROUP`; smaller in tests).
+    group_rows: usize,
     rows: u64,
 }
 
@@ -251,6 +253,7 @@ impl<W: Write + Send> TableFiles<W> {
             group: Vec::new(),
             batches: Vec::new(),
             skip: 0,
+            group_rows: ROW_GROUP,
             rows: 0,
         })
     }
@@ -263,7 +266,7 @@ impl<W: Write + Send> TableFiles<W> {
         self.text_row(&row)?;
         if let Some(w) = &mut self.parquet {
             self.group.push(row);
-            if self.group.len() == ROW_GROUP {
+            if self.group.len() == self.group_rows {
                 row_group(w, &self.columns, &self.group).map_err(io_err)?;
                 self.group.clear();
             }
@@ -295,10 +298,10 @@ impl<W: Write + Send> TableFiles<W> {
         };
         loop {
             let held: usize = self.batches.iter().map(|b| b.len()).sum::<usize>() - self.skip;
-            if held == 0 || (held < ROW_GROUP && !last) {
+            if held == 0 || (held < self.group_rows && !last) {
                 return Ok(());
             }
-            let take = held.min(ROW_GROUP);
+            let take = held.min(self.group_rows);
             let rows: Vec<&Vec<Cell>> = self
                 .batches
                 .iter()
@@ -687,7 +690,8 @@ mod tests {
     #[test]
     fn batches_write_the_same_bytes_as_rows() {
         let t = &sample()[0];
-        let rows: Vec<Vec<Cell>> = (0..2 * ROW_GROUP + 777)
+        let group_rows = 1000;
+        let rows: Vec<Vec<Cell>> = (0..2 * group_rows + 777)
             .map(|i| match i % 3 {
                 0 => vec![Cell::Text(format!("RU-{i}")), Cell::Int(i as u64)],
                 1 => vec![Cell::Missing, Cell::Suppressed],
@@ -696,6 +700,7 @@ mod tests {
             .collect();
         let write = |batched: bool| {
             let mut f = TableFiles::new(t, Vec::new(), Vec::new(), Some(Vec::new())).unwrap();
+            f.group_rows = group_rows;
             let mut rest = &rows[..];
             let mut size = 1;
             while !rest.is_empty() {
