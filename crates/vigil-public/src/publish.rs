@@ -144,15 +144,16 @@ impl Publication {
                 };
                 let writers = [open(&paths[0])?, open(&paths[1])?];
                 self.page_rows.insert(id.clone(), paths);
-                Some((d, writers))
+                Some(Writer::page(d.clone(), meta.clone(), writers).map_err(io(&self.out))?)
             }
         };
+        let files = Writer::files(files).map_err(io(&self.out))?;
         Ok(RecordTable {
             publication: self,
             meta,
             files: Some(files),
             page,
-            batch: Vec::new(),
+            batch: Vec::with_capacity(BATCH),
         })
     }
 
@@ -237,15 +238,106 @@ impl Publication {
     }
 }
 
-/// Rows buffered before their page rows are rendered.
+/// Rows handed to the writers at a time.
 const BATCH: usize = 4096;
+
+/// Batches in flight to a writer: bounds the memory a slow writer can hold up.
+const IN_FLIGHT: usize = 4;
+
+type Batch = crate::opendata::RowBatch;
+
+/// A thread writing a record table's batches (pubfast): the open-data files
+/// on one, the page rows in both languages on another, while the next page of
+/// the record is read. Each writes its batches in the order they are sent, so
+/// the bytes are those of writing them one after the other.
+struct Writer<T> {
+    send: Option<std::sync::mpsc::SyncSender<Batch>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<T>>>,
+}
+
+type Files = TableFiles<StagedFile>;
+
+/// What the files' writer ends with: CSV, JSON, Parquet, and the rows.
+type Written = (StagedFile, StagedFile, Option<StagedFile>, u64);
+
+impl<T: Send + 'static> Writer<T> {
+    fn spawn<S: Send + 'static>(
+        name: &str,
+        mut state: S,
+        mut write: impl FnMut(&mut S, &Batch) -> std::io::Result<()> + Send + 'static,
+        end: impl FnOnce(S) -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<Writer<T>> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(IN_FLIGHT);
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                for batch in receive {
+                    write(&mut state, &batch)?;
+                }
+                end(state)
+            })?;
+        Ok(Writer {
+            send: Some(send),
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands a batch over; false if the writer has stopped (its error comes
+    /// with `finish`).
+    fn send(&self, batch: &Batch) -> bool {
+        self.send
+            .as_ref()
+            .is_some_and(|s| s.send(batch.clone()).is_ok())
+    }
+
+    fn finish(mut self) -> std::io::Result<T> {
+        drop(self.send.take());
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            _ => Err(std::io::Error::other("a release writer thread stopped")),
+        }
+    }
+}
+
+impl Writer<Written> {
+    fn files(files: Files) -> std::io::Result<Self> {
+        Writer::spawn(
+            "release-files",
+            files,
+            |f: &mut Files, rows: &Batch| f.push_batch(rows.clone()),
+            |f: Files| f.finish(),
+        )
+    }
+}
+
+type PageWriters = [std::io::BufWriter<fs::File>; 2];
+
+impl Writer<()> {
+    fn page(d: PublicData, meta: Table, writers: PageWriters) -> std::io::Result<Self> {
+        Writer::spawn(
+            "release-page",
+            (d, meta, writers),
+            |(d, meta, writers): &mut (PublicData, Table, PageWriters), rows: &Batch| {
+                let [ru, en] = crate::site::html_rows(d, meta, rows);
+                writers[0].write_all(ru.as_bytes())?;
+                writers[1].write_all(en.as_bytes())
+            },
+            |(_, _, writers): (PublicData, Table, PageWriters)| {
+                for mut w in writers {
+                    w.flush()?;
+                }
+                Ok(())
+            },
+        )
+    }
+}
 
 /// One record table being streamed into a [`Publication`].
 pub struct RecordTable<'p> {
     publication: &'p mut Publication,
     meta: Table,
-    files: Option<TableFiles<StagedFile>>,
-    page: Option<(&'p PublicData, [std::io::BufWriter<fs::File>; 2])>,
+    files: Option<Writer<Written>>,
+    page: Option<Writer<()>>,
     batch: Vec<Vec<Cell>>,
 }
 
@@ -258,42 +350,58 @@ impl RecordTable<'_> {
         self.push(crate::site::tables::event_row(e))
     }
 
+    /// `push_event` without copying the event's fields.
+    pub fn push_event_owned(&mut self, e: PublicEvent) -> Result<(), PublishError> {
+        self.push(crate::site::tables::event_row_owned(e))
+    }
+
     fn push(&mut self, row: Vec<Cell>) -> Result<(), PublishError> {
-        if self.page.is_some() {
-            self.batch.push(row.clone());
-            if self.batch.len() >= BATCH {
-                self.flush_page()?;
-            }
-        }
-        if let Some(f) = &mut self.files {
-            f.push(row).map_err(io(&self.publication.out))?;
+        self.batch.push(row);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
         }
         Ok(())
     }
 
-    fn flush_page(&mut self) -> Result<(), PublishError> {
-        if let Some((d, writers)) = &mut self.page {
-            let [ru, en] = crate::site::html_rows(d, &self.meta, &self.batch);
-            let out = &self.publication.out;
-            writers[0].write_all(ru.as_bytes()).map_err(io(out))?;
-            writers[1].write_all(en.as_bytes()).map_err(io(out))?;
+    /// Sends the batch to the writers. A writer that stopped has failed: its
+    /// error is the one to report, so `finish` is called for it.
+    fn flush(&mut self) -> Result<(), PublishError> {
+        if self.batch.is_empty() {
+            return Ok(());
         }
-        self.batch.clear();
+        let batch: Batch = std::sync::Arc::new(std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(BATCH),
+        ));
+        let out = self.publication.out.clone();
+        if let Some(w) = &self.page
+            && !w.send(&batch)
+            && let Some(w) = self.page.take()
+        {
+            w.finish().map_err(io(&out))?;
+        }
+        if let Some(w) = &self.files
+            && !w.send(&batch)
+            && let Some(w) = self.files.take()
+        {
+            w.finish().map_err(io(&out))?;
+        }
         Ok(())
     }
 
     /// Ends the table: its files are complete; returns how many rows it has.
     pub fn finish(mut self) -> Result<u64, PublishError> {
-        self.flush_page()?;
-        if let Some((_, writers)) = self.page.take() {
-            for mut w in writers {
-                w.flush().map_err(io(&self.publication.out))?;
-            }
+        self.flush()?;
+        let out = self.publication.out.clone();
+        if let Some(w) = self.page.take() {
+            w.finish().map_err(io(&out))?;
         }
         let Some(files) = self.files.take() else {
-            return Ok(0);
+            return Err(io(&out)(std::io::Error::other(
+                "a release writer thread stopped",
+            )));
         };
-        let (csv, json, parquet, rows) = files.finish().map_err(io(&self.publication.out))?;
+        let (csv, json, parquet, rows) = files.finish().map_err(io(&out))?;
         let id = self.meta.id.clone();
         let staging = &mut self.publication.staging;
         staging.close(csv)?;
@@ -411,8 +519,12 @@ mod tests {
         }
         assert_eq!(t.finish().unwrap(), 5000);
         let mut t = p.events().unwrap();
-        for e in &events {
-            t.push_event(e).unwrap();
+        for (i, e) in events.iter().enumerate() {
+            if i % 2 == 0 {
+                t.push_event(e).unwrap();
+            } else {
+                t.push_event_owned(e.clone()).unwrap();
+            }
         }
         assert_eq!(t.finish().unwrap(), 9000);
         p.finish(&rest, &key, day).unwrap();

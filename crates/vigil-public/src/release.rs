@@ -103,16 +103,35 @@ fn check_path(rel: &str) -> Result<(), ReleaseError> {
 pub struct StagedFile {
     rel: String,
     path: PathBuf,
-    out: std::io::BufWriter<fs::File>,
+    /// The buffer sits above the hashing (pubfast): the hash is updated a
+    /// buffer at a time, not once per small write of the CSV or JSON writers.
+    out: std::io::BufWriter<Hashed>,
+}
+
+/// A file that hashes what is written into it.
+struct Hashed {
+    file: fs::File,
     hash: sha2::Sha256,
+}
+
+impl std::io::Write for Hashed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.file.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 impl std::io::Write for StagedFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
-        let n = self.out.write(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
+        self.out.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
@@ -185,17 +204,24 @@ impl Staging {
         let file = fs::File::create(&path).map_err(io(&path))?;
         Ok(StagedFile {
             rel: rel.to_owned(),
-            out: std::io::BufWriter::with_capacity(1 << 16, file),
-            hash: sha2::Digest::new(),
+            out: std::io::BufWriter::with_capacity(
+                1 << 16,
+                Hashed {
+                    file,
+                    hash: sha2::Digest::new(),
+                },
+            ),
             path,
         })
     }
 
     /// Finishes a file started with `create`.
-    pub fn close(&mut self, mut f: StagedFile) -> Result<(), ReleaseError> {
-        use std::io::Write;
-        f.out.flush().map_err(io(&f.path))?;
-        let hash = hex::encode(sha2::Digest::finalize(f.hash));
+    pub fn close(&mut self, f: StagedFile) -> Result<(), ReleaseError> {
+        let hashed = f
+            .out
+            .into_inner()
+            .map_err(|e| io(&f.path)(e.into_error()))?;
+        let hash = hex::encode(sha2::Digest::finalize(hashed.hash));
         self.written.insert(f.rel, hash);
         Ok(())
     }

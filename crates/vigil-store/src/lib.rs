@@ -26,7 +26,9 @@ pub mod audit {
 
 /// The record's rows and questions, as the desk store keeps and answers them.
 pub mod record {
-    pub use crate::desk::counts::{CountQuery, CountRow, StatKey};
+    pub use crate::desk::counts::{
+        BreakdownTally, CountQuery, CountRow, StatKey, TallyAction, TallyEvent,
+    };
     pub use crate::desk::history::{Edit, HistoryEntry};
     pub use crate::desk::record::{
         ActionCount, ActionCursor, ActionDetained, ActionRow, BatchOutcome, CaseRow, DateRow,

@@ -704,18 +704,266 @@ async fn scan_count(
 // an event under several articles is in each of their groups, an action in the
 // group without an article.
 
+/// Every breakdown of a release and its total, added up as the record's
+/// actions and then its events pass by (pubfast): `count_breakdowns` feeds it
+/// from its own scan, and `vigil publish` from the pages it writes anyway, so
+/// a release reads the record once. All actions come before any event.
+pub struct BreakdownTally {
+    bys: Vec<Vec<StatKey>>,
+    values: Numbered,
+    detention: u32,
+    action_ids: Numbered,
+    actions: Vec<ActionFact>,
+    persons: Numbered,
+    named: Vec<(u32, u32)>,
+    named_unknown: FastMap<u32, u64>,
+    breakdowns: Vec<Tallied>,
+    total: CountRow,
+    total_events: FastMap<u32, u64>,
+}
+
+/// An action's counted fields, as stored (`date` as `YYYY-MM-DD`).
+#[derive(Debug, Clone, Copy)]
+pub struct TallyAction<'a> {
+    pub id: &'a str,
+    pub date: Option<&'a str>,
+    pub precision: &'a str,
+    pub region: Option<&'a str>,
+    pub kind: &'a str,
+    pub authorised: Option<&'a str>,
+    pub topic: Option<&'a str>,
+}
+
+/// An event's counted fields, as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct TallyEvent<'a> {
+    pub action_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub date: Option<&'a str>,
+    pub precision: &'a str,
+    pub region: Option<&'a str>,
+    pub person: Option<&'a str>,
+}
+
 /// One breakdown's groups while the facts stream by.
-struct Breakdown<'a> {
-    by: &'a [StatKey],
+struct Tallied {
     groups: FastMap<[u32; MAX_KEYS], u32>,
     sums: Vec<Sums>,
     persons: Vec<(u32, u32)>,
 }
 
-impl Breakdown<'_> {
-    fn group(&mut self, keys: &FactKeys, article: u32) -> u32 {
-        let mut g = keys.group(self.by);
-        for (slot, k) in g.iter_mut().zip(self.by) {
+impl BreakdownTally {
+    /// A tally of the groups of each of `bys` (keys beyond the eighth ignored).
+    pub fn new(bys: &[Vec<StatKey>]) -> BreakdownTally {
+        let mut values = Numbered {
+            keep_names: true,
+            ..Numbered::default()
+        };
+        let detention = values.id("detention");
+        let bys: Vec<Vec<StatKey>> = bys
+            .iter()
+            .map(|b| b[..b.len().min(MAX_KEYS)].to_vec())
+            .collect();
+        let breakdowns = bys
+            .iter()
+            .map(|_| Tallied {
+                groups: FastMap::default(),
+                sums: Vec::new(),
+                persons: Vec::new(),
+            })
+            .collect();
+        BreakdownTally {
+            bys,
+            values,
+            detention,
+            action_ids: Numbered::default(),
+            actions: Vec::new(),
+            persons: Numbered::default(),
+            named: Vec::new(),
+            named_unknown: FastMap::default(),
+            breakdowns,
+            total: CountRow::default(),
+            total_events: FastMap::default(),
+        }
+    }
+
+    /// Whether a breakdown is by article (then each event's articles are needed).
+    pub fn with_articles(&self) -> bool {
+        self.bys.iter().any(|b| b.contains(&StatKey::Article))
+    }
+
+    /// One action.
+    pub fn action(&mut self, a: TallyAction<'_>) {
+        let TallyAction {
+            id,
+            date,
+            precision,
+            region,
+            kind,
+            authorised,
+            topic,
+        } = a;
+        let values = &mut self.values;
+        let (year, month) = year_month(values, date, precision);
+        let keys = FactKeys {
+            year,
+            month,
+            region: values.opt(region),
+            action_kind: values.id(kind),
+            event_kind: self.detention,
+            authorised: values.opt(authorised),
+            topic: values.opt(topic),
+        };
+        self.action_ids.id(id);
+        self.actions.push(ActionFact {
+            keys,
+            in_range: true,
+            reported: 0,
+        });
+    }
+
+    /// The highest number detained a source reports at the action `id`.
+    pub fn reported(&mut self, id: &str, detained: u64) {
+        if let Some(&a) = self.action_ids.ids.get(id)
+            && let Some(fact) = self.actions.get_mut(a as usize)
+        {
+            fact.reported = detained;
+        }
+    }
+
+    /// One event; `articles` in any order, each once or more.
+    pub fn event<'a>(&mut self, e: TallyEvent<'_>, articles: impl Iterator<Item = &'a str>) {
+        let TallyEvent {
+            action_id,
+            kind,
+            date,
+            precision,
+            region,
+            person,
+        } = e;
+        let detention = self.detention;
+        let values = &mut self.values;
+        let kind = values.id(kind);
+        let action = action_id.and_then(|id| self.action_ids.ids.get(id).copied());
+        let person = person.map(|p| self.persons.id(p));
+        if kind == detention
+            && let Some(a) = action
+        {
+            match person {
+                Some(p) => self.named.push((a, p)),
+                None => *self.named_unknown.entry(a).or_default() += 1,
+            }
+        }
+        let unattached_detention = kind == detention && action_id.is_none();
+        if unattached_detention {
+            self.total.detentions += 1;
+        }
+        *self.total_events.entry(kind).or_default() += 1;
+        let (year, month) = year_month(values, date, precision);
+        let of_action = action
+            .and_then(|a| self.actions.get(a as usize))
+            .map(|a| a.keys);
+        let keys = FactKeys {
+            year,
+            month,
+            region: values.opt(region),
+            action_kind: of_action.map_or(NONE, |a| a.action_kind),
+            event_kind: kind,
+            authorised: of_action.map_or(NONE, |a| a.authorised),
+            topic: of_action.map_or(NONE, |a| a.topic),
+        };
+        let mut listed: Vec<u32> = articles
+            .filter(|a| !a.is_empty())
+            .map(|a| values.id(a))
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        if listed.is_empty() {
+            listed.push(NONE);
+        }
+        for (by, b) in self.bys.iter().zip(&mut self.breakdowns) {
+            let per_article = by.contains(&StatKey::Article);
+            for &article in if per_article {
+                &listed[..]
+            } else {
+                &listed[..1]
+            } {
+                let g = b.group(by, &keys, if per_article { article } else { NONE });
+                if let Some(s) = b.sums.get_mut(g as usize) {
+                    if unattached_detention {
+                        s.detentions += 1;
+                    }
+                    *s.events.entry(kind).or_default() += 1;
+                }
+                if let Some(p) = person {
+                    b.persons.push((g, p));
+                }
+            }
+        }
+    }
+
+    /// The groups of each breakdown (sorted as `count` gives them) and the total.
+    pub fn finish(mut self) -> (Vec<Vec<CountRow>>, CountRow) {
+        let named_persons = distinct_by_first(&mut self.named);
+        let mut total = self.total;
+        for (a, fact) in self.actions.iter().enumerate() {
+            let a = u32::try_from(a).unwrap_or(u32::MAX);
+            let named = named_persons.get(&a).copied().unwrap_or(0)
+                + self.named_unknown.get(&a).copied().unwrap_or(0);
+            let detentions = named.max(fact.reported);
+            total.actions += 1;
+            total.detentions += detentions;
+            total.detentions_named += named;
+            total.detentions_reported += fact.reported;
+            for (by, b) in self.bys.iter().zip(&mut self.breakdowns) {
+                let g = b.group(by, &fact.keys, NONE);
+                if let Some(s) = b.sums.get_mut(g as usize) {
+                    s.actions += 1;
+                    s.detentions += detentions;
+                    s.detentions_named += named;
+                    s.detentions_reported += fact.reported;
+                }
+            }
+        }
+        total.persons = len(self.persons.ids.len());
+        let values = &self.values;
+        for (kind, n) in self.total_events {
+            if let Some(name) = values.name(kind) {
+                total.events.insert(name, n);
+            }
+        }
+        let mut out = Vec::with_capacity(self.breakdowns.len());
+        for (by, mut b) in self.bys.iter().zip(self.breakdowns) {
+            let persons_of = distinct_by_first(&mut b.persons);
+            let mut rows = Vec::with_capacity(b.groups.len());
+            for (g, i) in b.groups {
+                let Some(s) = b.sums.get(i as usize) else {
+                    continue;
+                };
+                rows.push(CountRow {
+                    keys: g[..by.len()].iter().map(|v| values.name(*v)).collect(),
+                    actions: s.actions,
+                    detentions: s.detentions,
+                    detentions_named: s.detentions_named,
+                    detentions_reported: s.detentions_reported,
+                    persons: persons_of.get(&i).copied().unwrap_or(0),
+                    events: s
+                        .events
+                        .iter()
+                        .filter_map(|(k, n)| values.name(*k).map(|name| (name, *n)))
+                        .collect(),
+                });
+            }
+            out.push(sorted(rows));
+        }
+        (out, total)
+    }
+}
+
+impl Tallied {
+    fn group(&mut self, by: &[StatKey], keys: &FactKeys, article: u32) -> u32 {
+        let mut g = keys.group(by);
+        for (slot, k) in g.iter_mut().zip(by) {
             if *k == StatKey::Article {
                 *slot = article;
             }
@@ -736,48 +984,23 @@ pub(super) async fn count_breakdowns(
 ) -> Result<(Vec<Vec<CountRow>>, CountRow), StoreError> {
     use futures_util::TryStreamExt;
     use sqlx::Row;
-    let with_articles = bys.iter().any(|b| b.contains(&StatKey::Article));
-    let mut values = Numbered {
-        keep_names: true,
-        ..Numbered::default()
-    };
-    let detention = values.id("detention");
-    let mut action_ids = Numbered::default();
-    let mut actions: Vec<ActionFact> = Vec::new();
-    let mut persons = Numbered::default();
-    let mut named: Vec<(u32, u32)> = Vec::new();
-    let mut named_unknown: FastMap<u32, u64> = FastMap::default();
-    let mut breakdowns: Vec<Breakdown<'_>> = bys
-        .iter()
-        .map(|by| Breakdown {
-            by: &by[..by.len().min(MAX_KEYS)],
-            groups: FastMap::default(),
-            sums: Vec::new(),
-            persons: Vec::new(),
-        })
-        .collect();
-    let mut total = CountRow::default();
-    let mut total_events: FastMap<u32, u64> = FastMap::default();
+    let mut tally = BreakdownTally::new(bys);
+    let with_articles = tally.with_articles();
     on_pool!(db, pool => {
         let mut rows = sqlx::query(
             "SELECT id, date, date_precision, region, kind, authorised, topic FROM record_actions",
         )
         .fetch(pool);
         while let Some(r) = rows.try_next().await? {
-            let id: &str = r.try_get(0)?;
-            let date: Option<&str> = r.try_get(1)?;
-            let (year, month) = year_month(&mut values, date, r.try_get(2)?);
-            let keys = FactKeys {
-                year,
-                month,
-                region: values.opt(r.try_get(3)?),
-                action_kind: values.id(r.try_get(4)?),
-                event_kind: detention,
-                authorised: values.opt(r.try_get(5)?),
-                topic: values.opt(r.try_get(6)?),
-            };
-            action_ids.id(id);
-            actions.push(ActionFact { keys, in_range: true, reported: 0 });
+            tally.action(TallyAction {
+                id: r.try_get(0)?,
+                date: r.try_get(1)?,
+                precision: r.try_get(2)?,
+                region: r.try_get(3)?,
+                kind: r.try_get(4)?,
+                authorised: r.try_get(5)?,
+                topic: r.try_get(6)?,
+            });
         }
         drop(rows);
         let mut rows = sqlx::query(
@@ -785,74 +1008,23 @@ pub(super) async fn count_breakdowns(
         )
         .fetch(pool);
         while let Some(r) = rows.try_next().await? {
-            let id: &str = r.try_get(0)?;
-            if let Some(&a) = action_ids.ids.get(id)
-                && let Some(fact) = actions.get_mut(a as usize)
-            {
-                fact.reported = r.try_get::<i64, _>(1)?.unsigned_abs();
-            }
+            tally.reported(r.try_get(0)?, r.try_get::<i64, _>(1)?.unsigned_abs());
         }
         drop(rows);
     });
     let mut on_event = |e: [Option<&str>; 7]| {
         let [action_id, kind, date, precision, region, person, articles] = e;
-        let kind = values.id(kind.unwrap_or_default());
-        let action = action_id.and_then(|id| action_ids.ids.get(id).copied());
-        let person = person.map(|p| persons.id(p));
-        if kind == detention
-            && let Some(a) = action
-        {
-            match person {
-                Some(p) => named.push((a, p)),
-                None => *named_unknown.entry(a).or_default() += 1,
-            }
-        }
-        let unattached_detention = kind == detention && action_id.is_none();
-        if unattached_detention {
-            total.detentions += 1;
-        }
-        *total_events.entry(kind).or_default() += 1;
-        let (year, month) = year_month(&mut values, date, precision.unwrap_or_default());
-        let of_action = action.and_then(|a| actions.get(a as usize)).map(|a| a.keys);
-        let keys = FactKeys {
-            year,
-            month,
-            region: values.opt(region),
-            action_kind: of_action.map_or(NONE, |a| a.action_kind),
-            event_kind: kind,
-            authorised: of_action.map_or(NONE, |a| a.authorised),
-            topic: of_action.map_or(NONE, |a| a.topic),
-        };
-        let mut listed: Vec<u32> = articles
-            .unwrap_or_default()
-            .split(' ')
-            .filter(|a| !a.is_empty())
-            .map(|a| values.id(a))
-            .collect();
-        listed.sort_unstable();
-        listed.dedup();
-        if listed.is_empty() {
-            listed.push(NONE);
-        }
-        for b in &mut breakdowns {
-            let per_article = b.by.contains(&StatKey::Article);
-            for &article in if per_article {
-                &listed[..]
-            } else {
-                &listed[..1]
-            } {
-                let g = b.group(&keys, if per_article { article } else { NONE });
-                if let Some(s) = b.sums.get_mut(g as usize) {
-                    if unattached_detention {
-                        s.detentions += 1;
-                    }
-                    *s.events.entry(kind).or_default() += 1;
-                }
-                if let Some(p) = person {
-                    b.persons.push((g, p));
-                }
-            }
-        }
+        tally.event(
+            TallyEvent {
+                action_id,
+                kind: kind.unwrap_or_default(),
+                date,
+                precision: precision.unwrap_or_default(),
+                region,
+                person,
+            },
+            articles.unwrap_or_default().split(' '),
+        );
     };
     let articles_sql = if with_articles {
         "(SELECT group_concat(x.article, ' ') FROM record_event_articles x WHERE x.event_id = record_events.id)"
@@ -925,57 +1097,7 @@ pub(super) async fn count_breakdowns(
             }
         }
     }
-    let named_persons = distinct_by_first(&mut named);
-    for (a, fact) in actions.iter().enumerate() {
-        let a = u32::try_from(a).unwrap_or(u32::MAX);
-        let named = named_persons.get(&a).copied().unwrap_or(0)
-            + named_unknown.get(&a).copied().unwrap_or(0);
-        let detentions = named.max(fact.reported);
-        total.actions += 1;
-        total.detentions += detentions;
-        total.detentions_named += named;
-        total.detentions_reported += fact.reported;
-        for b in &mut breakdowns {
-            let g = b.group(&fact.keys, NONE);
-            if let Some(s) = b.sums.get_mut(g as usize) {
-                s.actions += 1;
-                s.detentions += detentions;
-                s.detentions_named += named;
-                s.detentions_reported += fact.reported;
-            }
-        }
-    }
-    total.persons = len(persons.ids.len());
-    for (kind, n) in total_events {
-        if let Some(name) = values.name(kind) {
-            total.events.insert(name, n);
-        }
-    }
-    let mut out = Vec::with_capacity(breakdowns.len());
-    for mut b in breakdowns {
-        let persons_of = distinct_by_first(&mut b.persons);
-        let mut rows = Vec::with_capacity(b.groups.len());
-        for (g, i) in b.groups {
-            let Some(s) = b.sums.get(i as usize) else {
-                continue;
-            };
-            rows.push(CountRow {
-                keys: g[..b.by.len()].iter().map(|v| values.name(*v)).collect(),
-                actions: s.actions,
-                detentions: s.detentions,
-                detentions_named: s.detentions_named,
-                detentions_reported: s.detentions_reported,
-                persons: persons_of.get(&i).copied().unwrap_or(0),
-                events: s
-                    .events
-                    .iter()
-                    .filter_map(|(k, n)| values.name(*k).map(|name| (name, *n)))
-                    .collect(),
-            });
-        }
-        out.push(sorted(rows));
-    }
-    Ok((out, total))
+    Ok(tally.finish())
 }
 
 #[cfg(test)]

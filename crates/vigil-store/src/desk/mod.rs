@@ -11,6 +11,7 @@ mod facts;
 pub(crate) mod history;
 mod import;
 mod messages;
+mod pubread;
 pub(crate) mod record;
 mod reports;
 pub(crate) mod urgent;

@@ -17,6 +17,7 @@ use vigil_record::stats::{CountRow, StatKey};
 use vigil_record::{PartialDate, Precision, RecordKey, Vocabularies};
 use vigil_store::DeskStore;
 use vigil_store::record::{ActionCursor, EventsOf};
+use vigil_store::record::{BreakdownTally, TallyAction, TallyEvent};
 
 use super::Result;
 use crate::config::{Layout, PublicConfig};
@@ -92,9 +93,9 @@ fn fixed_labels() -> BTreeMap<String, BTreeMap<String, Text>> {
     m
 }
 
-/// The counts and labels of a release: everything but the record's rows,
-/// which `publish_record` streams page by page.
-async fn counts_and_labels(
+/// The labels and settings of a release: everything but its counts and the
+/// record's rows.
+async fn labels(
     store: &dyn DeskStore,
     vocab: &Vocabularies,
     public: &PublicConfig,
@@ -102,34 +103,6 @@ async fn counts_and_labels(
     let licence = match &public.licence {
         Some(l) => l.licence()?,
         None => Licence::default(),
-    };
-    // Every breakdown and the total in one scan of the record.
-    let keys = [
-        StatKey::Month,
-        StatKey::Region,
-        StatKey::Article,
-        StatKey::EventKind,
-        StatKey::ActionKind,
-        StatKey::Topic,
-    ];
-    let bys: Vec<Vec<StatKey>> = keys.iter().map(|k| vec![*k]).collect();
-    let (groups, total) = store.record_count_breakdowns(&bys).await?;
-    let mut groups = groups.into_iter().map(|rows| {
-        rows.iter()
-            .map(|r| Group {
-                code: r.keys.first().cloned().flatten(),
-                counts: counts(r),
-            })
-            .collect::<Vec<_>>()
-    });
-    let mut next = || groups.next().unwrap_or_default();
-    let by = Breakdowns {
-        month: next(),
-        region: next(),
-        article: next(),
-        event_kind: next(),
-        action_kind: next(),
-        topic: next(),
     };
     let mut labels = fixed_labels();
     for name in LABELLED {
@@ -154,8 +127,6 @@ async fn counts_and_labels(
         .map(|(d, n)| (d.to_string(), n))
         .collect();
     Ok(PublicData {
-        total: counts(&total),
-        by,
         labels,
         regions,
         attributions: public.attributions.clone(),
@@ -164,6 +135,38 @@ async fn counts_and_labels(
         licence,
         ..PublicData::default()
     })
+}
+
+/// What a release breaks the record down by, one key at a time.
+const BREAKDOWNS: [StatKey; 6] = [
+    StatKey::Month,
+    StatKey::Region,
+    StatKey::Article,
+    StatKey::EventKind,
+    StatKey::ActionKind,
+    StatKey::Topic,
+];
+
+/// The tally's groups as the release's breakdowns, in the order of `BREAKDOWNS`.
+fn breakdowns((groups, total): (Vec<Vec<CountRow>>, CountRow)) -> (Breakdowns, Counts) {
+    let mut groups = groups.into_iter().map(|rows| {
+        rows.iter()
+            .map(|r| Group {
+                code: r.keys.first().cloned().flatten(),
+                counts: counts(r),
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut next = || groups.next().unwrap_or_default();
+    let by = Breakdowns {
+        month: next(),
+        region: next(),
+        article: next(),
+        event_kind: next(),
+        action_kind: next(),
+        topic: next(),
+    };
+    (by, counts(&total))
 }
 
 /// Rows per page read from the store: bounds the memory of a release however
@@ -189,7 +192,7 @@ impl Progress {
     fn new(to: &Path) -> Progress {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} публикация / publishing {prefix}: {msg} {pos}/{len} {elapsed}",
+            "{spinner} публикация / publishing {prefix}: {msg} {pos} {elapsed}",
         ) {
             bar.set_style(style);
         }
@@ -227,81 +230,25 @@ pub async fn publish_record(
 ) -> Result<(vigil_public::Release, Read)> {
     let progress = Progress::new(out);
     let mut read = Read::default();
-    progress.phase("counting", 0, &mut read);
-    let mut data = counts_and_labels(store, vocab, public).await?;
+    let mut data = labels(store, vocab, public).await?;
     vigil_public::suppress::check_k(data.k)?;
     let mut publication = vigil_public::Publication::begin(out)?;
-    let mut latest: Option<Day> = None;
-
-    progress.phase("actions", data.total.actions, &mut read);
-    let mut table = publication.actions(&data)?;
-    let mut after: Option<ActionCursor> = None;
-    loop {
-        let page = store.record_actions_page(after.as_ref(), PAGE).await?;
-        for row in &page {
-            let a = Action::from_row(&row.action, key)?;
-            latest = latest.max(a.date.start);
-            // Detentions by the rules of counts.rs: the larger of the distinct
-            // persons named as detained there and the highest reported count.
-            table.push_action(&PublicAction {
-                date: date_text(a.date),
-                region: a.region,
-                city: a.city,
-                place: a.details.place,
-                kind: a.kind,
-                topic: a.topic,
-                authorised: a.authorised,
-                detentions: row.named.max(row.reported),
-                id: a.id,
-            })?;
-        }
-        read.actions += page.len() as u64;
-        progress.0.inc(page.len() as u64);
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => {
-                after = Some(ActionCursor::after(&last.action))
-            }
-            _ => break,
-        }
-    }
-    table.finish()?;
-
-    progress.phase("events", data.total.events.values().sum::<u64>(), &mut read);
-    let mut table = publication.events()?;
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .record_event_facts_page(after.as_deref(), PAGE)
-            .await?;
-        for e in &page {
-            let date = vigil_record::model::date_from_row(e.date);
-            latest = latest.max(date.start);
-            // Outside a public action, no finer than the month.
-            let shown = if e.action_id.is_none() && date.precision == Precision::Day {
-                PartialDate {
-                    start: date.start,
-                    precision: Precision::Month,
-                }
-            } else {
-                date
-            };
-            table.push_event(&PublicEvent {
-                kind: e.kind.clone(),
-                date: date_text(shown),
-                region: e.region.clone(),
-                articles: e.articles.clone(),
-                trigger: e.trigger.clone(),
-                action_id: e.action_id.clone(),
-            })?;
-        }
-        read.events += page.len() as u64;
-        progress.0.inc(page.len() as u64);
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => after = Some(last.id.clone()),
-            _ => break,
-        }
-    }
-    table.finish()?;
+    // pubfast: the breakdowns are added up from the rows as they stream into
+    // their files (by the store's own tally, the rules of `vigil stats`), so
+    // the record is read once; only the pages, written last, need them.
+    let bys: Vec<Vec<StatKey>> = BREAKDOWNS.iter().map(|k| vec![*k]).collect();
+    let mut tally = BreakdownTally::new(&bys);
+    let latest = stream_rows(
+        store,
+        key,
+        &data,
+        &mut publication,
+        &progress,
+        &mut read,
+        &mut tally,
+    )
+    .await?;
+    (data.by, data.total) = breakdowns(tally.finish());
     let data_year = latest.map(|d| d.to_string()[..4].parse::<i32>().unwrap_or(0));
 
     progress.phase("persons", data.total.persons, &mut read);
@@ -359,6 +306,144 @@ pub async fn publish_record(
     read.steps.pop();
     progress.0.finish_and_clear();
     Ok((r?, read))
+}
+
+/// The actions and the events, page by page from the store into their files
+/// and pages; returns the latest day in the record.
+async fn stream_rows(
+    store: &dyn DeskStore,
+    key: &RecordKey,
+    data: &PublicData,
+    publication: &mut vigil_public::Publication,
+    progress: &Progress,
+    read: &mut Read,
+    tally: &mut BreakdownTally,
+) -> Result<Option<Day>> {
+    let mut latest: Option<Day> = None;
+    // A date as stored, as the tally reads it (`YYYY-MM-DD`).
+    let day_text = |d: Option<Day>| d.map(|d| d.to_string());
+    progress.phase("actions", 0, read);
+    let mut table = publication.actions(data)?;
+    // pubfast: each next page is asked for before the rows of this one are
+    // turned into cells, so SQLite (on its own thread) reads it meanwhile.
+    let mut page = store.record_actions_page(None, PAGE).await?;
+    loop {
+        let after = match page.last() {
+            Some(last) if page.len() == PAGE as usize => Some(ActionCursor::after(&last.action)),
+            _ => None,
+        };
+        let next = async {
+            match &after {
+                Some(a) => store.record_actions_page(Some(a), PAGE).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let mut work = || -> Result {
+            for row in &page {
+                let stored = &row.action;
+                let date = day_text(stored.date.day);
+                tally.action(TallyAction {
+                    id: &stored.id,
+                    date: date.as_deref(),
+                    precision: stored.date.precision,
+                    region: stored.region.as_deref(),
+                    kind: &stored.kind,
+                    authorised: stored.authorised.as_deref(),
+                    topic: stored.topic.as_deref(),
+                });
+                tally.reported(&stored.id, row.reported);
+                let a = Action::from_row(&row.action, key)?;
+                latest = latest.max(a.date.start);
+                // Detentions by the rules of counts.rs: the larger of the distinct
+                // persons named as detained there and the highest reported count.
+                table.push_action(&PublicAction {
+                    date: date_text(a.date),
+                    region: a.region,
+                    city: a.city,
+                    place: a.details.place,
+                    kind: a.kind,
+                    topic: a.topic,
+                    authorised: a.authorised,
+                    detentions: row.named.max(row.reported),
+                    id: a.id,
+                })?;
+            }
+            Ok(())
+        };
+        let (next, done) = tokio::join!(next, async { work() });
+        done?;
+        read.actions += page.len() as u64;
+        progress.0.inc(page.len() as u64);
+        match next? {
+            Some(p) => page = p,
+            None => break,
+        }
+    }
+    table.finish()?;
+
+    progress.phase("events", 0, read);
+    let mut table = publication.events()?;
+    let mut page = store.record_event_facts_page(None, PAGE).await?;
+    loop {
+        let read_now = page.len();
+        let after = match page.last() {
+            Some(last) if read_now == PAGE as usize => Some(last.id.clone()),
+            _ => None,
+        };
+        let next = async {
+            match &after {
+                Some(a) => store.record_event_facts_page(Some(a), PAGE).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let rows = std::mem::take(&mut page);
+        let work = || -> Result {
+            for e in rows {
+                let stored = day_text(e.date.day);
+                tally.event(
+                    TallyEvent {
+                        action_id: e.action_id.as_deref(),
+                        kind: &e.kind,
+                        date: stored.as_deref(),
+                        precision: e.date.precision,
+                        region: e.region.as_deref(),
+                        person: e.person_id.as_deref(),
+                    },
+                    e.articles.iter().map(String::as_str),
+                );
+                let date = vigil_record::model::date_from_row(e.date);
+                latest = latest.max(date.start);
+                // Outside a public action, no finer than the month.
+                let shown = if e.action_id.is_none() && date.precision == Precision::Day {
+                    PartialDate {
+                        start: date.start,
+                        precision: Precision::Month,
+                    }
+                } else {
+                    date
+                };
+                table.push_event_owned(PublicEvent {
+                    kind: e.kind,
+                    date: date_text(shown),
+                    region: e.region,
+                    articles: e.articles,
+                    trigger: e.trigger,
+                    action_id: e.action_id,
+                })?;
+            }
+            Ok(())
+        };
+        let (next, done) = tokio::join!(next, async { work() });
+        done?;
+        read.events += read_now as u64;
+        progress.0.inc(read_now as u64);
+        match next? {
+            Some(p) => page = p,
+            None => break,
+        }
+    }
+    table.finish()?;
+    Ok(latest)
 }
 
 fn date_text(d: PartialDate) -> String {
