@@ -12,6 +12,7 @@
 mod db;
 mod desk;
 mod intake;
+mod intake_writer;
 mod migrate;
 
 use std::sync::Arc;
@@ -67,6 +68,11 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// intakefast: from the intake's direct SQLite writer.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the intake's database writer has stopped")]
+    WriterGone,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error("no such record")]
@@ -90,7 +96,7 @@ pub struct Account {
 /// running the intake's migrations (and only those).
 pub async fn open_intake(url: &str) -> Result<Arc<dyn IntakeStore>, StoreError> {
     let db = db::Db::open(url, migrate::Zone::Intake).await?;
-    Ok(Arc::new(intake::IntakeDb::new(db)))
+    Ok(Arc::new(intake::IntakeDb::new(db)?))
 }
 
 /// Opens the desk's store at a URL, creating an SQLite file if needed and
