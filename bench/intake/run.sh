@@ -34,11 +34,15 @@ if ! command -v oha >/dev/null 2>&1 && [ "${VIGIL_BENCH_INSTALL_OHA:-0}" = 1 ]; 
   cargo install oha --locked
 fi
 load() { # CLIENTS URL OUT
+  # The load tool shares the cores with the intake: its own CPU time (user +
+  # system, from /usr/bin/time) goes to OUT.time and is reported per report.
+  local timed=()
+  if [ -x /usr/bin/time ]; then timed=(/usr/bin/time -f '%U %S' -o "$3.time"); fi
   if command -v oha >/dev/null 2>&1; then
-    oha -z "${seconds}s" -c "$1" -m POST -H 'Content-Type: application/json' \
+    "${timed[@]}" oha -z "${seconds}s" -c "$1" -m POST -H 'Content-Type: application/json' \
       -D "$work/report.json" --no-tui --output-format json "$2" > "$3"
   else
-    "$bin" bench-load --clients "$1" --seconds "$seconds" --body "$work/report.json" --url "$2" > "$3"
+    "${timed[@]}" "$bin" bench-load --clients "$1" --seconds "$seconds" --body "$work/report.json" --url "$2" > "$3"
   fi
 }
 
@@ -115,7 +119,7 @@ echo "bare sealing (one core): $seal"
 per_core=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("per_second_one_core_cpu") or d["per_second_one_core"])' "$seal")
 cores=$(nproc)
 
-printf '%-8s %10s %9s %9s %8s %8s %9s %12s %9s\n' clients "reports/s" "p50 ms" "p99 ms" errors stored "answered" "CPU µs/rep" "RSS MiB"
+printf '%-8s %10s %9s %9s %8s %8s %9s %12s %9s %13s\n' clients "reports/s" "p50 ms" "p99 ms" errors stored "answered" "CPU µs/rep" "RSS MiB" "load µs/rep"
 for c in $clients; do
   drain >/dev/null
   before=$(cpu_ticks)
@@ -134,7 +138,7 @@ for c in $clients; do
   stored=$(drain)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$intake_pid/status")
   python3 - "$out/load-$c.json" "$c" "$stored" "$rss" "$((after - before))" "$hz" <<'PY'
-import json, sys
+import json, os, sys
 r = json.load(open(sys.argv[1]))
 c, stored, rss, ticks, hz = sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 codes = r.get("statusCodeDistribution", {})
@@ -145,7 +149,12 @@ elapsed = r["summary"]["total"]
 rate = created / elapsed if elapsed else 0
 cpu_us = ticks / hz * 1e6 / created if created else 0
 flag = "" if stored == created else "  MISMATCH: answered != stored"
-print(f"{c:<8} {rate:10.0f} {p['p50']*1000:9.1f} {p['p99']*1000:9.1f} {errors:8d} {stored:8d} {created:9d} {cpu_us:12.0f} {rss:>9}{flag}")
+# The load tool's CPU (user + system seconds) per answered request.
+load_us = "-"
+if os.path.exists(sys.argv[1] + ".time") and created:
+    user, system = open(sys.argv[1] + ".time").read().split()[-2:]
+    load_us = f"{(float(user) + float(system)) * 1e6 / created:.0f}"
+print(f"{c:<8} {rate:10.0f} {p['p50']*1000:9.1f} {p['p99']*1000:9.1f} {errors:8d} {stored:8d} {created:9d} {cpu_us:12.0f} {rss:>9} {load_us:>13}{flag}")
 PY
 done
 echo "goal at 64 clients: >= 50 % of cores x one-core sealing (CPU time) = $(python3 -c "print(round(0.5*$cores*$per_core))") reports/s, zero errors, RSS < 64 MiB"

@@ -127,14 +127,37 @@ pub(crate) struct IntakeDb {
     /// Two checkpoints at once make one of them give up (SQLITE_BUSY): they
     /// take turns instead.
     checkpoint: tokio::sync::Mutex<()>,
+    /// intakefast: on an SQLite file, reports are inserted through a direct
+    /// binding on a thread of their own (see `intake_writer`).
+    writer: Option<crate::intake_writer::SqliteWriter>,
 }
 
 impl IntakeDb {
-    pub(crate) fn new(db: Db) -> Self {
-        IntakeDb {
+    pub(crate) fn new(db: Db) -> Result<Self, StoreError> {
+        let writer = match &db {
+            Db::Sqlite(pool) => {
+                let options = pool.connect_options();
+                let path = options.get_filename();
+                // sqlx names an in-memory database `file:sqlx-in-memory-N`;
+                // a second connection could not reach it, so it keeps sqlx.
+                let in_memory = path
+                    .to_str()
+                    .is_some_and(|p| p.starts_with("file:") || p == ":memory:" || p.is_empty());
+                if in_memory {
+                    None
+                } else {
+                    Some(crate::intake_writer::SqliteWriter::start(
+                        path.to_path_buf(),
+                    )?)
+                }
+            }
+            Db::Postgres(_) => None,
+        };
+        Ok(IntakeDb {
             db,
             checkpoint: tokio::sync::Mutex::new(()),
-        }
+            writer,
+        })
     }
 }
 
@@ -164,6 +187,9 @@ fn insert_sql(table: &str, cols: usize, rows: usize) -> String {
 #[async_trait]
 impl IntakeStore for IntakeDb {
     async fn intake_insert(&self, reports: &[SealedReport]) -> Result<(), StoreError> {
+        if let Some(writer) = &self.writer {
+            return writer.insert(reports).await;
+        }
         on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             // No AUTOINCREMENT or sequence counts every report ever received:

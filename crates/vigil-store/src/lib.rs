@@ -12,6 +12,7 @@
 mod db;
 mod desk;
 mod intake;
+mod intake_writer;
 mod migrate;
 
 use std::sync::Arc;
@@ -72,6 +73,11 @@ pub enum StoreError {
     /// importfast: from the bulk import's own SQLite connection (desk/import.rs).
     #[error("database error: {0}")]
     Direct(String),
+    /// intakefast: from the intake's direct SQLite writer.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the intake's database writer has stopped")]
+    WriterGone,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error("no such record")]
@@ -95,7 +101,7 @@ pub struct Account {
 /// running the intake's migrations (and only those).
 pub async fn open_intake(url: &str) -> Result<Arc<dyn IntakeStore>, StoreError> {
     let db = db::Db::open(url, migrate::Zone::Intake).await?;
-    Ok(Arc::new(intake::IntakeDb::new(db)))
+    Ok(Arc::new(intake::IntakeDb::new(db)?))
 }
 
 /// Opens the desk's store at a URL, creating an SQLite file if needed and

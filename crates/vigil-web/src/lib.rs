@@ -26,6 +26,9 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    // Room for the headers below at once rather than growing the map twice
+    // (measurable per report under load; intakefast).
+    h.reserve(8);
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };

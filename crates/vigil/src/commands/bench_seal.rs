@@ -48,6 +48,22 @@ pub fn run(args: &BenchSealArgs) -> Result {
         _ => None,
     };
     let rate = sealed as f64 / secs;
+    // intakefast: the other per-report key work the intake does besides
+    // sealing (a receipt and the reply key derived from it, whose public
+    // half goes into the sealed report), timed the same way for one second.
+    let reply_start = thread_cpu_ns();
+    let reply_wall = Instant::now();
+    let mut replies = 0u64;
+    while reply_wall.elapsed() < Duration::from_secs(1) {
+        let receipt = vigil_core::Receipt::generate()?;
+        let key = vigil_core::followup::ReplyKey::derive(&receipt)?;
+        std::hint::black_box(key.recipient());
+        replies += 1;
+    }
+    let reply_cpu_us = match (reply_start, thread_cpu_ns()) {
+        (Some(a), Some(b)) if replies > 0 => Some((b - a) as f64 / 1e3 / replies as f64),
+        _ => None,
+    };
     println!(
         "{}",
         serde_json::json!({
@@ -61,6 +77,7 @@ pub fn run(args: &BenchSealArgs) -> Result {
             "per_second_one_core_cpu": cpu_us_each.map(|us| (1e6 / us).round()),
             "envelope_bytes": envelope.len(),
             "sealed_bytes_each": bytes_out / usize::try_from(sealed.max(1)).unwrap_or(1),
+            "reply_key_cpu_microseconds_each": reply_cpu_us.map(|us| (us * 10.0).round() / 10.0),
         })
     );
     Ok(())

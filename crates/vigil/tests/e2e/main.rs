@@ -28,6 +28,7 @@ mod desk_urgent;
 mod intake_attachments;
 mod intake_browser_seal;
 mod intake_channels;
+mod intake_fast;
 mod intake_form;
 mod intake_privacy;
 mod intake_telegram;
