@@ -70,10 +70,11 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    /// importfast: from the bulk import's own SQLite connection (desk/import.rs).
+    /// The bulk import's own SQLite connection or thread failed (desk/import.rs).
     #[error("database error: {0}")]
     Direct(String),
-    /// intakefast: from the intake's direct SQLite writer.
+    /// From the direct SQLite paths (the intake's writer, the desk's bulk import);
+    /// SQLite's messages name tables and columns, never values.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the intake's database writer has stopped")]

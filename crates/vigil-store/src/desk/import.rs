@@ -49,13 +49,6 @@ const FACT_TRIGGERS: [(&str, &str, &str); 2] = [
 /// Rowids per block of counting facts (facts.rs, migration 0008).
 const FACT_SHIFT: i64 = 14;
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        // SQLite's messages name tables and columns, never values.
-        StoreError::Direct(e.to_string())
-    }
-}
-
 /// The import's own connection to an SQLite desk file, opened on first use.
 pub(crate) struct Writer {
     path: PathBuf,
