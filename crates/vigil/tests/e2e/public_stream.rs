@@ -43,7 +43,7 @@ fn a_configured_licence_is_named_in_the_manifest_codebook_licence_file_and_every
     );
     let site = w.dir.path().join("site");
     let said = publish(&w, &site);
-    assert!(said.contains("steps: counting"), "{said}");
+    assert!(said.contains("steps: actions"), "{said}");
     let manifest: Value = serde_json::from_str(&read(&site, "manifest.json")).unwrap();
     assert_eq!(manifest["licence"]["id"], "CC-BY-SA-4.0");
     assert_eq!(
