@@ -37,12 +37,12 @@ if [ -n "${FAST_BUILD:-}" ]; then
   for p in vigil vigil-core vigil-store vigil-record vigil-public; do
     opts+=(--config "profile.dev.package.$p.opt-level=3")
   done
-  (cd "$root" && cargo build -q -p vigil -p vigil-public --example release_bench "${opts[@]}")
+  (cd "$root" && cargo build -q -p vigil --bin vigil -p vigil-public --example release_bench "${opts[@]}")
   bin="$target/debug/vigil"
   writer="$target/debug/examples/release_bench"
   echo "build: dev profile, vigil crates at opt-level 3 (FAST_BUILD)"
 else
-  (cd "$root" && cargo build -q --release -p vigil -p vigil-public --example release_bench)
+  (cd "$root" && cargo build -q --release -p vigil --bin vigil -p vigil-public --example release_bench)
   bin="$target/release/vigil"
   writer="$target/release/examples/release_bench"
   echo "build: release"
