@@ -331,6 +331,30 @@ pub(super) async fn phone_form(
     ))
 }
 
+/// A posted form whose form token is not the session's (answered with the
+/// "form expired" page in the form's language).
+pub(super) struct Expired(Lang);
+
+impl IntoResponse for Expired {
+    fn into_response(self) -> Response {
+        form_expired(Tx::new(self.0))
+    }
+}
+
+/// A posted form whose form token is the session's: its fields and its page
+/// language.
+pub(super) fn checked_form(
+    current: &crate::sessions::Current,
+    body: &[u8],
+) -> Result<(Fields, Lang), Expired> {
+    let f = Fields::parse(body);
+    let lang = Lang::from_code(Some(f.get("lang")));
+    if !current.form_token_matches(Some(f.get("form_token"))) {
+        return Err(Expired(lang));
+    }
+    Ok((f, lang))
+}
+
 pub(super) fn form_expired(t: Tx) -> Response {
     let message = t
         .pick(
@@ -355,12 +379,11 @@ async fn phone_save_checked(
     current: crate::sessions::Current,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    let lang = Lang::from_code(Some(f.get("lang")));
+    let (f, lang) = match checked_form(&current, &body) {
+        Ok(checked) => checked,
+        Err(expired) => return expired.into_response(),
+    };
     let t = Tx::new(lang);
-    if !current.form_token_matches(Some(f.get("form_token"))) {
-        return form_expired(t);
-    }
     let reporter_lang = Lang::from_code(Some(f.get("reporter_lang")));
     let today = Day::today();
     let contact = f.opt("contact");
@@ -1016,12 +1039,11 @@ where
     F: FnOnce(CodingForm) -> Fut,
     Fut: std::future::Future<Output = Written>,
 {
-    let f = Arc::new(Fields::parse(&body));
-    let lang = Lang::from_code(Some(f.get("lang")));
+    let (f, lang) = match checked_form(&current, &body) {
+        Ok((f, lang)) => (Arc::new(f), lang),
+        Err(expired) => return expired.into_response(),
+    };
     let t = Tx::new(lang);
-    if !current.form_token_matches(Some(f.get("form_token"))) {
-        return form_expired(t);
-    }
     let Some(id) = parse_report_id(&id) else {
         return not_found(t);
     };

@@ -28,7 +28,7 @@ use vigil_record::model::{Action, Case, Event, Person};
 use vigil_record::{PartialDate, RecordKey};
 use zeroize::Zeroize;
 
-use super::coding::{Fields, Tx, problem, render, store_failed};
+use super::coding::{Tx, checked_form, problem, render, store_failed};
 use super::{DeskWeb, Nav, SignedIn};
 use crate::audit::{self, AuditAction};
 use crate::authz::Perm;
@@ -483,12 +483,11 @@ async fn download(State(desk): State<Arc<DeskWeb>>, signed_in: SignedIn, body: B
         return no.into_response();
     }
     let current = signed_in.0;
-    let f = Fields::parse(&body);
-    let lang = Lang::from_code(Some(f.get("lang")));
+    let (f, lang) = match checked_form(&current, &body) {
+        Ok(checked) => checked,
+        Err(expired) => return expired.into_response(),
+    };
     let t = Tx::new(lang);
-    if !current.form_token_matches(Some(f.get("form_token"))) {
-        return super::coding::form_expired(t);
-    }
     let Some(table) = TABLES.into_iter().find(|x| *x == f.get("table")) else {
         return bad_request(t);
     };

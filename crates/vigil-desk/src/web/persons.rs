@@ -19,7 +19,7 @@ use vigil_store::coding::MergeRow;
 use vigil_store::record::EventsOf;
 use zeroize::Zeroize;
 
-use super::coding::{Fields, Tx, event_summary, new_id, problem, render, store_failed};
+use super::coding::{Tx, checked_form, event_summary, new_id, problem, render, store_failed};
 use super::{DeskWeb, Nav, SignedIn};
 use crate::audit::AuditAction;
 use crate::authz::Perm;
@@ -378,12 +378,11 @@ pub(super) async fn merge_post(
         return no.into_response();
     }
     let current = signed_in.0;
-    let f = Fields::parse(&body);
-    let lang = Lang::from_code(Some(f.get("lang")));
+    let (f, lang) = match checked_form(&current, &body) {
+        Ok(checked) => checked,
+        Err(expired) => return expired.into_response(),
+    };
     let t = Tx::new(lang);
-    if !current.form_token_matches(Some(f.get("form_token"))) {
-        return form_expired(t);
-    }
     let (kept, merged) = (f.get("kept").to_owned(), f.get("merged").to_owned());
     if kept.is_empty() || merged.is_empty() {
         let m = t
@@ -447,12 +446,11 @@ pub(super) async fn unmerge_post(
         return no.into_response();
     }
     let current = signed_in.0;
-    let f = Fields::parse(&body);
-    let lang = Lang::from_code(Some(f.get("lang")));
+    let (f, lang) = match checked_form(&current, &body) {
+        Ok(checked) => checked,
+        Err(expired) => return expired.into_response(),
+    };
     let t = Tx::new(lang);
-    if !current.form_token_matches(Some(f.get("form_token"))) {
-        return form_expired(t);
-    }
     match desk
         .store
         .record_unmerge(&id, &current.username, Day::today())
