@@ -673,3 +673,111 @@ mod tests {
         assert!(s[0].probability >= 0.5);
     }
 }
+
+/// The engine's column names, in the desk's language (a column the desk does
+/// not know, such as a group found in the data, keeps the engine's name).
+pub fn field_label(field: &str, lang: vigil_core::Lang) -> &str {
+    let (ru, en) = match field {
+        "name.given" => ("имя", "given name"),
+        "name.surname" => ("фамилия", "surname"),
+        "name.patronymic" => ("отчество", "patronymic"),
+        "birth_year" => ("год рождения", "birth year"),
+        "region" => ("регион", "region"),
+        "sex (from name forms)" => ("пол (по формам имени)", "sex (from the name forms)"),
+        _ => return field,
+    };
+    match lang {
+        vigil_core::Lang::Ru => ru,
+        vigil_core::Lang::En => en,
+    }
+}
+
+/// The engine's level labels (vigil_linkage::compare), in Russian for a
+/// Russian page; English pages show them as the engine writes them.
+pub fn how_label(how: &'static str, lang: vigil_core::Lang) -> &'static str {
+    if lang == vigil_core::Lang::En {
+        return how;
+    }
+    match how {
+        "missing" => "нет значения",
+        "different" => "разные",
+        "different names (both known, not forms of one name)" => {
+            "разные имена (оба известны, не формы одного имени)"
+        }
+        "initial agrees" => "совпадает инициал",
+        "similar (Jaro-Winkler >= 0.80)" => "похожи (Джаро — Винклер ≥ 0,80)",
+        "similar (Jaro-Winkler >= 0.88)" => "похожи (Джаро — Винклер ≥ 0,88)",
+        "similar (Jaro-Winkler >= 0.92)" => "похожи (Джаро — Винклер ≥ 0,92)",
+        "same name, other form (diminutive or variant)" => {
+            "одно имя в другой форме (уменьшительной или вариантной)"
+        }
+        "same spelling or transliteration" => "то же написание или транслитерация",
+        "same (up to transliteration and gender form)" => {
+            "совпадает (с точностью до транслитерации и родовой формы)"
+        }
+        "names swapped (given name and surname in each other's field)" => {
+            "имя и фамилия переставлены (записаны в полях друг друга)"
+        }
+        "same year only (or years one digit apart, for partial dates)" => {
+            "совпадает только год (или годы отличаются одной цифрой, для неполных дат)"
+        }
+        "agree as far as both are known (partial date)" => {
+            "совпадают, насколько обе известны (неполная дата)"
+        }
+        "one digit off or two digits transposed" => "одна цифра другая или две переставлены",
+        "day and month swapped" => "день и месяц переставлены",
+        "same day" => "тот же день",
+        "one year apart" => "год разницы",
+        "same year" => "тот же год",
+        "same" => "совпадает",
+        "no word in common" => "ни одного общего слова",
+        "some words in common" => "есть общие слова",
+        "most words in common" => "большинство слов общие",
+        "one character off" => "один знак другой",
+        "different (by the name forms)" => "разный (по формам имени)",
+        "same (by the name forms)" => "тот же (по формам имени)",
+        "no member agrees" => "ни одно поле группы не совпадает",
+        "less than half of the members agree" => "совпадает меньше половины полей группы",
+        "half or more of the members agree, not all" => {
+            "совпадает половина полей группы или больше, но не все"
+        }
+        "all members agree, some only in part" => "совпадают все поля группы, некоторые частично",
+        "all members agree" => "совпадают все поля группы",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod labels {
+    use vigil_core::Lang;
+    use vigil_linkage::compare::ColumnKind;
+
+    use super::how_label;
+
+    /// Every level the engine can name has a Russian label, so a Russian page
+    /// never shows an English explanation.
+    #[test]
+    fn every_engine_level_reads_in_russian() {
+        let kinds = [
+            ColumnKind::Given,
+            ColumnKind::Surname,
+            ColumnKind::Patronymic,
+            ColumnKind::Date,
+            ColumnKind::Year,
+            ColumnKind::Place,
+            ColumnKind::Text,
+            ColumnKind::Exact,
+            ColumnKind::Sex,
+            ColumnKind::Group,
+        ];
+        for kind in kinds {
+            for &level in kind.levels() {
+                let ru = how_label(level, Lang::Ru);
+                assert_ne!(ru, level, "{kind:?}: {level:?} has no Russian label");
+                assert!(ru.chars().any(|c| ('а'..='я').contains(&c)), "{ru}");
+                assert_eq!(how_label(level, Lang::En), level);
+            }
+        }
+        assert_eq!(how_label("missing", Lang::Ru), "нет значения");
+    }
+}

@@ -652,7 +652,13 @@ pub(super) async fn duplicates_get(
                 why: s
                     .why
                     .iter()
-                    .map(|w| (w.field.clone(), w.how, format!("{:+.1}", w.bits)))
+                    .map(|w| {
+                        (
+                            crate::duplicates::field_label(&w.field, lang).to_owned(),
+                            crate::duplicates::how_label(w.how, lang),
+                            format!("{:+.1}", w.bits),
+                        )
+                    })
                     .collect(),
             })
         })
