@@ -135,6 +135,8 @@ conformance!(
     record_counts_follow_the_counting_rules,
     record_write_rerunnable_is_idempotent_and_all_or_nothing,
     record_import_checks_references_and_keeps_counting_facts,
+    // import4: the import writes the counting facts itself
+    record_import_writes_the_counting_facts_a_rebuild_would,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
     // deskaccess (issue 11)
@@ -1912,6 +1914,159 @@ async fn record_import_checks_references_and_keeps_counting_facts(f: Fresh) {
     .await
     .unwrap();
     assert_eq!(total(s.clone()).await, (2, 4, 4));
+}
+
+// import4: `record_import` writes the counting facts of its new rows itself,
+// batch by batch across blocks of 16,384 rowids: on SQLite they are complete
+// after the import without `record_prepare_counting`, and byte for byte what
+// a rebuild from the tables makes; on both backends the counts are the ones
+// worked out here.
+async fn record_import_writes_the_counting_facts_a_rebuild_would(f: Fresh) {
+    let s = f.desk().await;
+    let sqlite = f.url.starts_with("sqlite:");
+    // (block, facts) of both tables, and whether every block is there.
+    let blocks = || async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&f.url).await.unwrap();
+        let mut out = Vec::new();
+        for (table, facts) in [
+            ("record_events", "record_event_facts"),
+            ("record_actions", "record_action_facts"),
+        ] {
+            let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COALESCE(MAX(rowid), 0) >> 14 FROM {table}"
+            )))
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            let held: Vec<(i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT block, facts FROM {facts} ORDER BY block"
+            )))
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            assert_eq!(
+                held.iter().map(|(b, _)| *b).collect::<Vec<_>>(),
+                (0..=last).collect::<Vec<_>>(),
+                "every block of {facts} is held"
+            );
+            out.push(held);
+        }
+        out
+    };
+    let by = CountQuery {
+        by: vec![StatKey::Month, StatKey::Region],
+        from: None,
+        to: None,
+    };
+    let counted = |s: Arc<dyn DeskStore>| {
+        let by = by.clone();
+        async move {
+            let (rows, total) = s.record_count_with_total(&by).await.unwrap();
+            (shape(rows), total.persons)
+        }
+    };
+    // Batch n: 9,000 events of new persons at the batch's own action, the
+    // first 1,000 of them also fined outside any action; every event of
+    // batch 1 and later names a person and the action of batch 0 as well.
+    let batch = |n: usize| {
+        let mut b = RecordBatch {
+            sources: vec![source("s1")],
+            actions: vec![action(
+                &format!("a{n}"),
+                &format!("2013-0{}-06", n + 1),
+                "RU-MOW",
+                "rally",
+            )],
+            ..RecordBatch::default()
+        };
+        for i in 0..9_000 {
+            let p = format!("p{n}-{i:05}");
+            b.persons.push(person(&p));
+            let date = format!("2013-0{}-06", n + 1);
+            b.events.push(event(
+                &format!("e{n}-{i:05}"),
+                Some(&p),
+                Some(&format!("a{n}")),
+                "detention",
+                &date,
+                "RU-MOW",
+            ));
+            if i < 1_000 {
+                b.events.push(event(
+                    &format!("f{n}-{i:05}"),
+                    Some(&p),
+                    None,
+                    "fine",
+                    &date,
+                    "RU-SPE",
+                ));
+            }
+        }
+        if n > 0 {
+            b.events.push(event(
+                &format!("x{n}"),
+                Some("p0-00000"),
+                Some("a0"),
+                "detention",
+                "2013-01-06",
+                "RU-MOW",
+            ));
+        }
+        b
+    };
+    let first = s.record_import(batch(0)).await.unwrap();
+    assert_eq!(
+        (first.persons, first.actions, first.events),
+        (9_000, 1, 10_000)
+    );
+    if sqlite {
+        // The first block's facts lost behind the import's back: the next
+        // batch, which adds to that block, builds its earlier rows from the tables.
+        f.execute("DELETE FROM record_event_facts").await;
+    }
+    let second = s.record_import(batch(1)).await.unwrap();
+    assert_eq!((second.events, second.actions), (10_001, 1));
+    // Run again, and a batch holding one event twice: nothing counted twice.
+    let again = s.record_import(batch(1)).await.unwrap();
+    assert_eq!((again.persons, again.actions, again.events), (0, 0, 0));
+    let mut third = batch(2);
+    third.events.push(third.events[5].clone());
+    assert_eq!(s.record_import(third).await.unwrap().events, 10_001);
+
+    let month = |m: &str, actions, detentions, persons, events: &[(&str, u64)]| {
+        row(
+            &[Some(m), Some("RU-MOW")],
+            actions,
+            detentions,
+            persons,
+            events,
+        )
+    };
+    let fines = |m: &str| row(&[Some(m), Some("RU-SPE")], 0, 0, 1_000, &[("fine", 1_000)]);
+    let expected = (
+        vec![
+            // p0-00000 at a0 three times (batch 0, x1, x2): once.
+            month("2013-01", 1, 9_000, 9_000, &[("detention", 9_002)]),
+            fines("2013-01"),
+            month("2013-02", 1, 9_000, 9_000, &[("detention", 9_000)]),
+            fines("2013-02"),
+            month("2013-03", 1, 9_000, 9_000, &[("detention", 9_000)]),
+            fines("2013-03"),
+        ],
+        27_000,
+    );
+    if sqlite {
+        let imported = blocks().await;
+        assert_eq!(counted(s.clone()).await, expected);
+        // Rebuilt from the tables, with the same codes: the same bytes.
+        f.execute("DELETE FROM record_event_facts; DELETE FROM record_action_facts")
+            .await;
+        s.record_prepare_counting().await.unwrap();
+        assert_eq!(blocks().await, imported);
+    }
+    s.record_prepare_counting().await.unwrap();
+    assert_eq!(counted(s.clone()).await, expected);
 }
 
 // intakechan: intake_insert writes a batch in multi-row statements of 100

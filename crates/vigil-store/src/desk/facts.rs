@@ -25,14 +25,14 @@ use crate::StoreError;
 type FastMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Rowids per block: the triggers of migration 0008 use the same shift.
-const SHIFT: i64 = 14;
+pub(crate) const SHIFT: i64 = 14;
 const EVENT_BYTES: usize = 24;
 const ACTION_BYTES: usize = 28;
 /// A key the record does not give.
 const NONE: u32 = u32::MAX;
 
 /// Text values numbered for the facts (0 is "none").
-struct Codes {
+pub(crate) struct Codes {
     ids: FastMap<String, u32>,
     names: Vec<String>,
     new: Vec<u32>,
@@ -44,6 +44,11 @@ impl Codes {
             sqlx::query_as("SELECT id, code FROM record_fact_codes ORDER BY id")
                 .fetch_all(&mut *conn)
                 .await?;
+        Codes::from_rows(rows)
+    }
+
+    /// The codes from `record_fact_codes`'s rows in id order.
+    pub(crate) fn from_rows(rows: Vec<(i64, String)>) -> Result<Codes, StoreError> {
         let mut codes = Codes {
             ids: FastMap::default(),
             names: vec![String::new()],
@@ -62,7 +67,7 @@ impl Codes {
         Ok(codes)
     }
 
-    fn id(&mut self, s: &str) -> u32 {
+    pub(crate) fn id(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.ids.get(s) {
             return i;
         }
@@ -73,8 +78,16 @@ impl Codes {
         i
     }
 
-    fn opt(&mut self, s: Option<&str>) -> u32 {
+    pub(crate) fn opt(&mut self, s: Option<&str>) -> u32 {
         s.map_or(0, |s| self.id(s))
+    }
+
+    /// import4: the codes numbered since loading, to be inserted.
+    pub(crate) fn take_new(&mut self) -> Vec<(i64, String)> {
+        std::mem::take(&mut self.new)
+            .into_iter()
+            .map(|i| (i64::from(i), self.names[i as usize].clone()))
+            .collect()
     }
 
     async fn save_new(&mut self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
@@ -94,7 +107,7 @@ fn len32(n: usize) -> u32 {
 }
 
 /// 'YYYY-MM-DD' as YYYYMMDD; `Some(0)` for none; `None` when not so written.
-fn ymd(date: Option<&str>) -> Option<u32> {
+pub(crate) fn ymd(date: Option<&str>) -> Option<u32> {
     let Some(d) = date else { return Some(0) };
     let b = d.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -113,7 +126,7 @@ fn ymd(date: Option<&str>) -> Option<u32> {
     (n != 0).then_some(n)
 }
 
-fn precision(p: Option<&str>) -> u32 {
+pub(crate) fn precision(p: Option<&str>) -> u32 {
     match p {
         Some("day") => 1,
         Some("month") => 2,
@@ -136,7 +149,7 @@ fn packed_sql(columns: &[&str], from: &str) -> String {
     )
 }
 
-fn event_sql() -> String {
+pub(crate) fn event_sql() -> String {
     packed_sql(
         &[
             "CASE WHEN e.action_id IS NULL THEN 0 ELSE COALESCE(a.rowid, -1) END",
@@ -153,7 +166,7 @@ fn event_sql() -> String {
     )
 }
 
-fn action_sql() -> String {
+pub(crate) fn action_sql() -> String {
     packed_sql(
         &[
             "rowid",
@@ -168,14 +181,14 @@ fn action_sql() -> String {
     )
 }
 
-fn put(out: &mut Vec<u8>, values: &[u32]) {
+pub(crate) fn put(out: &mut Vec<u8>, values: &[u32]) {
     for v in values {
         out.extend_from_slice(&v.to_le_bytes());
     }
 }
 
 /// One block's facts from its packed rows; `None` if one cannot be represented.
-fn encode<const N: usize>(
+pub(crate) fn encode<const N: usize>(
     packed: &str,
     codes: &mut Codes,
     row: impl Fn([Option<&str>; N], &mut Codes) -> Option<Vec<u32>>,
@@ -195,7 +208,7 @@ fn encode<const N: usize>(
     Ok(Some(out))
 }
 
-fn event_row(
+pub(crate) fn event_row(
     [action, person, date, prec, kind, region]: [Option<&str>; 6],
     codes: &mut Codes,
 ) -> Option<Vec<u32>> {
@@ -209,7 +222,7 @@ fn event_row(
     ])
 }
 
-fn action_row(
+pub(crate) fn action_row(
     [id, date, prec, region, kind, authorised, topic]: [Option<&str>; 7],
     codes: &mut Codes,
 ) -> Option<Vec<u32>> {

@@ -19,6 +19,11 @@
 //!   batch: the same blocks the triggers would have dropped row by row. The
 //!   transaction is all or nothing, so no other connection ever sees the
 //!   schema without them, and a killed import leaves them in place.
+//! - import4: those blocks are then written again, whole, from the rows in
+//!   hand: the new persons, actions and events are given their rowids (the
+//!   next ones after the table's largest), so the writer knows every new
+//!   row's rowid and its action's and person's without reading them back, and
+//!   `record_prepare_counting` after the import finds nothing to build.
 //!
 //! Durability as `Durability::Rerunnable`: `synchronous=NORMAL` in WAL mode (a
 //! power loss may undo the last batches, never corrupt the file; the import
@@ -28,26 +33,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::facts;
 use super::record::{BatchOutcome, DateRow, Origin, RecordBatch};
 use crate::StoreError;
 
 /// The insert triggers (migration 0008) whose work a batch does once.
-const FACT_TRIGGERS: [(&str, &str, &str); 2] = [
-    (
-        "record_events_facts_insert",
-        "record_events",
-        "record_event_facts",
-    ),
-    (
-        "record_actions_facts_insert",
-        "record_actions",
-        "record_action_facts",
-    ),
-];
-/// Rowids per block of counting facts (facts.rs, migration 0008).
-const FACT_SHIFT: i64 = 14;
+const FACT_TRIGGERS: [&str; 2] = ["record_events_facts_insert", "record_actions_facts_insert"];
 
 /// The import's own connection to an SQLite desk file, opened on first use.
 pub(crate) struct Writer {
@@ -153,12 +146,33 @@ fn max_rowid(tx: &Transaction<'_>, table: &str) -> Result<i64, StoreError> {
     )?)
 }
 
+type FastMap<K, V> = foldhash::HashMap<K, V>;
+
+/// The rowids of records held before a batch that it names, by (table, id).
+type Outside<'a> = FastMap<(&'static str, &'a str), i64>;
+
+/// The largest rowid of persons, actions and events before a batch.
+#[derive(Clone, Copy)]
+struct Before {
+    persons: i64,
+    actions: i64,
+    events: i64,
+}
+
+/// The rowid of each of a batch's persons, actions and events, in the batch's
+/// order: the one it was given, or, for a record already held, its own.
+struct Rowids {
+    persons: Vec<i64>,
+    actions: Vec<i64>,
+    events: Vec<i64>,
+}
+
 fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    check_references(&tx, b)?;
+    let outside = check_references(&tx, b)?;
     // The facts' insert triggers, set aside for this transaction only.
     let mut triggers = Vec::new();
-    for (name, table, facts) in FACT_TRIGGERS {
+    for name in FACT_TRIGGERS {
         let sql: Option<String> = tx
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
@@ -167,35 +181,197 @@ fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError
             )
             .ok();
         if let Some(sql) = sql {
-            let before = max_rowid(&tx, table)?;
             tx.execute_batch(&format!("DROP TRIGGER {name}"))?;
-            triggers.push((sql, table, facts, before));
+            triggers.push(sql);
         }
     }
-    let outcome = insert(&tx, b)?;
-    for (sql, table, facts, before) in &triggers {
-        let after = max_rowid(&tx, table)?;
-        if after > *before {
-            // New rows take rowids above every held one (SQLite's rule while
-            // the largest is below i64::MAX; otherwise it picks free ones at
-            // random, and every block goes).
-            let from = if after == i64::MAX {
-                0
-            } else {
-                (before + 1) >> FACT_SHIFT
-            };
-            tx.execute(&format!("DELETE FROM {facts} WHERE block >= ?1"), [from])?;
-        }
+    let before = Before {
+        persons: max_rowid(&tx, "record_persons")?,
+        actions: max_rowid(&tx, "record_actions")?,
+        events: max_rowid(&tx, "record_events")?,
+    };
+    let (outcome, rowids) = insert(&tx, b, before)?;
+    // import4: the counting facts of the new rows, made here from the rows in
+    // hand instead of by reading them back after the import (facts.rs).
+    write_facts(&tx, b, before, &rowids, &outside)?;
+    for sql in &triggers {
         tx.execute_batch(sql)?;
     }
     tx.commit()?;
     Ok(outcome)
 }
 
+/// import4: the blocks of counting facts (migration 0008, facts.rs) that the
+/// batch's new events and actions fall in, written in the batch's transaction
+/// with exactly what `facts::refresh` would build from the tables: the block's
+/// earlier rows from its stored facts (or, if they are missing, from the
+/// tables), then the new rows in rowid order. Every block from the first new
+/// rowid's on is dropped first, as the insert triggers would; where a new row
+/// cannot be represented, a table's blocks stay dropped and counting rebuilds
+/// them (or counts by the general path).
+fn write_facts(
+    tx: &Transaction<'_>,
+    b: &RecordBatch,
+    before: Before,
+    rowids: &Rowids,
+    outside: &Outside<'_>,
+) -> Result<(), StoreError> {
+    let rows: Vec<(i64, String)> = tx
+        .prepare_cached("SELECT id, code FROM record_fact_codes ORDER BY id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut codes = facts::Codes::from_rows(rows)?;
+    // As `facts::refresh`: every action counts its detentions under this kind.
+    codes.id("detention");
+    let mut date = String::new();
+    let fact_rowid = |r: i64| u32::try_from(r).ok().filter(|n| *n != u32::MAX);
+
+    let mut actions = Vec::with_capacity(b.actions.len());
+    let mut action_rowid: FastMap<&str, i64> = FastMap::default();
+    // A row is new where it has the rowid it was given (a row held already,
+    // or named twice in the batch, has another).
+    let given = |first: i64, i: usize, r: i64| i64::try_from(i).is_ok_and(|i| r == first + i);
+    for (i, (a, &r)) in b.actions.iter().zip(&rowids.actions).enumerate() {
+        action_rowid.entry(a.id.as_str()).or_insert(r);
+        if !given(before.actions + 1, i, r) {
+            continue;
+        }
+        let day = date_text(&a.date, &mut date).map(|()| date.as_str());
+        let fact = (|| {
+            Some(vec![
+                fact_rowid(r).filter(|n| *n != 0)?,
+                facts::ymd(day)?,
+                facts::precision(Some(a.date.precision)),
+                codes.opt(a.region.as_deref()),
+                codes.id(&a.kind),
+                codes.opt(a.authorised.as_deref()),
+                codes.opt(a.topic.as_deref()),
+            ])
+        })();
+        actions.push((r, fact));
+    }
+    let mut person_rowid: FastMap<&str, i64> = FastMap::default();
+    for (p, &r) in b.persons.iter().zip(&rowids.persons) {
+        person_rowid.entry(p.id.as_str()).or_insert(r);
+    }
+    let mut events = Vec::with_capacity(b.events.len());
+    for (i, (e, &r)) in b.events.iter().zip(&rowids.events).enumerate() {
+        if !given(before.events + 1, i, r) {
+            continue;
+        }
+        let refer = |id: Option<&str>, table: &'static str, here: &FastMap<&str, i64>| match id {
+            None => Some(0),
+            Some(id) => here
+                .get(id)
+                .or_else(|| outside.get(&(table, id)))
+                .copied()
+                .and_then(fact_rowid),
+        };
+        let day = date_text(&e.date, &mut date).map(|()| date.as_str());
+        let fact = (|| {
+            Some(vec![
+                refer(e.action_id.as_deref(), "record_actions", &action_rowid)?,
+                refer(e.person_id.as_deref(), "record_persons", &person_rowid)?,
+                facts::ymd(day)?,
+                facts::precision(Some(e.date.precision)),
+                codes.id(&e.kind),
+                codes.opt(e.region.as_deref()),
+            ])
+        })();
+        events.push((r, fact));
+    }
+    put_blocks(
+        tx,
+        "record_action_facts",
+        &facts::action_sql(),
+        before.actions,
+        &actions,
+        &mut codes,
+        facts::action_row,
+    )?;
+    put_blocks(
+        tx,
+        "record_event_facts",
+        &facts::event_sql(),
+        before.events,
+        &events,
+        &mut codes,
+        facts::event_row,
+    )?;
+    for (id, code) in codes.take_new() {
+        tx.prepare_cached("INSERT INTO record_fact_codes (id, code) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![id, code])?;
+    }
+    Ok(())
+}
+
+/// One table's blocks from the first new row's on: dropped, then written
+/// whole where every row can be represented. `new` is in rowid order, every
+/// rowid above `before`.
+fn put_blocks<const N: usize>(
+    tx: &Transaction<'_>,
+    facts_table: &str,
+    sql: &str,
+    before: i64,
+    new: &[(i64, Option<Vec<u32>>)],
+    codes: &mut facts::Codes,
+    row: impl Fn([Option<&str>; N], &mut facts::Codes) -> Option<Vec<u32>> + Copy,
+) -> Result<(), StoreError> {
+    let shift = facts::SHIFT;
+    let Some((last, _)) = new.last() else {
+        return Ok(());
+    };
+    let first_block = (before + 1) >> shift;
+    let last_block = last >> shift;
+    // The earlier rows of the first block, as its stored facts hold them.
+    let prefix: Option<Vec<u8>> = if (first_block << shift) <= before {
+        tx.prepare_cached(&format!("SELECT facts FROM {facts_table} WHERE block = ?1"))?
+            .query_row([first_block], |r| r.get(0))
+            .optional()?
+    } else {
+        Some(Vec::new())
+    };
+    tx.execute(
+        &format!("DELETE FROM {facts_table} WHERE block >= ?1"),
+        [first_block],
+    )?;
+    if new.iter().any(|(_, f)| f.is_none()) {
+        return Ok(());
+    }
+    let prefix = match prefix {
+        Some(p) => p,
+        None => {
+            let packed: Option<String> =
+                tx.query_row(sql, [first_block << shift, before + 1], |r| r.get(0))?;
+            match facts::encode(packed.as_deref().unwrap_or_default(), codes, row)? {
+                Some(p) => p,
+                None => return Ok(()),
+            }
+        }
+    };
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO {facts_table} (block, facts) VALUES (?1, ?2)"
+    ))?;
+    let mut rows = new.iter().peekable();
+    let mut bytes = prefix;
+    for block in first_block..=last_block {
+        while let Some((_, Some(fact))) = rows.next_if(|(r, _)| (r >> shift) == block) {
+            facts::put(&mut bytes, fact);
+        }
+        insert.execute(rusqlite::params![block, bytes])?;
+        bytes.clear();
+    }
+    Ok(())
+}
+
 /// Every record the batch names (an event's person, action and case, an
 /// action count's action, a case's person, every record's source) is in the
 /// batch or already held: what the foreign keys would check row by row.
-fn check_references<'a>(tx: &Transaction<'_>, b: &'a RecordBatch) -> Result<(), StoreError> {
+/// Returns the rowids of the held ones.
+fn check_references<'a>(
+    tx: &Transaction<'_>,
+    b: &'a RecordBatch,
+) -> Result<Outside<'a>, StoreError> {
     type HashSet<T> = foldhash::HashSet<T>;
     fn ids<'b, T>(rows: &'b [T], id: impl Fn(&'b T) -> &'b str) -> HashSet<&'b str> {
         rows.iter().map(id).collect()
@@ -205,23 +381,24 @@ fn check_references<'a>(tx: &Transaction<'_>, b: &'a RecordBatch) -> Result<(), 
     let actions = ids(&b.actions, |a| a.id.as_str());
     let cases = ids(&b.cases, |c| c.id.as_str());
     // The batch's few distinct outside references, each looked up once.
-    let mut seen: HashSet<(&str, &str)> = HashSet::default();
+    let mut seen: Outside<'a> = FastMap::default();
     let mut check = |table: &'static str, set: &HashSet<&str>, id: Option<&'a str>| {
         let Some(id) = id else { return Ok(()) };
-        if set.contains(id) || !seen.insert((table, id)) {
+        if set.contains(id) || seen.contains_key(&(table, id)) {
             return Ok(());
         }
-        let held: bool = tx
-            .prepare_cached(&format!(
-                "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"
-            ))?
-            .query_row([id], |r| r.get(0))?;
-        if held {
-            Ok(())
-        } else {
-            Err(StoreError::Direct(format!(
+        let held: Option<i64> = tx
+            .prepare_cached(&format!("SELECT rowid FROM {table} WHERE id = ?1"))?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match held {
+            Some(rowid) => {
+                seen.insert((table, id), rowid);
+                Ok(())
+            }
+            None => Err(StoreError::Direct(format!(
                 "FOREIGN KEY constraint failed: the batch names a record of {table} that is neither in it nor held"
-            )))
+            ))),
         }
     };
     for p in &b.persons {
@@ -243,7 +420,7 @@ fn check_references<'a>(tx: &Transaction<'_>, b: &'a RecordBatch) -> Result<(), 
         check("record_actions", &actions, e.action_id.as_deref())?;
         check("record_cases", &cases, e.case_id.as_deref())?;
     }
-    Ok(())
+    Ok(seen)
 }
 
 /// Rows per multi-row INSERT: SQLite runs one statement for many rows (its
@@ -275,28 +452,71 @@ impl Binder<'_, '_> {
     }
 }
 
+/// The first rowid to give, where to put every row's rowid, and a row's id.
+type Given<'v, T> = (i64, &'v mut Vec<i64>, fn(&T) -> &str);
+
 /// Inserts `rows` in statements of `ROWS` rows; returns how many were new.
+/// With `rowids`, each row is given the rowid `first + i` (the i-th row), and
+/// `rowids` becomes every row's rowid: its own where it was already held.
 fn insert_rows<T>(
     tx: &Transaction<'_>,
     table_cols: &str,
     cols: usize,
     rows: &[T],
+    rowids: Option<Given<'_, T>>,
     mut bind: impl FnMut(&mut Binder<'_, '_>, &T) -> rusqlite::Result<()>,
 ) -> Result<u64, StoreError> {
     let mut inserted = 0u64;
+    let first = rowids.as_ref().map(|(first, _, _)| *first);
+    let (table_cols, cols) = match first {
+        Some(_) => {
+            let (table, named) = table_cols.split_once(" (").unwrap_or((table_cols, ")"));
+            (format!("{table} (rowid, {named}"), cols + 1)
+        }
+        None => (table_cols.to_owned(), cols),
+    };
+    let mut at = first;
     for chunk in rows.chunks(ROWS) {
-        let mut st = tx.prepare_cached(&values_sql(table_cols, cols, chunk.len()))?;
+        let mut st = tx.prepare_cached(&values_sql(&table_cols, cols, chunk.len()))?;
         let mut b = Binder { st: &mut st, at: 0 };
         for r in chunk {
+            if let Some(n) = at.as_mut() {
+                b.put(*n)?;
+                *n = n
+                    .checked_add(1)
+                    .ok_or_else(|| StoreError::Direct(format!("{table_cols}: no rowids left")))?;
+            }
             bind(&mut b, r)?;
         }
         inserted += st.raw_execute()? as u64;
     }
+    if let Some((first, out, id)) = rowids {
+        out.clear();
+        if inserted == rows.len() as u64 {
+            out.extend((0..rows.len() as i64).map(|i| first + i));
+        } else {
+            // Some were held already (an import run again): each row's own.
+            let (table, _) = table_cols.split_once(' ').unwrap_or((&table_cols, ""));
+            let mut st = tx.prepare_cached(&format!("SELECT rowid FROM {table} WHERE id = ?1"))?;
+            for r in rows {
+                out.push(st.query_row([id(r)], |x| x.get(0))?);
+            }
+        }
+    }
     Ok(inserted)
 }
 
-fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
+fn insert(
+    tx: &Transaction<'_>,
+    b: &RecordBatch,
+    before: Before,
+) -> Result<(BatchOutcome, Rowids), StoreError> {
     let mut outcome = BatchOutcome::default();
+    let mut rowids = Rowids {
+        persons: Vec::new(),
+        actions: Vec::new(),
+        events: Vec::new(),
+    };
     let mut days = DayText::default();
     let mut date = String::new();
     let mut roles = String::new();
@@ -306,6 +526,7 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
         "record_sources (id, kind, report_id, file_sha256, sealed, added)",
         6,
         &b.sources,
+        None,
         |q, s| {
             q.put(&s.id)?
                 .put(&s.kind)?
@@ -323,6 +544,7 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
          version, changed, changed_by)",
         11,
         &b.persons,
+        Some((before.persons + 1, &mut rowids.persons, |p| p.id.as_str())),
         |q, p| {
             let (source, row) = origin(&p.origin);
             roles.clear();
@@ -353,6 +575,7 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
          authorised, verification, sealed, source_id, source_row, version, changed, changed_by)",
         16,
         &b.actions,
+        Some((before.actions + 1, &mut rowids.actions, |a| a.id.as_str())),
         |q, a| {
             let (source, row) = origin(&a.origin);
             let day = date_text(&a.date, &mut date).map(|()| date.as_str());
@@ -385,6 +608,7 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
         "record_action_stations (action_id, station)",
         2,
         &stations,
+        None,
         |q, (a, s)| {
             q.put(a)?.put(s)?;
             Ok(())
@@ -396,6 +620,7 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
         "record_action_counts (action_id, source_id, detained)",
         3,
         &b.counts,
+        None,
         |q, n| {
             q.put(&n.action_id)?
                 .put(&n.source_id)?
@@ -409,6 +634,7 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
         "record_cases (id, person_id, sealed, version, changed, changed_by)",
         6,
         &b.cases,
+        None,
         |q, c| {
             q.put(&c.id)?
                 .put(&c.person_id)?
@@ -427,6 +653,7 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
          verification, sealed, source_id, source_row, version, changed, changed_by)",
         22,
         &b.events,
+        Some((before.events + 1, &mut rowids.events, |e| e.id.as_str())),
         |q, e| {
             let (source, row) = origin(&e.origin);
             let day = date_text(&e.date, &mut date).map(|()| date.as_str());
@@ -465,10 +692,11 @@ fn insert(tx: &Transaction<'_>, b: &RecordBatch) -> Result<BatchOutcome, StoreEr
         "record_event_articles (event_id, article)",
         2,
         &articles,
+        None,
         |q, (e, x)| {
             q.put(e)?.put(x)?;
             Ok(())
         },
     )?;
-    Ok(outcome)
+    Ok((outcome, rowids))
 }
