@@ -65,8 +65,14 @@ timed() {
 
 echo "== vigil import (one run: a second run would find every row already held)"
 timed import "$bin" import --data "$work/data" --mapping "$here/events.toml" "$work/events.csv" \
-  >"$work/import.out"
+  >"$work/import.out" &
+importing=$!
+# CPU seconds per thread of the import (the reader, SQLite's writer, ...).
+python3 "$here/threads.py" "$importing" "$work/threads.txt" >/dev/null
+wait "$importing"
 cat "$work/import.out"
+echo "== import: CPU seconds per thread"
+cat "$work/threads.txt"
 
 echo "== vigil stats --by month,region and DuckDB, $repeat runs each"
 for _ in $(seq "$repeat"); do

@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use vigil_core::Day;
 use vigil_store::record::{ActionRow, CaseRow, DateRow, EventRow, Origin, PersonRow, Stamp};
-use zeroize::Zeroize;
 
 use crate::date::{PartialDate, Precision};
 use crate::key::{KeyError, RecordKey};
@@ -126,10 +125,9 @@ pub enum ModelError {
 }
 
 fn seal<T: Serialize>(key: &RecordKey, id: &str, value: &T) -> Result<Vec<u8>, ModelError> {
-    let mut json = serde_json::to_vec(value).map_err(|_| ModelError::Damaged)?;
-    let sealed = key.seal(id, &json);
-    json.zeroize();
-    Ok(sealed?)
+    // import4: the JSON written straight into the buffer it is sealed in.
+    key.seal_written(id, |buf| serde_json::to_writer(buf, value).is_ok())?
+        .ok_or(ModelError::Damaged)
 }
 
 fn open<T: for<'de> Deserialize<'de>>(

@@ -423,31 +423,73 @@ impl Reader<'_> {
     }
 }
 
-/// One row's fields, read.
-#[derive(Default)]
-struct Fields(HashMap<&'static str, Value>);
+/// The index of a field in `mapping::FIELDS`, found at compile time.
+const fn slot(name: &str) -> usize {
+    let mut i = 0;
+    while i < mapping::FIELDS.len() {
+        let (a, b) = (mapping::FIELDS[i].0.as_bytes(), name.as_bytes());
+        let mut same = a.len() == b.len();
+        let mut j = 0;
+        while same && j < a.len() {
+            same = a[j] == b[j];
+            j += 1;
+        }
+        if same {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// A field's slot in [`Fields`]; a name that is no field does not compile.
+macro_rules! at {
+    ($name:literal) => {{
+        const I: usize = slot($name);
+        const { assert!(I < mapping::FIELDS.len(), "not a field of mapping::FIELDS") };
+        I
+    }};
+}
+
+/// One row's fields, read: a slot per field of `mapping::FIELDS` (import4:
+/// was a map made anew for every row, with its growths and hashing).
+struct Fields(Vec<Option<Value>>);
 
 impl Fields {
-    fn text(&self, f: &str) -> Option<String> {
-        match self.0.get(f) {
+    fn new() -> Fields {
+        Fields(vec![None; mapping::FIELDS.len()])
+    }
+    fn clear(&mut self) {
+        for v in &mut self.0 {
+            *v = None;
+        }
+    }
+    fn get(&self, i: usize) -> Option<&Value> {
+        self.0.get(i).and_then(Option::as_ref)
+    }
+    fn text(&self, i: usize) -> Option<String> {
+        match self.get(i) {
             Some(Value::Text(s)) => Some(s.clone()),
             _ => None,
         }
     }
-    fn list(&self, f: &str) -> Vec<String> {
-        match self.0.get(f) {
+    fn is(&self, i: usize, text: &str) -> bool {
+        matches!(self.get(i), Some(Value::Text(s)) if s == text)
+    }
+    fn list(&self, i: usize) -> Vec<String> {
+        match self.get(i) {
             Some(Value::List(l)) => l.clone(),
             _ => Vec::new(),
         }
     }
-    fn int(&self, f: &str) -> Option<i64> {
-        match self.0.get(f) {
+    fn int(&self, i: usize) -> Option<i64> {
+        match self.get(i) {
             Some(Value::Integer(n)) => Some(*n),
             _ => None,
         }
     }
     fn date(&self) -> PartialDate {
-        match self.0.get("date") {
+        match self.get(at!("date")) {
             Some(Value::Date(d)) => *d,
             _ => PartialDate::UNKNOWN,
         }
@@ -548,6 +590,8 @@ pub async fn import(
             });
         }
     }
+    // Each feed's slot in a row's `Fields`.
+    let slots: Vec<usize> = feeds.iter().map(|(name, _, _)| slot(name)).collect();
     let reader = Reader {
         mapping,
         vocab,
@@ -611,6 +655,8 @@ pub async fn import(
         progress.start(total_bytes);
         let mut record = csv::StringRecord::new();
         let mut row: u64 = 0;
+        let mut fields = Fields::new();
+        let mut new = Vec::new();
         loop {
             let line = csv.position().line();
             match csv.read_record(&mut record) {
@@ -641,8 +687,8 @@ pub async fn import(
             if row.is_multiple_of(32) {
                 tokio::task::yield_now().await;
             }
-            let mut fields = Fields::default();
-            let mut new = Vec::new();
+            fields.clear();
+            new.clear();
             let mut failed = None;
             if record.len() != header.len() {
                 failed = Some(RowError {
@@ -656,7 +702,7 @@ pub async fn import(
                     )),
                 });
             }
-            for (name, kind, feed) in &reader.feeds {
+            for ((name, kind, feed), &slot) in reader.feeds.iter().zip(&slots) {
                 if failed.is_some() {
                     break;
                 }
@@ -668,7 +714,9 @@ pub async fn import(
                 };
                 match reader.read(name, *kind, raw, &mut new) {
                     Ok(Some(v)) => {
-                        fields.0.insert(name, v);
+                        if let Some(at) = fields.0.get_mut(slot) {
+                            *at = Some(v);
+                        }
                     }
                     Ok(None)
                         if mapping::required(mapping.table).contains(name) && *name != "date" =>
@@ -694,7 +742,7 @@ pub async fn import(
             // A date that contradicts the row's year column.
             if failed.is_none()
                 && let (Some(Value::Year(y)), Some(Value::Date(d))) =
-                    (fields.0.get("year"), fields.0.get("date"))
+                    (fields.get(at!("year")), fields.get(at!("date")))
                 && d.year() != Some(*y)
             {
                 let column_of = |f: &str| {
@@ -724,16 +772,16 @@ pub async fn import(
                 summary.errors.push(e);
                 continue;
             }
-            for n in new {
+            for n in new.drain(..) {
                 *summary.new_spellings.entry(n).or_default() += 1;
             }
             batch_valid += 1;
             match mapping.table {
                 TableKind::Actions => {
-                    summary.detentions += fields.int("detained").unwrap_or(0).unsigned_abs();
+                    summary.detentions += fields.int(at!("detained")).unwrap_or(0).unsigned_abs();
                 }
                 TableKind::Events => {
-                    if fields.text("event_kind").as_deref() == Some("detention") {
+                    if fields.is(at!("event_kind"), "detention") {
                         summary.detentions += 1;
                     }
                 }
@@ -821,23 +869,25 @@ fn add_row(
         source_id: source_id.to_owned(),
         row: i64::try_from(row).ok(),
     });
-    let verification = f.text("verification").unwrap_or_else(|| "reported".into());
+    let verification = f
+        .text(at!("verification"))
+        .unwrap_or_else(|| "reported".into());
     let action = |id: String| Action {
         id,
         date: f.date(),
-        region: f.text("region"),
-        city: f.text("city"),
-        kind: f.text("action_kind").unwrap_or_else(|| "other".into()),
-        topic: f.text("topic"),
-        organiser: f.text("organiser"),
-        authorised: f.text("authorised"),
+        region: f.text(at!("region")),
+        city: f.text(at!("city")),
+        kind: f.text(at!("action_kind")).unwrap_or_else(|| "other".into()),
+        topic: f.text(at!("topic")),
+        organiser: f.text(at!("organiser")),
+        authorised: f.text(at!("authorised")),
         verification: verification.clone(),
         details: ActionDetails {
-            place: f.text("place"),
-            description: f.text("description"),
-            links: f.list("links"),
+            place: f.text(at!("place")),
+            description: f.text(at!("description")),
+            links: f.list(at!("links")),
         },
-        stations: f.list("police_stations"),
+        stations: f.list(at!("police_stations")),
         origin: origin.clone(),
     };
     match table {
@@ -846,13 +896,13 @@ fn add_row(
             batch.counts.push(ActionCount {
                 action_id: a.id.clone(),
                 source_id: source_id.to_owned(),
-                detained: f.int("detained").unwrap_or(0).unsigned_abs(),
+                detained: f.int(at!("detained")).unwrap_or(0).unsigned_abs(),
             });
             batch.actions.push(a.to_row(key, stamp.clone())?);
         }
         TableKind::Events => {
             // Rows naming the same action key share one action.
-            let action_id = match f.text("action") {
+            let action_id = match f.text(at!("action")) {
                 Some(k) => {
                     let known = actions_by_key.get(&k).cloned();
                     Some(match known {
@@ -871,22 +921,22 @@ fn add_row(
                 }
                 None => None,
             };
-            let person_id = f.text("name").map(|_| id("p-"));
+            let person_id = f.text(at!("name")).map(|_| id("p-"));
             if let Some(pid) = &person_id {
                 let person = Person {
                     id: pid.clone(),
                     identity: PersonIdentity {
-                        name: f.text("name").unwrap_or_default(),
-                        variants: f.list("name_variants"),
-                        birth_date: f.text("birth_date"),
-                        birth_year: f.int("birth_year").and_then(|y| i32::try_from(y).ok()),
+                        name: f.text(at!("name")).unwrap_or_default(),
+                        variants: f.list(at!("name_variants")),
+                        birth_date: f.text(at!("birth_date")),
+                        birth_year: f.int(at!("birth_year")).and_then(|y| i32::try_from(y).ok()),
                         contacts: Vec::new(),
                         notes: None,
                     },
-                    gender: f.text("gender"),
-                    region: f.text("region"),
-                    roles: f.list("roles"),
-                    consent: f.text("consent").unwrap_or_else(|| "none".into()),
+                    gender: f.text(at!("gender")),
+                    region: f.text(at!("region")),
+                    roles: f.list(at!("roles")),
+                    consent: f.text(at!("consent")).unwrap_or_else(|| "none".into()),
                     origin: origin.clone(),
                 };
                 batch.persons.push(person.into_row(key, stamp.clone())?);
@@ -896,21 +946,21 @@ fn add_row(
                 person_id,
                 action_id,
                 case_id: None,
-                kind: f.text("event_kind").unwrap_or_else(|| "other".into()),
+                kind: f.text(at!("event_kind")).unwrap_or_else(|| "other".into()),
                 date: f.date(),
-                region: f.text("region"),
-                city: f.text("city"),
-                police_station: f.text("police_station"),
-                court: f.text("court"),
-                articles: f.list("articles"),
-                trigger: f.text("trigger"),
-                fine_rub: f.int("fine_rub"),
-                arrest_days: f.int("arrest_days"),
-                sentence: f.text("sentence"),
+                region: f.text(at!("region")),
+                city: f.text(at!("city")),
+                police_station: f.text(at!("police_station")),
+                court: f.text(at!("court")),
+                articles: f.list(at!("articles")),
+                trigger: f.text(at!("trigger")),
+                fine_rub: f.int(at!("fine_rub")),
+                arrest_days: f.int(at!("arrest_days")),
+                sentence: f.text(at!("sentence")),
                 verification,
                 details: EventDetails {
-                    notes: f.text("notes"),
-                    links: f.list("links"),
+                    notes: f.text(at!("notes")),
+                    links: f.list(at!("links")),
                 },
                 origin,
             };
