@@ -46,6 +46,11 @@ const FACT_TRIGGERS: [&str; 2] = ["record_events_facts_insert", "record_actions_
 pub(crate) struct Writer {
     path: PathBuf,
     conn: Arc<Mutex<Option<Connection>>>,
+    /// import4: told after each batch's commit to checkpoint the WAL into the
+    /// database file on a thread and connection of its own (SQLite lets one
+    /// connection checkpoint while another writes), so that the writer's
+    /// thread, the import's busiest, does not copy the pages itself.
+    checkpoints: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
 }
 
 impl Writer {
@@ -53,6 +58,7 @@ impl Writer {
         Writer {
             path: path.to_owned(),
             conn: Arc::new(Mutex::new(None)),
+            checkpoints: Mutex::new(None),
         }
     }
 
@@ -83,7 +89,46 @@ impl Writer {
         .map_err(|_| StoreError::Direct("the import's writer thread stopped".into()))?;
         // Freed here, on the caller's thread: the writer's is the busier one.
         drop(batch);
+        if written.is_ok() {
+            self.checkpoint();
+        }
         written
+    }
+
+    /// Asks the checkpointing thread (started on first use) for a passive
+    /// checkpoint; one already asked for and not yet done covers this one.
+    fn checkpoint(&self) {
+        let mut guard = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let (ask, asked) = std::sync::mpsc::sync_channel::<()>(1);
+            let path = self.path.clone();
+            let started = std::thread::Builder::new()
+                .name("vigil-checkpoint".into())
+                .spawn(move || {
+                    let Ok(c) = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    ) else {
+                        return;
+                    };
+                    if c.busy_timeout(Duration::from_secs(10)).is_err() {
+                        return;
+                    }
+                    while asked.recv().is_ok() {
+                        // Passive: never waits for the writer nor blocks it; a
+                        // failed one is made up by the next (or by the writer's
+                        // own autocheckpoint, the backstop).
+                        let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    }
+                });
+            if started.is_err() {
+                return;
+            }
+            *guard = Some(ask);
+        }
+        if let Some(ask) = guard.as_ref() {
+            let _ = ask.try_send(());
+        }
     }
 }
 
@@ -96,7 +141,7 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     // The file is in WAL mode already (db.rs sets it, and it persists).
     c.execute_batch(
         "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384",
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 65536",
     )?;
     // A multi-row statement per table, one for full chunks and one for the rest.
     c.set_prepared_statement_cache_capacity(32);
