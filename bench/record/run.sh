@@ -2,6 +2,7 @@
 # Record benchmark, side by side in one run:
 #   1. a seeded generator writes ROWS rows of persons and events (generate.py);
 #   2. `vigil import` of that CSV into a fresh desk (SQLite): wall, CPU, peak memory;
+#      and CPU seconds per thread (threads.py: the reader, SQLite's writer, ...);
 #   3. `vigil stats --by month,region` against DuckDB (PyPI) answering the same
 #      question from the same CSV, timed from the file to the table; both answers
 #      are compared group by group.
