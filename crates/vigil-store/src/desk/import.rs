@@ -141,7 +141,7 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     // The file is in WAL mode already (db.rs sets it, and it persists).
     c.execute_batch(
         "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 65536",
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384",
     )?;
     // A multi-row statement per table, one for full chunks and one for the rest.
     c.set_prepared_statement_cache_capacity(32);
