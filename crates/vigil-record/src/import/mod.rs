@@ -833,8 +833,10 @@ pub async fn import(
         Ok::<(u64, u64), ImportError>((imported, held))
     };
     let (mut summary, (imported, held)) = tokio::try_join!(produce, write)?;
-    // The counting facts of what was written, built now while it is in the
-    // page cache, so that the next `vigil stats` reads them ready.
+    // The counting facts of what was written, so that the next `vigil stats`
+    // reads them ready. import4: on an SQLite file the import's writer has
+    // already written them batch by batch and this finds nothing to build; it
+    // builds them on the other paths.
     if let Some(store) = store {
         store.record_prepare_counting().await?;
     }
