@@ -784,8 +784,10 @@ pub(super) async fn actions_page(
     after: Option<&ActionCursor>,
     limit: u32,
 ) -> Result<Vec<ActionDetained>, StoreError> {
-    if let Db::Sqlite(pool) = db {
-        return super::pubread::actions_page(pool, after, limit).await;
+    if let Db::Sqlite(pool) = db
+        && let Some(file) = super::pubread::file(pool)
+    {
+        return super::pubread::actions_page(file, after, limit).await;
     }
     use sqlx::Row;
     let limit = i64::from(limit);
@@ -874,8 +876,10 @@ pub(super) async fn event_facts_page(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<EventFacts>, StoreError> {
-    if let Db::Sqlite(pool) = db {
-        return super::pubread::event_facts_page(pool, after, limit).await;
+    if let Db::Sqlite(pool) = db
+        && let Some(file) = super::pubread::file(pool)
+    {
+        return super::pubread::event_facts_page(file, after, limit).await;
     }
     use sqlx::Row;
     let limit = i64::from(limit);
