@@ -336,8 +336,8 @@ pub fn write_staged(
     check_folders(files.keys().chain(staging.written.keys()))?;
 
     let public = key.public_key();
-    let (previous_hash, previous_released) = match previous {
-        None => (None, None),
+    let check_previous = || match previous {
+        None => Ok((None, None)),
         Some(dir) => {
             let failed = |reason: String| ReleaseError::Previous {
                 path: dir.display().to_string(),
@@ -345,32 +345,52 @@ pub fn write_staged(
             };
             let v = crate::verify(dir, Some(&public)).map_err(|e| failed(e.to_string()))?;
             let bytes = fs::read(dir.join(MANIFEST_FILE)).map_err(|e| failed(e.to_string()))?;
-            (Some(sha256_hex(&bytes)), Some(v.released))
+            Ok((Some(sha256_hex(&bytes)), Some(v.released)))
         }
     };
     let released = released.to_string();
-    let changes = {
-        let staged_dir = staging.dir.clone();
-        let staged = &staging.written;
-        let open_new = |rel: &str| -> Option<Box<dyn std::io::Read + '_>> {
-            if let Some(bytes) = files.get(rel) {
-                Some(Box::new(bytes.as_slice()))
-            } else if staged.contains_key(rel) {
-                fs::File::open(staged_dir.join(rel))
-                    .ok()
-                    .map(|f| Box::new(std::io::BufReader::new(f)) as Box<dyn std::io::Read>)
-            } else {
-                None
-            }
+    // pub4: the previous release is verified (every file hashed) on a thread
+    // of its own while the tables are compared; nothing is written before
+    // both are done, and a previous release that does not verify still stops
+    // the release.
+    let (checked, mut changes) = std::thread::scope(|scope| {
+        let checking = std::thread::Builder::new()
+            .name("release-verify".into())
+            .spawn_scoped(scope, check_previous);
+        let changes = {
+            let staged_dir = staging.dir.clone();
+            let staged = &staging.written;
+            let open_new = |rel: &str| -> Option<Box<dyn std::io::Read + '_>> {
+                if let Some(bytes) = files.get(rel) {
+                    Some(Box::new(bytes.as_slice()))
+                } else if staged.contains_key(rel) {
+                    fs::File::open(staged_dir.join(rel))
+                        .ok()
+                        .map(|f| Box::new(std::io::BufReader::new(f)) as Box<dyn std::io::Read>)
+                } else {
+                    None
+                }
+            };
+            changes::compare(previous, &open_new, &released, None, None)
         };
-        changes::compare(
-            previous,
-            &open_new,
-            &released,
-            previous_released,
-            previous_hash.clone(),
-        )
-    };
+        let stopped = || {
+            Err(ReleaseError::Previous {
+                path: previous
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                reason: "the thread verifying it stopped".into(),
+            })
+        };
+        let checked = match checking {
+            Ok(t) => t.join().unwrap_or_else(|_| stopped()),
+            // No thread to spare: verified here.
+            Err(_) => check_previous(),
+        };
+        (checked, changes)
+    });
+    let (previous_hash, previous_released): (Option<String>, Option<String>) = checked?;
+    changes.previous_released = previous_released;
+    changes.previous_manifest = previous_hash.clone();
 
     for (rel, bytes) in &files {
         staging.put(rel, bytes)?;
@@ -511,6 +531,10 @@ mod tests {
         fs::rename(&b, &old).unwrap();
         let r = write(&a, files(13), &key, day("2026-12-02"), &licence, Some(&a)).unwrap();
         assert_eq!(r.previous.as_deref(), Some(first.manifest_sha256.as_str()));
+        // The changes name the release they follow (verified on a thread of
+        // its own while the tables were compared, pub4).
+        assert_eq!(r.changes.previous_manifest, r.previous);
+        assert_eq!(r.changes.previous_released.as_deref(), Some("2026-12-01"));
         let t = &r.changes.tables[0];
         assert_eq!((t.rows_changed, t.cells_changed, t.rows_added), (1, 1, 0));
         assert_eq!(

@@ -357,6 +357,8 @@ pub(crate) struct DeskDb {
     pub(crate) db: Db,
     /// importfast: the bulk import's own connection, for an SQLite file.
     import: Option<import::Writer>,
+    /// pub4: a release's pages read through a connection of their own, for an SQLite file.
+    pubread: Option<pubread::Reader>,
 }
 
 impl DeskDb {
@@ -370,7 +372,20 @@ impl DeskDb {
             }
             Db::Postgres(_) => None,
         };
-        DeskDb { db, import }
+        // pub4: the same file, read by a release's pages.
+        let pubread = match &db {
+            Db::Sqlite(pool) => {
+                let options = pool.connect_options();
+                let path = options.get_filename();
+                path.is_file().then(|| pubread::Reader::new(path))
+            }
+            Db::Postgres(_) => None,
+        };
+        DeskDb {
+            db,
+            import,
+            pubread,
+        }
     }
 }
 
@@ -710,7 +725,10 @@ impl DeskStore for DeskDb {
         after: Option<&ActionCursor>,
         limit: u32,
     ) -> Result<Vec<ActionDetained>, StoreError> {
-        record::actions_page(&self.db, after, limit).await
+        match &self.pubread {
+            Some(r) => r.actions_page(after, limit).await,
+            None => record::actions_page(&self.db, after, limit).await,
+        }
     }
 
     async fn record_event_facts_page(
@@ -718,7 +736,10 @@ impl DeskStore for DeskDb {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<EventFacts>, StoreError> {
-        record::event_facts_page(&self.db, after, limit).await
+        match &self.pubread {
+            Some(r) => r.event_facts_page(after, limit).await,
+            None => record::event_facts_page(&self.db, after, limit).await,
+        }
     }
 
     async fn record_counted_persons_page(

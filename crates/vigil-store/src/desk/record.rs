@@ -784,9 +784,6 @@ pub(super) async fn actions_page(
     after: Option<&ActionCursor>,
     limit: u32,
 ) -> Result<Vec<ActionDetained>, StoreError> {
-    if let Db::Sqlite(pool) = db {
-        return super::pubread::actions_page(pool, after, limit).await;
-    }
     use sqlx::Row;
     let limit = i64::from(limit);
     let dated_from = match after {
@@ -874,9 +871,6 @@ pub(super) async fn event_facts_page(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<EventFacts>, StoreError> {
-    if let Db::Sqlite(pool) = db {
-        return super::pubread::event_facts_page(pool, after, limit).await;
-    }
     use sqlx::Row;
     let limit = i64::from(limit);
     let cols = "id, person_id, action_id, kind, date, date_precision, region, trigger_kind";
