@@ -415,6 +415,17 @@ async fn intake_receipts_across_days_and_batches(f: Fresh) {
     );
 }
 
+/// intake4: the same on an in-memory SQLite database, which keeps sqlx's
+/// path for inserts (a second connection could not reach it).
+#[tokio::test]
+async fn sqlite_in_memory_receipts_across_days_and_batches() {
+    intake_receipts_across_days_and_batches(Fresh {
+        url: "sqlite::memory:".into(),
+        _dir: None,
+    })
+    .await;
+}
+
 /// SQLite only: migration 0004 renumbers the receipts of a database made
 /// before it (each kept, numbered within its day), and no number counts the
 /// receipts of earlier days: once they are swept, a new day's first receipt
