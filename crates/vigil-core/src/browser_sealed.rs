@@ -117,6 +117,7 @@ impl BrowserReport {
                     details,
                     received_at: None,
                     reply_to: None,
+                    reply_seed: None,
                     attachments: Vec::new(),
                 };
                 (envelope, Some(broken))
@@ -139,6 +140,10 @@ pub struct SealedInBrowser {
     /// The age recipient derived from the receipt the intake gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// intake4: the reply key's seed instead of `reply_to` (see
+    /// `ReportEnvelope::reply_seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_seed: Option<String>,
     /// The browser's age file, base64 in the JSON.
     #[serde(with = "crate::sealed::b64")]
     pub report: Vec<u8>,
@@ -156,12 +161,22 @@ pub(crate) fn is_outer(clear: &[u8]) -> bool {
     serde_json::from_slice::<Probe>(clear).is_ok_and(|p| p.kind.as_deref() == Some(KIND))
 }
 
+impl Drop for SealedInBrowser {
+    fn drop(&mut self) {
+        if let Some(seed) = self.reply_seed.as_mut() {
+            seed.zeroize();
+        }
+    }
+}
+
 impl SealedInBrowser {
+    /// `reply_seed`: the reply key's seed in hex (intake4; see
+    /// `followup::ReplyKey::seed_hex`).
     pub fn new(
         channel: Channel,
         received: Day,
         received_at: String,
-        reply_to: String,
+        reply_seed: String,
         report: Vec<u8>,
     ) -> Self {
         SealedInBrowser {
@@ -170,7 +185,8 @@ impl SealedInBrowser {
             channel,
             received,
             received_at: Some(received_at),
-            reply_to: Some(reply_to),
+            reply_to: None,
+            reply_seed: Some(reply_seed),
             report,
         }
     }
@@ -189,6 +205,7 @@ impl SealedInBrowser {
         let (mut envelope, _broken) = report.into_envelope(self.channel, self.received);
         envelope.received_at = self.received_at.clone();
         envelope.reply_to = self.reply_to.clone();
+        envelope.reply_seed = self.reply_seed.clone();
         Ok(envelope)
     }
 }
@@ -362,11 +379,13 @@ mod tests {
                "happened":"detained_now","whom":"someone_else","names":" Иван ","city":"",
                "region":"RU-MOW","consent":"counts","station":"ОВД Тверской"}    "#,
         );
+        let receipt = crate::Receipt::generate().unwrap();
+        let seed = crate::followup::ReplyKey::seed_hex(&receipt).unwrap();
         let outer = SealedInBrowser::new(
             Channel::WebForm,
             day(),
             "2026-12-07T05:00:00Z".into(),
-            "age1reply".into(),
+            seed.to_string(),
             inner,
         );
         let sealed = desk
@@ -394,9 +413,37 @@ mod tests {
         .with_details(details)
         .unwrap();
         expected.received_at = Some("2026-12-07T05:00:00Z".into());
-        expected.reply_to = Some("age1reply".into());
+        expected.reply_seed = Some(seed.to_string());
         assert_eq!(opened, expected);
         assert!(opened.urgent);
+        // intake4: the desk derives the reply recipient from the seed, the
+        // same one the reporter's receipt gives.
+        let key = crate::followup::ReplyKey::derive(&receipt).unwrap();
+        assert_eq!(opened.reply_recipient(), Some(key.recipient()));
+        assert!(opened.can_reply());
+    }
+
+    #[test]
+    fn an_outer_envelope_sealed_before_intake4_keeps_its_reply_to() {
+        let desk = DeskIdentity::generate();
+        let inner = browser_json(
+            &desk,
+            r#"{"v":1,"text":"Задержан","urgent":false,"lang":"ru"}"#,
+        );
+        let key = crate::followup::ReplyKey::derive(&crate::Receipt::generate().unwrap()).unwrap();
+        // The JSON an intake wrote before intake4: `reply_to`, no seed.
+        let old = format!(
+            r#"{{"v":1,"kind":"{KIND}","channel":"web_form","received":"2026-12-07","reply_to":"{}","report":"{}"}}"#,
+            key.recipient(),
+            {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(&inner)
+            }
+        );
+        let sealed = desk.recipients().seal(old.as_bytes()).unwrap();
+        let opened = desk.open_envelope(&sealed).unwrap();
+        assert_eq!(opened.reply_seed, None);
+        assert_eq!(opened.reply_recipient(), Some(key.recipient()));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! follow-ups, both sealed so that a seized intake cannot read them.
 //!
 //! The reply key is derived from the receipt (HKDF-SHA-256 to an x25519 age
-//! identity). At submission the intake puts its public half (`reply_to`) into
-//! the sealed report; the desk seals each reply to it and to the desk's own
+//! identity). At submission the intake puts the key's seed (`reply_seed`;
+//! before intake4 its public half, `reply_to`) into the sealed report, and
+//! the desk derives the public half from it; the desk seals each reply to it and to the desk's own
 //! recipient; the intake, holding only a keyed hash of the receipt, can open a
 //! reply only when the reporter types the receipt in again. A reporter's
 //! follow-up is sealed to the desk's recipients and to the same reply key, so
@@ -29,17 +30,43 @@ pub struct ReplyKey(x25519::Identity);
 impl ReplyKey {
     /// Derives the key from a receipt; the same receipt always gives the same key.
     pub fn derive(receipt: &Receipt) -> Result<Self, SealError> {
+        Self::from_seed(&*Self::seed(receipt)?)
+    }
+
+    /// intake4: the 32 secret bytes the key is made from (HKDF-SHA-256 of the
+    /// receipt). The intake seals them in the report instead of the key's
+    /// public half, so that the curve operation that makes `reply_to` runs at
+    /// the desk (see [`crate::ReportEnvelope::reply_recipient`]), not once per
+    /// report on the intake's hot path.
+    pub fn seed(receipt: &Receipt) -> Result<Zeroizing<[u8; 32]>, SealError> {
         let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"vigil reply key v1"), receipt.secret());
         let mut secret = Zeroizing::new([0u8; 32]);
         hk.expand(b"age x25519 identity", &mut secret[..])
             .map_err(|_| SealError::Seal)?;
+        Ok(secret)
+    }
+
+    /// The seed as the sealed envelope carries it (hex).
+    pub fn seed_hex(receipt: &Receipt) -> Result<Zeroizing<String>, SealError> {
+        Ok(Zeroizing::new(hex::encode(&Self::seed(receipt)?[..])))
+    }
+
+    /// The key from its seed (see [`ReplyKey::seed`]).
+    pub fn from_seed(seed: &[u8; 32]) -> Result<Self, SealError> {
         let hrp = bech32::Hrp::parse("age-secret-key-").map_err(|_| SealError::Seal)?;
         let mut text = Zeroizing::new(
-            bech32::encode::<bech32::Bech32>(hrp, &secret[..]).map_err(|_| SealError::Seal)?,
+            bech32::encode::<bech32::Bech32>(hrp, &seed[..]).map_err(|_| SealError::Seal)?,
         );
         text.make_ascii_uppercase();
         let identity = x25519::Identity::from_str(&text).map_err(|_| SealError::Seal)?;
         Ok(ReplyKey(identity))
+    }
+
+    /// The key from its seed in hex, as a sealed envelope carries it.
+    pub fn from_seed_hex(seed: &str) -> Result<Self, SealError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(seed.trim(), &mut bytes[..]).map_err(|_| SealError::Envelope)?;
+        Self::from_seed(&bytes)
     }
 
     /// The public half, `age1…`, that replies are sealed to.

@@ -85,6 +85,13 @@ pub struct ReportEnvelope {
     /// can read them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// intake4: the seed of the reply key (hex, see
+    /// `followup::ReplyKey::seed`), which the intake puts here instead of
+    /// `reply_to` so that it does no curve operation for it; the desk derives
+    /// the recipient from it ([`ReportEnvelope::reply_recipient`]). Secret: it
+    /// lives only inside the sealed report and is wiped with the envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_seed: Option<String>,
     /// intakemerge: the files sent with the report, in the order their bytes
     /// follow this envelope in the sealed stream (see `attachment`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -96,6 +103,9 @@ impl Drop for ReportEnvelope {
         self.text.zeroize();
         if let Some(c) = self.contact.as_mut() {
             c.zeroize();
+        }
+        if let Some(seed) = self.reply_seed.as_mut() {
+            seed.zeroize();
         }
     }
 }
@@ -464,8 +474,29 @@ impl ReportEnvelope {
             details: ReportDetails::default(),
             received_at: None,
             reply_to: None,
+            reply_seed: None,
             attachments: Vec::new(),
         })
+    }
+
+    /// Whether the desk can reply: the report carries a reply key, as the
+    /// recipient (`reply_to`, envelopes before intake4) or as its seed.
+    pub fn can_reply(&self) -> bool {
+        self.reply_to.is_some() || self.reply_seed.is_some()
+    }
+
+    /// The recipient (`age1…`) the desk seals its replies to: `reply_to`
+    /// when the envelope has it, else derived from `reply_seed` (one x25519
+    /// base-point multiplication, done here at the desk and not per report at
+    /// the intake). `None` when the report has no reply key, or a damaged seed.
+    pub fn reply_recipient(&self) -> Option<String> {
+        if let Some(to) = &self.reply_to {
+            return Some(to.clone());
+        }
+        let seed = self.reply_seed.as_deref()?;
+        crate::followup::ReplyKey::from_seed_hex(seed)
+            .ok()
+            .map(|key| key.recipient())
     }
 
     /// Adds the guided form's answers, checked and trimmed. "Detained right
@@ -489,7 +520,8 @@ fn json_worst_case(envelope: &ReportEnvelope) -> usize {
         .map(|f| f.as_ref().map_or(0, String::len))
         .sum();
     let extras = envelope.received_at.as_ref().map_or(0, String::len)
-        + envelope.reply_to.as_ref().map_or(0, String::len);
+        + envelope.reply_to.as_ref().map_or(0, String::len)
+        + envelope.reply_seed.as_ref().map_or(0, String::len);
     6 * (envelope.text.len() + envelope.contact.as_ref().map_or(0, String::len) + details)
         + extras
         + 512

@@ -12,6 +12,9 @@ use zeroize::Zeroizing;
 
 use crate::report::ReportEnvelope;
 
+mod ring_x25519;
+use ring_x25519::RingRecipient;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
     #[error("line {line}: not an age x25519 recipient (they start with \"age1\")")]
@@ -27,8 +30,32 @@ pub enum SealError {
 }
 
 /// The public keys that every report is sealed to.
+///
+/// intake4: each is held twice, as the age crate's recipient (its text form,
+/// and [`Recipients::seal_with_age_crate`], the benchmark's baseline) and as
+/// a [`RingRecipient`], which makes the same X25519 stanza with ring's faster
+/// curve arithmetic; every seal uses the second.
 #[derive(Clone)]
-pub struct Recipients(Vec<x25519::Recipient>);
+pub struct Recipients {
+    age: Vec<x25519::Recipient>,
+    ring: Vec<RingRecipient>,
+}
+
+impl Recipients {
+    fn of(age: Vec<x25519::Recipient>) -> Result<Self, SealError> {
+        let ring = age
+            .iter()
+            .map(RingRecipient::of)
+            .collect::<Option<Vec<_>>>()
+            .ok_or(SealError::Seal)?;
+        Ok(Recipients { age, ring })
+    }
+
+    fn encryptor(&self) -> Result<age::Encryptor, SealError> {
+        age::Encryptor::with_recipients(self.ring.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|_| SealError::Seal)
+    }
+}
 
 impl Recipients {
     /// Parses recipients, one per line, ignoring blank lines and `#` comments
@@ -47,7 +74,7 @@ impl Recipients {
         if out.is_empty() {
             return Err(SealError::NoRecipients);
         }
-        Ok(Recipients(out))
+        Recipients::of(out)
     }
 
     /// These recipients and one more (`age1…`), for a message that the
@@ -55,30 +82,43 @@ impl Recipients {
     pub fn and(&self, extra: &str) -> Result<Recipients, SealError> {
         let extra = x25519::Recipient::from_str(extra.trim())
             .map_err(|_| SealError::BadRecipient { line: 1 })?;
-        let mut all = self.0.clone();
+        let mut all = self.age.clone();
         all.push(extra);
-        Ok(Recipients(all))
+        Recipients::of(all)
     }
 
     /// How many recipients every report is sealed to.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.age.len()
     }
 
     /// Never true: [`Recipients::parse`] refuses an empty list.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.age.is_empty()
     }
 
     /// The recipients as `age1…` strings, for a page that seals in the browser.
     pub fn to_strings(&self) -> Vec<String> {
-        self.0.iter().map(ToString::to_string).collect()
+        self.age.iter().map(ToString::to_string).collect()
     }
 
+    /// Seals to every recipient (X25519 stanzas made with ring, see
+    /// `ring_x25519`); a standard age file.
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        Self::seal_with(self.encryptor()?, plaintext)
+    }
+
+    /// The same, with the age crate's own X25519 recipients: the "bare age
+    /// sealing" that `vigil bench-seal` measures as the throughput goal's
+    /// baseline, and the reference the tests compare with.
+    pub fn seal_with_age_crate(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let encryptor =
-            age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
+            age::Encryptor::with_recipients(self.age.iter().map(|r| r as &dyn age::Recipient))
                 .map_err(|_| SealError::Seal)?;
+        Self::seal_with(encryptor, plaintext)
+    }
+
+    fn seal_with(encryptor: age::Encryptor, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut out = Vec::with_capacity(plaintext.len() + 256);
         let mut writer = encryptor
             .wrap_output(&mut out)
@@ -106,9 +146,7 @@ impl Recipients {
         if files.is_empty() {
             return self.seal_envelope(envelope);
         }
-        let encryptor =
-            age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
-                .map_err(|_| SealError::Seal)?;
+        let encryptor = self.encryptor()?;
         let total: usize = files.iter().map(|f| f.len() + 8).sum();
         let mut out = Vec::with_capacity(total + 64 * 1024);
         let mut writer = encryptor
@@ -134,7 +172,11 @@ impl DeskIdentity {
     }
 
     pub fn recipients(&self) -> Recipients {
-        Recipients(vec![self.0.to_public()])
+        // One valid age recipient always has its 32 bytes.
+        Recipients::of(vec![self.0.to_public()]).unwrap_or_else(|_| Recipients {
+            age: vec![self.0.to_public()],
+            ring: Vec::new(),
+        })
     }
 
     /// The identity in age's text form (`AGE-SECRET-KEY-1…`), for writing into
@@ -207,6 +249,36 @@ mod tests {
         );
         assert_eq!(desk.open_envelope(&sealed).unwrap(), env);
         assert!(matches!(other.open(&sealed), Err(SealError::Open)));
+    }
+
+    #[test]
+    fn what_we_seal_opens_with_the_age_crate_for_every_recipient() {
+        // intake4: the stanzas are ring's, the file is age's; the age crate's
+        // own identity opens it, for each of several recipients, and the
+        // age crate's own sealing opens the same way.
+        let desk = DeskIdentity::generate();
+        let second = DeskIdentity::generate();
+        let reply = x25519::Identity::generate();
+        let to = Recipients::parse(&format!("{}\n{}", desk.recipient(), second.recipient()))
+            .unwrap()
+            .and(&reply.to_public().to_string())
+            .unwrap();
+        assert_eq!(to.len(), 3);
+        let clear = "Задержан у метро, везут в ОВД. ".repeat(40);
+        for sealed in [
+            to.seal(clear.as_bytes()).unwrap(),
+            to.seal_with_age_crate(clear.as_bytes()).unwrap(),
+        ] {
+            assert_eq!(&desk.open(&sealed).unwrap()[..], clear.as_bytes());
+            assert_eq!(&second.open(&sealed).unwrap()[..], clear.as_bytes());
+            assert_eq!(age::decrypt(&reply, &sealed).unwrap(), clear.as_bytes());
+            assert!(DeskIdentity::generate().open(&sealed).is_err());
+            let stanzas = sealed
+                .split(|b| *b == b'\n')
+                .filter(|l| l.starts_with(b"-> X25519 "))
+                .count();
+            assert_eq!(stanzas, 3);
+        }
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn open(identity: &DeskIdentity, pulled: PulledReport) -> IndexedReport {
                     .received_at
                     .as_deref()
                     .and_then(vigil_core::day::parse_timestamp),
-                can_reply: env.reply_to.is_some(),
+                can_reply: env.can_reply(),
                 details: env.details.clone(),
                 attachments: env.attachments.len(),
             }

@@ -153,7 +153,7 @@ fn item(
                 received_at: env.received_at.clone(),
                 minutes_ago,
                 messages,
-                can_reply: env.reply_to.is_some(),
+                can_reply: env.can_reply(),
                 attachments: env.attachments.clone(),
             }
         }

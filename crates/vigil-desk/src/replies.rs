@@ -48,9 +48,9 @@ pub async fn write_reply(
     let envelope = identity
         .open_envelope(&sealed_report.sealed)
         .map_err(|_| ReplyError::Unreadable(*report))?;
+    // `reply_to`, or (intake4) derived from the sealed reply seed.
     let reply_to = envelope
-        .reply_to
-        .clone()
+        .reply_recipient()
         .ok_or(ReplyError::NoReplyKey(*report))?;
     drop(envelope);
     let to = identity
@@ -150,7 +150,7 @@ mod tests {
 
     async fn desk_with(
         identity: &DeskIdentity,
-        reply_to: Option<String>,
+        set: impl FnOnce(&mut ReportEnvelope),
     ) -> (std::sync::Arc<dyn DeskStore>, ReportId, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = vigil_store::open_desk(&vigil_store::sqlite_url(&dir.path().join("d.db")))
@@ -159,7 +159,7 @@ mod tests {
         let mut envelope =
             ReportEnvelope::new("задержан", true, None, Lang::Ru, Channel::Api, Day::today())
                 .unwrap();
-        envelope.reply_to = reply_to;
+        set(&mut envelope);
         let id = ReportId::generate().unwrap();
         store
             .desk_store_pulled(&[SealedReport {
@@ -173,12 +173,28 @@ mod tests {
         (store, id, dir)
     }
 
+    /// A report as the intake seals it since intake4 (the reply key's seed)
+    /// and as it sealed it before (the key's public half, `reply_to`): the
+    /// desk answers both, to the receipt holder's key.
     #[tokio::test]
     async fn a_reply_opens_for_the_desk_and_the_receipt_holder_only() {
+        for with_seed in [true, false] {
+            a_reply_opens_for(with_seed).await;
+        }
+    }
+
+    async fn a_reply_opens_for(with_seed: bool) {
         let identity = DeskIdentity::generate();
         let receipt = Receipt::generate().unwrap();
         let key = ReplyKey::derive(&receipt).unwrap();
-        let (store, id, _dir) = desk_with(&identity, Some(key.recipient())).await;
+        let (store, id, _dir) = desk_with(&identity, |e| {
+            if with_seed {
+                e.reply_seed = Some(ReplyKey::seed_hex(&receipt).unwrap().to_string());
+            } else {
+                e.reply_to = Some(key.recipient());
+            }
+        })
+        .await;
         let now = time::OffsetDateTime::now_utc();
         write_reply(store.as_ref(), &identity, &id, "  Адвокат едет ", now)
             .await
@@ -200,7 +216,7 @@ mod tests {
     #[tokio::test]
     async fn a_report_from_before_replies_cannot_be_answered_and_says_why() {
         let identity = DeskIdentity::generate();
-        let (store, id, _dir) = desk_with(&identity, None).await;
+        let (store, id, _dir) = desk_with(&identity, |_| {}).await;
         let e = write_reply(
             store.as_ref(),
             &identity,

@@ -214,15 +214,21 @@ impl Intake {
         let received = Day::from_date(now.date());
         let unavailable = |_| SealedSubmitError::Unavailable;
         let receipt = Receipt::generate().map_err(unavailable)?;
-        let reply_key = ReplyKey::derive(&receipt).map_err(|_| SealedSubmitError::Unavailable)?;
+        // intake4: the reply key's seed, not its public half (no curve
+        // operation here; the desk derives the recipient).
+        let mut reply_seed =
+            ReplyKey::seed_hex(&receipt).map_err(|_| SealedSubmitError::Unavailable)?;
         let outer = SealedInBrowser::new(
             Channel::WebForm,
             received,
             vigil_core::day::timestamp(now),
-            reply_key.recipient(),
+            std::mem::take(&mut *reply_seed),
             report,
         );
-        let json = serde_json::to_vec(&outer).map_err(|_| SealedSubmitError::Unavailable)?;
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(&outer).map_err(|_| SealedSubmitError::Unavailable)?,
+        );
+        drop(outer);
         let sealed = self
             .config
             .recipients

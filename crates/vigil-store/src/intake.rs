@@ -161,6 +161,14 @@ impl IntakeDb {
     }
 }
 
+/// intake4: on SQLite, receipts are numbered within their day (migration
+/// 0004): `n = days since 1970-01-01 × 2³² + the receipt's number that day`,
+/// so that new receipts append at the table's end and the sweep deletes a
+/// range of `n`. This is the first `n` of `day` (the day's receipts are above it).
+pub(crate) fn receipt_day_base(day: Day) -> i64 {
+    (i64::from(day.date().to_julian_day()) - 2_440_588) << 32
+}
+
 /// Reports inserted by one statement (5 parameters each, well under the
 /// parameter limits of SQLite and PostgreSQL).
 const INSERT_CHUNK: usize = 100;
@@ -190,6 +198,7 @@ impl IntakeStore for IntakeDb {
         if let Some(writer) = &self.writer {
             return writer.insert(reports).await;
         }
+        let sqlite = matches!(self.db, Db::Sqlite(_));
         on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             // No AUTOINCREMENT or sequence counts every report ever received:
@@ -214,16 +223,37 @@ impl IntakeStore for IntakeDb {
             let mut base: Option<i64> = None;
             for (chunk_no, chunk) in reports.chunks(INSERT_CHUNK).enumerate() {
                 let days: Vec<String> = chunk.iter().map(|r| r.received.to_string()).collect();
-                // Built from constants and counts only, never from data.
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(
-                    "intake_receipts (hash, received)",
-                    2,
-                    chunk.len(),
-                )));
-                for (r, day) in chunk.iter().zip(&days) {
-                    q = q.bind(&r.receipt_hash[..]).bind(day);
+                if sqlite {
+                    // intake4: numbered within the day (this path serves
+                    // only in-memory databases, tests; files go through
+                    // `intake_writer`). One INSERT a receipt, each writing
+                    // first, so the write lock is taken at once.
+                    for (r, day) in chunk.iter().zip(&days) {
+                        let first = receipt_day_base(r.received);
+                        sqlx::query(
+                            "INSERT INTO intake_receipts (n, hash, received) VALUES ( \
+                               (SELECT COALESCE(MAX(n), $1) FROM intake_receipts \
+                                WHERE n >= $1 AND n < $2) + 1, $3, $4)",
+                        )
+                        .bind(first)
+                        .bind(first + (1 << 32))
+                        .bind(&r.receipt_hash[..])
+                        .bind(day)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                } else {
+                    // Built from constants and counts only, never from data.
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(
+                        "intake_receipts (hash, received)",
+                        2,
+                        chunk.len(),
+                    )));
+                    for (r, day) in chunk.iter().zip(&days) {
+                        q = q.bind(&r.receipt_hash[..]).bind(day);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
-                q.execute(&mut *tx).await?;
                 let base = match base {
                     Some(b) => b,
                     None => {
@@ -328,13 +358,24 @@ impl IntakeStore for IntakeDb {
     }
 
     async fn intake_forget_receipts(&self, before: Day) -> Result<u64, StoreError> {
+        // intake4: on SQLite the days are the high bits of `n` (migration
+        // 0004), so the sweep deletes a range of the table's own key.
+        let sqlite = matches!(self.db, Db::Sqlite(_));
         let forgotten = on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query("DELETE FROM intake_receipts WHERE received < $1")
-                .bind(before.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let n = if sqlite {
+                sqlx::query("DELETE FROM intake_receipts WHERE n < $1")
+                    .bind(receipt_day_base(before))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                sqlx::query("DELETE FROM intake_receipts WHERE received < $1")
+                    .bind(before.to_string())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            };
             // A receipt's messages go with it; follow-ups the desk has not yet
             // stored stay until it has (and go at the next sweep after that).
             sqlx::query(

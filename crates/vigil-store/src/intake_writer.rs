@@ -105,8 +105,15 @@ fn insert(conn: &mut Connection, reports: &[SealedReport]) -> rusqlite::Result<(
         let base: i64 = tx
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM intake_reports")?
             .query_row([], |r| r.get(0))?;
-        let mut receipt =
-            tx.prepare_cached("INSERT INTO intake_receipts (hash, received) VALUES (?1, ?2)")?;
+        // intake4: receipts numbered within their day, appended at the
+        // table's end (migration 0004, `receipt_day_base`).
+        let mut numbers: Vec<(vigil_core::Day, i64)> = Vec::with_capacity(1);
+        let mut last_of_day = tx.prepare_cached(
+            "SELECT COALESCE(MAX(n), ?1) FROM intake_receipts WHERE n >= ?1 AND n < ?2",
+        )?;
+        let mut receipt = tx.prepare_cached(
+            "INSERT INTO intake_receipts (n, hash, received) VALUES (?1, ?2, ?3)",
+        )?;
         let mut report = tx.prepare_cached(
             "INSERT INTO intake_reports (seq, id, receipt_hash, sealed, received) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -115,7 +122,20 @@ fn insert(conn: &mut Connection, reports: &[SealedReport]) -> rusqlite::Result<(
         for r in reports {
             seq += 1;
             let day = r.received.to_string();
-            receipt.execute(params![&r.receipt_hash[..], day])?;
+            let n = match numbers.iter_mut().find(|(d, _)| *d == r.received) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    let first = crate::intake::receipt_day_base(r.received);
+                    let last: i64 = last_of_day
+                        .query_row(params![first, first + (1 << 32)], |row| row.get(0))?;
+                    numbers.push((r.received, last + 1));
+                    last + 1
+                }
+            };
+            receipt.execute(params![n, &r.receipt_hash[..], day])?;
             report.execute(params![
                 seq,
                 r.id.to_string(),

@@ -45,8 +45,8 @@ macro_rules! migrations {
     };
 }
 
-const INTAKE_SQLITE: &[Migration] = migrations!("intake", "sqlite": 1 => "0001_init.sql", 2 => "0002_forget.sql", 3 => "0003_messages.sql");
-const INTAKE_POSTGRES: &[Migration] = migrations!("intake", "postgres": 1 => "0001_init.sql", 2 => "0002_forget.sql", 3 => "0003_messages.sql");
+const INTAKE_SQLITE: &[Migration] = migrations!("intake", "sqlite": 1 => "0001_init.sql", 2 => "0002_forget.sql", 3 => "0003_messages.sql", 4 => "0004_receipts_in_order.sql");
+const INTAKE_POSTGRES: &[Migration] = migrations!("intake", "postgres": 1 => "0001_init.sql", 2 => "0002_forget.sql", 3 => "0003_messages.sql", 4 => "0004_receipts_in_order.sql");
 const DESK_SQLITE: &[Migration] = migrations!("desk", "sqlite": 1 => "0001_init.sql", 2 => "0002_record.sql",
         4 => "0004_access.sql", 5 => "0005_coding.sql", 6 => "0006_urgent.sql", 7 => "0007_messages.sql",
         8 => "0008_facts.sql", 9 => "0009_import.sql");

@@ -165,6 +165,8 @@ conformance!(
     intake_pending_stops_at_the_byte_budget,
     // the record in keyset pages, for a release of a million events (pubstream)
     record_pages_walk_the_whole_record_once_in_order,
+    // intake4: receipts in arrival order, numbered within their day
+    intake_receipts_across_days_and_batches,
 );
 
 #[path = "conformance/coding.rs"]
@@ -366,6 +368,126 @@ async fn intake_keeps_order_across_purges(f: Fresh) {
     s.intake_checkpoint().await.unwrap();
     s.intake_insert(&[d.clone(), e.clone()]).await.unwrap();
     assert_eq!(s.intake_pending(10).await.unwrap(), vec![d, e]);
+}
+
+/// intake4: receipts of several days in one batch, a day seen again after a
+/// later one (a clock set back), and batches after a sweep: each is known,
+/// none twice, and the sweep takes exactly the days before the cutoff.
+async fn intake_receipts_across_days_and_batches(f: Fresh) {
+    let s = f.intake().await;
+    s.intake_insert(&[
+        report(1, "2024-01-01"),
+        report(2, "2024-01-02"),
+        report(3, "2024-01-01"),
+    ])
+    .await
+    .unwrap();
+    s.intake_insert(&[report(4, "2024-01-02"), report(5, "2023-12-31")])
+        .await
+        .unwrap();
+    // A receipt already held is refused, and its batch with it.
+    assert!(
+        s.intake_insert(&[report(6, "2024-01-02"), report(4, "2024-01-03")])
+            .await
+            .is_err()
+    );
+    assert!(!s.intake_receipt_known(&[6; 32]).await.unwrap());
+    for n in 1..=5 {
+        assert!(s.intake_receipt_known(&[n; 32]).await.unwrap(), "{n}");
+    }
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-01-02")).await.unwrap(),
+        3
+    );
+    for (n, known) in [(1, false), (2, true), (3, false), (4, true), (5, false)] {
+        assert_eq!(
+            s.intake_receipt_known(&[n; 32]).await.unwrap(),
+            known,
+            "{n}"
+        );
+    }
+    s.intake_insert(&[report(7, "2024-01-01"), report(8, "2024-01-02")])
+        .await
+        .unwrap();
+    assert!(s.intake_receipt_known(&[7; 32]).await.unwrap());
+    assert!(s.intake_receipt_known(&[8; 32]).await.unwrap());
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-01-03")).await.unwrap(),
+        4
+    );
+}
+
+/// intake4: the same on an in-memory SQLite database, which keeps sqlx's
+/// path for inserts (a second connection could not reach it).
+#[tokio::test]
+async fn sqlite_in_memory_receipts_across_days_and_batches() {
+    intake_receipts_across_days_and_batches(Fresh {
+        url: "sqlite::memory:".into(),
+        _dir: None,
+    })
+    .await;
+}
+
+/// SQLite only: migration 0004 renumbers the receipts of a database made
+/// before it (each kept, numbered within its day), and no number counts the
+/// receipts of earlier days: once they are swept, a new day's first receipt
+/// is that day's number 1.
+#[tokio::test]
+async fn sqlite_receipts_are_numbered_within_their_day() {
+    use sqlx::Connection;
+    let f = sqlite().await;
+    drop(f.intake().await);
+    // The layout before 0004, with receipts in it.
+    let mut c = sqlx::SqliteConnection::connect(&f.url).await.unwrap();
+    sqlx::raw_sql(
+        "DROP TABLE intake_receipts; \
+         CREATE TABLE intake_receipts (hash BLOB PRIMARY KEY, received TEXT NOT NULL) WITHOUT ROWID; \
+         CREATE INDEX intake_receipts_received ON intake_receipts (received); \
+         INSERT INTO intake_receipts VALUES (x'01', '2024-01-01'), (x'02', '2024-01-02'), \
+                                            (x'03', '2024-01-01'); \
+         DELETE FROM vigil_migrations WHERE zone = 'intake' AND version = 4;",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    drop(c);
+    let s = f.intake().await;
+    let numbers = |url: String| async move {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_as::<_, (i64, Vec<u8>, String)>(
+            "SELECT n, hash, received FROM intake_receipts ORDER BY n",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+    };
+    let day_of = |d: &str| (day(d).date().to_julian_day() as i64 - 2_440_588) << 32;
+    assert_eq!(
+        numbers(f.url.clone()).await,
+        vec![
+            (day_of("2024-01-01") + 1, vec![1], "2024-01-01".to_owned()),
+            (day_of("2024-01-01") + 2, vec![3], "2024-01-01".to_owned()),
+            (day_of("2024-01-02") + 1, vec![2], "2024-01-02".to_owned()),
+        ]
+    );
+    s.intake_insert(&[report(9, "2024-01-02")]).await.unwrap();
+    assert_eq!(
+        numbers(f.url.clone()).await.last().unwrap().0,
+        day_of("2024-01-02") + 2
+    );
+    assert_eq!(
+        s.intake_forget_receipts(day("2024-01-03")).await.unwrap(),
+        4
+    );
+    s.intake_insert(&[report(10, "2024-01-03")]).await.unwrap();
+    assert_eq!(
+        numbers(f.url.clone()).await,
+        vec![(
+            day_of("2024-01-03") + 1,
+            vec![10; 32],
+            "2024-01-03".to_owned()
+        )]
+    );
 }
 
 /// SQLite only (PostgreSQL cannot zero freed space): once purged and

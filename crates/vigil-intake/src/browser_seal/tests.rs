@@ -228,7 +228,7 @@ async fn a_report_sealed_in_the_browser_lands_like_one_the_server_sealed() {
     let mut by_server = opened.remove(0);
     // The reply key is the receipt's, so replies by receipt work.
     assert_eq!(
-        in_browser.reply_to.as_deref(),
+        in_browser.reply_recipient().as_deref(),
         Some(ReplyKey::derive(&receipt).unwrap().recipient().as_str())
     );
     assert_eq!(
@@ -246,7 +246,7 @@ async fn a_report_sealed_in_the_browser_lands_like_one_the_server_sealed() {
     assert!((time::OffsetDateTime::now_utc() - at).whole_seconds().abs() < 120);
     // Equal in every field but those two, which differ between any two reports.
     for e in [&mut in_browser, &mut by_server] {
-        e.reply_to = None;
+        e.reply_seed = None;
         e.received_at = None;
     }
     assert_eq!(in_browser, by_server);
