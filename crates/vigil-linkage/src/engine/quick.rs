@@ -27,6 +27,8 @@ const NAME: u64 = 4;
 const UNKNOWN: u64 = 5;
 /// A group's members' values, hashed: equal when all agree in full.
 const GROUP: u64 = 6;
+/// An identifier of at most 7 bytes, held whole: its length (3 bits) and bytes.
+const SHORT: u64 = 7;
 
 /// A name's word: its key (24 bits), letters (26), length (6) and whether it
 /// is a form of known given names (1).
@@ -145,7 +147,13 @@ impl Dataset {
             }
             Value::Year(y) => tag(YEAR) | u64::from(y),
             Value::Exact(x) => {
-                let len = self.interner.get(x).len() as u64;
+                let text = self.interner.get(x).as_bytes();
+                if text.len() <= 7 {
+                    let mut bytes = [0u8; 8];
+                    bytes[..text.len()].copy_from_slice(text);
+                    return tag(SHORT) | ((text.len() as u64) << 56) | u64::from_le_bytes(bytes);
+                }
+                let len = text.len() as u64;
                 tag(EXACT) | (len.min(0xFF_FFFF) << 32) | u64::from(x)
             }
             Value::Name(id) => {
@@ -178,7 +186,7 @@ impl Dataset {
         let fits = match kind {
             ColumnKind::Date => word >> TAG_SHIFT == DATE,
             ColumnKind::Year | ColumnKind::Sex => word >> TAG_SHIFT == YEAR,
-            ColumnKind::Exact => word >> TAG_SHIFT == EXACT,
+            ColumnKind::Exact => matches!(word >> TAG_SHIFT, EXACT | SHORT),
             _ => word >> TAG_SHIFT == NAME,
         };
         if fits { word } else { tag(UNKNOWN) }
@@ -233,11 +241,14 @@ fn upper(plan: &ScorePlan, bounds: &RecordBounds, cov: &Covered, a: u64, b: u64)
     if ta == UNKNOWN || tb == UNKNOWN {
         return bounds.best[c];
     }
+    let level = |l: u8| bounds.upper(plan, c, l);
+    if ta == SHORT || tb == SHORT {
+        return identifier_upper(a, b, level);
+    }
     if ta != tb {
         // Values of two kinds are not compared (the exact level is missing).
         return plan.upper(c, MISSING);
     }
-    let level = |l: u8| bounds.upper(plan, c, l);
     match ta {
         DATE => level(date_level(&unpack_date(a), &unpack_date(b))),
         YEAR => {
@@ -273,6 +284,34 @@ fn upper(plan: &ScorePlan, bounds: &RecordBounds, cov: &Covered, a: u64, b: u64)
         }
         _ => name_upper(plan, bounds, cov, a, b),
     }
+}
+
+/// The bound for two identifiers, one of them held whole: exact when both are.
+fn identifier_upper(a: u64, b: u64, level: impl Fn(u8) -> f64) -> f64 {
+    let len = |w: u64| match w >> TAG_SHIFT {
+        SHORT => (w >> 56) & 7,
+        _ => (w >> 32) & 0xFF_FFFF,
+    };
+    if len(a).abs_diff(len(b)) > 1 {
+        // Lengths more than one apart are more than one edit apart.
+        return level(0);
+    }
+    if a >> TAG_SHIFT != SHORT || b >> TAG_SHIFT != SHORT {
+        return level(0).max(level(1));
+    }
+    let bytes = |w: u64| {
+        let all = w.to_le_bytes();
+        let mut out = [0u8; 7];
+        out.copy_from_slice(&all[..7]);
+        (out, len(w) as usize)
+    };
+    let ((x, lx), (y, ly)) = (bytes(a), bytes(b));
+    let (x, y) = (&x[..lx], &y[..ly]);
+    level(if x == y {
+        2
+    } else {
+        u8::from(super::at_most_one_edit(x, y))
+    })
 }
 
 /// The bound for two names (or places) that each have one key and more than an initial.
