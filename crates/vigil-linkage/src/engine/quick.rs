@@ -167,12 +167,8 @@ impl Dataset {
                 // 26 bits: one bit per Latin letter, so the bound is the same
                 // for keys of Latin letters and never lower for others.
                 let all = self.interner.letters[key as usize];
-                let mut letters = 0u64;
-                for bit in 0..64 {
-                    if all >> bit & 1 == 1 {
-                        letters |= 1 << (bit % 26);
-                    }
-                }
+                let low = (1u64 << 26) - 1;
+                let letters = (all & low) | ((all >> 26) & low) | (all >> 52);
                 let canon = u64::from(!self.canon_sets[n.canon as usize].is_empty());
                 tag(NAME)
                     | (canon << CANON_AT)
