@@ -58,17 +58,23 @@ pub(super) struct Quick {
 }
 
 impl Quick {
-    /// Packs the longest prefix of the plan's order that the words can tell
-    /// (at most `WORDS` units), for the records in `order` (the layout
-    /// scoring reads in).
+    /// Packs the first `WORDS` units of the plan's order that the words can
+    /// tell, for the records in `order` (the layout scoring reads in).
     pub(super) fn new(data: &Dataset, plan: &ScorePlan, units: &Units, order: &[u32]) -> Quick {
         let ncol = data.columns.len();
         let mut covered = Vec::new();
-        for &c in plan.order.iter().take(WORDS) {
-            let kind = units.list[c].kind;
-            if matches!(kind, ColumnKind::Text) {
+        // Units the words cannot tell (text, or a group with a text member)
+        // are passed over: the bound keeps their best, as the exact
+        // comparison's does until it reaches them.
+        let text = |c: usize| units.list[c].kind == ColumnKind::Text;
+        for &c in &plan.order {
+            if covered.len() == WORDS {
                 break;
             }
+            if text(c) || (c >= ncol && units.members[c - ncol].iter().any(|&m| text(m))) {
+                continue;
+            }
+            let kind = units.list[c].kind;
             let swapped = kind
                 .swapped_level()
                 .filter(|_| c < ncol && data.swap_partner(c).is_some());
