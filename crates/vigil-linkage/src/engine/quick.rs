@@ -29,6 +29,8 @@ const UNKNOWN: u64 = 5;
 const GROUP: u64 = 6;
 /// An identifier of at most 7 bytes, held whole: its length (3 bits) and bytes.
 const SHORT: u64 = 7;
+/// A text: how many words (4 bits) and a bit (of 56) per word.
+const TEXT: u64 = 8;
 
 /// A name's word: its key (24 bits), letters (26), length (6) and whether it
 /// is a form of known given names (1).
@@ -63,17 +65,7 @@ impl Quick {
     pub(super) fn new(data: &Dataset, plan: &ScorePlan, units: &Units, order: &[u32]) -> Quick {
         let ncol = data.columns.len();
         let mut covered = Vec::new();
-        // Units the words cannot tell (text, or a group with a text member)
-        // are passed over: the bound keeps their best, as the exact
-        // comparison's does until it reaches them.
-        let text = |c: usize| units.list[c].kind == ColumnKind::Text;
-        for &c in &plan.order {
-            if covered.len() == WORDS {
-                break;
-            }
-            if text(c) || (c >= ncol && units.members[c - ncol].iter().any(|&m| text(m))) {
-                continue;
-            }
+        for &c in plan.order.iter().take(WORDS) {
             let kind = units.list[c].kind;
             let swapped = kind
                 .swapped_level()
@@ -182,13 +174,23 @@ impl Dataset {
                     | (letters << LETTERS_AT)
                     | u64::from(key)
             }
-            Value::Text(_) => return tag(UNKNOWN),
+            Value::Text(t) => {
+                let words = &self.texts[t as usize];
+                if words.is_empty() || words.len() > 15 {
+                    return tag(UNKNOWN);
+                }
+                let mask = words.iter().fold(0u64, |m, &w| {
+                    m | 1 << (super::mix(0x7E47, u64::from(w), 0) % 56)
+                });
+                tag(TEXT) | ((words.len() as u64) << 56) | mask
+            }
         };
         // A kind of value the column does not compare this way: unknown.
         let fits = match kind {
             ColumnKind::Date => word >> TAG_SHIFT == DATE,
             ColumnKind::Year | ColumnKind::Sex => word >> TAG_SHIFT == YEAR,
             ColumnKind::Exact => matches!(word >> TAG_SHIFT, EXACT | SHORT),
+            ColumnKind::Text => word >> TAG_SHIFT == TEXT,
             _ => word >> TAG_SHIFT == NAME,
         };
         if fits { word } else { tag(UNKNOWN) }
@@ -216,6 +218,12 @@ impl Dataset {
                 }
                 Value::Exact(x) => u64::from(x),
                 Value::Year(y) => u64::from(y),
+                // A text agrees in full only when its words are the same.
+                Value::Text(t) => {
+                    let mut th = super::FastHasher::default();
+                    self.texts[t as usize].hash(&mut th);
+                    th.finish()
+                }
                 _ => return tag(UNKNOWN),
             };
             token.hash(&mut h);
@@ -273,6 +281,18 @@ fn upper(plan: &ScorePlan, bounds: &RecordBounds, cov: &Covered, a: u64, b: u64)
                 level(0)
             } else {
                 level(0).max(level(1))
+            }
+        }
+        TEXT => {
+            let mask = (1u64 << 56) - 1;
+            if a & b & mask == 0 {
+                // No word in common.
+                level(0)
+            } else if a == b {
+                (0..=3).map(level).fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                // Not the same words (their count or bits differ).
+                (0..=2).map(level).fold(f64::NEG_INFINITY, f64::max)
             }
         }
         GROUP => {
