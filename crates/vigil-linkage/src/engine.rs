@@ -15,6 +15,8 @@ use crate::normalize::{normalize, words};
 use crate::spec::{FieldKind, Spec};
 use crate::translit::word_keys;
 
+mod quick;
+
 pub(crate) const MISSING: u8 = u8::MAX;
 
 /// A fast hasher for the engine's own maps (keys are not attacker-chosen in a
@@ -1209,6 +1211,78 @@ struct ScorePlan {
     /// The counted units (columns outside groups and copies, then groups),
     /// those that most often rule a candidate pair out first.
     order: Vec<usize>,
+    /// Per unit with a term-frequency level: what its weight there is made of.
+    tf_parts: Vec<Option<TfPart>>,
+    /// Per unit: the most its levels other than the term-frequency one can
+    /// add (0 at least, for a missing value).
+    rest_best: Vec<f64>,
+}
+
+/// A unit's term-frequency level: its slot in a record's ratios, the level,
+/// m and u at it, and the weight given a context (if the unit is scored so).
+#[derive(Debug, Clone, Copy)]
+struct TfPart {
+    slot: usize,
+    level: u8,
+    m: f64,
+    u: f64,
+    given: f64,
+}
+
+/// The bound of one record's pairs: a term-frequency level's weight depends on
+/// the rarer of the two values, so the first record's own ratio already caps
+/// it (a common name agreeing says little, whoever it meets).
+struct RecordBounds {
+    start: f64,
+    best: Vec<f64>,
+    /// Per unit with a term-frequency level: the most it can add there.
+    tf_top: Vec<f64>,
+}
+
+impl RecordBounds {
+    fn new(plan: &ScorePlan) -> RecordBounds {
+        RecordBounds {
+            start: plan.start,
+            best: plan.best.clone(),
+            tf_top: vec![f64::INFINITY; plan.best.len()],
+        }
+    }
+
+    /// Sets the bounds for pairs whose first record is `a` (its number in the dataset).
+    fn set(&mut self, plan: &ScorePlan, tf: &TermFrequencies, a: usize) {
+        let mut start = plan.start;
+        for (c, part) in plan.tf_parts.iter().enumerate() {
+            let Some(TfPart {
+                slot, m, u, given, ..
+            }) = *part
+            else {
+                continue;
+            };
+            let ra = tf.ratio[a * tf.stride + slot];
+            // The pair's ratio is the larger of both (at least a's own); with
+            // none for a, b's can be anything up to 30.
+            let w = if ra > 0.0 {
+                (m / (u * f64::from(ra).clamp(1.0 / 30.0, 30.0)).min(1.0)).log2()
+            } else {
+                (m / u).log2() + 30f64.log2()
+            };
+            // Full agreement is never evidence against (see `bits`).
+            let top = w.max(given).max(0.0);
+            self.tf_top[c] = top;
+            let best = plan.rest_best[c].max(top);
+            start += best - plan.best[c];
+            self.best[c] = best;
+        }
+        self.start = start;
+    }
+
+    /// The most unit `c` at level `l` can add in this record's pairs.
+    fn upper(&self, plan: &ScorePlan, c: usize, l: u8) -> f64 {
+        match plan.tf_parts[c] {
+            Some(part) if part.level == l => self.tf_top[c],
+            _ => plan.upper(c, l),
+        }
+    }
 }
 
 impl ScorePlan {
@@ -1296,7 +1370,41 @@ impl ScorePlan {
         };
         let mut keyed: Vec<(f64, usize)> = counted.iter().map(|&c| (drop_of(c), c)).collect();
         keyed.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        // Only counted units: the others add nothing to the start.
+        let tf_parts: Vec<Option<TfPart>> = (0..nu)
+            .map(|c| {
+                if !counted.contains(&c) {
+                    return None;
+                }
+                let l = tf_level[c]?;
+                let slot = tf.slot[c]?;
+                let (m, u) = (model.m[c][l as usize], model.u[c][l as usize]);
+                let given = match units.given.get(c) {
+                    Some(Some((_, gu))) => (m / gu[l as usize]).log2(),
+                    _ => f64::NEG_INFINITY,
+                };
+                Some(TfPart {
+                    slot,
+                    level: l,
+                    m,
+                    u,
+                    given,
+                })
+            })
+            .collect();
+        let rest_best: Vec<f64> = (0..nu)
+            .map(|c| {
+                upper_table[c]
+                    .iter()
+                    .enumerate()
+                    .filter(|&(l, _)| tf_level[c] != Some(l as u8))
+                    .map(|(_, &w)| w)
+                    .fold(0.0, f64::max)
+            })
+            .collect();
         ScorePlan {
+            tf_parts,
+            rest_best,
             prior,
             table,
             tf_level,
@@ -1836,10 +1944,11 @@ impl Dataset {
         drop(starts);
         drop(rank);
         let pairs = sorted;
-        let (local, order, pairs) = (&local, &order, &pairs);
+        let quick = quick::Quick::new(self, plan, units, &order);
+        let (local, order, pairs, quick) = (&local, &order, &pairs, &quick);
         let chunk = pairs.len().div_ceil(threads()).max(1);
         progress.start("comparing", pairs.len() as u64);
-        let parts: Vec<(Vec<ScoredPair>, Vec<u8>, usize)> = std::thread::scope(|scope| {
+        let parts: Vec<(Vec<ScoredPair>, Vec<u8>, usize, usize)> = std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for ps in pairs.chunks(chunk) {
                 handles.push(scope.spawn(move || {
@@ -1848,13 +1957,38 @@ impl Dataset {
                     let mut scored = Vec::new();
                     let mut levels = Vec::new();
                     let mut steps = 0usize;
-                    'pairs: for &p in ps {
+                    let mut ruled_out = 0usize;
+                    let mut bounds = RecordBounds::new(plan);
+                    let mut first = u32::MAX;
+                    // Pairs in batches: the second records' packed lines are
+                    // read first, all at once, then the pairs are compared.
+                    let mut batches = ps.chunks(16);
+                    let mut batch: &[u64] = &[];
+                    let mut next = 0;
+                    'pairs: loop {
+                        if next == batch.len() {
+                            let Some(b) = batches.next() else { break };
+                            let touched =
+                                b.iter().fold(0, |t, &p| t ^ quick.touch(p as u32 as usize));
+                            std::hint::black_box(touched);
+                            (batch, next) = (b, 0);
+                        }
+                        let p = batch[next];
+                        next += 1;
                         let (x, y) = split_pair(p);
+                        if x != first {
+                            first = x;
+                            bounds.set(plan, tf, order[x as usize] as usize);
+                        }
+                        if quick.rules_out(plan, &bounds, x as usize, y as usize) {
+                            ruled_out += 1;
+                            continue;
+                        }
                         let (ra, rb) = (
                             &local[x as usize * ncol..(x as usize + 1) * ncol],
                             &local[y as usize * ncol..(y as usize + 1) * ncol],
                         );
-                        let mut bound = plan.start;
+                        let mut bound = bounds.start;
                         for &c in &plan.order {
                             let l = if c < ncol {
                                 self.row_level(ra, rb, c)
@@ -1866,7 +2000,7 @@ impl Dataset {
                             };
                             row[c] = l;
                             steps += 1;
-                            bound += plan.upper(c, l) - plan.best[c];
+                            bound += bounds.upper(plan, c, l) - bounds.best[c];
                             if bound < plan.keep_weight {
                                 row.fill(MISSING);
                                 continue 'pairs;
@@ -1898,17 +2032,18 @@ impl Dataset {
                         }
                         row.fill(MISSING);
                     }
-                    (scored, levels, steps)
+                    (scored, levels, steps, ruled_out)
                 }));
             }
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         });
         // Back in the order of the records' numbers, as before the layout.
         let mut kept: Vec<(ScoredPair, &[u8])> = Vec::new();
-        let mut steps = 0;
-        for (s, l, k) in &parts {
+        let (mut steps, mut ruled_out) = (0, 0);
+        for (s, l, k, q) in &parts {
             kept.extend(s.iter().copied().zip(l.chunks(nu.max(1))));
             steps += k;
+            ruled_out += q;
         }
         kept.sort_by_key(|(p, _)| (p.a, p.b));
         let mut scored = Vec::with_capacity(kept.len());
@@ -1924,8 +2059,9 @@ impl Dataset {
                 .map(|&c| units.list[c].name.as_str())
                 .collect();
             eprintln!(
-                "scoring order {names:?}: {:.2} units compared per pair",
-                steps as f64 / pairs.len().max(1) as f64
+                "scoring order {names:?}: {ruled_out} pairs ruled out by the first {} units' packed values; {:.2} units compared per pair left",
+                quick.units(),
+                steps as f64 / (pairs.len() - ruled_out).max(1) as f64
             );
         }
         progress.advance(pairs.len() as u64);
@@ -3019,7 +3155,7 @@ mod tests {
     }
 
     /// A small detentions set: strangers share actions, persons recur.
-    fn small_detentions() -> Dataset {
+    pub(super) fn small_detentions() -> Dataset {
         let table = crate::hard::detentions(2_000, 9);
         let spec = Spec::parse(
             r#"id = "rec_id"
