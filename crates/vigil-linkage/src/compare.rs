@@ -172,6 +172,17 @@ impl ColumnKind {
         }
     }
 
+    /// The level "initial agrees" (one side gives only the initial, and it
+    /// is the other's).
+    pub fn initial_level(self) -> Option<u8> {
+        match self {
+            ColumnKind::Given => Some(3),
+            ColumnKind::Surname => Some(2),
+            ColumnKind::Patronymic => Some(1),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ColumnKind::Given => "given name",
