@@ -18,7 +18,6 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::sync::oneshot;
@@ -68,21 +67,15 @@ impl SqliteWriter {
 }
 
 fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
-    // The file exists (sqlx created and migrated it); never create one here.
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
-    )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
     // The pool's settings (db.rs): the journal mode is the file's own (WAL,
     // set when the pool opened it); the others are per connection. The
     // cache is smaller than the pool's 64 MiB: this connection keeps its
     // cache between batches, and with 64 MiB it grew the intake's peak RSS
     // from 39 to 98 MiB under load (the goal is under 64); 8 MiB holds the
     // indexes' upper levels and recent pages, the rest comes from the OS's cache.
-    conn.execute_batch(
+    let conn = crate::direct::open(
+        path,
+        OpenFlags::SQLITE_OPEN_URI,
         "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -8192;",
     )?;

@@ -11,6 +11,7 @@
 
 mod db;
 mod desk;
+mod direct;
 mod intake;
 mod intake_writer;
 mod migrate;

@@ -133,13 +133,10 @@ impl Writer {
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    c.busy_timeout(Duration::from_secs(10))?;
     // The file is in WAL mode already (db.rs sets it, and it persists).
-    c.execute_batch(
+    let c = crate::direct::open(
+        path,
+        OpenFlags::empty(),
         "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; \
          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384",
     )?;

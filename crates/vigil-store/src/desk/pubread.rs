@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use super::record::{ActionCursor, ActionDetained, ActionRow, EventFacts, date_row, origin, stamp};
 use crate::StoreError;
@@ -124,14 +123,12 @@ impl Reader {
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    c.busy_timeout(Duration::from_secs(10))?;
     // Reads only; half the pool's cache (db.rs): the release's peak memory is near its goal.
-    c.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -32768;")?;
-    Ok(c)
+    Ok(crate::direct::open(
+        path,
+        OpenFlags::empty(),
+        "PRAGMA query_only = ON; PRAGMA cache_size = -32768;",
+    )?)
 }
 
 fn corrupt(what: &str) -> StoreError {
