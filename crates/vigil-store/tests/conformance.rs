@@ -894,6 +894,17 @@ fn row(
     )
 }
 
+/// The counts by month and region, in [`shape`], with the persons of the total.
+async fn counted_by_month_and_region(s: &Arc<dyn DeskStore>) -> (Vec<Shape>, u64) {
+    let by = CountQuery {
+        by: vec![StatKey::Month, StatKey::Region],
+        from: None,
+        to: None,
+    };
+    let (rows, total) = s.record_count_with_total(&by).await.unwrap();
+    (shape(rows), total.persons)
+}
+
 fn shape(rows: Vec<CountRow>) -> Vec<Shape> {
     rows.into_iter()
         .map(|r| {
@@ -2076,18 +2087,6 @@ async fn record_import_writes_the_counting_facts_a_rebuild_would(f: Fresh) {
         }
         out
     };
-    let by = CountQuery {
-        by: vec![StatKey::Month, StatKey::Region],
-        from: None,
-        to: None,
-    };
-    let counted = |s: Arc<dyn DeskStore>| {
-        let by = by.clone();
-        async move {
-            let (rows, total) = s.record_count_with_total(&by).await.unwrap();
-            (shape(rows), total.persons)
-        }
-    };
     // Batch n: 9,000 events of new persons at the batch's own action, the
     // first 1,000 of them also fined outside any action; every event of
     // batch 1 and later names a person and the action of batch 0 as well.
@@ -2180,7 +2179,7 @@ async fn record_import_writes_the_counting_facts_a_rebuild_would(f: Fresh) {
     );
     if sqlite {
         let imported = blocks().await;
-        assert_eq!(counted(s.clone()).await, expected);
+        assert_eq!(counted_by_month_and_region(&s).await, expected);
         // Rebuilt from the tables, with the same codes: the same bytes.
         f.execute("DELETE FROM record_event_facts; DELETE FROM record_action_facts")
             .await;
@@ -2188,7 +2187,7 @@ async fn record_import_writes_the_counting_facts_a_rebuild_would(f: Fresh) {
         assert_eq!(blocks().await, imported);
     }
     s.record_prepare_counting().await.unwrap();
-    assert_eq!(counted(s.clone()).await, expected);
+    assert_eq!(counted_by_month_and_region(&s).await, expected);
 }
 
 // intakechan: intake_insert writes a batch in multi-row statements of 100
@@ -2305,18 +2304,6 @@ async fn record_counting_follows_every_change(f: Fresh) {
     .await
     .unwrap();
     s.record_prepare_counting().await.unwrap();
-    let by = CountQuery {
-        by: vec![StatKey::Month, StatKey::Region],
-        from: None,
-        to: None,
-    };
-    let counted = |s: Arc<dyn DeskStore>| {
-        let by = by.clone();
-        async move {
-            let (rows, total) = s.record_count_with_total(&by).await.unwrap();
-            (shape(rows), total.persons)
-        }
-    };
     let may = |detentions, persons, events: &[(&str, u64)]| {
         row(
             &[Some("2013-05"), Some("RU-MOW")],
@@ -2327,7 +2314,7 @@ async fn record_counting_follows_every_change(f: Fresh) {
         )
     };
     assert_eq!(
-        counted(s.clone()).await,
+        counted_by_month_and_region(&s).await,
         (
             vec![
                 may(2, 2, &[("detention", 2)]),
@@ -2344,7 +2331,7 @@ async fn record_counting_follows_every_change(f: Fresh) {
         .await
         .unwrap();
     assert_eq!(
-        counted(s.clone()).await,
+        counted_by_month_and_region(&s).await,
         (vec![may(3, 2, &[("detention", 3)])], 2)
     );
 
@@ -2400,7 +2387,7 @@ async fn record_counting_follows_every_change(f: Fresh) {
         )
     };
     assert_eq!(
-        counted(s.clone()).await,
+        counted_by_month_and_region(&s).await,
         (
             vec![
                 may(3, 2, &[("detention", 3)]),
@@ -2419,7 +2406,7 @@ async fn record_counting_follows_every_change(f: Fresh) {
         .await
         .unwrap();
     assert_eq!(
-        counted(s.clone()).await,
+        counted_by_month_and_region(&s).await,
         (
             vec![
                 may(2, 2, &[("detention", 2)]),
@@ -2437,7 +2424,7 @@ async fn record_counting_follows_every_change(f: Fresh) {
         .await;
     s.record_prepare_counting().await.unwrap();
     assert_eq!(
-        counted(s.clone()).await,
+        counted_by_month_and_region(&s).await,
         (
             vec![may(2, 2, &[("detention", 2)]), spb(0, &[]), later(0)],
             2
