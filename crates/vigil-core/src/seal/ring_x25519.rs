@@ -141,55 +141,6 @@ mod tests {
         assert!(age::x25519::Recipient::from_str(&text).is_ok());
     }
 
-    /// Not a check: the stanza's cost, ours against the age crate's, and a
-    /// whole seal of 1 KiB (`cargo test --release -p vigil-core stanza_cost
-    /// -- --ignored --nocapture`). Timings belong in benchmarks, not tests.
-    #[test]
-    #[ignore]
-    fn stanza_cost() {
-        let identity = age::x25519::Identity::generate();
-        let theirs = identity.to_public();
-        let ours = RingRecipient::of(&theirs).unwrap();
-        let file_key = FileKey::new(Box::new([7u8; 16]));
-        let to = crate::Recipients::parse(&theirs.to_string()).unwrap();
-        let clear = vec![b'x'; 1123];
-        let n = 4000u32;
-        // CPU time of this thread (Linux), which other load does not inflate.
-        let cpu_ns = || -> f64 {
-            std::fs::read_to_string("/proc/thread-self/schedstat")
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        };
-        let time = |f: &mut dyn FnMut()| {
-            let start = cpu_ns();
-            for _ in 0..n {
-                f();
-            }
-            (cpu_ns() - start) / 1e3 / f64::from(n)
-        };
-        for _ in 0..2 {
-            let age_us = time(&mut || {
-                std::hint::black_box(theirs.wrap_file_key(&file_key).unwrap());
-            });
-            let ring_us = time(&mut || {
-                std::hint::black_box(ours.wrap_file_key(&file_key).unwrap());
-            });
-            let seal_age = time(&mut || {
-                std::hint::black_box(to.seal_with_age_crate(&clear).unwrap());
-            });
-            let seal_ours = time(&mut || {
-                std::hint::black_box(to.seal(&clear).unwrap());
-            });
-            println!(
-                "stanza µs: age crate {age_us:.1}, ring {ring_us:.1}; whole seal of 1,123 bytes µs: age crate {seal_age:.1}, ours {seal_ours:.1}"
-            );
-        }
-    }
-
     #[test]
     fn a_recipient_of_small_order_is_refused_not_sealed_to() {
         // The all-zero point and the point of order 2 (u = 1) give an
