@@ -3200,14 +3200,22 @@ article = "exact"
         data
     }
 
-    #[test]
-    fn leaving_pairs_early_keeps_every_pair_full_scoring_keeps() {
+    /// [`small_detentions`] linked, and its candidate pairs as scoring gets
+    /// them (copies left out).
+    pub(super) fn small_detentions_linked() -> (Dataset, Linkage, Vec<u64>) {
         let data = small_detentions();
         let linkage = data.link(&mut Quiet);
-        let (model, tf) = (&linkage.model, &linkage.tf);
-        let units = &model.units;
+        let units = &linkage.model.units;
         let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
         let pairs = data.candidate_pairs_skipping(&copies, &units.member_of, &mut Quiet);
+        (data, linkage, pairs)
+    }
+
+    #[test]
+    fn leaving_pairs_early_keeps_every_pair_full_scoring_keeps() {
+        let (data, linkage, pairs) = small_detentions_linked();
+        let (model, tf) = (&linkage.model, &linkage.tf);
+        let units = &model.units;
         assert_eq!(pairs.len(), linkage.compared);
         let plan = ScorePlan::new(model, tf, &Patterns::new(units.len()));
         // Every candidate pair compared in full and scored as scoring does.

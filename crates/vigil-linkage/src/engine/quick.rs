@@ -393,8 +393,8 @@ fn name_upper(plan: &ScorePlan, bounds: &RecordBounds, cov: &Covered, a: u64, b:
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::small_detentions;
-    use super::super::{KEEP_PROBABILITY, Patterns, Quiet, probability, split_pair};
+    use super::super::tests::small_detentions_linked;
+    use super::super::{KEEP_PROBABILITY, Patterns, probability, split_pair};
     use super::*;
 
     /// Every candidate pair the packed values rule out scores below the kept
@@ -402,12 +402,9 @@ mod tests {
     /// bound rules out; the filter does rule out most strangers.
     #[test]
     fn packed_values_rule_out_only_pairs_full_scoring_leaves() {
-        let data = small_detentions();
-        let linkage = data.link(&mut Quiet);
+        let (data, linkage, pairs) = small_detentions_linked();
         let (model, tf) = (&linkage.model, &linkage.tf);
         let units = &model.units;
-        let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
-        let pairs = data.candidate_pairs_skipping(&copies, &units.member_of, &mut Quiet);
         let plan = ScorePlan::new(model, tf, &Patterns::new(units.len()));
         let order: Vec<u32> = (0..data.len() as u32).collect();
         let quick = Quick::new(&data, &plan, units, &order);
