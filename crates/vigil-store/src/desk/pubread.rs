@@ -160,23 +160,19 @@ fn events(c: &Connection, after: Option<&str>, limit: i64) -> Result<Vec<EventFa
         })
     };
     let mut out: Vec<EventFacts> = Vec::with_capacity(usize::try_from(limit).unwrap_or(0));
-    match after {
-        None => {
-            let mut st = c.prepare(&format!("{EVENT_SELECT} ORDER BY id LIMIT ?1"))?;
-            let mut rows = st.query(params![limit])?;
-            while let Some(r) = rows.next()? {
-                out.push(row(r)?);
-            }
-        }
-        Some(after) => {
-            let mut st = c.prepare(&format!(
-                "{EVENT_SELECT} WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))?;
-            let mut rows = st.query(params![after, limit])?;
-            while let Some(r) = rows.next()? {
-                out.push(row(r)?);
-            }
-        }
+    let (filter, binds): (&str, &[&str]) = match &after {
+        None => ("", &[]),
+        Some(after) => ("WHERE id > ?1", std::slice::from_ref(after)),
+    };
+    let n = binds.len() + 1;
+    let mut st = c.prepare(&format!("{EVENT_SELECT} {filter} ORDER BY id LIMIT ?{n}"))?;
+    for (i, b) in binds.iter().enumerate() {
+        st.raw_bind_parameter(i + 1, *b)?;
+    }
+    st.raw_bind_parameter(n, limit)?;
+    let mut rows = st.raw_query();
+    while let Some(r) = rows.next()? {
+        out.push(row(r)?);
     }
     if out.windows(2).any(|w| w[0].id >= w[1].id) {
         out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
