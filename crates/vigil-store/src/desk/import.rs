@@ -31,7 +31,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -105,15 +104,9 @@ impl Writer {
             let started = std::thread::Builder::new()
                 .name("vigil-checkpoint".into())
                 .spawn(move || {
-                    let Ok(c) = Connection::open_with_flags(
-                        &path,
-                        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    ) else {
+                    let Ok(c) = crate::direct::open(&path, OpenFlags::empty(), "") else {
                         return;
                     };
-                    if c.busy_timeout(Duration::from_secs(10)).is_err() {
-                        return;
-                    }
                     while asked.recv().is_ok() {
                         // Passive: never waits for the writer nor blocks it; a
                         // failed one is made up by the next (or by the writer's
