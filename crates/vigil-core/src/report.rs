@@ -684,6 +684,26 @@ mod tests {
     }
 
     #[test]
+    fn the_reply_recipient_comes_from_the_seed_and_a_damaged_seed_gives_none() {
+        let receipt = crate::Receipt::generate().unwrap();
+        let key = crate::followup::ReplyKey::derive(&receipt).unwrap();
+        let mut e = ReportEnvelope::new("t", false, None, Lang::Ru, Channel::Api, day()).unwrap();
+        assert!(!e.can_reply());
+        assert_eq!(e.reply_recipient(), None);
+        e.reply_seed = Some(
+            crate::followup::ReplyKey::seed_hex(&receipt)
+                .unwrap()
+                .to_string(),
+        );
+        assert!(e.can_reply());
+        assert_eq!(e.reply_recipient(), Some(key.recipient()));
+        for damaged in ["", "zz", "00", &"0".repeat(66)] {
+            e.reply_seed = Some(damaged.to_owned());
+            assert_eq!(e.reply_recipient(), None, "{damaged:?}");
+        }
+    }
+
+    #[test]
     fn report_id_round_trips() {
         let id = ReportId::generate().unwrap();
         let back: ReportId = id.to_string().parse().unwrap();
