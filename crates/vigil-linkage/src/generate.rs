@@ -390,7 +390,9 @@ const CITIES: &[(&str, &[&str])] = &[
     ("Барнаул", &[]),
 ];
 
-fn feminine_surname(m: &str) -> String {
+/// The feminine form of a masculine surname (`Иванов` → `Иванова`); unchanged where
+/// the surname has none (`Шевчук`).
+pub fn feminine_surname(m: &str) -> String {
     for (masc, fem) in [("ский", "ская"), ("цкий", "цкая"), ("ой", "ая")] {
         if let Some(stem) = m.strip_suffix(masc) {
             return format!("{stem}{fem}");
@@ -424,15 +426,66 @@ fn patronymic(father: &str, gender: Gender) -> Option<String> {
     Some(format!("{father}{}", if g { m } else { f }))
 }
 
-struct Person {
-    gender: Gender,
-    given: usize,
-    surname: String,
-    patronymic: Option<String>,
-    year: u16,
-    month: u8,
-    day: u8,
-    city: usize,
+/// One generated person: the true values behind their records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub gender: Gender,
+    /// Index into [`GIVEN_NAMES`].
+    pub given: usize,
+    /// The surname in the person's own gender form.
+    pub surname: String,
+    /// The masculine form of the surname (the same as `surname` for a man).
+    pub masculine: String,
+    pub patronymic: Option<String>,
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+    /// Index into the generator's city table.
+    pub city: usize,
+}
+
+/// How a record gives a part of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Absent,
+    Initial,
+    Written,
+}
+
+/// How much of the birth date a record gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    Absent,
+    Year,
+    MonthYear,
+    Full,
+}
+
+/// What one record shows of its person, before typos, transliteration, short forms
+/// and reformatting: the oracle's view (bench/linkage, `vigil-link-oracle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    /// Index into the persons of [`Truth`].
+    pub entity: usize,
+    /// The given name written (full or a short form) or as an initial.
+    pub given: Part,
+    /// A woman's surname written in its masculine form.
+    pub masculine_form: bool,
+    pub patronymic: Part,
+    pub date: DatePart,
+    pub city: bool,
+    /// A typo in the given name (lost if the record gives an initial), the surname,
+    /// or a wrong digit in the birth date.
+    pub typo_given: bool,
+    pub typo_surname: bool,
+    pub wrong_digit: bool,
+}
+
+/// The records with what each shows and the persons behind them.
+pub struct Truth {
+    pub records: Vec<GeneratedRecord>,
+    pub shown: Vec<Shown>,
+    pub persons: Vec<Person>,
 }
 
 const SYSTEM_WEIGHTS: &[(System, u32)] = &[
@@ -485,6 +538,17 @@ fn typo(rng: &mut Rng, s: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// What an initial of `s` can show, in every writing the generator uses: the Cyrillic
+/// initial and the Latin one of each system (`Ю.`, `Yu.`, `I.`, ...). Two names with the
+/// same key give initials drawn from the same distribution.
+pub fn initial_key(s: &str) -> String {
+    let mut key = initial_of(s);
+    for sys in System::ALL {
+        key.push_str(&initial_of(&to_latin(s, sys)));
+    }
+    key
+}
+
 fn initial_of(s: &str) -> String {
     let first: String = s.chars().take(1).collect();
     // Latin initials of digraph letters keep both letters: Yu., Zh.
@@ -501,6 +565,11 @@ fn initial_of(s: &str) -> String {
 
 /// Generates about `records` records (exactly that many) from `seed`.
 pub fn generate(records: usize, seed: u64) -> Vec<GeneratedRecord> {
+    generate_with_truth(records, seed).records
+}
+
+/// The same records as [`generate`], with what each shows and the persons behind them.
+pub fn generate_with_truth(records: usize, seed: u64) -> Truth {
     let mut rng = Rng::new(seed);
     let males: Vec<usize> = (0..GIVEN_NAMES.len())
         .filter(|&i| GIVEN_NAMES[i].gender == Gender::Male)
@@ -529,6 +598,8 @@ pub fn generate(records: usize, seed: u64) -> Vec<GeneratedRecord> {
         }
     };
     let mut out = Vec::with_capacity(records);
+    let mut shown = Vec::with_capacity(records);
+    let mut persons = Vec::new();
     let mut entity = 0usize;
     let mut pending_sibling: Option<Person> = None;
     while out.len() < records {
@@ -554,6 +625,7 @@ pub fn generate(records: usize, seed: u64) -> Vec<GeneratedRecord> {
                 } else {
                     masc.clone()
                 },
+                masculine: masc.clone(),
                 patronymic: patronymic(father, gender),
                 year: 1950 + rng.below(58) as u16,
                 month: 1 + rng.below(12) as u8,
@@ -578,8 +650,9 @@ pub fn generate(records: usize, seed: u64) -> Vec<GeneratedRecord> {
                         surname: if g2 == Gender::Female {
                             feminine_surname(&masc)
                         } else {
-                            masc
+                            masc.clone()
                         },
+                        masculine: masc,
                         patronymic: patronymic(father, g2),
                         year: (p.year + rng.below(10) as u16).saturating_sub(5).max(1950),
                         month: 1 + rng.below(12) as u8,
@@ -601,23 +674,30 @@ pub fn generate(records: usize, seed: u64) -> Vec<GeneratedRecord> {
             if out.len() >= records {
                 break;
             }
-            let rec = report(&mut rng, &person, out.len(), entity);
+            let (rec, what) = report(&mut rng, &person, out.len(), entity);
             out.push(rec);
+            shown.push(what);
         }
+        persons.push(person);
         entity += 1;
     }
     // Reports arrive in no particular order.
     for i in (1..out.len()).rev() {
         let j = rng.below(i + 1);
         out.swap(i, j);
+        shown.swap(i, j);
     }
     for (i, r) in out.iter_mut().enumerate() {
         r.rec_id = format!("r{i}");
     }
-    out
+    Truth {
+        records: out,
+        shown,
+        persons,
+    }
 }
 
-fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRecord {
+fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> (GeneratedRecord, Shown) {
     let name = &GIVEN_NAMES[p.given];
     let mut given = if !name.short_forms.is_empty() && rng.chance(0.15) {
         let cyr: Vec<&str> = name
@@ -635,7 +715,8 @@ fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRe
         name.full.to_string()
     };
     let mut surname = p.surname.clone();
-    if p.gender == Gender::Female && rng.chance(0.08) {
+    let masculine_form = p.gender == Gender::Female && rng.chance(0.08);
+    if masculine_form {
         // The masculine form, as a relative or a news item might write it.
         for (fem, masc) in [("ская", "ский"), ("цкая", "цкий"), ("ая", "ой")] {
             if let Some(stem) = surname.strip_suffix(fem) {
@@ -652,10 +733,12 @@ fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRe
         Some(pat) if !rng.chance(0.35) => pat.clone(),
         _ => String::new(),
     };
-    if rng.chance(0.05) {
+    let typo_given = rng.chance(0.05);
+    if typo_given {
         given = typo(rng, &given);
     }
-    if rng.chance(0.06) {
+    let typo_surname = rng.chance(0.06);
+    if typo_surname {
         surname = typo(rng, &surname);
     }
     if !patronymic.is_empty() && rng.chance(0.04) {
@@ -678,7 +761,13 @@ fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRe
         city = to_latin(&city, sys);
     }
     // Initials come after transliteration so that Latin ones look like Latin ones.
-    if rng.chance(0.07) {
+    let initials = rng.chance(0.07);
+    let shown_patronymic = match (patronymic.is_empty(), initials) {
+        (true, _) => Part::Absent,
+        (false, true) => Part::Initial,
+        (false, false) => Part::Written,
+    };
+    if initials {
         // An initial stands for the full name, never for a short form.
         given = initial_of(&match latin_system {
             Some(sys) => to_latin(name.full, sys),
@@ -689,7 +778,8 @@ fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRe
         }
     }
     let (mut y, mut m, mut d) = (p.year, p.month, p.day);
-    if rng.chance(0.03) {
+    let wrong_digit = rng.chance(0.03);
+    if wrong_digit {
         // One wrong digit.
         match rng.below(3) {
             0 => y = y - y % 10 + rng.below(10) as u16,
@@ -701,7 +791,8 @@ fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRe
     if rng.chance(0.04) && d <= 12 {
         std::mem::swap(&mut m, &mut d);
     }
-    let birth_date = match rng.below(100) {
+    let format = rng.below(100);
+    let birth_date = match format {
         0..30 => format!("{y:04}-{m:02}-{d:02}"),
         30..68 => format!("{d:02}.{m:02}.{y:04}"),
         68..76 => format!("{y:04}{m:02}{d:02}"),
@@ -709,7 +800,27 @@ fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRe
         80..90 => format!("{y:04}"),
         _ => String::new(),
     };
-    GeneratedRecord {
+    let shown = Shown {
+        entity,
+        given: if initials {
+            Part::Initial
+        } else {
+            Part::Written
+        },
+        masculine_form,
+        patronymic: shown_patronymic,
+        date: match format {
+            0..76 => DatePart::Full,
+            76..80 => DatePart::MonthYear,
+            80..90 => DatePart::Year,
+            _ => DatePart::Absent,
+        },
+        city: !city.is_empty(),
+        typo_given: typo_given && !initials,
+        typo_surname,
+        wrong_digit,
+    };
+    let record = GeneratedRecord {
         rec_id: format!("r{index}"),
         entity_id: format!("e{entity}"),
         given_name: given,
@@ -717,7 +828,8 @@ fn report(rng: &mut Rng, p: &Person, index: usize, entity: usize) -> GeneratedRe
         patronymic,
         birth_date,
         city,
-    }
+    };
+    (record, shown)
 }
 
 /// The same record prepared as a careful splink user would: Cyrillic written in
@@ -765,6 +877,29 @@ mod tests {
         assert_eq!(generate(300, 7), generate(300, 7));
         assert_ne!(generate(300, 7), generate(300, 8));
         assert_eq!(generate(123, 1).len(), 123);
+    }
+
+    #[test]
+    fn the_truth_matches_the_records() {
+        let truth = generate_with_truth(2000, 5);
+        assert_eq!(truth.records, generate(2000, 5));
+        for (r, s) in truth.records.iter().zip(&truth.shown) {
+            assert_eq!(r.entity_id, format!("e{}", s.entity));
+            let p = &truth.persons[s.entity];
+            assert_eq!(s.city, !r.city.is_empty());
+            assert_eq!(s.patronymic == Part::Absent, r.patronymic.is_empty());
+            assert_eq!(s.given == Part::Initial, r.given_name.ends_with('.'));
+            assert_eq!(s.date == DatePart::Absent, r.birth_date.is_empty());
+            if s.date == DatePart::Year {
+                assert_eq!(r.birth_date.len(), 4);
+            }
+            if s.masculine_form {
+                assert_eq!(p.gender, Gender::Female);
+            }
+            if p.gender == Gender::Male {
+                assert_eq!(p.surname, p.masculine);
+            }
+        }
     }
 
     #[test]
