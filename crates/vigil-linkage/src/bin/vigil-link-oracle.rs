@@ -57,6 +57,10 @@ struct Cli {
     /// Write the true pairs the best linker links and vigil does not, with q and fields.
     #[arg(long)]
     missed: Option<PathBuf>,
+    /// Weigh each record's own person this many times more than the others (a
+    /// sensitivity check: the report counts can favour one person by at most 0.67/0.5).
+    #[arg(long, default_value_t = 1.0)]
+    favour: f64,
     /// Write the true pairs of q < 0.99 (the ones no linker links safely), with q and fields.
     #[arg(long)]
     uncertain: Option<PathBuf>,
@@ -171,7 +175,7 @@ struct TruePair {
     q: f64,
 }
 
-fn true_pairs(shown: &[Shown], persons: &[Person]) -> (Vec<TruePair>, Vec<u32>) {
+fn true_pairs(shown: &[Shown], persons: &[Person], favour: f64) -> (Vec<TruePair>, Vec<u32>) {
     let keys = keys(persons);
     let mut by_surname: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, p) in persons.iter().enumerate() {
@@ -195,7 +199,7 @@ fn true_pairs(shown: &[Shown], persons: &[Person]) -> (Vec<TruePair>, Vec<u32>) 
         let mut w = vec![0.0f64; n];
         for &c in &by_surname[persons[e].masculine.as_str()] {
             for (i, &r) in recs.iter().enumerate() {
-                w[i] = weight(&shown[r], own, &keys[c]);
+                w[i] = weight(&shown[r], own, &keys[c]) * if c == e { favour } else { 1.0 };
                 z[i] += w[i];
                 if w[i] > 0.0 {
                     consistent[r] += 1;
@@ -297,7 +301,7 @@ fn record_index(id: &str) -> Option<usize> {
 
 fn run(cli: &Cli) -> Result<(), String> {
     let truth = generate_with_truth(cli.records, cli.seed);
-    let (mut pairs, consistent) = true_pairs(&truth.shown, &truth.persons);
+    let (mut pairs, consistent) = true_pairs(&truth.shown, &truth.persons, cli.favour);
     let total = pairs.len();
     let certain = pairs.iter().filter(|p| p.q >= 1.0 - 1e-12).count();
     let below_half = pairs.iter().filter(|p| p.q <= 0.5).count();
@@ -478,5 +482,75 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(given: usize, patronymic: Option<u32>, date: (u16, u8, u8), city: usize) -> Key {
+        Key {
+            female: false,
+            given,
+            given_initial: 0,
+            patronymic,
+            patronymic_initial: patronymic,
+            date,
+            city,
+            has_feminine: true,
+        }
+    }
+
+    fn shown(given: Part, patronymic: Part, date: DatePart, city: bool) -> Shown {
+        Shown {
+            entity: 0,
+            given,
+            masculine_form: false,
+            patronymic,
+            date,
+            city,
+            typo_given: false,
+            typo_surname: false,
+            wrong_digit: false,
+        }
+    }
+
+    #[test]
+    fn a_person_counts_only_where_they_agree_with_what_the_record_shows() {
+        let own = key(1, Some(7), (1980, 5, 6), 2);
+        let full = shown(Part::Written, Part::Written, DatePart::Full, true);
+        assert_eq!(weight(&full, &own, &own), 1.0);
+        assert_eq!(weight(&full, &own, &key(1, Some(7), (1980, 5, 7), 2)), 0.0);
+        assert_eq!(weight(&full, &own, &key(2, Some(7), (1980, 5, 6), 2)), 0.0);
+        // A record with the year only: another birthday that year is as likely.
+        let year = shown(Part::Written, Part::Written, DatePart::Year, true);
+        assert_eq!(weight(&year, &own, &key(1, Some(7), (1980, 1, 1), 2)), 1.0);
+        assert_eq!(weight(&year, &own, &key(1, Some(7), (1981, 5, 6), 2)), 0.0);
+        // No patronymic: a person without one writes none every time.
+        let bare = shown(Part::Written, Part::Absent, DatePart::Absent, false);
+        assert_eq!(weight(&bare, &own, &key(1, Some(9), (1950, 1, 1), 0)), 0.35);
+        assert_eq!(weight(&bare, &own, &key(1, None, (1950, 1, 1), 0)), 1.0);
+        // A masculine surname: a woman writes it so once in twelve.
+        let woman = Key {
+            female: true,
+            ..key(1, None, (1950, 1, 1), 0)
+        };
+        assert_eq!(weight(&bare, &own, &woman), 0.08);
+    }
+
+    #[test]
+    fn the_curve_pays_for_every_uncertain_link() {
+        let pair = |q| TruePair { a: 0, b: 1, q };
+        let mut certain = vec![pair(1.0), pair(1.0)];
+        assert_eq!(curve(&mut certain).best_f1.0, 1.0);
+        // Two certain pairs and two of q = 1/2: linking those costs one false
+        // pair each; the best F1 leaves them out (F1 2/3 at precision 1) or
+        // takes them (TP 4, FP 2: F1 0.8).
+        let mut mixed = vec![pair(1.0), pair(1.0), pair(0.5), pair(0.5)];
+        let c = curve(&mut mixed);
+        assert!((c.best_f1.0 - 0.8).abs() < 1e-9, "{}", c.best_f1.0);
+        // At precision 0.99 only a sliver of the q = 1/2 pairs can be taken.
+        assert!((c.best_recall_at_99.0 - 0.5).abs() < 0.01);
     }
 }
