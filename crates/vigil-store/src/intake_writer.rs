@@ -152,7 +152,7 @@ impl SqliteWriter {
         let (ckpt_tx, ckpt_rx) = mpsc::sync_channel::<Checkpoint>(1);
         let p = progress.clone();
         std::thread::Builder::new()
-            .name("intake-checkpoint".into())
+            .name("intake-ckpt".into())
             .spawn(move || checkpoint_loop(&checkpointer, &ckpt_rx, &p))
             .map_err(spawn_err)?;
 
