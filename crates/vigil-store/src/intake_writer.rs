@@ -75,6 +75,10 @@ enum Checkpoint {
     Soon,
     /// Copy what there is and say when done (the writer waits).
     Now(mpsc::Sender<()>),
+    /// Copy everything and truncate the WAL (after deletions, so that purged
+    /// ciphertext is in neither file); says whether it did. Run here rather
+    /// than on the pool, where it would find this thread's checkpoint busy.
+    Truncate(oneshot::Sender<bool>),
 }
 
 /// What the three threads share, for the writer's limits and for tests.
@@ -94,6 +98,7 @@ pub(crate) struct Progress {
 /// The handle of the writing thread; the threads end when this is dropped.
 pub(crate) struct SqliteWriter {
     tx: mpsc::Sender<Batch>,
+    checkpoint: mpsc::SyncSender<Checkpoint>,
     #[cfg(test)]
     pub(crate) progress: Arc<Progress>,
 }
@@ -159,12 +164,14 @@ impl SqliteWriter {
 
         let (tx, rx) = mpsc::channel::<Batch>();
         let p = progress.clone();
+        let checkpoint = ckpt_tx.clone();
         std::thread::Builder::new()
             .name("intake-writer".into())
             .spawn(move || write_loop(conn, &rx, &sync_tx, &ckpt_tx, &p))
             .map_err(spawn_err)?;
         Ok(SqliteWriter {
             tx,
+            checkpoint,
             #[cfg(test)]
             progress,
         })
@@ -182,6 +189,21 @@ impl SqliteWriter {
             .send(Batch { reports, committed })
             .map_err(|_| StoreError::WriterGone)?;
         wait.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+impl SqliteWriter {
+    /// A TRUNCATE checkpoint on the checkpoint thread; `Ok(false)` if a
+    /// reader kept it from copying everything.
+    pub(crate) async fn truncate(&self) -> Result<bool, StoreError> {
+        let (done, wait) = oneshot::channel();
+        let checkpoint = self.checkpoint.clone();
+        // The channel holds one job; waiting for room blocks, so off the runtime.
+        tokio::task::spawn_blocking(move || checkpoint.send(Checkpoint::Truncate(done)))
+            .await
+            .map_err(|_| StoreError::WriterGone)?
+            .map_err(|_| StoreError::WriterGone)?;
+        wait.await.map_err(|_| StoreError::WriterGone)
     }
 }
 
@@ -292,20 +314,34 @@ fn sync_wal(wal: &Path, file: &mut Option<(File, u64)>) -> std::io::Result<()> {
 
 fn checkpoint_loop(conn: &Connection, rx: &mpsc::Receiver<Checkpoint>, progress: &Progress) {
     while let Ok(job) = rx.recv() {
+        let sql = match job {
+            Checkpoint::Truncate(_) => "PRAGMA wal_checkpoint(TRUNCATE)",
+            _ => "PRAGMA wal_checkpoint(PASSIVE)",
+        };
         // (busy, frames in the WAL, frames copied); a reader on an old
         // snapshot can leave frames uncopied, and the next one copies them.
         let frames = conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            .query_row(sql, [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })
             .map_err(|e| tracing::warn!(error = %e, "the intake's checkpoint failed"));
-        if let Ok((log, _)) = frames {
+        if let Ok((_, log, _)) = frames {
             progress
                 .wal_frames
                 .store(u64::try_from(log).unwrap_or(0), Ordering::Release);
         }
-        if let Checkpoint::Now(done) = job {
-            let _ = done.send(());
+        match job {
+            Checkpoint::Soon => {}
+            Checkpoint::Now(done) => {
+                let _ = done.send(());
+            }
+            Checkpoint::Truncate(done) => {
+                let _ = done.send(matches!(frames, Ok((0, _, _))));
+            }
         }
     }
 }
