@@ -111,10 +111,12 @@ PY
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$intake_pid/stat"; }
 # intake4: the SQLite writer thread's own CPU ticks (the rest of the intake's
 # CPU is the tokio workers: HTTP, JSON, sealing, receipts).
+# intake5: `writer_ticks intake-syncer` (or intake-ckpt) counts the commit
+# pipeline's other threads.
 writer_ticks() {
-  local t=0 f
+  local t=0 f name="${1:-intake-writer}"
   for f in /proc/"$intake_pid"/task/*; do
-    if [ "$(cat "$f/comm" 2>/dev/null)" = intake-writer ]; then
+    if [ "$(cat "$f/comm" 2>/dev/null)" = "$name" ]; then
       t=$(awk -v t="$t" '{sub(/^.*\) /, ""); print t + $12 + $13}' "$f/stat")
     fi
   done
@@ -134,11 +136,12 @@ ours_per_core=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.
 per_core=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get("per_second_one_core_cpu") or d["per_second_one_core"])' "$seal")
 cores=$(nproc)
 
-printf '%-8s %10s %9s %9s %8s %8s %9s %12s %9s %13s %13s\n' clients "reports/s" "p50 ms" "p99 ms" errors stored "answered" "CPU µs/rep" "RSS MiB" "load µs/rep" "writer µs/rep"
+printf '%-8s %10s %9s %9s %8s %8s %9s %12s %9s %13s %13s %12s\n' clients "reports/s" "p50 ms" "p99 ms" errors stored "answered" "CPU µs/rep" "RSS MiB" "load µs/rep" "writer µs/rep" "sync+ckpt µs"
 for c in $clients; do
   drain >/dev/null
   before=$(cpu_ticks)
   wbefore=$(writer_ticks)
+  sbefore=$(( $(writer_ticks intake-syncer) + $(writer_ticks intake-ckpt) ))
   if [ "${VIGIL_BENCH_PERF:-0}" = 1 ] && [ "$c" = 64 ] && command -v perf >/dev/null 2>&1; then
     # Where the intake's CPU goes under load (bench/intake/out/perf-64.txt).
     perf record -q -F 499 -g -p "$intake_pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
@@ -152,13 +155,15 @@ for c in $clients; do
   fi
   after=$(cpu_ticks)
   wafter=$(writer_ticks)
+  safter=$(( $(writer_ticks intake-syncer) + $(writer_ticks intake-ckpt) ))
   stored=$(drain)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$intake_pid/status")
-  python3 - "$out/load-$c.json" "$c" "$stored" "$rss" "$((after - before))" "$hz" "$((wafter - wbefore))" "$per_core" "$ours_per_core" "$cores" <<'PY'
+  python3 - "$out/load-$c.json" "$c" "$stored" "$rss" "$((after - before))" "$hz" "$((wafter - wbefore))" "$per_core" "$ours_per_core" "$cores" "$((safter - sbefore))" <<'PY'
 import json, os, sys
 r = json.load(open(sys.argv[1]))
 c, stored, rss, ticks, hz = sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 wticks, per_core, ours_per_core, cores = int(sys.argv[7]), float(sys.argv[8]), float(sys.argv[9]), int(sys.argv[10])
+sticks = int(sys.argv[11])
 codes = r.get("statusCodeDistribution", {})
 created = int(codes.get("201", 0))
 errors = sum(int(v) for k, v in codes.items() if k != "201") + sum(int(v) for v in r.get("errorDistribution", {}).values())
@@ -173,7 +178,8 @@ if os.path.exists(sys.argv[1] + ".time") and created:
     user, system = open(sys.argv[1] + ".time").read().split()[-2:]
     load_us = f"{(float(user) + float(system)) * 1e6 / created:.0f}"
 writer_us = wticks / hz * 1e6 / created if created else 0
-print(f"{c:<8} {rate:10.0f} {p['p50']*1000:9.1f} {p['p99']*1000:9.1f} {errors:8d} {stored:8d} {created:9d} {cpu_us:12.0f} {rss:>9} {load_us:>13} {writer_us:13.0f}{flag}")
+sync_us = sticks / hz * 1e6 / created if created else 0
+print(f"{c:<8} {rate:10.0f} {p['p50']*1000:9.1f} {p['p99']*1000:9.1f} {errors:8d} {stored:8d} {created:9d} {cpu_us:12.0f} {rss:>9} {load_us:>13} {writer_us:13.0f} {sync_us:12.0f}{flag}")
 if c == "64" and per_core:
     # The ratio the goal asks for (against the age crate's sealing rate),
     # and, beside it, against the intake's own sealing rate.

@@ -1,6 +1,8 @@
 //! The one writer of the intake's store. Handlers hand it sealed reports and
 //! wait; it commits whatever has queued up in one transaction, so that a burst of
 //! submissions shares one fsync while each is still durable before its answer.
+//! intake5: it commits the next batch while the last one's fsync is under way
+//! (`IntakeStore::intake_insert_pipelined`); each answer still waits for its sync.
 
 use std::sync::Arc;
 
@@ -50,18 +52,26 @@ async fn run(store: Arc<dyn IntakeStore>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (reports, dones): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.report, j.done)).unzip();
-        match store.intake_insert(&reports).await {
-            Ok(()) => {
-                for done in dones {
-                    let _ = done.send(true);
-                }
+        let reports = Arc::new(reports);
+        // intake5: wait for the commit only; the batch's answers wait for its
+        // sync on a task of their own while the next batch is committed.
+        match store.intake_insert_pipelined(reports.clone()).await {
+            Ok(durable) => {
+                drop(reports);
+                tokio::spawn(async move {
+                    let ok = durable.wait().await.is_ok();
+                    for done in dones {
+                        let _ = done.send(ok);
+                    }
+                });
             }
             Err(e) if reports.len() > 1 => {
-                // One bad report must not sink the others: store them one by one.
+                // One bad report must not sink the others: store them one by
+                // one, each durable before its answer.
                 tracing::warn!(batch = reports.len(), error = %e, "batch commit failed; retrying one by one");
-                for (report, done) in reports.into_iter().zip(dones) {
+                for (report, done) in reports.iter().zip(dones) {
                     let ok = store
-                        .intake_insert(std::slice::from_ref(&report))
+                        .intake_insert(std::slice::from_ref(report))
                         .await
                         .is_ok();
                     let _ = done.send(ok);

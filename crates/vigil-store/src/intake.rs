@@ -119,6 +119,62 @@ pub trait IntakeStore: Send + Sync {
         limit: u32,
         max_bytes: u64,
     ) -> Result<Vec<SealedReport>, StoreError>;
+
+    // --- intake5: the commit pipeline ---
+
+    /// Like [`IntakeStore::intake_insert`], but returns once the reports are
+    /// committed (in the order of the calls), with a [`Durable`] that
+    /// resolves once they are durable: a caller may commit its next batch
+    /// while this one's sync is under way, and answers a reporter only after
+    /// [`Durable::wait`]. On an SQLite file the sync comes after the commit
+    /// (see `intake_writer`); elsewhere the commit is durable when it returns.
+    /// The reports are shared, not copied: the caller keeps them to retry
+    /// one by one if the batch fails.
+    async fn intake_insert_pipelined(
+        &self,
+        reports: std::sync::Arc<Vec<SealedReport>>,
+    ) -> Result<Durable, StoreError> {
+        self.intake_insert(&reports).await?;
+        Ok(Durable::now())
+    }
+}
+
+/// intake5: a committed batch's durability, to await before answering.
+#[must_use = "a commit is not durable until `wait` returns Ok"]
+pub struct Durable(Option<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>);
+
+impl Durable {
+    /// Already durable (the commit itself synced).
+    pub fn now() -> Durable {
+        Durable(None)
+    }
+
+    pub(crate) fn pending(
+        synced: tokio::sync::oneshot::Receiver<Result<(), StoreError>>,
+    ) -> Durable {
+        Durable(Some(synced))
+    }
+
+    /// For tests: whether the answer has come (`Some(ok)`), without waiting.
+    #[cfg(test)]
+    pub(crate) fn answered(&mut self) -> Option<bool> {
+        match &mut self.0 {
+            None => Some(true),
+            Some(synced) => match synced.try_recv() {
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => None,
+                Ok(r) => Some(r.is_ok()),
+                Err(_) => Some(false),
+            },
+        }
+    }
+
+    /// `Ok` once the batch's commit is on disk.
+    pub async fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            None => Ok(()),
+            Some(synced) => synced.await.map_err(|_| StoreError::WriterGone)?,
+        }
+    }
 }
 
 /// The intake store on either backend.
@@ -196,7 +252,11 @@ fn insert_sql(table: &str, cols: usize, rows: usize) -> String {
 impl IntakeStore for IntakeDb {
     async fn intake_insert(&self, reports: &[SealedReport]) -> Result<(), StoreError> {
         if let Some(writer) = &self.writer {
-            return writer.insert(reports).await;
+            return writer
+                .insert(std::sync::Arc::new(reports.to_vec()))
+                .await?
+                .wait()
+                .await;
         }
         let sqlite = matches!(self.db, Db::Sqlite(_));
         on_pool!(&self.db, pool => {
@@ -394,6 +454,15 @@ impl IntakeStore for IntakeDb {
         match &self.db {
             Db::Sqlite(pool) => {
                 let _turn = self.checkpoint.lock().await;
+                // intake5: on a file, the writer's checkpoint thread runs it,
+                // between its own passive checkpoints (two at once make one
+                // give up).
+                if let Some(writer) = &self.writer {
+                    return match writer.truncate().await? {
+                        true => Ok(()),
+                        false => Err(StoreError::CheckpointBusy),
+                    };
+                }
                 let (busy, _, _): (i64, i64, i64) =
                     sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
                         .fetch_one(pool)
@@ -496,6 +565,19 @@ impl IntakeStore for IntakeDb {
                 self.intake_checkpoint().await
             }
             Db::Postgres(_) => Ok(()),
+        }
+    }
+
+    async fn intake_insert_pipelined(
+        &self,
+        reports: std::sync::Arc<Vec<SealedReport>>,
+    ) -> Result<Durable, StoreError> {
+        match &self.writer {
+            Some(writer) => writer.insert(reports).await,
+            None => {
+                self.intake_insert(&reports).await?;
+                Ok(Durable::now())
+            }
         }
     }
 }

@@ -11,12 +11,36 @@
 //! two prepared INSERTs, and writes each batch in one transaction that takes
 //! the write lock at once (`BEGIN IMMEDIATE`).
 //!
-//! The connection is set up like the pool's (WAL, `synchronous = FULL`,
-//! `secure_delete`, foreign keys, the busy timeout), so a batch is as durable
-//! when its commit returns as before. PostgreSQL, and SQLite in memory (tests),
-//! keep the sqlx path.
+//! intake5: a commit pipeline. Three threads, each with its own handle:
+//!
+//! - the **writer** commits a batch with `synchronous = OFF` (the COMMIT
+//!   writes the WAL frames into the OS's cache and returns without an fsync)
+//!   and `wal_autocheckpoint = 0` (it never checkpoints), hands the batch's
+//!   acknowledgement to the syncer and goes on to the next batch at once;
+//! - the **syncer** calls `fdatasync` on its own handle of the `-wal` file
+//!   (on Linux an fsync through any descriptor flushes the inode's dirty
+//!   pages, whichever descriptor wrote them) and only then answers the
+//!   batches committed before that sync began; batches that queued up
+//!   meanwhile share the next sync;
+//! - the **checkpointer** runs `PRAGMA wal_checkpoint(PASSIVE)` on a third
+//!   connection with `synchronous = FULL`, so that SQLite fsyncs the WAL
+//!   before copying frames into the database and the database after, before
+//!   it records the frames as copied: the writer restarts the WAL (writes
+//!   over its old frames) only over a synced database.
+//!
+//! So a report is answered only after the WAL frames holding its commit are
+//! on disk, as with `synchronous = FULL`, but the writer does not wait for
+//! the disk. Why this holds after a power loss, and what a crash between a
+//! COMMIT and its sync can lose (reports nobody was told were stored), is in
+//! docs/zones.md ("The intake's commit pipeline"). PostgreSQL, and SQLite in
+//! memory (tests), keep the sqlx path.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -24,60 +48,317 @@ use tokio::sync::oneshot;
 use vigil_core::SealedReport;
 
 use crate::StoreError;
+use crate::intake::Durable;
+
+/// About how many bytes of WAL the writer appends before it asks for a
+/// passive checkpoint (SQLite's own default is 1,000 pages, 4 MiB).
+const CHECKPOINT_BYTES: u64 = 4 << 20;
+/// WAL frames beyond which the writer waits for a checkpoint before its next
+/// batch: the WAL restarts only once every frame has been copied, which under
+/// a steady stream of batches a passive checkpoint alongside never catches.
+const WAL_FRAMES_LIMIT: u64 = 16_384;
 
 struct Batch {
-    reports: Vec<SealedReport>,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    reports: Arc<Vec<SealedReport>>,
+    committed: oneshot::Sender<Result<Durable, StoreError>>,
 }
 
-/// The handle of the writing thread; the thread ends when this is dropped.
+/// A committed batch waiting for its sync.
+struct Unsynced {
+    /// The writer's count of committed batches, this one included.
+    seq: u64,
+    durable: oneshot::Sender<Result<(), StoreError>>,
+}
+
+enum Checkpoint {
+    /// Copy what there is; nobody waits.
+    Soon,
+    /// Copy what there is and say when done (the writer waits).
+    Now(mpsc::Sender<()>),
+    /// Copy everything and truncate the WAL (after deletions, so that purged
+    /// ciphertext is in neither file); says whether it did. Run here rather
+    /// than on the pool, where it would find this thread's checkpoint busy.
+    Truncate(oneshot::Sender<bool>),
+}
+
+/// What the three threads share, for the writer's limits and for tests.
+#[derive(Default)]
+pub(crate) struct Progress {
+    /// Batches committed by the writer.
+    pub(crate) committed: AtomicU64,
+    /// The highest batch number whose WAL frames the syncer has synced.
+    pub(crate) synced: AtomicU64,
+    /// Frames in the WAL at the last checkpoint.
+    wal_frames: AtomicU64,
+    /// Set once a sync failed: the WAL's state on disk is then unknown (Linux
+    /// may have dropped the dirty pages), so nothing more is acknowledged.
+    broken: AtomicBool,
+}
+
+/// The handle of the writing thread; the threads end when this is dropped.
 pub(crate) struct SqliteWriter {
     tx: mpsc::Sender<Batch>,
+    checkpoint: mpsc::SyncSender<Checkpoint>,
+    #[cfg(test)]
+    pub(crate) progress: Arc<Progress>,
+}
+
+/// For tests: the syncer says how many batches it is about to sync, then
+/// waits for a go before syncing.
+#[cfg(test)]
+pub(crate) struct Gate {
+    pub(crate) reached: mpsc::Sender<usize>,
+    pub(crate) go: mpsc::Receiver<()>,
 }
 
 impl SqliteWriter {
-    /// Opens a second connection to the (already migrated) database file and
-    /// starts its thread.
+    /// Opens the writer's and the checkpointer's connections to the (already
+    /// migrated) database file and starts the three threads.
     pub(crate) fn start(path: PathBuf) -> Result<SqliteWriter, StoreError> {
-        let conn = open(&path).map_err(|e| StoreError::Open(e.to_string()))?;
-        let (tx, rx) = mpsc::channel::<Batch>();
-        std::thread::Builder::new()
-            .name("intake-writer".into())
-            .spawn(move || {
-                let mut conn = conn;
-                while let Ok(batch) = rx.recv() {
-                    let result = insert(&mut conn, &batch.reports).map_err(StoreError::from);
-                    let _ = batch.done.send(result);
-                }
-            })
-            .map_err(|e| StoreError::Open(e.to_string()))?;
-        Ok(SqliteWriter { tx })
+        Self::start_gated(
+            path,
+            #[cfg(test)]
+            None,
+        )
     }
 
-    /// Stores the reports in one transaction; `Ok` once it is committed.
-    pub(crate) async fn insert(&self, reports: &[SealedReport]) -> Result<(), StoreError> {
-        let (done, wait) = oneshot::channel();
-        let batch = Batch {
-            reports: reports.to_vec(),
-            done,
-        };
-        self.tx.send(batch).map_err(|_| StoreError::WriterGone)?;
+    pub(crate) fn start_gated(
+        path: PathBuf,
+        #[cfg(test)] gate: Option<Gate>,
+    ) -> Result<SqliteWriter, StoreError> {
+        let open_err = |e: rusqlite::Error| StoreError::Open(e.to_string());
+        let conn = open_writer(&path).map_err(open_err)?;
+        let checkpointer = crate::direct::open(
+            &path,
+            OpenFlags::SQLITE_OPEN_URI,
+            "PRAGMA synchronous = FULL; PRAGMA cache_size = -1024;",
+        )
+        .map_err(open_err)?;
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        let progress = Arc::new(Progress::default());
+        let spawn_err = |e: std::io::Error| StoreError::Open(e.to_string());
+
+        let (sync_tx, sync_rx) = mpsc::channel::<Unsynced>();
+        let p = progress.clone();
+        std::thread::Builder::new()
+            .name("intake-syncer".into())
+            .spawn(move || {
+                sync_loop(
+                    &wal,
+                    &sync_rx,
+                    &p,
+                    #[cfg(test)]
+                    gate,
+                )
+            })
+            .map_err(spawn_err)?;
+
+        let (ckpt_tx, ckpt_rx) = mpsc::sync_channel::<Checkpoint>(1);
+        let p = progress.clone();
+        std::thread::Builder::new()
+            .name("intake-ckpt".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &ckpt_rx, &p))
+            .map_err(spawn_err)?;
+
+        let (tx, rx) = mpsc::channel::<Batch>();
+        let p = progress.clone();
+        let checkpoint = ckpt_tx.clone();
+        std::thread::Builder::new()
+            .name("intake-writer".into())
+            .spawn(move || write_loop(conn, &rx, &sync_tx, &ckpt_tx, &p))
+            .map_err(spawn_err)?;
+        Ok(SqliteWriter {
+            tx,
+            checkpoint,
+            #[cfg(test)]
+            progress,
+        })
+    }
+
+    /// Commits the reports in one transaction, in order with every other
+    /// call; `Ok` once committed, with a [`Durable`] that resolves once the
+    /// commit is on disk.
+    pub(crate) async fn insert(
+        &self,
+        reports: Arc<Vec<SealedReport>>,
+    ) -> Result<Durable, StoreError> {
+        let (committed, wait) = oneshot::channel();
+        self.tx
+            .send(Batch { reports, committed })
+            .map_err(|_| StoreError::WriterGone)?;
         wait.await.map_err(|_| StoreError::WriterGone)?
     }
 }
 
-fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
-    // The pool's settings (db.rs): the journal mode is the file's own (WAL,
-    // set when the pool opened it); the others are per connection. The
-    // cache is smaller than the pool's 64 MiB: this connection keeps its
-    // cache between batches, and with 64 MiB it grew the intake's peak RSS
-    // from 39 to 98 MiB under load (the goal is under 64); 8 MiB holds the
-    // indexes' upper levels and recent pages, the rest comes from the OS's cache.
+impl SqliteWriter {
+    /// A TRUNCATE checkpoint on the checkpoint thread; `Ok(false)` if a
+    /// reader kept it from copying everything.
+    pub(crate) async fn truncate(&self) -> Result<bool, StoreError> {
+        let (done, wait) = oneshot::channel();
+        let checkpoint = self.checkpoint.clone();
+        // The channel holds one job; waiting for room blocks, so off the runtime.
+        tokio::task::spawn_blocking(move || checkpoint.send(Checkpoint::Truncate(done)))
+            .await
+            .map_err(|_| StoreError::WriterGone)?
+            .map_err(|_| StoreError::WriterGone)?;
+        wait.await.map_err(|_| StoreError::WriterGone)
+    }
+}
+
+fn write_loop(
+    mut conn: Connection,
+    rx: &mpsc::Receiver<Batch>,
+    sync: &mpsc::Sender<Unsynced>,
+    checkpoint: &mpsc::SyncSender<Checkpoint>,
+    progress: &Progress,
+) {
+    let mut since_checkpoint: u64 = 0;
+    while let Ok(batch) = rx.recv() {
+        if progress.broken.load(Ordering::Acquire) {
+            let _ = batch.committed.send(Err(sync_failed()));
+            continue;
+        }
+        if progress.wal_frames.load(Ordering::Acquire) >= WAL_FRAMES_LIMIT {
+            // Nothing else writes while this waits, so the checkpoint copies
+            // every frame and this connection's next write restarts the WAL.
+            let (done, wait) = mpsc::channel();
+            if checkpoint.send(Checkpoint::Now(done)).is_ok() {
+                let _ = wait.recv();
+            }
+            progress.wal_frames.store(0, Ordering::Release);
+            since_checkpoint = 0;
+        }
+        if let Err(e) = insert(&mut conn, &batch.reports) {
+            let _ = batch.committed.send(Err(StoreError::from(e)));
+            continue;
+        }
+        let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
+        let (durable, synced) = oneshot::channel();
+        if sync.send(Unsynced { seq, durable }).is_err() {
+            let _ = batch.committed.send(Err(StoreError::WriterGone));
+            continue;
+        }
+        let _ = batch.committed.send(Ok(Durable::pending(synced)));
+        since_checkpoint += batch
+            .reports
+            .iter()
+            .map(|r| r.sealed.len() as u64 + 1024)
+            .sum::<u64>();
+        if since_checkpoint >= CHECKPOINT_BYTES {
+            since_checkpoint = 0;
+            // One already asked for and not yet begun covers this one.
+            let _ = checkpoint.try_send(Checkpoint::Soon);
+        }
+    }
+    // Closing the last connection checkpoints and deletes the WAL; with this
+    // connection's `synchronous = OFF` that checkpoint would not sync the
+    // database before the WAL goes. With FULL it does.
+    let _ = conn.execute_batch("PRAGMA synchronous = FULL;");
+}
+
+fn sync_failed() -> StoreError {
+    StoreError::Direct("the write-ahead log could not be synced to disk".into())
+}
+
+fn sync_loop(
+    wal: &Path,
+    rx: &mpsc::Receiver<Unsynced>,
+    progress: &Progress,
+    #[cfg(test)] gate: Option<Gate>,
+) {
+    let mut file: Option<(File, u64)> = None;
+    let mut group: Vec<Unsynced> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        group.push(first);
+        // Everything committed by now shares this sync.
+        while let Ok(more) = rx.try_recv() {
+            group.push(more);
+        }
+        #[cfg(test)]
+        if let Some(gate) = &gate {
+            let _ = gate.reached.send(group.len());
+            let _ = gate.go.recv();
+        }
+        let synced = !progress.broken.load(Ordering::Acquire) && sync_wal(wal, &mut file).is_ok();
+        if synced {
+            let last = group.iter().map(|u| u.seq).max().unwrap_or(0);
+            progress.synced.fetch_max(last, Ordering::AcqRel);
+        } else {
+            progress.broken.store(true, Ordering::Release);
+            tracing::error!(
+                "the intake's write-ahead log could not be synced; no report is acknowledged from now on"
+            );
+        }
+        for u in group.drain(..) {
+            let _ = u
+                .durable
+                .send(if synced { Ok(()) } else { Err(sync_failed()) });
+        }
+    }
+}
+
+/// `fdatasync` of the WAL through this thread's own handle, opened again if
+/// the file at the path is no longer the one it holds (SQLite deletes the WAL
+/// when the last connection closes; the writer's stays open, so this is a
+/// guard, not the rule).
+fn sync_wal(wal: &Path, file: &mut Option<(File, u64)>) -> std::io::Result<()> {
+    let ino = std::fs::metadata(wal)?.ino();
+    let f = match file {
+        Some((f, held)) if *held == ino => f,
+        _ => &mut file.insert((File::open(wal)?, ino)).0,
+    };
+    f.sync_data()
+}
+
+fn checkpoint_loop(conn: &Connection, rx: &mpsc::Receiver<Checkpoint>, progress: &Progress) {
+    while let Ok(job) = rx.recv() {
+        let sql = match job {
+            Checkpoint::Truncate(_) => "PRAGMA wal_checkpoint(TRUNCATE)",
+            _ => "PRAGMA wal_checkpoint(PASSIVE)",
+        };
+        // (busy, frames in the WAL, frames copied); a reader on an old
+        // snapshot can leave frames uncopied, and the next one copies them.
+        let frames = conn
+            .query_row(sql, [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(|e| tracing::warn!(error = %e, "the intake's checkpoint failed"));
+        if let Ok((_, log, _)) = frames {
+            progress
+                .wal_frames
+                .store(u64::try_from(log).unwrap_or(0), Ordering::Release);
+        }
+        match job {
+            Checkpoint::Soon => {}
+            Checkpoint::Now(done) => {
+                let _ = done.send(());
+            }
+            Checkpoint::Truncate(done) => {
+                let _ = done.send(matches!(frames, Ok((0, _, _))));
+            }
+        }
+    }
+}
+
+fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    // The pool's settings (db.rs) but for the pipeline's two (above): the
+    // journal mode is the file's own (WAL, set when the pool opened it); the
+    // others are per connection. The cache is smaller than the pool's 64 MiB:
+    // this connection keeps its cache between batches, and with 64 MiB it
+    // grew the intake's peak RSS from 39 to 98 MiB under load (the goal is
+    // under 64); 8 MiB holds the indexes' upper levels and recent pages, the
+    // rest comes from the OS's cache.
     let conn = crate::direct::open(
         path,
         OpenFlags::SQLITE_OPEN_URI,
-        "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -8192;",
+        "PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = 0; PRAGMA secure_delete = ON; \
+         PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;",
     )?;
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -100,7 +381,9 @@ fn insert(conn: &mut Connection, reports: &[SealedReport]) -> rusqlite::Result<(
             .query_row([], |r| r.get(0))?;
         // intake4: receipts numbered within their day, appended at the
         // table's end (migration 0004, `receipt_day_base`).
-        let mut numbers: Vec<(vigil_core::Day, i64)> = Vec::with_capacity(1);
+        // The day's text is made once per day in the batch, the id's text in
+        // one buffer reused for every report (intake5: no allocation a row).
+        let mut numbers: Vec<(vigil_core::Day, i64, String)> = Vec::with_capacity(1);
         let mut last_of_day = tx.prepare_cached(
             "SELECT COALESCE(MAX(n), ?1) FROM intake_receipts WHERE n >= ?1 AND n < ?2",
         )?;
@@ -111,27 +394,30 @@ fn insert(conn: &mut Connection, reports: &[SealedReport]) -> rusqlite::Result<(
             "INSERT INTO intake_reports (seq, id, receipt_hash, sealed, received) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
+        let mut id = String::with_capacity(64);
         let mut seq = base;
         for r in reports {
             seq += 1;
-            let day = r.received.to_string();
-            let n = match numbers.iter_mut().find(|(d, _)| *d == r.received) {
-                Some((_, n)) => {
-                    *n += 1;
-                    *n
+            let at = match numbers.iter().position(|(d, _, _)| *d == r.received) {
+                Some(at) => {
+                    numbers[at].1 += 1;
+                    at
                 }
                 None => {
                     let first = crate::intake::receipt_day_base(r.received);
                     let last: i64 = last_of_day
                         .query_row(params![first, first + (1 << 32)], |row| row.get(0))?;
-                    numbers.push((r.received, last + 1));
-                    last + 1
+                    numbers.push((r.received, last + 1, r.received.to_string()));
+                    numbers.len() - 1
                 }
             };
+            let (_, n, day) = &numbers[at];
             receipt.execute(params![n, &r.receipt_hash[..], day])?;
+            id.clear();
+            let _ = write!(id, "{}", r.id);
             report.execute(params![
                 seq,
-                r.id.to_string(),
+                id.as_str(),
                 &r.receipt_hash[..],
                 &r.sealed[..],
                 day
@@ -139,4 +425,107 @@ fn insert(conn: &mut Connection, reports: &[SealedReport]) -> rusqlite::Result<(
         }
     }
     tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::time::Duration;
+
+    use vigil_core::ReportId;
+
+    use super::*;
+
+    fn report(n: u8) -> SealedReport {
+        SealedReport {
+            id: ReportId::generate().unwrap(),
+            receipt_hash: [n; 32],
+            sealed: vec![n; 1500],
+            received: "2024-05-01".parse().unwrap(),
+        }
+    }
+
+    /// The pipeline's order: a batch is committed (and the next one can be)
+    /// while its sync has not happened, its answer comes only after the
+    /// syncer's `fdatasync` returned, and batches committed while a sync
+    /// runs share the next one.
+    #[tokio::test]
+    async fn answers_only_after_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intake.db");
+        let _db = crate::db::Db::open(&crate::sqlite_url(&path), crate::migrate::Zone::Intake)
+            .await
+            .unwrap();
+        let (reached_tx, reached) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
+        let writer = SqliteWriter::start_gated(
+            path.clone(),
+            Some(Gate {
+                reached: reached_tx,
+                go: go_rx,
+            }),
+        )
+        .unwrap();
+        let bound = Duration::from_secs(20);
+        let progress = writer.progress.clone();
+
+        let mut d1 = writer.insert(Arc::new(vec![report(1)])).await.unwrap();
+        // The syncer holds batch 1 and has not synced it.
+        assert_eq!(reached.recv_timeout(bound).unwrap(), 1);
+        // The writer commits batch 2 meanwhile.
+        let mut d2 = writer
+            .insert(Arc::new(vec![report(2), report(3)]))
+            .await
+            .unwrap();
+        assert_eq!(progress.committed.load(Ordering::Acquire), 2);
+        assert_eq!(progress.synced.load(Ordering::Acquire), 0);
+        assert_eq!(d1.answered(), None, "answered before its sync");
+        assert_eq!(d2.answered(), None, "answered before its sync");
+
+        go.send(()).unwrap();
+        d1.wait().await.unwrap();
+        assert!(progress.synced.load(Ordering::Acquire) >= 1);
+        // Batch 2 waits for a sync of its own (it was committed after the
+        // first sync's group was taken); two more join it while it waits.
+        assert_eq!(reached.recv_timeout(bound).unwrap(), 1);
+        assert_eq!(d2.answered(), None, "answered before its sync");
+        let mut d3 = writer.insert(Arc::new(vec![report(4)])).await.unwrap();
+        let mut d4 = writer.insert(Arc::new(vec![report(5)])).await.unwrap();
+        go.send(()).unwrap();
+        d2.wait().await.unwrap();
+        assert_eq!(progress.synced.load(Ordering::Acquire), 2);
+        assert_eq!(reached.recv_timeout(bound).unwrap(), 2, "one sync for both");
+        assert_eq!(d3.answered(), None);
+        assert_eq!(d4.answered(), None);
+        go.send(()).unwrap();
+        d3.wait().await.unwrap();
+        d4.wait().await.unwrap();
+        assert_eq!(progress.synced.load(Ordering::Acquire), 4);
+
+        // Everything committed is in the file, read by another connection.
+        let conn = Connection::open(&path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM intake_reports", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 5);
+    }
+
+    /// The writer's connection runs without syncs and without checkpoints of
+    /// its own; the checkpointer's syncs.
+    #[test]
+    fn the_connections_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .unwrap();
+        let w = open_writer(&path).unwrap();
+        let sync: i64 = w.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        let auto: i64 = w
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((sync, auto), (0, 0));
+    }
 }

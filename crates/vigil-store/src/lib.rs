@@ -51,7 +51,7 @@ pub mod coding {
         ActionFilter, MergeMoves, MergeRow, PulledReport, ReportUse, SupportRow, Supported,
     };
 }
-pub use intake::IntakeStore;
+pub use intake::{Durable, IntakeStore};
 pub use vigil_core::SealedReport;
 use vigil_core::{Day, ReportId};
 

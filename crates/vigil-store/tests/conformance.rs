@@ -167,6 +167,8 @@ conformance!(
     record_pages_walk_the_whole_record_once_in_order,
     // intake4: receipts in arrival order, numbered within their day
     intake_receipts_across_days_and_batches,
+    // intake5: the commit pipeline
+    intake_pipelined_insert_keeps_order_and_all_or_nothing,
 );
 
 #[path = "conformance/coding.rs"]
@@ -218,6 +220,31 @@ async fn intake_batch_is_all_or_nothing(f: Fresh) {
     assert!(s.intake_insert(&[b, dup]).await.is_err());
     assert_eq!(s.intake_pending(10).await.unwrap(), vec![a]);
     assert!(!s.intake_receipt_known(&[2; 32]).await.unwrap());
+}
+
+/// intake5: batches committed through the pipeline come back in the order
+/// of the calls once each is durable, a failing batch stores none of its
+/// reports and leaves the pipeline working, and the plain insert still works
+/// after it (on SQLite files the two share the writer).
+async fn intake_pipelined_insert_keeps_order_and_all_or_nothing(f: Fresh) {
+    let s = f.intake().await;
+    let first = Arc::new(vec![report(1, "2024-01-01"), report(2, "2024-01-01")]);
+    let second = Arc::new(vec![report(3, "2024-01-02")]);
+    let d1 = s.intake_insert_pipelined(first.clone()).await.unwrap();
+    let d2 = s.intake_insert_pipelined(second.clone()).await.unwrap();
+    d2.wait().await.unwrap();
+    d1.wait().await.unwrap();
+    let mut dup = report(4, "2024-01-02");
+    dup.id = first[0].id;
+    let bad = Arc::new(vec![report(5, "2024-01-02"), dup]);
+    assert!(s.intake_insert_pipelined(bad).await.is_err());
+    let c = report(6, "2024-01-03");
+    s.intake_insert(std::slice::from_ref(&c)).await.unwrap();
+    let mut want: Vec<SealedReport> = first.iter().chain(second.iter()).cloned().collect();
+    want.push(c);
+    assert_eq!(s.intake_pending(10).await.unwrap(), want);
+    assert!(!s.intake_receipt_known(&[5; 32]).await.unwrap());
+    assert!(s.intake_receipt_known(&[3; 32]).await.unwrap());
 }
 
 async fn desk_store_is_idempotent(f: Fresh) {
