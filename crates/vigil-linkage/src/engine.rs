@@ -1677,15 +1677,23 @@ impl Dataset {
                 }
             })
             .collect();
+        // Likewise a member that a more selective member all but fixes (the
+        // action's police station, fixed by its date).
+        let fixed_by = if all_rules {
+            Vec::new()
+        } else {
+            self.fixed_by(&context, &chance)
+        };
         let lesser_context = |i: usize| {
             let c = items[i].column;
             let fixed = group_of.get(c).copied().flatten().is_none();
-            fixed
+            let by_group = fixed
                 && context[c].is_some_and(|g| {
                     (0..self.columns.len()).any(|d| {
                         group_of.get(d).copied().flatten() == Some(g) && chance[d] < chance[c]
                     })
-                })
+                });
+            by_group || fixed_by.get(c).copied().unwrap_or(false)
         };
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
@@ -1988,6 +1996,42 @@ impl Dataset {
             eprintln!("context columns for blocking: {names:?}");
         }
         context
+    }
+
+    /// The context columns that a more selective context column of the same
+    /// group all but fixes: strangers who share that column's value agree on
+    /// them at least [`FIXED_BY_CONTEXT`] of the time (`chance` is each
+    /// column's chance agreement, infinite where it does not block).
+    fn fixed_by(&self, context: &[Option<usize>], chance: &[f64]) -> Vec<bool> {
+        let ncol = self.columns.len();
+        let mut fixed = vec![false; ncol];
+        for d in (0..ncol).filter(|&d| context[d].is_some() && chance[d].is_finite()) {
+            let keyed: Vec<(u64, u32)> = (0..self.len())
+                .filter_map(|r| self.value_hash(d, r).map(|h| (h, r as u32)))
+                .collect();
+            let Some(t) = self.sample_sharing(keyed, 0xF1C5 + d as u64) else {
+                continue;
+            };
+            for c in 0..ncol {
+                if c != d
+                    && context[c] == context[d]
+                    && chance[c].is_finite()
+                    && chance[d] < chance[c]
+                    && t.present[c] >= 100
+                    && t.agree[c] as f64 >= FIXED_BY_CONTEXT * t.present[c] as f64
+                {
+                    fixed[c] = true;
+                }
+            }
+        }
+        if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+            let names: Vec<&str> = (0..ncol)
+                .filter(|&c| fixed[c])
+                .map(|c| self.columns[c].name.as_str())
+                .collect();
+            eprintln!("context columns a more selective one fixes: {names:?}");
+        }
+        fixed
     }
 
     /// The chance that two random records agree on column `c` (both values
