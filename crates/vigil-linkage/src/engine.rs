@@ -2816,9 +2816,30 @@ impl Dataset {
         let compared = pairs.len();
         let (scored, kept_levels) = self.score_pairs(pairs, &model, &tf, &plan, progress);
         stage("scoring");
+        // Pairs that scoring kept have their levels already: their weight is
+        // summed from those instead of comparing the two records again.
+        let nu = model.units.len().max(1);
+        let looked = std::cell::Cell::new((0usize, 0usize));
         let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
-            self.pair_weight(&model, &tf, a as usize, b as usize)
+            let (a, b) = (a.min(b), a.max(b));
+            let found = scored.binary_search_by(|p| (p.a, p.b).cmp(&(a, b)));
+            let (hits, all) = looked.get();
+            looked.set((hits + usize::from(found.is_ok()), all + 1));
+            match found {
+                Ok(k) => self.row_weight(
+                    &model,
+                    &tf,
+                    &kept_levels[k * nu..(k + 1) * nu],
+                    a as usize,
+                    b as usize,
+                ),
+                Err(_) => self.pair_weight(&model, &tf, a as usize, b as usize),
+            }
         });
+        if debug {
+            let (hits, all) = looked.get();
+            eprintln!("clustering weighed {all} pairs, {hits} of them kept by scoring");
+        }
         stage("clustering");
         Linkage {
             model,
@@ -2894,10 +2915,22 @@ impl Dataset {
 
     /// The match weight of one pair, compared directly.
     fn pair_weight(&self, model: &Model, tf: &TermFrequencies, a: usize, b: usize) -> f64 {
-        let mut w = (model.lambda / (1.0 - model.lambda)).log2();
         let row = self.unit_levels(&model.units, a, b);
+        self.row_weight(model, tf, &row, a, b)
+    }
+
+    /// The match weight of a pair whose unit levels are `row`.
+    fn row_weight(
+        &self,
+        model: &Model,
+        tf: &TermFrequencies,
+        row: &[u8],
+        a: usize,
+        b: usize,
+    ) -> f64 {
+        let mut w = (model.lambda / (1.0 - model.lambda)).log2();
         for c in 0..row.len() {
-            w += self.bits(model, tf, &row, c, a, b);
+            w += self.bits(model, tf, row, c, a, b);
         }
         w
     }
@@ -3500,6 +3533,23 @@ article = "exact"
         let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
         let pairs = data.candidate_pairs_skipping(&copies, &units.member_of, &mut Quiet);
         (data, linkage, pairs)
+    }
+
+    #[test]
+    fn kept_levels_weigh_as_comparing_the_pair_again() {
+        // Clustering weighs kept pairs from their stored levels: those must be
+        // the levels, and so the weight, of comparing the two records again.
+        let (data, linkage, _) = small_detentions_linked();
+        let nu = linkage.model.units.len();
+        assert!(!linkage.pairs.is_empty());
+        for (k, p) in linkage.pairs.iter().enumerate() {
+            let (a, b) = (p.a as usize, p.b as usize);
+            let row = &linkage.levels[k * nu..(k + 1) * nu];
+            assert_eq!(row, data.unit_levels(&linkage.model.units, a, b).as_slice());
+            let stored = data.row_weight(&linkage.model, &linkage.tf, row, a, b);
+            let again = data.pair_weight(&linkage.model, &linkage.tf, a, b);
+            assert_eq!(stored.to_bits(), again.to_bits());
+        }
     }
 
     #[test]
