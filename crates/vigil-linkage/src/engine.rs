@@ -2816,30 +2816,9 @@ impl Dataset {
         let compared = pairs.len();
         let (scored, kept_levels) = self.score_pairs(pairs, &model, &tf, &plan, progress);
         stage("scoring");
-        // Pairs that scoring kept have their levels already: their weight is
-        // summed from those instead of comparing the two records again.
-        let nu = model.units.len().max(1);
-        let looked = std::cell::Cell::new((0usize, 0usize));
         let clusters = cluster(self.len(), &scored, self.spec.threshold, |a, b| {
-            let (a, b) = (a.min(b), a.max(b));
-            let found = scored.binary_search_by(|p| (p.a, p.b).cmp(&(a, b)));
-            let (hits, all) = looked.get();
-            looked.set((hits + usize::from(found.is_ok()), all + 1));
-            match found {
-                Ok(k) => self.row_weight(
-                    &model,
-                    &tf,
-                    &kept_levels[k * nu..(k + 1) * nu],
-                    a as usize,
-                    b as usize,
-                ),
-                Err(_) => self.pair_weight(&model, &tf, a as usize, b as usize),
-            }
+            self.pair_weight(&model, &tf, a as usize, b as usize)
         });
-        if debug {
-            let (hits, all) = looked.get();
-            eprintln!("clustering weighed {all} pairs, {hits} of them kept by scoring");
-        }
         stage("clustering");
         Linkage {
             model,
@@ -3537,8 +3516,8 @@ article = "exact"
 
     #[test]
     fn kept_levels_weigh_as_comparing_the_pair_again() {
-        // Clustering weighs kept pairs from their stored levels: those must be
-        // the levels, and so the weight, of comparing the two records again.
+        // Explanations read kept pairs' stored levels: those must be the
+        // levels, and so the weight, of comparing the two records again.
         let (data, linkage, _) = small_detentions_linked();
         let nu = linkage.model.units.len();
         assert!(!linkage.pairs.is_empty());
