@@ -3515,6 +3515,45 @@ article = "exact"
     }
 
     #[test]
+    fn the_action_and_what_it_fixes_are_context_for_blocking() {
+        // The action's columns (and the article, which the action fixes) are
+        // context, so that blocking does not pair them with each other; names,
+        // the birth date and the city of residence are not.
+        let (data, linkage, _) = small_detentions_linked();
+        let context = data.context_columns(&linkage.model.units.member_of);
+        let named = |c: usize| data.columns[c].name.as_str();
+        let names: Vec<&str> = (0..data.columns.len())
+            .filter(|&c| context[c].is_some())
+            .map(named)
+            .collect();
+        for c in ["action_date", "article", "police_station"] {
+            assert!(names.contains(&c), "{c} is not context: {names:?}");
+        }
+        for c in ["given_name", "surname", "birth_date", "city"] {
+            assert!(!names.contains(&c), "{c} is context: {names:?}");
+        }
+        // The action's date, the most selective, fixes the article and the
+        // police station: only the date pairs with names.
+        let chance: Vec<f64> = (0..data.columns.len())
+            .map(|c| {
+                if context[c].is_some() {
+                    data.chance_agreement(c)
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
+        let fixed = data.fixed_by(&context, &chance);
+        let fixed: Vec<&str> = (0..data.columns.len())
+            .filter(|&c| fixed[c])
+            .map(named)
+            .collect();
+        assert!(fixed.contains(&"article"), "{fixed:?}");
+        assert!(fixed.contains(&"police_station"), "{fixed:?}");
+        assert!(!fixed.contains(&"action_date"), "{fixed:?}");
+    }
+
+    #[test]
     fn kept_levels_weigh_as_comparing_the_pair_again() {
         // Explanations read kept pairs' stored levels: those must be the
         // levels, and so the weight, of comparing the two records again.
