@@ -385,8 +385,15 @@ impl Dataset {
                     self.values.push(v);
                 }
                 FieldKind::Date => {
+                    // Dates repeat (an action's date in every record of
+                    // it): those read without a problem are remembered.
+                    if let Some(&v) = self.prepared[col].get(raw) {
+                        self.values.push(v);
+                        col += 1;
+                        continue;
+                    }
                     let v = match parse_date(raw) {
-                        Ok(Some(d)) => Value::Date(d),
+                        Ok(Some(d)) => self.remember(col, raw, Value::Date(d)),
                         Ok(None) => Value::Missing,
                         Err(e) => {
                             problems.push(ValueProblem {
@@ -426,11 +433,17 @@ impl Dataset {
                     self.values.push(v);
                 }
                 FieldKind::Exact => {
-                    let t: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-                    let v = if t.is_empty() {
-                        Value::Missing
-                    } else {
-                        Value::Exact(self.interner.id(&t.to_lowercase()))
+                    let v = match self.prepared[col].get(raw) {
+                        Some(&v) => v,
+                        None => {
+                            let t: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+                            let v = if t.is_empty() {
+                                Value::Missing
+                            } else {
+                                Value::Exact(self.interner.id(&t.to_lowercase()))
+                            };
+                            self.remember(col, raw, v)
+                        }
                     };
                     self.values.push(v);
                 }
@@ -463,6 +476,16 @@ impl Dataset {
         }
         self.sources.push(source);
         problems
+    }
+
+    /// Remembers the value prepared from a raw date or identifier, while the
+    /// column's cache is small (identifiers of a million persons would each
+    /// be remembered once and never read again).
+    fn remember(&mut self, col: usize, raw: &str, v: Value) -> Value {
+        if self.prepared[col].len() < PREPARED_CACHE {
+            self.prepared[col].insert(raw.into(), v);
+        }
+        v
     }
 
     fn name_value(&mut self, norm: Option<&str>, kind: ColumnKind) -> Value {
@@ -951,6 +974,92 @@ fn swap_below(kind: ColumnKind) -> u8 {
 }
 
 /// The two records of a pair packed as `a << 32 | b`.
+/// A diagnostic for choosing blocking rules: with `VIGIL_LINK_RULE_TRUTH`
+/// naming a file of one entity number per line (the records' truth, in input
+/// order), blocking prints per rule the pairs it found, the true pairs among
+/// them and the true pairs no other rule found.
+struct RuleTruth {
+    entity: Vec<u32>,
+    found: Vec<usize>,
+    true_found: Vec<usize>,
+    /// Per true pair found, the rules that found it (a bit per rule, the
+    /// 64th bit standing for every rule from 63 on).
+    rules_of: FastMap<u64, u64>,
+}
+
+impl RuleTruth {
+    fn from_env(rules: usize) -> Option<RuleTruth> {
+        let path = std::env::var_os("VIGIL_LINK_RULE_TRUTH")?;
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut ids: FastMap<&str, u32> = FastMap::default();
+        let entity = text
+            .lines()
+            .map(|l| {
+                let next = ids.len() as u32;
+                *ids.entry(l.trim()).or_insert(next)
+            })
+            .collect();
+        Some(RuleTruth {
+            entity,
+            found: vec![0; rules],
+            true_found: vec![0; rules],
+            rules_of: FastMap::default(),
+        })
+    }
+
+    fn add(&mut self, rule: usize, pairs: &[u64]) {
+        self.found[rule] += pairs.len();
+        let bit = 1u64 << rule.min(63);
+        let mut seen = FastMap::<u64, ()>::default();
+        for &p in pairs {
+            let (a, b) = split_pair(p);
+            let same = match (self.entity.get(a as usize), self.entity.get(b as usize)) {
+                (Some(x), Some(y)) => x == y,
+                _ => false,
+            };
+            if same && seen.insert(p, ()).is_none() {
+                self.true_found[rule] += 1;
+                *self.rules_of.entry(p).or_default() |= bit;
+            }
+        }
+    }
+
+    fn report(&self, names: &[String]) {
+        let mut unique = vec![0usize; names.len()];
+        for &mask in self.rules_of.values() {
+            if mask.count_ones() == 1 {
+                unique[mask.trailing_zeros() as usize] += 1;
+            }
+        }
+        eprintln!(
+            "rule truth: {} true pairs found by any rule",
+            self.rules_of.len()
+        );
+        for (r, name) in names.iter().enumerate() {
+            eprintln!(
+                "rule truth {r} {name}: {} found, {} true, {} true found by no other rule{}",
+                self.found[r],
+                self.true_found[r],
+                unique[r],
+                if r >= 63 {
+                    " (rules from 63 on share a bit)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+}
+
+/// At most this many raw dates or identifiers per column are remembered
+/// with their prepared values.
+const PREPARED_CACHE: usize = 1 << 16;
+
+/// Strangers who share a group's values agree on a column at least this
+/// often where the group all but fixes it (blocking leaves out rules made
+/// only of such columns).
+const FIXED_BY_CONTEXT: f64 = 0.5;
+
 fn split_pair(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
@@ -1539,16 +1648,56 @@ impl Dataset {
         progress: &mut dyn Progress,
     ) -> Vec<u64> {
         let items = self.blockables(skip);
-        // A rule made only of one group's columns (the action's date and place,
-        // an address's street and postcode) says only that two records share
-        // a context: its blocks are everyone there, the pairs strangers, and
-        // the persons among them who match agree on a name or a date too,
-        // which other rules block on.
-        let group = |i: usize| group_of.get(items[i].column).copied().flatten();
-        let one_context = |rule: &[usize]| {
-            std::env::var_os("VIGIL_LINK_ALL_RULES").is_none()
-                && group(rule[0]).is_some()
-                && rule.iter().all(|&i| group(i) == group(rule[0]))
+        // A rule made only of context columns (a group's members, such as the
+        // action's date and place or an address's street and postcode, and the
+        // columns a group's value all but fixes, such as the action's article
+        // and court) says only that two records share a context: its blocks
+        // are everyone there, the pairs strangers, and the persons among them
+        // who match agree on a name or a date too, which other rules block on.
+        let all_rules = std::env::var_os("VIGIL_LINK_ALL_RULES").is_some();
+        let context = if all_rules {
+            vec![None; self.columns.len()]
+        } else {
+            self.context_columns(group_of)
+        };
+        let in_context = |i: usize| context.get(items[i].column).is_some_and(Option::is_some);
+        let one_context = |rule: &[usize]| rule.iter().all(|&i| in_context(i));
+        // A column that a group's value all but fixes (the action's article
+        // and court, not the group's own members) pairs with the others only
+        // where it is more selective than every blockable member of its
+        // group: otherwise a name with the article blocks the same persons
+        // as a name with the action's date, in blocks of many actions. (The
+        // members themselves all pair with the others: an address's fields
+        // are mistyped one at a time.)
+        let blockable: Vec<bool> = (0..self.columns.len())
+            .map(|c| items.iter().any(|b| b.column == c))
+            .collect();
+        let chance: Vec<f64> = (0..self.columns.len())
+            .map(|c| {
+                if context[c].is_some() && blockable[c] {
+                    self.chance_agreement(c)
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
+        // Likewise a member that a more selective member all but fixes (the
+        // action's police station, fixed by its date).
+        let fixed_by = if all_rules {
+            Vec::new()
+        } else {
+            self.fixed_by(&context, &chance)
+        };
+        let lesser_context = |i: usize| {
+            let c = items[i].column;
+            let fixed = group_of.get(c).copied().flatten().is_none();
+            let by_group = fixed
+                && context[c].is_some_and(|g| {
+                    (0..self.columns.len()).any(|d| {
+                        group_of.get(d).copied().flatten() == Some(g) && chance[d] < chance[c]
+                    })
+                });
+            by_group || fixed_by.get(c).copied().unwrap_or(false)
         };
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
@@ -1562,6 +1711,8 @@ impl Dataset {
             for j in i + 1..items.len() {
                 if items[i].column == items[j].column
                     || one_context(&[i, j])
+                    || lesser_context(i)
+                    || lesser_context(j)
                     || items[i].what == BlockWhat::SwappedNames
                     || items[j].what == BlockWhat::SwappedNames
                 {
@@ -1569,6 +1720,18 @@ impl Dataset {
                 }
                 rules.push(vec![i, j]);
             }
+        }
+        if let Some(drop) = std::env::var_os("VIGIL_LINK_DROP_RULES") {
+            let drop: Vec<usize> = drop
+                .to_string_lossy()
+                .split(',')
+                .filter_map(|x| x.trim().parse().ok())
+                .collect();
+            let mut k = 0;
+            rules.retain(|_| {
+                k += 1;
+                !drop.contains(&(k - 1))
+            });
         }
         let n = self.len();
         let linking = self.sources.iter().any(|&s| s != self.sources[0]);
@@ -1578,6 +1741,7 @@ impl Dataset {
         let mut pairs: Vec<u64> = Vec::new();
         let mut batch: Vec<u64> = Vec::new();
         let mut found = 0usize;
+        let mut truth = RuleTruth::from_env(rules.len());
         progress.start("blocking", rules.len() as u64);
         let mut ka = Vec::new();
         // Within a block, records are ordered by the values of columns the rule
@@ -1711,8 +1875,15 @@ impl Dataset {
                     .iter()
                     .map(|&i| self.columns[items[i].column].name.as_str())
                     .collect();
+                let mass: f64 =
+                    sizes.iter().map(|&s| (s * (s - 1) / 2) as f64).sum::<f64>() / n.max(1) as f64;
+                let whats: Vec<String> = rule
+                    .iter()
+                    .map(|&i| format!("{:?}", items[i].what))
+                    .collect();
                 eprintln!(
-                    "blocking rule {names:?}: blocks up to {full} in full, then window {window}"
+                    "blocking rule {ri} {names:?} {whats:?}: blocks up to {full} in full, then window {window}; all pairs in blocks per record {mass:.1}, records blocked {}",
+                    entries.len()
                 );
             }
             // The unordered names' rule adds only the pairs whose names are
@@ -1720,6 +1891,7 @@ impl Dataset {
             // more of them would change what the model is trained on).
             let swapped_only = (items[rule[0]].what == BlockWhat::SwappedNames)
                 .then(|| (items[rule[0]].column, ColumnKind::Given.swapped_level()));
+            let before = batch.len();
             let mut start = 0;
             while start < entries.len() {
                 let mut end = start + 1;
@@ -1745,6 +1917,9 @@ impl Dataset {
                 }
                 start = end;
             }
+            if let Some(t) = truth.as_mut() {
+                t.add(ri, &batch[before..]);
+            }
             if batch.len() >= (pairs.len() / 4).max(1 << 22) {
                 found += batch.len();
                 merge_sorted(&mut pairs, &mut batch);
@@ -1756,6 +1931,19 @@ impl Dataset {
         drop(batch);
         pairs.shrink_to_fit();
         progress.finish();
+        if let Some(t) = truth {
+            let names: Vec<String> = rules
+                .iter()
+                .map(|rule| {
+                    let names: Vec<&str> = rule
+                        .iter()
+                        .map(|&i| self.columns[items[i].column].name.as_str())
+                        .collect();
+                    names.join("+")
+                })
+                .collect();
+            t.report(&names);
+        }
         if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
             eprintln!(
                 "blocking: {found} pairs found, {} distinct, {}",
@@ -1764,6 +1952,109 @@ impl Dataset {
             );
         }
         pairs
+    }
+
+    /// The context columns, for blocking: the members of groups, and the
+    /// columns (other than names) that strangers who share a group's values
+    /// agree on at least [`FIXED_BY_CONTEXT`] of the time, so that the
+    /// context all but fixes them (an action's article and court).
+    fn context_columns(&self, group_of: &[Option<usize>]) -> Vec<Option<usize>> {
+        let ncol = self.columns.len();
+        let mut context: Vec<Option<usize>> = (0..ncol)
+            .map(|c| group_of.get(c).copied().flatten())
+            .collect();
+        let groups = group_of.iter().flatten().max().map_or(0, |&g| g + 1);
+        for g in 0..groups {
+            let members: Vec<usize> = (0..ncol)
+                .filter(|&c| group_of.get(c).copied().flatten() == Some(g))
+                .collect();
+            let keyed: Vec<(u64, u32)> = (0..self.len())
+                .filter_map(|r| {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = FastHasher::default();
+                    for &m in &members {
+                        self.value_hash(m, r)?.hash(&mut h);
+                    }
+                    Some((h.finish(), r as u32))
+                })
+                .collect();
+            let Some(t) = self.sample_sharing(keyed, 0xB10C + g as u64) else {
+                continue;
+            };
+            for (c, of) in context.iter_mut().enumerate() {
+                let kind = self.columns[c].kind;
+                if of.is_none()
+                    && groups::groupable(kind)
+                    && t.present[c] >= 100
+                    && t.agree[c] as f64 >= FIXED_BY_CONTEXT * t.present[c] as f64
+                {
+                    *of = Some(g);
+                }
+            }
+        }
+        if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+            let names: Vec<&str> = (0..ncol)
+                .filter(|&c| context[c].is_some())
+                .map(|c| self.columns[c].name.as_str())
+                .collect();
+            eprintln!("context columns for blocking: {names:?}");
+        }
+        context
+    }
+
+    /// The context columns that a more selective context column of the same
+    /// group all but fixes: strangers who share that column's value agree on
+    /// them at least [`FIXED_BY_CONTEXT`] of the time (`chance` is each
+    /// column's chance agreement, infinite where it does not block).
+    fn fixed_by(&self, context: &[Option<usize>], chance: &[f64]) -> Vec<bool> {
+        let ncol = self.columns.len();
+        let mut fixed = vec![false; ncol];
+        for d in (0..ncol).filter(|&d| context[d].is_some() && chance[d].is_finite()) {
+            let keyed: Vec<(u64, u32)> = (0..self.len())
+                .filter_map(|r| self.value_hash(d, r).map(|h| (h, r as u32)))
+                .collect();
+            let Some(t) = self.sample_sharing(keyed, 0xF1C5 + d as u64) else {
+                continue;
+            };
+            for c in 0..ncol {
+                if c != d
+                    && context[c] == context[d]
+                    && chance[c].is_finite()
+                    && chance[d] < chance[c]
+                    && t.present[c] >= 100
+                    && t.agree[c] as f64 >= FIXED_BY_CONTEXT * t.present[c] as f64
+                {
+                    fixed[c] = true;
+                }
+            }
+        }
+        if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+            let names: Vec<&str> = (0..ncol)
+                .filter(|&c| fixed[c])
+                .map(|c| self.columns[c].name.as_str())
+                .collect();
+            eprintln!("context columns a more selective one fixes: {names:?}");
+        }
+        fixed
+    }
+
+    /// The chance that two random records agree on column `c` (both values
+    /// there): the sum of the squared shares of its values.
+    fn chance_agreement(&self, c: usize) -> f64 {
+        let mut counts: FastMap<u64, u32> = FastMap::default();
+        for r in 0..self.len() {
+            if let Some(h) = self.value_hash(c, r) {
+                *counts.entry(h).or_default() += 1;
+            }
+        }
+        let total: f64 = counts.values().map(|&k| f64::from(k)).sum();
+        if total == 0.0 {
+            return 1.0;
+        }
+        counts
+            .values()
+            .map(|&k| (f64::from(k) / total).powi(2))
+            .sum()
     }
 
     /// How many pairs of records there are to link: all pairs when
@@ -2645,10 +2936,22 @@ impl Dataset {
     }
 
     fn pair_weight(&self, model: &Model, tf: &TermFrequencies, a: usize, b: usize) -> f64 {
-        let mut w = (model.lambda / (1.0 - model.lambda)).log2();
         let row = self.unit_levels(&model.units, a, b);
+        self.row_weight(model, tf, &row, a, b)
+    }
+
+    /// The match weight of a pair whose unit levels are `row`.
+    fn row_weight(
+        &self,
+        model: &Model,
+        tf: &TermFrequencies,
+        row: &[u8],
+        a: usize,
+        b: usize,
+    ) -> f64 {
+        let mut w = (model.lambda / (1.0 - model.lambda)).log2();
         for c in 0..row.len() {
-            w += self.bits(model, tf, &row, c, a, b);
+            w += self.bits(model, tf, row, c, a, b);
         }
         w
     }
@@ -3304,6 +3607,62 @@ article = "exact"
         let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
         let pairs = data.candidate_pairs_skipping(&copies, &units.member_of, &mut Quiet);
         (data, linkage, pairs)
+    }
+
+    #[test]
+    fn the_action_and_what_it_fixes_are_context_for_blocking() {
+        // The action's columns (and the article, which the action fixes) are
+        // context, so that blocking does not pair them with each other; names,
+        // the birth date and the city of residence are not.
+        let (data, linkage, _) = small_detentions_linked();
+        let context = data.context_columns(&linkage.model.units.member_of);
+        let named = |c: usize| data.columns[c].name.as_str();
+        let names: Vec<&str> = (0..data.columns.len())
+            .filter(|&c| context[c].is_some())
+            .map(named)
+            .collect();
+        for c in ["action_date", "article", "police_station"] {
+            assert!(names.contains(&c), "{c} is not context: {names:?}");
+        }
+        for c in ["given_name", "surname", "birth_date", "city"] {
+            assert!(!names.contains(&c), "{c} is context: {names:?}");
+        }
+        // The action's date, the most selective, fixes the article and the
+        // police station: only the date pairs with names.
+        let chance: Vec<f64> = (0..data.columns.len())
+            .map(|c| {
+                if context[c].is_some() {
+                    data.chance_agreement(c)
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
+        let fixed = data.fixed_by(&context, &chance);
+        let fixed: Vec<&str> = (0..data.columns.len())
+            .filter(|&c| fixed[c])
+            .map(named)
+            .collect();
+        assert!(fixed.contains(&"article"), "{fixed:?}");
+        assert!(fixed.contains(&"police_station"), "{fixed:?}");
+        assert!(!fixed.contains(&"action_date"), "{fixed:?}");
+    }
+
+    #[test]
+    fn kept_levels_weigh_as_comparing_the_pair_again() {
+        // Explanations read kept pairs' stored levels: those must be the
+        // levels, and so the weight, of comparing the two records again.
+        let (data, linkage, _) = small_detentions_linked();
+        let nu = linkage.model.units.len();
+        assert!(!linkage.pairs.is_empty());
+        for (k, p) in linkage.pairs.iter().enumerate() {
+            let (a, b) = (p.a as usize, p.b as usize);
+            let row = &linkage.levels[k * nu..(k + 1) * nu];
+            assert_eq!(row, data.unit_levels(&linkage.model.units, a, b).as_slice());
+            let stored = data.row_weight(&linkage.model, &linkage.tf, row, a, b);
+            let again = data.pair_weight(&linkage.model, &linkage.tf, a, b);
+            assert_eq!(stored.to_bits(), again.to_bits());
+        }
     }
 
     #[test]
