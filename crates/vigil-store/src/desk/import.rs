@@ -151,26 +151,41 @@ fn origin(o: &Option<Origin>) -> (Option<&str>, Option<i64>) {
     )
 }
 
-/// Days written as text, remembered: a batch repeats a few days many times.
+/// Days written as text, remembered: a batch repeats a few thousand days
+/// many times (import5: every day of the batch, not only the last one; each
+/// miss cost a `Display` of the day).
 #[derive(Default)]
 struct DayText {
-    last: Option<(vigil_core::Day, String)>,
+    texts: FastMap<vigil_core::Day, String>,
 }
 
 impl DayText {
     fn of(&mut self, d: vigil_core::Day) -> &str {
-        if self.last.as_ref().is_none_or(|(day, _)| *day != d) {
-            self.last = Some((d, d.to_string()));
-        }
-        self.last.as_ref().map_or("", |(_, s)| s.as_str())
+        self.texts
+            .entry(d)
+            .or_insert_with(|| d.to_string())
+            .as_str()
+    }
+
+    fn date<'s>(&'s mut self, d: &DateRow) -> Option<&'s str> {
+        d.day.map(|day| self.of(day))
     }
 }
 
-fn date_text(d: &DateRow, buf: &mut String) -> Option<()> {
-    use std::fmt::Write as _;
-    let day = d.day?;
-    buf.clear();
-    write!(buf, "{day}").ok()
+/// A date's YYYYMMDD for the counting facts, as `facts::ymd` reads it from
+/// the day's text (import5: from the day's numbers, without the text, for
+/// the years whose text is four digits; the text for any other).
+fn fact_ymd(d: &DateRow) -> Option<u32> {
+    let Some(day) = d.day else {
+        return Some(0);
+    };
+    let date = day.date();
+    match u32::try_from(date.year()) {
+        Ok(y) if (1000..=9999).contains(&y) => {
+            Some(y * 10_000 + u32::from(date.month() as u8) * 100 + u32::from(date.day()))
+        }
+        _ => facts::ymd(Some(&day.to_string())),
+    }
 }
 
 fn max_rowid(tx: &Transaction<'_>, table: &str) -> Result<i64, StoreError> {
@@ -202,9 +217,102 @@ struct Rowids {
     events: Vec<i64>,
 }
 
+/// import5: the ids of one table's rows in a batch, found by position. An
+/// import's rows name the batch's records in the order the batch holds them
+/// (an event's person is the next person, its action the last one named or
+/// the next new one, its source the batch's one), so a lookup first compares
+/// the id with the row after the last one found and with the last one found,
+/// and only when both miss hashes it, in a map made on that first miss. The
+/// reference check and the counting facts share one `Ids` per table (import4
+/// built four sets and two maps of every id, a tenth of the writer's time).
+struct Ids<'a> {
+    ids: Vec<&'a str>,
+    map: Option<FastMap<&'a str, usize>>,
+    next: usize,
+    last: usize,
+}
+
+impl<'a> Ids<'a> {
+    fn new<T>(rows: &'a [T], id: impl Fn(&'a T) -> &'a str) -> Ids<'a> {
+        Ids {
+            ids: rows.iter().map(id).collect(),
+            map: None,
+            next: 0,
+            last: usize::MAX,
+        }
+    }
+
+    /// The position of a row with this id (for an id held twice, one of them).
+    fn find(&mut self, id: &str) -> Option<usize> {
+        for at in [self.next, self.last] {
+            if self.ids.get(at).is_some_and(|i| *i == id) {
+                self.last = at;
+                self.next = at + 1;
+                return Some(at);
+            }
+        }
+        let ids = &self.ids;
+        let map = self.map.get_or_insert_with(|| {
+            let mut m = FastMap::default();
+            m.reserve(ids.len());
+            for (at, i) in ids.iter().enumerate() {
+                m.entry(*i).or_insert(at);
+            }
+            m
+        });
+        let at = *map.get(id)?;
+        self.last = at;
+        self.next = at + 1;
+        Some(at)
+    }
+}
+
+/// A batch's ids, table by table.
+struct BatchIds<'a> {
+    sources: Ids<'a>,
+    persons: Ids<'a>,
+    actions: Ids<'a>,
+    cases: Ids<'a>,
+}
+
+impl<'a> BatchIds<'a> {
+    fn new(b: &'a RecordBatch) -> BatchIds<'a> {
+        BatchIds {
+            sources: Ids::new(&b.sources, |s| s.id.as_str()),
+            persons: Ids::new(&b.persons, |p| p.id.as_str()),
+            actions: Ids::new(&b.actions, |a| a.id.as_str()),
+            cases: Ids::new(&b.cases, |c| c.id.as_str()),
+        }
+    }
+
+    /// Lookups start again from the first rows (the facts go through the
+    /// rows in the order the reference check did).
+    fn rewind(&mut self) {
+        for ids in [
+            &mut self.sources,
+            &mut self.persons,
+            &mut self.actions,
+            &mut self.cases,
+        ] {
+            ids.next = 0;
+            ids.last = usize::MAX;
+        }
+    }
+
+    fn of(&mut self, table: &'static str) -> &mut Ids<'a> {
+        match table {
+            "record_sources" => &mut self.sources,
+            "record_persons" => &mut self.persons,
+            "record_actions" => &mut self.actions,
+            _ => &mut self.cases,
+        }
+    }
+}
+
 fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outside = check_references(&tx, b)?;
+    let mut ids = BatchIds::new(b);
+    let outside = check_references(&tx, b, &mut ids)?;
     // The facts' insert triggers, set aside for this transaction only.
     let mut triggers = Vec::new();
     for name in FACT_TRIGGERS {
@@ -228,7 +336,8 @@ fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError
     let (outcome, rowids) = insert(&tx, b, before)?;
     // import4: the counting facts of the new rows, made here from the rows in
     // hand instead of by reading them back after the import (facts.rs).
-    write_facts(&tx, b, before, &rowids, &outside)?;
+    ids.rewind();
+    write_facts(&tx, b, before, &rowids, &mut ids, &outside)?;
     for sql in &triggers {
         tx.execute_batch(sql)?;
     }
@@ -249,6 +358,7 @@ fn write_facts(
     b: &RecordBatch,
     before: Before,
     rowids: &Rowids,
+    ids: &mut BatchIds<'_>,
     outside: &Outside<'_>,
 ) -> Result<(), StoreError> {
     let rows: Vec<(i64, String)> = tx
@@ -258,24 +368,20 @@ fn write_facts(
     let mut codes = facts::Codes::from_rows(rows)?;
     // As `facts::refresh`: every action counts its detentions under this kind.
     codes.id("detention");
-    let mut date = String::new();
     let fact_rowid = |r: i64| u32::try_from(r).ok().filter(|n| *n != u32::MAX);
 
-    let mut actions = Vec::with_capacity(b.actions.len());
-    let mut action_rowid: FastMap<&str, i64> = FastMap::default();
     // A row is new where it has the rowid it was given (a row held already,
     // or named twice in the batch, has another).
     let given = |first: i64, i: usize, r: i64| i64::try_from(i).is_ok_and(|i| r == first + i);
+    let mut actions = Vec::with_capacity(b.actions.len());
     for (i, (a, &r)) in b.actions.iter().zip(&rowids.actions).enumerate() {
-        action_rowid.entry(a.id.as_str()).or_insert(r);
         if !given(before.actions + 1, i, r) {
             continue;
         }
-        let day = date_text(&a.date, &mut date).map(|()| date.as_str());
         let fact = (|| {
-            Some(vec![
+            Some([
                 fact_rowid(r).filter(|n| *n != 0)?,
-                facts::ymd(day)?,
+                fact_ymd(&a.date)?,
                 facts::precision(Some(a.date.precision)),
                 codes.opt(a.region.as_deref()),
                 codes.id(&a.kind),
@@ -285,29 +391,26 @@ fn write_facts(
         })();
         actions.push((r, fact));
     }
-    let mut person_rowid: FastMap<&str, i64> = FastMap::default();
-    for (p, &r) in b.persons.iter().zip(&rowids.persons) {
-        person_rowid.entry(p.id.as_str()).or_insert(r);
-    }
     let mut events = Vec::with_capacity(b.events.len());
     for (i, (e, &r)) in b.events.iter().zip(&rowids.events).enumerate() {
         if !given(before.events + 1, i, r) {
             continue;
         }
-        let refer = |id: Option<&str>, table: &'static str, here: &FastMap<&str, i64>| match id {
+        let mut refer = |id: Option<&str>, table: &'static str, here: &[i64]| match id {
             None => Some(0),
-            Some(id) => here
-                .get(id)
+            Some(id) => ids
+                .of(table)
+                .find(id)
+                .and_then(|at| here.get(at))
                 .or_else(|| outside.get(&(table, id)))
                 .copied()
                 .and_then(fact_rowid),
         };
-        let day = date_text(&e.date, &mut date).map(|()| date.as_str());
         let fact = (|| {
-            Some(vec![
-                refer(e.action_id.as_deref(), "record_actions", &action_rowid)?,
-                refer(e.person_id.as_deref(), "record_persons", &person_rowid)?,
-                facts::ymd(day)?,
+            Some([
+                refer(e.action_id.as_deref(), "record_actions", &rowids.actions)?,
+                refer(e.person_id.as_deref(), "record_persons", &rowids.persons)?,
+                fact_ymd(&e.date)?,
                 facts::precision(Some(e.date.precision)),
                 codes.id(&e.kind),
                 codes.opt(e.region.as_deref()),
@@ -348,7 +451,7 @@ fn put_blocks<const N: usize>(
     facts_table: &str,
     sql: &str,
     before: i64,
-    new: &[(i64, Option<Vec<u32>>)],
+    new: &[(i64, Option<[u32; N]>)],
     codes: &mut facts::Codes,
     row: impl Fn([Option<&str>; N], &mut facts::Codes) -> Option<Vec<u32>> + Copy,
 ) -> Result<(), StoreError> {
@@ -406,20 +509,13 @@ fn put_blocks<const N: usize>(
 fn check_references<'a>(
     tx: &Transaction<'_>,
     b: &'a RecordBatch,
+    ids: &mut BatchIds<'_>,
 ) -> Result<Outside<'a>, StoreError> {
-    type HashSet<T> = foldhash::HashSet<T>;
-    fn ids<'b, T>(rows: &'b [T], id: impl Fn(&'b T) -> &'b str) -> HashSet<&'b str> {
-        rows.iter().map(id).collect()
-    }
-    let sources = ids(&b.sources, |s| s.id.as_str());
-    let persons = ids(&b.persons, |p| p.id.as_str());
-    let actions = ids(&b.actions, |a| a.id.as_str());
-    let cases = ids(&b.cases, |c| c.id.as_str());
     // The batch's few distinct outside references, each looked up once.
     let mut seen: Outside<'a> = FastMap::default();
-    let mut check = |table: &'static str, set: &HashSet<&str>, id: Option<&'a str>| {
+    let mut check = |table: &'static str, id: Option<&'a str>| {
         let Some(id) = id else { return Ok(()) };
-        if set.contains(id) || seen.contains_key(&(table, id)) {
+        if ids.of(table).find(id).is_some() || seen.contains_key(&(table, id)) {
             return Ok(());
         }
         let held: Option<i64> = tx
@@ -437,23 +533,23 @@ fn check_references<'a>(
         }
     };
     for p in &b.persons {
-        check("record_sources", &sources, origin(&p.origin).0)?;
+        check("record_sources", origin(&p.origin).0)?;
     }
     for a in &b.actions {
-        check("record_sources", &sources, origin(&a.origin).0)?;
+        check("record_sources", origin(&a.origin).0)?;
     }
     for n in &b.counts {
-        check("record_actions", &actions, Some(&n.action_id))?;
-        check("record_sources", &sources, Some(&n.source_id))?;
+        check("record_actions", Some(&n.action_id))?;
+        check("record_sources", Some(&n.source_id))?;
     }
     for c in &b.cases {
-        check("record_persons", &persons, Some(&c.person_id))?;
+        check("record_persons", Some(&c.person_id))?;
     }
     for e in &b.events {
-        check("record_sources", &sources, origin(&e.origin).0)?;
-        check("record_persons", &persons, e.person_id.as_deref())?;
-        check("record_actions", &actions, e.action_id.as_deref())?;
-        check("record_cases", &cases, e.case_id.as_deref())?;
+        check("record_sources", origin(&e.origin).0)?;
+        check("record_persons", e.person_id.as_deref())?;
+        check("record_actions", e.action_id.as_deref())?;
+        check("record_cases", e.case_id.as_deref())?;
     }
     Ok(seen)
 }
@@ -553,7 +649,6 @@ fn insert(
         events: Vec::new(),
     };
     let mut days = DayText::default();
-    let mut date = String::new();
     let mut roles = String::new();
 
     insert_rows(
@@ -613,9 +708,8 @@ fn insert(
         Some((before.actions + 1, &mut rowids.actions, |a| a.id.as_str())),
         |q, a| {
             let (source, row) = origin(&a.origin);
-            let day = date_text(&a.date, &mut date).map(|()| date.as_str());
             q.put(&a.id)?
-                .put(day)?
+                .put(days.date(&a.date))?
                 .put(a.date.precision)?
                 .put(&a.region)?
                 .put(&a.city)?
@@ -691,13 +785,12 @@ fn insert(
         Some((before.events + 1, &mut rowids.events, |e| e.id.as_str())),
         |q, e| {
             let (source, row) = origin(&e.origin);
-            let day = date_text(&e.date, &mut date).map(|()| date.as_str());
             q.put(&e.id)?
                 .put(&e.person_id)?
                 .put(&e.action_id)?
                 .put(&e.case_id)?
                 .put(&e.kind)?
-                .put(day)?
+                .put(days.date(&e.date))?
                 .put(e.date.precision)?
                 .put(&e.region)?
                 .put(&e.city)?
