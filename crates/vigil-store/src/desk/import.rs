@@ -133,8 +133,9 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
         "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; \
          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384",
     )?;
-    // A multi-row statement per table, one for full chunks and one for the rest.
-    c.set_prepared_statement_cache_capacity(32);
+    // A multi-row statement per table, one for full chunks and one for the
+    // rest, each with its shared values bound once or per row.
+    c.set_prepared_statement_cache_capacity(64);
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Direct(format!(
@@ -559,10 +560,20 @@ fn check_references<'a>(
 /// every row); 64 rows of 22 columns stay far below its bound-parameter limit.
 const ROWS: usize = 64;
 
-/// `INSERT INTO table (cols) VALUES (?, ...), ... ON CONFLICT DO NOTHING` for
-/// `rows` rows of `cols` values.
-fn values_sql(table_cols: &str, cols: usize, rows: usize) -> String {
-    let one = format!("({})", vec!["?"; cols].join(", "));
+/// `INSERT INTO table (cols) VALUES (...), ... ON CONFLICT DO NOTHING` for
+/// `rows` rows of `cols` values each; with `shared`, every row's first
+/// `shared` values are the statement's parameters 1 to `shared`, bound once.
+fn values_sql(table_cols: &str, cols: usize, rows: usize, shared: usize) -> String {
+    let one: Vec<String> = (0..cols)
+        .map(|i| {
+            if i < shared {
+                format!("?{}", i + 1)
+            } else {
+                "?".to_owned()
+            }
+        })
+        .collect();
+    let one = format!("({})", one.join(", "));
     format!(
         "INSERT INTO {table_cols} VALUES {} ON CONFLICT DO NOTHING",
         vec![one; rows].join(", ")
@@ -583,41 +594,90 @@ impl Binder<'_, '_> {
     }
 }
 
+/// import5: the values every record of an import shares (its source and its
+/// stamp), the first columns of the persons', actions' and events' inserts.
+/// Where every row of a statement has the same, they are bound once for the
+/// statement (`?1` to `?4` in each row) instead of once per row: four fewer
+/// values for SQLite to copy and free per row.
+#[derive(PartialEq, Clone, Copy)]
+struct Shared<'r> {
+    source: Option<&'r str>,
+    version: i64,
+    changed: vigil_core::Day,
+    changed_by: &'r str,
+}
+
+const SHARED_COLS: &str = "source_id, version, changed, changed_by";
+const SHARED: usize = 4;
+
+impl Shared<'_> {
+    fn bind(&self, q: &mut Binder<'_, '_>, days: &mut DayText) -> rusqlite::Result<()> {
+        q.put(self.source)?
+            .put(self.version)?
+            .put(days.of(self.changed))?
+            .put(self.changed_by)?;
+        Ok(())
+    }
+}
+
 /// The first rowid to give, where to put every row's rowid, and a row's id.
 type Given<'v, T> = (i64, &'v mut Vec<i64>, fn(&T) -> &str);
 
-/// Inserts `rows` in statements of `ROWS` rows; returns how many were new.
-/// With `rowids`, each row is given the rowid `first + i` (the i-th row), and
-/// `rowids` becomes every row's rowid: its own where it was already held.
-fn insert_rows<T>(
+/// Inserts `rows` into `table` (`cols` columns named in `names`) in
+/// statements of `ROWS` rows; returns how many were new. With `rowids`, each
+/// row is given the rowid `first + i` (the i-th row), and `rowids` becomes
+/// every row's rowid: its own where it was already held. With `shared`, the
+/// rows' shared values go first, as `SHARED_COLS` (once per statement when a
+/// statement's rows all have the same).
+#[allow(clippy::too_many_arguments)]
+fn insert_rows<'r, T>(
     tx: &Transaction<'_>,
-    table_cols: &str,
+    table: &str,
+    names: &str,
     cols: usize,
-    rows: &[T],
+    rows: &'r [T],
     rowids: Option<Given<'_, T>>,
-    mut bind: impl FnMut(&mut Binder<'_, '_>, &T) -> rusqlite::Result<()>,
+    shared: Option<fn(&'r T) -> Shared<'r>>,
+    days: &mut DayText,
+    mut bind: impl FnMut(&mut Binder<'_, '_>, &'r T, &mut DayText) -> rusqlite::Result<()>,
 ) -> Result<u64, StoreError> {
     let mut inserted = 0u64;
     let first = rowids.as_ref().map(|(first, _, _)| *first);
-    let (table_cols, cols) = match first {
-        Some(_) => {
-            let (table, named) = table_cols.split_once(" (").unwrap_or((table_cols, ")"));
-            (format!("{table} (rowid, {named}"), cols + 1)
-        }
-        None => (table_cols.to_owned(), cols),
-    };
+    let mut lead = String::new();
+    let mut cols = cols;
+    if shared.is_some() {
+        lead.push_str(SHARED_COLS);
+        lead.push_str(", ");
+        cols += SHARED;
+    }
+    if first.is_some() {
+        lead.push_str("rowid, ");
+        cols += 1;
+    }
+    let table_cols = format!("{table} ({lead}{names})");
     let mut at = first;
     for chunk in rows.chunks(ROWS) {
-        let mut st = tx.prepare_cached(&values_sql(&table_cols, cols, chunk.len()))?;
+        let common = shared.and_then(|of| {
+            let first = of(chunk.first()?);
+            chunk.iter().all(|r| of(r) == first).then_some(first)
+        });
+        let bound_once = if common.is_some() { SHARED } else { 0 };
+        let mut st = tx.prepare_cached(&values_sql(&table_cols, cols, chunk.len(), bound_once))?;
         let mut b = Binder { st: &mut st, at: 0 };
+        if let Some(common) = common {
+            common.bind(&mut b, days)?;
+        }
         for r in chunk {
+            if let (Some(of), None) = (shared, common) {
+                of(r).bind(&mut b, days)?;
+            }
             if let Some(n) = at.as_mut() {
                 b.put(*n)?;
                 *n = n
                     .checked_add(1)
-                    .ok_or_else(|| StoreError::Direct(format!("{table_cols}: no rowids left")))?;
+                    .ok_or_else(|| StoreError::Direct(format!("{table}: no rowids left")))?;
             }
-            bind(&mut b, r)?;
+            bind(&mut b, r, days)?;
         }
         inserted += st.raw_execute()? as u64;
     }
@@ -627,7 +687,6 @@ fn insert_rows<T>(
             out.extend((0..rows.len() as i64).map(|i| first + i));
         } else {
             // Some were held already (an import run again): each row's own.
-            let (table, _) = table_cols.split_once(' ').unwrap_or((&table_cols, ""));
             let mut st = tx.prepare_cached(&format!("SELECT rowid FROM {table} WHERE id = ?1"))?;
             for r in rows {
                 out.push(st.query_row([id(r)], |x| x.get(0))?);
@@ -635,6 +694,15 @@ fn insert_rows<T>(
         }
     }
     Ok(inserted)
+}
+
+fn shared<'r>(o: &'r Option<Origin>, stamp: &'r super::record::Stamp) -> Shared<'r> {
+    Shared {
+        source: origin(o).0,
+        version: stamp.version,
+        changed: stamp.changed,
+        changed_by: stamp.changed_by.as_str(),
+    }
 }
 
 fn insert(
@@ -653,11 +721,14 @@ fn insert(
 
     insert_rows(
         tx,
-        "record_sources (id, kind, report_id, file_sha256, sealed, added)",
+        "record_sources",
+        "id, kind, report_id, file_sha256, sealed, added",
         6,
         &b.sources,
         None,
-        |q, s| {
+        None,
+        &mut days,
+        |q, s, days| {
             q.put(&s.id)?
                 .put(&s.kind)?
                 .put(&s.report_id)?
@@ -670,13 +741,14 @@ fn insert(
 
     outcome.persons = insert_rows(
         tx,
-        "record_persons (id, sealed, gender, region, roles, consent, source_id, source_row, \
-         version, changed, changed_by)",
-        11,
+        "record_persons",
+        "id, sealed, gender, region, roles, consent, source_row",
+        7,
         &b.persons,
         Some((before.persons + 1, &mut rowids.persons, |p| p.id.as_str())),
-        |q, p| {
-            let (source, row) = origin(&p.origin);
+        Some(|p| shared(&p.origin, &p.stamp)),
+        &mut days,
+        |q, p, _| {
             roles.clear();
             for (i, r) in p.roles.iter().enumerate() {
                 if i > 0 {
@@ -690,24 +762,22 @@ fn insert(
                 .put(&p.region)?
                 .put(roles.as_str())?
                 .put(&p.consent)?
-                .put(source)?
-                .put(row)?
-                .put(p.stamp.version)?
-                .put(days.of(p.stamp.changed))?
-                .put(&p.stamp.changed_by)?;
+                .put(origin(&p.origin).1)?;
             Ok(())
         },
     )?;
 
     outcome.actions = insert_rows(
         tx,
-        "record_actions (id, date, date_precision, region, city, kind, topic, organiser, \
-         authorised, verification, sealed, source_id, source_row, version, changed, changed_by)",
-        16,
+        "record_actions",
+        "id, date, date_precision, region, city, kind, topic, organiser, authorised, \
+         verification, sealed, source_row",
+        12,
         &b.actions,
         Some((before.actions + 1, &mut rowids.actions, |a| a.id.as_str())),
-        |q, a| {
-            let (source, row) = origin(&a.origin);
+        Some(|a| shared(&a.origin, &a.stamp)),
+        &mut days,
+        |q, a, days| {
             q.put(&a.id)?
                 .put(days.date(&a.date))?
                 .put(a.date.precision)?
@@ -719,11 +789,7 @@ fn insert(
                 .put(&a.authorised)?
                 .put(&a.verification)?
                 .put(&a.sealed)?
-                .put(source)?
-                .put(row)?
-                .put(a.stamp.version)?
-                .put(days.of(a.stamp.changed))?
-                .put(&a.stamp.changed_by)?;
+                .put(origin(&a.origin).1)?;
             Ok(())
         },
     )?;
@@ -734,11 +800,14 @@ fn insert(
         .collect();
     insert_rows(
         tx,
-        "record_action_stations (action_id, station)",
+        "record_action_stations",
+        "action_id, station",
         2,
         &stations,
         None,
-        |q, (a, s)| {
+        None,
+        &mut days,
+        |q, (a, s), _| {
             q.put(a)?.put(s)?;
             Ok(())
         },
@@ -746,11 +815,14 @@ fn insert(
 
     insert_rows(
         tx,
-        "record_action_counts (action_id, source_id, detained)",
+        "record_action_counts",
+        "action_id, source_id, detained",
         3,
         &b.counts,
         None,
-        |q, n| {
+        None,
+        &mut days,
+        |q, n, _| {
             q.put(&n.action_id)?
                 .put(&n.source_id)?
                 .put(i64::try_from(n.detained).unwrap_or(i64::MAX))?;
@@ -760,11 +832,14 @@ fn insert(
 
     insert_rows(
         tx,
-        "record_cases (id, person_id, sealed, version, changed, changed_by)",
+        "record_cases",
+        "id, person_id, sealed, version, changed, changed_by",
         6,
         &b.cases,
         None,
-        |q, c| {
+        None,
+        &mut days,
+        |q, c, days| {
             q.put(&c.id)?
                 .put(&c.person_id)?
                 .put(&c.sealed)?
@@ -777,14 +852,16 @@ fn insert(
 
     outcome.events = insert_rows(
         tx,
-        "record_events (id, person_id, action_id, case_id, kind, date, date_precision, region, \
-         city, police_station, court, trigger_kind, fine_rub, arrest_days, sentence, \
-         verification, sealed, source_id, source_row, version, changed, changed_by)",
-        22,
+        "record_events",
+        "id, person_id, action_id, case_id, kind, date, date_precision, region, city, \
+         police_station, court, trigger_kind, fine_rub, arrest_days, sentence, verification, \
+         sealed, source_row",
+        18,
         &b.events,
         Some((before.events + 1, &mut rowids.events, |e| e.id.as_str())),
-        |q, e| {
-            let (source, row) = origin(&e.origin);
+        Some(|e| shared(&e.origin, &e.stamp)),
+        &mut days,
+        |q, e, days| {
             q.put(&e.id)?
                 .put(&e.person_id)?
                 .put(&e.action_id)?
@@ -802,11 +879,7 @@ fn insert(
                 .put(&e.sentence)?
                 .put(&e.verification)?
                 .put(&e.sealed)?
-                .put(source)?
-                .put(row)?
-                .put(e.stamp.version)?
-                .put(days.of(e.stamp.changed))?
-                .put(&e.stamp.changed_by)?;
+                .put(origin(&e.origin).1)?;
             Ok(())
         },
     )?;
@@ -817,11 +890,14 @@ fn insert(
         .collect();
     insert_rows(
         tx,
-        "record_event_articles (event_id, article)",
+        "record_event_articles",
+        "event_id, article",
         2,
         &articles,
         None,
-        |q, (e, x)| {
+        None,
+        &mut days,
+        |q, (e, x), _| {
             q.put(e)?.put(x)?;
             Ok(())
         },
