@@ -49,10 +49,10 @@ const INTAKE_SQLITE: &[Migration] = migrations!("intake", "sqlite": 1 => "0001_i
 const INTAKE_POSTGRES: &[Migration] = migrations!("intake", "postgres": 1 => "0001_init.sql", 2 => "0002_forget.sql", 3 => "0003_messages.sql", 4 => "0004_receipts_in_order.sql");
 const DESK_SQLITE: &[Migration] = migrations!("desk", "sqlite": 1 => "0001_init.sql", 2 => "0002_record.sql",
         4 => "0004_access.sql", 5 => "0005_coding.sql", 6 => "0006_urgent.sql", 7 => "0007_messages.sql",
-        8 => "0008_facts.sql", 9 => "0009_import.sql");
+        8 => "0008_facts.sql", 9 => "0009_import.sql", 10 => "0010_source_rows.sql");
 const DESK_POSTGRES: &[Migration] = migrations!("desk", "postgres": 1 => "0001_init.sql", 2 => "0002_record.sql",
         4 => "0004_access.sql", 5 => "0005_coding.sql", 6 => "0006_urgent.sql", 7 => "0007_messages.sql",
-        8 => "0008_facts.sql", 9 => "0009_import.sql");
+        8 => "0008_facts.sql", 9 => "0009_import.sql", 10 => "0010_source_rows.sql");
 
 /// An arbitrary constant that serialises PostgreSQL migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7669_6769_6c00;

@@ -248,7 +248,9 @@ struct Reader<'a> {
     /// recfast: what a cell of a vocabulary, gender or date field read as, by
     /// field and cell: a large table repeats a few hundred such values a
     /// million times, and folding each spelling again cost several allocations.
-    cache: std::sync::Mutex<HashMap<String, HashMap<String, Cached>>>,
+    /// import5: one map per feed (by its place in `feeds`), so that a cell is
+    /// found without hashing its field's name first.
+    cache: Vec<std::sync::Mutex<HashMap<String, Cached>>>,
 }
 
 type Cached = (Result<Option<Value>, Problem>, Vec<(String, String)>);
@@ -268,9 +270,11 @@ fn row_id(prefix: &str, file_sha: &str, mark: &str, row: u64) -> String {
 
 impl Reader<'_> {
     /// Reads one field of a row; `Ok(None)` for an empty cell. Remembers the
-    /// answers for fields whose cells repeat.
+    /// answers for fields whose cells repeat. `feed` is the field's place in
+    /// `feeds`.
     fn read(
         &self,
+        feed: usize,
         field: &str,
         kind: FieldKind,
         raw: &str,
@@ -280,17 +284,16 @@ impl Reader<'_> {
             kind,
             FieldKind::Vocab(_) | FieldKind::VocabList(_) | FieldKind::Gender | FieldKind::Date
         );
-        if !cacheable {
+        let Some(cache) = self.cache.get(feed).filter(|_| cacheable) else {
             return self.read_cell(field, kind, raw, new_spellings);
-        }
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((value, new)) = cache.get(field).and_then(|m| m.get(raw)) {
+        };
+        let mut of_field = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((value, new)) = of_field.get(raw) {
             new_spellings.extend(new.iter().cloned());
             return value.clone();
         }
         let mut new = Vec::new();
         let value = self.read_cell(field, kind, raw, &mut new);
-        let of_field = cache.entry(field.to_owned()).or_default();
         if of_field.len() < CACHE_PER_FIELD {
             of_field.insert(raw.to_owned(), (value.clone(), new.clone()));
         }
@@ -592,17 +595,20 @@ pub async fn import(
     }
     // Each feed's slot in a row's `Fields`.
     let slots: Vec<usize> = feeds.iter().map(|(name, _, _)| slot(name)).collect();
+    let cache = (0..feeds.len())
+        .map(|_| std::sync::Mutex::new(HashMap::default()))
+        .collect();
     let reader = Reader {
         mapping,
         vocab,
         feeds,
-        cache: std::sync::Mutex::new(HashMap::default()),
+        cache,
     };
     // A fixed value must itself be valid, or every row would fail the same way.
-    for (name, kind, feed) in &reader.feeds {
+    for (at, (name, kind, feed)) in reader.feeds.iter().enumerate() {
         if let Feed::Fixed(v) = feed {
             reader
-                .read(name, *kind, v, &mut Vec::new())
+                .read(at, name, *kind, v, &mut Vec::new())
                 .map_err(|p| ImportError::BadSetValue {
                     field: (*name).to_owned(),
                     value: v.clone(),
@@ -702,7 +708,7 @@ pub async fn import(
                     )),
                 });
             }
-            for ((name, kind, feed), &slot) in reader.feeds.iter().zip(&slots) {
+            for (at, ((name, kind, feed), &slot)) in reader.feeds.iter().zip(&slots).enumerate() {
                 if failed.is_some() {
                     break;
                 }
@@ -712,7 +718,7 @@ pub async fn import(
                     }
                     Feed::Fixed(v) => (v.as_str(), "--set"),
                 };
-                match reader.read(name, *kind, raw, &mut new) {
+                match reader.read(at, name, *kind, raw, &mut new) {
                     Ok(Some(v)) => {
                         if let Some(at) = fields.0.get_mut(slot) {
                             *at = Some(v);
@@ -923,7 +929,7 @@ fn add_row(
                 }
                 None => None,
             };
-            let person_id = f.text(at!("name")).map(|_| id("p-"));
+            let person_id = matches!(f.get(at!("name")), Some(Value::Text(_))).then(|| id("p-"));
             if let Some(pid) = &person_id {
                 let person = Person {
                     id: pid.clone(),

@@ -92,15 +92,17 @@ pub(super) async fn reports_since(db: &Db, after: i64) -> Result<Vec<PulledRepor
         .collect()
 }
 
+/// import5: a report's records carry no file row (`Origin`), and the source
+/// indexes hold only such records (migration 0010): each part says so.
 pub(super) async fn report_uses(db: &Db) -> Result<Vec<ReportUse>, StoreError> {
     let rows: Vec<(String, Option<String>)> = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT s.report_id, e.region FROM record_sources s JOIN record_events e ON e.source_id = s.id \
-               WHERE s.kind = 'report' AND s.report_id IS NOT NULL \
+               WHERE s.kind = 'report' AND s.report_id IS NOT NULL AND e.source_row IS NULL \
              UNION ALL SELECT s.report_id, p.region FROM record_sources s JOIN record_persons p ON p.source_id = s.id \
-               WHERE s.kind = 'report' AND s.report_id IS NOT NULL \
+               WHERE s.kind = 'report' AND s.report_id IS NOT NULL AND p.source_row IS NULL \
              UNION ALL SELECT s.report_id, a.region FROM record_sources s JOIN record_actions a ON a.source_id = s.id \
-               WHERE s.kind = 'report' AND s.report_id IS NOT NULL \
+               WHERE s.kind = 'report' AND s.report_id IS NOT NULL AND a.source_row IS NULL \
              UNION ALL SELECT s.report_id, COALESCE(e.region, p.region, a.region) FROM record_sources s \
                JOIN record_supports x ON x.source_id = s.id \
                LEFT JOIN record_events e ON x.entity = 'event' AND e.id = x.entity_id \
@@ -130,16 +132,29 @@ pub(super) async fn report_uses(db: &Db) -> Result<Vec<ReportUse>, StoreError> {
 }
 
 pub(super) async fn supported_by(db: &Db, source_id: &str) -> Result<Vec<Supported>, StoreError> {
+    // import5: the source indexes hold the records of no file row (migration
+    // 0010), which are all the records of a report or a link; a file's records
+    // (each with its row) are found by a scan, as most of a table they would be.
+    let of = |rows: &str| {
+        format!(
+            "SELECT 'person', id FROM record_persons WHERE source_id = $1 {rows} \
+             UNION SELECT 'action', id FROM record_actions WHERE source_id = $1 {rows} \
+             UNION SELECT 'event', id FROM record_events WHERE source_id = $1 {rows} \
+             UNION SELECT entity, entity_id FROM record_supports WHERE source_id = $1"
+        )
+    };
     let rows: Vec<(String, String)> = on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT 'person', id FROM record_persons WHERE source_id = $1 \
-             UNION SELECT 'action', id FROM record_actions WHERE source_id = $1 \
-             UNION SELECT 'event', id FROM record_events WHERE source_id = $1 \
-             UNION SELECT entity, entity_id FROM record_supports WHERE source_id = $1",
+        let file: Option<String> = sqlx::query_scalar(
+            "SELECT kind FROM record_sources WHERE id = $1 AND kind = 'file'",
         )
         .bind(source_id)
-        .fetch_all(pool)
-        .await?
+        .fetch_optional(pool)
+        .await?;
+        let sql = of(if file.is_some() { "" } else { "AND source_row IS NULL" });
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(source_id)
+            .fetch_all(pool)
+            .await?
     });
     let mut out: Vec<Supported> = rows
         .into_iter()

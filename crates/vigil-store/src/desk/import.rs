@@ -133,8 +133,9 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
         "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; \
          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384",
     )?;
-    // A multi-row statement per table, one for full chunks and one for the rest.
-    c.set_prepared_statement_cache_capacity(32);
+    // A multi-row statement per table, one for full chunks and one for the
+    // rest, each with its shared values bound once or per row.
+    c.set_prepared_statement_cache_capacity(64);
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Direct(format!(
@@ -151,26 +152,41 @@ fn origin(o: &Option<Origin>) -> (Option<&str>, Option<i64>) {
     )
 }
 
-/// Days written as text, remembered: a batch repeats a few days many times.
+/// Days written as text, remembered: a batch repeats a few thousand days
+/// many times (import5: every day of the batch, not only the last one; each
+/// miss cost a `Display` of the day).
 #[derive(Default)]
 struct DayText {
-    last: Option<(vigil_core::Day, String)>,
+    texts: FastMap<vigil_core::Day, String>,
 }
 
 impl DayText {
     fn of(&mut self, d: vigil_core::Day) -> &str {
-        if self.last.as_ref().is_none_or(|(day, _)| *day != d) {
-            self.last = Some((d, d.to_string()));
-        }
-        self.last.as_ref().map_or("", |(_, s)| s.as_str())
+        self.texts
+            .entry(d)
+            .or_insert_with(|| d.to_string())
+            .as_str()
+    }
+
+    fn date<'s>(&'s mut self, d: &DateRow) -> Option<&'s str> {
+        d.day.map(|day| self.of(day))
     }
 }
 
-fn date_text(d: &DateRow, buf: &mut String) -> Option<()> {
-    use std::fmt::Write as _;
-    let day = d.day?;
-    buf.clear();
-    write!(buf, "{day}").ok()
+/// A date's YYYYMMDD for the counting facts, as `facts::ymd` reads it from
+/// the day's text (import5: from the day's numbers, without the text, for
+/// the years whose text is four digits; the text for any other).
+fn fact_ymd(d: &DateRow) -> Option<u32> {
+    let Some(day) = d.day else {
+        return Some(0);
+    };
+    let date = day.date();
+    match u32::try_from(date.year()) {
+        Ok(y) if (1000..=9999).contains(&y) => {
+            Some(y * 10_000 + u32::from(date.month() as u8) * 100 + u32::from(date.day()))
+        }
+        _ => facts::ymd(Some(&day.to_string())),
+    }
 }
 
 fn max_rowid(tx: &Transaction<'_>, table: &str) -> Result<i64, StoreError> {
@@ -202,9 +218,102 @@ struct Rowids {
     events: Vec<i64>,
 }
 
+/// import5: the ids of one table's rows in a batch, found by position. An
+/// import's rows name the batch's records in the order the batch holds them
+/// (an event's person is the next person, its action the last one named or
+/// the next new one, its source the batch's one), so a lookup first compares
+/// the id with the row after the last one found and with the last one found,
+/// and only when both miss hashes it, in a map made on that first miss. The
+/// reference check and the counting facts share one `Ids` per table (import4
+/// built four sets and two maps of every id, a tenth of the writer's time).
+struct Ids<'a> {
+    ids: Vec<&'a str>,
+    map: Option<FastMap<&'a str, usize>>,
+    next: usize,
+    last: usize,
+}
+
+impl<'a> Ids<'a> {
+    fn new<T>(rows: &'a [T], id: impl Fn(&'a T) -> &'a str) -> Ids<'a> {
+        Ids {
+            ids: rows.iter().map(id).collect(),
+            map: None,
+            next: 0,
+            last: usize::MAX,
+        }
+    }
+
+    /// The position of a row with this id (for an id held twice, one of them).
+    fn find(&mut self, id: &str) -> Option<usize> {
+        for at in [self.next, self.last] {
+            if self.ids.get(at).is_some_and(|i| *i == id) {
+                self.last = at;
+                self.next = at + 1;
+                return Some(at);
+            }
+        }
+        let ids = &self.ids;
+        let map = self.map.get_or_insert_with(|| {
+            let mut m = FastMap::default();
+            m.reserve(ids.len());
+            for (at, i) in ids.iter().enumerate() {
+                m.entry(*i).or_insert(at);
+            }
+            m
+        });
+        let at = *map.get(id)?;
+        self.last = at;
+        self.next = at + 1;
+        Some(at)
+    }
+}
+
+/// A batch's ids, table by table.
+struct BatchIds<'a> {
+    sources: Ids<'a>,
+    persons: Ids<'a>,
+    actions: Ids<'a>,
+    cases: Ids<'a>,
+}
+
+impl<'a> BatchIds<'a> {
+    fn new(b: &'a RecordBatch) -> BatchIds<'a> {
+        BatchIds {
+            sources: Ids::new(&b.sources, |s| s.id.as_str()),
+            persons: Ids::new(&b.persons, |p| p.id.as_str()),
+            actions: Ids::new(&b.actions, |a| a.id.as_str()),
+            cases: Ids::new(&b.cases, |c| c.id.as_str()),
+        }
+    }
+
+    /// Lookups start again from the first rows (the facts go through the
+    /// rows in the order the reference check did).
+    fn rewind(&mut self) {
+        for ids in [
+            &mut self.sources,
+            &mut self.persons,
+            &mut self.actions,
+            &mut self.cases,
+        ] {
+            ids.next = 0;
+            ids.last = usize::MAX;
+        }
+    }
+
+    fn of(&mut self, table: &'static str) -> &mut Ids<'a> {
+        match table {
+            "record_sources" => &mut self.sources,
+            "record_persons" => &mut self.persons,
+            "record_actions" => &mut self.actions,
+            _ => &mut self.cases,
+        }
+    }
+}
+
 fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outside = check_references(&tx, b)?;
+    let mut ids = BatchIds::new(b);
+    let outside = check_references(&tx, b, &mut ids)?;
     // The facts' insert triggers, set aside for this transaction only.
     let mut triggers = Vec::new();
     for name in FACT_TRIGGERS {
@@ -228,7 +337,8 @@ fn write(c: &mut Connection, b: &RecordBatch) -> Result<BatchOutcome, StoreError
     let (outcome, rowids) = insert(&tx, b, before)?;
     // import4: the counting facts of the new rows, made here from the rows in
     // hand instead of by reading them back after the import (facts.rs).
-    write_facts(&tx, b, before, &rowids, &outside)?;
+    ids.rewind();
+    write_facts(&tx, b, before, &rowids, &mut ids, &outside)?;
     for sql in &triggers {
         tx.execute_batch(sql)?;
     }
@@ -249,6 +359,7 @@ fn write_facts(
     b: &RecordBatch,
     before: Before,
     rowids: &Rowids,
+    ids: &mut BatchIds<'_>,
     outside: &Outside<'_>,
 ) -> Result<(), StoreError> {
     let rows: Vec<(i64, String)> = tx
@@ -258,24 +369,20 @@ fn write_facts(
     let mut codes = facts::Codes::from_rows(rows)?;
     // As `facts::refresh`: every action counts its detentions under this kind.
     codes.id("detention");
-    let mut date = String::new();
     let fact_rowid = |r: i64| u32::try_from(r).ok().filter(|n| *n != u32::MAX);
 
-    let mut actions = Vec::with_capacity(b.actions.len());
-    let mut action_rowid: FastMap<&str, i64> = FastMap::default();
     // A row is new where it has the rowid it was given (a row held already,
     // or named twice in the batch, has another).
     let given = |first: i64, i: usize, r: i64| i64::try_from(i).is_ok_and(|i| r == first + i);
+    let mut actions = Vec::with_capacity(b.actions.len());
     for (i, (a, &r)) in b.actions.iter().zip(&rowids.actions).enumerate() {
-        action_rowid.entry(a.id.as_str()).or_insert(r);
         if !given(before.actions + 1, i, r) {
             continue;
         }
-        let day = date_text(&a.date, &mut date).map(|()| date.as_str());
         let fact = (|| {
-            Some(vec![
+            Some([
                 fact_rowid(r).filter(|n| *n != 0)?,
-                facts::ymd(day)?,
+                fact_ymd(&a.date)?,
                 facts::precision(Some(a.date.precision)),
                 codes.opt(a.region.as_deref()),
                 codes.id(&a.kind),
@@ -285,29 +392,26 @@ fn write_facts(
         })();
         actions.push((r, fact));
     }
-    let mut person_rowid: FastMap<&str, i64> = FastMap::default();
-    for (p, &r) in b.persons.iter().zip(&rowids.persons) {
-        person_rowid.entry(p.id.as_str()).or_insert(r);
-    }
     let mut events = Vec::with_capacity(b.events.len());
     for (i, (e, &r)) in b.events.iter().zip(&rowids.events).enumerate() {
         if !given(before.events + 1, i, r) {
             continue;
         }
-        let refer = |id: Option<&str>, table: &'static str, here: &FastMap<&str, i64>| match id {
+        let mut refer = |id: Option<&str>, table: &'static str, here: &[i64]| match id {
             None => Some(0),
-            Some(id) => here
-                .get(id)
+            Some(id) => ids
+                .of(table)
+                .find(id)
+                .and_then(|at| here.get(at))
                 .or_else(|| outside.get(&(table, id)))
                 .copied()
                 .and_then(fact_rowid),
         };
-        let day = date_text(&e.date, &mut date).map(|()| date.as_str());
         let fact = (|| {
-            Some(vec![
-                refer(e.action_id.as_deref(), "record_actions", &action_rowid)?,
-                refer(e.person_id.as_deref(), "record_persons", &person_rowid)?,
-                facts::ymd(day)?,
+            Some([
+                refer(e.action_id.as_deref(), "record_actions", &rowids.actions)?,
+                refer(e.person_id.as_deref(), "record_persons", &rowids.persons)?,
+                fact_ymd(&e.date)?,
                 facts::precision(Some(e.date.precision)),
                 codes.id(&e.kind),
                 codes.opt(e.region.as_deref()),
@@ -348,7 +452,7 @@ fn put_blocks<const N: usize>(
     facts_table: &str,
     sql: &str,
     before: i64,
-    new: &[(i64, Option<Vec<u32>>)],
+    new: &[(i64, Option<[u32; N]>)],
     codes: &mut facts::Codes,
     row: impl Fn([Option<&str>; N], &mut facts::Codes) -> Option<Vec<u32>> + Copy,
 ) -> Result<(), StoreError> {
@@ -406,20 +510,13 @@ fn put_blocks<const N: usize>(
 fn check_references<'a>(
     tx: &Transaction<'_>,
     b: &'a RecordBatch,
+    ids: &mut BatchIds<'_>,
 ) -> Result<Outside<'a>, StoreError> {
-    type HashSet<T> = foldhash::HashSet<T>;
-    fn ids<'b, T>(rows: &'b [T], id: impl Fn(&'b T) -> &'b str) -> HashSet<&'b str> {
-        rows.iter().map(id).collect()
-    }
-    let sources = ids(&b.sources, |s| s.id.as_str());
-    let persons = ids(&b.persons, |p| p.id.as_str());
-    let actions = ids(&b.actions, |a| a.id.as_str());
-    let cases = ids(&b.cases, |c| c.id.as_str());
     // The batch's few distinct outside references, each looked up once.
     let mut seen: Outside<'a> = FastMap::default();
-    let mut check = |table: &'static str, set: &HashSet<&str>, id: Option<&'a str>| {
+    let mut check = |table: &'static str, id: Option<&'a str>| {
         let Some(id) = id else { return Ok(()) };
-        if set.contains(id) || seen.contains_key(&(table, id)) {
+        if ids.of(table).find(id).is_some() || seen.contains_key(&(table, id)) {
             return Ok(());
         }
         let held: Option<i64> = tx
@@ -437,23 +534,23 @@ fn check_references<'a>(
         }
     };
     for p in &b.persons {
-        check("record_sources", &sources, origin(&p.origin).0)?;
+        check("record_sources", origin(&p.origin).0)?;
     }
     for a in &b.actions {
-        check("record_sources", &sources, origin(&a.origin).0)?;
+        check("record_sources", origin(&a.origin).0)?;
     }
     for n in &b.counts {
-        check("record_actions", &actions, Some(&n.action_id))?;
-        check("record_sources", &sources, Some(&n.source_id))?;
+        check("record_actions", Some(&n.action_id))?;
+        check("record_sources", Some(&n.source_id))?;
     }
     for c in &b.cases {
-        check("record_persons", &persons, Some(&c.person_id))?;
+        check("record_persons", Some(&c.person_id))?;
     }
     for e in &b.events {
-        check("record_sources", &sources, origin(&e.origin).0)?;
-        check("record_persons", &persons, e.person_id.as_deref())?;
-        check("record_actions", &actions, e.action_id.as_deref())?;
-        check("record_cases", &cases, e.case_id.as_deref())?;
+        check("record_sources", origin(&e.origin).0)?;
+        check("record_persons", e.person_id.as_deref())?;
+        check("record_actions", e.action_id.as_deref())?;
+        check("record_cases", e.case_id.as_deref())?;
     }
     Ok(seen)
 }
@@ -463,10 +560,20 @@ fn check_references<'a>(
 /// every row); 64 rows of 22 columns stay far below its bound-parameter limit.
 const ROWS: usize = 64;
 
-/// `INSERT INTO table (cols) VALUES (?, ...), ... ON CONFLICT DO NOTHING` for
-/// `rows` rows of `cols` values.
-fn values_sql(table_cols: &str, cols: usize, rows: usize) -> String {
-    let one = format!("({})", vec!["?"; cols].join(", "));
+/// `INSERT INTO table (cols) VALUES (...), ... ON CONFLICT DO NOTHING` for
+/// `rows` rows of `cols` values each; with `shared`, every row's first
+/// `shared` values are the statement's parameters 1 to `shared`, bound once.
+fn values_sql(table_cols: &str, cols: usize, rows: usize, shared: usize) -> String {
+    let one: Vec<String> = (0..cols)
+        .map(|i| {
+            if i < shared {
+                format!("?{}", i + 1)
+            } else {
+                "?".to_owned()
+            }
+        })
+        .collect();
+    let one = format!("({})", one.join(", "));
     format!(
         "INSERT INTO {table_cols} VALUES {} ON CONFLICT DO NOTHING",
         vec![one; rows].join(", ")
@@ -487,41 +594,90 @@ impl Binder<'_, '_> {
     }
 }
 
+/// import5: the values every record of an import shares (its source and its
+/// stamp), the first columns of the persons', actions' and events' inserts.
+/// Where every row of a statement has the same, they are bound once for the
+/// statement (`?1` to `?4` in each row) instead of once per row: four fewer
+/// values for SQLite to copy and free per row.
+#[derive(PartialEq, Clone, Copy)]
+struct Shared<'r> {
+    source: Option<&'r str>,
+    version: i64,
+    changed: vigil_core::Day,
+    changed_by: &'r str,
+}
+
+const SHARED_COLS: &str = "source_id, version, changed, changed_by";
+const SHARED: usize = 4;
+
+impl Shared<'_> {
+    fn bind(&self, q: &mut Binder<'_, '_>, days: &mut DayText) -> rusqlite::Result<()> {
+        q.put(self.source)?
+            .put(self.version)?
+            .put(days.of(self.changed))?
+            .put(self.changed_by)?;
+        Ok(())
+    }
+}
+
 /// The first rowid to give, where to put every row's rowid, and a row's id.
 type Given<'v, T> = (i64, &'v mut Vec<i64>, fn(&T) -> &str);
 
-/// Inserts `rows` in statements of `ROWS` rows; returns how many were new.
-/// With `rowids`, each row is given the rowid `first + i` (the i-th row), and
-/// `rowids` becomes every row's rowid: its own where it was already held.
-fn insert_rows<T>(
+/// Inserts `rows` into `table` (`cols` columns named in `names`) in
+/// statements of `ROWS` rows; returns how many were new. With `rowids`, each
+/// row is given the rowid `first + i` (the i-th row), and `rowids` becomes
+/// every row's rowid: its own where it was already held. With `shared`, the
+/// rows' shared values go first, as `SHARED_COLS` (once per statement when a
+/// statement's rows all have the same).
+#[allow(clippy::too_many_arguments)]
+fn insert_rows<'r, T>(
     tx: &Transaction<'_>,
-    table_cols: &str,
+    table: &str,
+    names: &str,
     cols: usize,
-    rows: &[T],
+    rows: &'r [T],
     rowids: Option<Given<'_, T>>,
-    mut bind: impl FnMut(&mut Binder<'_, '_>, &T) -> rusqlite::Result<()>,
+    shared: Option<fn(&'r T) -> Shared<'r>>,
+    days: &mut DayText,
+    mut bind: impl FnMut(&mut Binder<'_, '_>, &'r T, &mut DayText) -> rusqlite::Result<()>,
 ) -> Result<u64, StoreError> {
     let mut inserted = 0u64;
     let first = rowids.as_ref().map(|(first, _, _)| *first);
-    let (table_cols, cols) = match first {
-        Some(_) => {
-            let (table, named) = table_cols.split_once(" (").unwrap_or((table_cols, ")"));
-            (format!("{table} (rowid, {named}"), cols + 1)
-        }
-        None => (table_cols.to_owned(), cols),
-    };
+    let mut lead = String::new();
+    let mut cols = cols;
+    if shared.is_some() {
+        lead.push_str(SHARED_COLS);
+        lead.push_str(", ");
+        cols += SHARED;
+    }
+    if first.is_some() {
+        lead.push_str("rowid, ");
+        cols += 1;
+    }
+    let table_cols = format!("{table} ({lead}{names})");
     let mut at = first;
     for chunk in rows.chunks(ROWS) {
-        let mut st = tx.prepare_cached(&values_sql(&table_cols, cols, chunk.len()))?;
+        let common = shared.and_then(|of| {
+            let first = of(chunk.first()?);
+            chunk.iter().all(|r| of(r) == first).then_some(first)
+        });
+        let bound_once = if common.is_some() { SHARED } else { 0 };
+        let mut st = tx.prepare_cached(&values_sql(&table_cols, cols, chunk.len(), bound_once))?;
         let mut b = Binder { st: &mut st, at: 0 };
+        if let Some(common) = common {
+            common.bind(&mut b, days)?;
+        }
         for r in chunk {
+            if let (Some(of), None) = (shared, common) {
+                of(r).bind(&mut b, days)?;
+            }
             if let Some(n) = at.as_mut() {
                 b.put(*n)?;
                 *n = n
                     .checked_add(1)
-                    .ok_or_else(|| StoreError::Direct(format!("{table_cols}: no rowids left")))?;
+                    .ok_or_else(|| StoreError::Direct(format!("{table}: no rowids left")))?;
             }
-            bind(&mut b, r)?;
+            bind(&mut b, r, days)?;
         }
         inserted += st.raw_execute()? as u64;
     }
@@ -531,7 +687,6 @@ fn insert_rows<T>(
             out.extend((0..rows.len() as i64).map(|i| first + i));
         } else {
             // Some were held already (an import run again): each row's own.
-            let (table, _) = table_cols.split_once(' ').unwrap_or((&table_cols, ""));
             let mut st = tx.prepare_cached(&format!("SELECT rowid FROM {table} WHERE id = ?1"))?;
             for r in rows {
                 out.push(st.query_row([id(r)], |x| x.get(0))?);
@@ -539,6 +694,15 @@ fn insert_rows<T>(
         }
     }
     Ok(inserted)
+}
+
+fn shared<'r>(o: &'r Option<Origin>, stamp: &'r super::record::Stamp) -> Shared<'r> {
+    Shared {
+        source: origin(o).0,
+        version: stamp.version,
+        changed: stamp.changed,
+        changed_by: stamp.changed_by.as_str(),
+    }
 }
 
 fn insert(
@@ -553,16 +717,18 @@ fn insert(
         events: Vec::new(),
     };
     let mut days = DayText::default();
-    let mut date = String::new();
     let mut roles = String::new();
 
     insert_rows(
         tx,
-        "record_sources (id, kind, report_id, file_sha256, sealed, added)",
+        "record_sources",
+        "id, kind, report_id, file_sha256, sealed, added",
         6,
         &b.sources,
         None,
-        |q, s| {
+        None,
+        &mut days,
+        |q, s, days| {
             q.put(&s.id)?
                 .put(&s.kind)?
                 .put(&s.report_id)?
@@ -575,13 +741,14 @@ fn insert(
 
     outcome.persons = insert_rows(
         tx,
-        "record_persons (id, sealed, gender, region, roles, consent, source_id, source_row, \
-         version, changed, changed_by)",
-        11,
+        "record_persons",
+        "id, sealed, gender, region, roles, consent, source_row",
+        7,
         &b.persons,
         Some((before.persons + 1, &mut rowids.persons, |p| p.id.as_str())),
-        |q, p| {
-            let (source, row) = origin(&p.origin);
+        Some(|p| shared(&p.origin, &p.stamp)),
+        &mut days,
+        |q, p, _| {
             roles.clear();
             for (i, r) in p.roles.iter().enumerate() {
                 if i > 0 {
@@ -595,27 +762,24 @@ fn insert(
                 .put(&p.region)?
                 .put(roles.as_str())?
                 .put(&p.consent)?
-                .put(source)?
-                .put(row)?
-                .put(p.stamp.version)?
-                .put(days.of(p.stamp.changed))?
-                .put(&p.stamp.changed_by)?;
+                .put(origin(&p.origin).1)?;
             Ok(())
         },
     )?;
 
     outcome.actions = insert_rows(
         tx,
-        "record_actions (id, date, date_precision, region, city, kind, topic, organiser, \
-         authorised, verification, sealed, source_id, source_row, version, changed, changed_by)",
-        16,
+        "record_actions",
+        "id, date, date_precision, region, city, kind, topic, organiser, authorised, \
+         verification, sealed, source_row",
+        12,
         &b.actions,
         Some((before.actions + 1, &mut rowids.actions, |a| a.id.as_str())),
-        |q, a| {
-            let (source, row) = origin(&a.origin);
-            let day = date_text(&a.date, &mut date).map(|()| date.as_str());
+        Some(|a| shared(&a.origin, &a.stamp)),
+        &mut days,
+        |q, a, days| {
             q.put(&a.id)?
-                .put(day)?
+                .put(days.date(&a.date))?
                 .put(a.date.precision)?
                 .put(&a.region)?
                 .put(&a.city)?
@@ -625,11 +789,7 @@ fn insert(
                 .put(&a.authorised)?
                 .put(&a.verification)?
                 .put(&a.sealed)?
-                .put(source)?
-                .put(row)?
-                .put(a.stamp.version)?
-                .put(days.of(a.stamp.changed))?
-                .put(&a.stamp.changed_by)?;
+                .put(origin(&a.origin).1)?;
             Ok(())
         },
     )?;
@@ -640,11 +800,14 @@ fn insert(
         .collect();
     insert_rows(
         tx,
-        "record_action_stations (action_id, station)",
+        "record_action_stations",
+        "action_id, station",
         2,
         &stations,
         None,
-        |q, (a, s)| {
+        None,
+        &mut days,
+        |q, (a, s), _| {
             q.put(a)?.put(s)?;
             Ok(())
         },
@@ -652,11 +815,14 @@ fn insert(
 
     insert_rows(
         tx,
-        "record_action_counts (action_id, source_id, detained)",
+        "record_action_counts",
+        "action_id, source_id, detained",
         3,
         &b.counts,
         None,
-        |q, n| {
+        None,
+        &mut days,
+        |q, n, _| {
             q.put(&n.action_id)?
                 .put(&n.source_id)?
                 .put(i64::try_from(n.detained).unwrap_or(i64::MAX))?;
@@ -666,11 +832,14 @@ fn insert(
 
     insert_rows(
         tx,
-        "record_cases (id, person_id, sealed, version, changed, changed_by)",
+        "record_cases",
+        "id, person_id, sealed, version, changed, changed_by",
         6,
         &b.cases,
         None,
-        |q, c| {
+        None,
+        &mut days,
+        |q, c, days| {
             q.put(&c.id)?
                 .put(&c.person_id)?
                 .put(&c.sealed)?
@@ -683,21 +852,22 @@ fn insert(
 
     outcome.events = insert_rows(
         tx,
-        "record_events (id, person_id, action_id, case_id, kind, date, date_precision, region, \
-         city, police_station, court, trigger_kind, fine_rub, arrest_days, sentence, \
-         verification, sealed, source_id, source_row, version, changed, changed_by)",
-        22,
+        "record_events",
+        "id, person_id, action_id, case_id, kind, date, date_precision, region, city, \
+         police_station, court, trigger_kind, fine_rub, arrest_days, sentence, verification, \
+         sealed, source_row",
+        18,
         &b.events,
         Some((before.events + 1, &mut rowids.events, |e| e.id.as_str())),
-        |q, e| {
-            let (source, row) = origin(&e.origin);
-            let day = date_text(&e.date, &mut date).map(|()| date.as_str());
+        Some(|e| shared(&e.origin, &e.stamp)),
+        &mut days,
+        |q, e, days| {
             q.put(&e.id)?
                 .put(&e.person_id)?
                 .put(&e.action_id)?
                 .put(&e.case_id)?
                 .put(&e.kind)?
-                .put(day)?
+                .put(days.date(&e.date))?
                 .put(e.date.precision)?
                 .put(&e.region)?
                 .put(&e.city)?
@@ -709,11 +879,7 @@ fn insert(
                 .put(&e.sentence)?
                 .put(&e.verification)?
                 .put(&e.sealed)?
-                .put(source)?
-                .put(row)?
-                .put(e.stamp.version)?
-                .put(days.of(e.stamp.changed))?
-                .put(&e.stamp.changed_by)?;
+                .put(origin(&e.origin).1)?;
             Ok(())
         },
     )?;
@@ -724,11 +890,14 @@ fn insert(
         .collect();
     insert_rows(
         tx,
-        "record_event_articles (event_id, article)",
+        "record_event_articles",
+        "event_id, article",
         2,
         &articles,
         None,
-        |q, (e, x)| {
+        None,
+        &mut days,
+        |q, (e, x), _| {
             q.put(e)?.put(x)?;
             Ok(())
         },

@@ -11,7 +11,9 @@ use crate::db::{Db, on_pool};
 use crate::{StoreError, parse_day};
 
 /// Where a record came from first: a source and, for a file, the row (1 = the
-/// first data row after the header).
+/// first data row after the header). Only a file's records have a row: the
+/// source indexes hold the records without one (import5, migration 0010), and
+/// the queries about a report's records look for those.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub source_id: String,

@@ -384,13 +384,14 @@ pub(super) async fn alert_backlog(db: &Db) -> Result<(u64, u64), StoreError> {
 // --- retention ---
 
 /// A report is coded when a record source names it and that source stands
-/// behind at least one record entry.
+/// behind at least one record entry. import5: a report's records carry no
+/// file row, and the source indexes hold only such records (migration 0010).
 const UNCODED_REPORTS: &str = "SELECT r.id, r.received FROM desk_reports r \
     WHERE r.received < $1 \
     AND NOT EXISTS (SELECT 1 FROM record_sources s WHERE s.report_id = r.id AND ( \
-        EXISTS (SELECT 1 FROM record_persons p WHERE p.source_id = s.id) \
-        OR EXISTS (SELECT 1 FROM record_actions a WHERE a.source_id = s.id) \
-        OR EXISTS (SELECT 1 FROM record_events e WHERE e.source_id = s.id) \
+        EXISTS (SELECT 1 FROM record_persons p WHERE p.source_id = s.id AND p.source_row IS NULL) \
+        OR EXISTS (SELECT 1 FROM record_actions a WHERE a.source_id = s.id AND a.source_row IS NULL) \
+        OR EXISTS (SELECT 1 FROM record_events e WHERE e.source_id = s.id AND e.source_row IS NULL) \
         OR EXISTS (SELECT 1 FROM record_supports u WHERE u.source_id = s.id) \
         OR EXISTS (SELECT 1 FROM record_action_counts c WHERE c.source_id = s.id))) \
     AND NOT EXISTS (SELECT 1 FROM desk_triage t \

@@ -14,6 +14,8 @@ conformance!(
     retention_keeps_persons_a_merge_names,
     // deskfast
     person_versions_follow_edits_and_merges,
+    // import5
+    a_files_records_and_a_reports_are_found_by_their_source,
 );
 
 async fn person_versions_follow_edits_and_merges(f: Fresh) {
@@ -366,4 +368,76 @@ async fn retention_keeps_persons_a_merge_names(f: Fresh) {
     s.record_unmerge("m1", "verifier", day("2026-02-02"))
         .await
         .unwrap();
+}
+
+/// import5: the source indexes hold only records without a file row
+/// (migration 0010); a file's records are still found by their source, and a
+/// report's records by theirs, whichever the index holds.
+async fn a_files_records_and_a_reports_are_found_by_their_source(f: Fresh) {
+    let s = f.desk().await;
+    let mut held = person("p1");
+    held.origin = Some(vigil_store::record::Origin {
+        source_id: "s1".into(),
+        row: Some(3),
+    });
+    let mut coded = person("p2");
+    coded.region = Some("RU-SPE".into());
+    coded.origin = Some(vigil_store::record::Origin {
+        source_id: "src-r1".into(),
+        row: None,
+    });
+    let mut e1 = event(
+        "e1",
+        Some("p1"),
+        Some("a1"),
+        "detention",
+        "2026-01-04",
+        "RU-MOW",
+    );
+    e1.origin = Some(vigil_store::record::Origin {
+        source_id: "s1".into(),
+        row: Some(3),
+    });
+    let mut e2 = event(
+        "e2",
+        Some("p2"),
+        Some("a1"),
+        "detention",
+        "2026-01-04",
+        "RU-SPE",
+    );
+    e2.origin = Some(vigil_store::record::Origin {
+        source_id: "src-r1".into(),
+        row: None,
+    });
+    let batch = RecordBatch {
+        sources: vec![source("s1"), report_source("src-r1", "r1")],
+        persons: vec![held, coded],
+        actions: vec![action("a1", "2026-01-04", "RU-MOW", "rally")],
+        events: vec![e1, e2],
+        ..RecordBatch::default()
+    };
+    s.record_write(&batch).await.unwrap();
+    let found = |entity: &str, id: &str| Supported {
+        entity: entity.into(),
+        id: id.into(),
+    };
+    // The file's action (row 1 of `action`), person and event, all with rows.
+    assert_eq!(
+        s.record_supported_by("s1").await.unwrap(),
+        [
+            found("action", "a1"),
+            found("event", "e1"),
+            found("person", "p1")
+        ]
+    );
+    assert_eq!(
+        s.record_supported_by("src-r1").await.unwrap(),
+        [found("event", "e2"), found("person", "p2")]
+    );
+    // The report's regions, none of the file's (RU-MOW).
+    let uses = s.record_report_uses().await.unwrap();
+    assert_eq!(uses.len(), 1, "{uses:?}");
+    assert_eq!(uses[0].report_id, "r1");
+    assert_eq!(uses[0].regions, ["RU-SPE"]);
 }
