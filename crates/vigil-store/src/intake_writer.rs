@@ -268,7 +268,7 @@ fn sync_loop(
     progress: &Progress,
     #[cfg(test)] gate: Option<Gate>,
 ) {
-    let mut file: Option<(File, u64)> = None;
+    let mut file: Option<File> = None;
     let mut group: Vec<Unsynced> = Vec::new();
     while let Ok(first) = rx.recv() {
         group.push(first);
@@ -299,17 +299,32 @@ fn sync_loop(
     }
 }
 
-/// `fdatasync` of the WAL through this thread's own handle, opened again if
-/// the file at the path is no longer the one it holds (SQLite deletes the WAL
-/// when the last connection closes; the writer's stays open, so this is a
-/// guard, not the rule).
-fn sync_wal(wal: &Path, file: &mut Option<(File, u64)>) -> std::io::Result<()> {
-    let ino = std::fs::metadata(wal)?.ino();
-    let f = match file {
-        Some((f, held)) if *held == ino => f,
-        _ => &mut file.insert((File::open(wal)?, ino)).0,
+/// `fdatasync` of the WAL through this thread's own handle. The batches of
+/// a group wrote their frames through the writer's descriptor of the WAL,
+/// which is the file this thread opened at its first sync (SQLite deletes the
+/// WAL only when the last connection closes, and the writer's stays open
+/// while there is anything to sync). So the held handle is synced first,
+/// whatever the path names now: if the path names another file, that one is
+/// synced too and held from then on; if the path names nothing (at shutdown,
+/// the checkpointer's connection closed last and removed the WAL after
+/// copying it into a synced database), the held handle's sync is the answer.
+/// With nothing held and nothing at the path, the sync fails.
+fn sync_wal(wal: &Path, file: &mut Option<File>) -> std::io::Result<()> {
+    let at_path = match std::fs::metadata(wal) {
+        Ok(m) => Some(m.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
     };
-    f.sync_data()
+    if let Some(held) = file.as_ref() {
+        held.sync_data()?;
+        if at_path.is_none() || at_path == Some(held.metadata()?.ino()) {
+            return Ok(());
+        }
+    }
+    let opened = File::open(wal)?;
+    opened.sync_data()?;
+    *file = Some(opened);
+    Ok(())
 }
 
 fn checkpoint_loop(conn: &Connection, rx: &mpsc::Receiver<Checkpoint>, progress: &Progress) {
@@ -444,6 +459,28 @@ mod tests {
             sealed: vec![n; 1500],
             received: "2024-05-01".parse().unwrap(),
         }
+    }
+
+    /// The WAL's handle: synced when the path names it, when the path names
+    /// nothing any more (shutdown), and when the path names another file
+    /// (then that one is held); with nothing held and no file, an error.
+    #[test]
+    fn sync_wal_follows_the_file_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("intake.db-wal");
+        let mut held: Option<File> = None;
+        assert!(sync_wal(&wal, &mut held).is_err(), "nothing to sync");
+        std::fs::write(&wal, b"frames").unwrap();
+        sync_wal(&wal, &mut held).unwrap();
+        let first = held.as_ref().unwrap().metadata().unwrap().ino();
+        std::fs::remove_file(&wal).unwrap();
+        sync_wal(&wal, &mut held).expect("the held handle answers when the path is gone");
+        assert_eq!(held.as_ref().unwrap().metadata().unwrap().ino(), first);
+        std::fs::write(&wal, b"new frames").unwrap();
+        sync_wal(&wal, &mut held).unwrap();
+        let second = held.as_ref().unwrap().metadata().unwrap().ino();
+        assert_eq!(second, std::fs::metadata(&wal).unwrap().ino());
+        assert_ne!(second, first, "the new file is held from then on");
     }
 
     /// The pipeline's order: a batch is committed (and the next one can be)
