@@ -2829,7 +2829,9 @@ impl Dataset {
             |a, b| self.pair_weight(&model, &tf, a as usize, b as usize),
             |a, b| {
                 let (a, b) = (a as usize, b as usize);
-                (self.lacks_full_date(a) || self.lacks_full_date(b)) && self.nothing_disagrees(a, b)
+                let member_of = &model.units.member_of;
+                (self.lacks_full_date(a, member_of) || self.lacks_full_date(b, member_of))
+                    && self.nothing_disagrees(a, b)
             },
         );
         stage("clustering");
@@ -2905,36 +2907,54 @@ impl Dataset {
         row
     }
 
-    /// The match weight of one pair, compared directly.
     /// Whether record `r` has a birth-date column without a full date in it.
-    fn lacks_full_date(&self, r: usize) -> bool {
+    /// Only a person's own dates count: a date or year column that belongs to
+    /// a group (an action's date) says nothing of who the person is.
+    fn lacks_full_date(&self, r: usize, member_of: &[Option<usize>]) -> bool {
         let ncol = self.columns.len();
-        self.columns
-            .iter()
-            .enumerate()
-            .any(|(c, col)| match col.kind {
+        self.columns.iter().enumerate().any(|(c, col)| {
+            if member_of.get(c).is_some_and(Option::is_some) {
+                return false;
+            }
+            match col.kind {
                 ColumnKind::Date => !matches!(
                     self.values[r * ncol + c],
                     Value::Date(d) if d.precision() == Precision::Day
                 ),
                 ColumnKind::Year => true,
                 _ => false,
-            })
-    }
-
-    /// Whether no column of the pair disagrees (each is missing on a side or
-    /// agrees at least in part).
-    fn nothing_disagrees(&self, a: usize, b: usize) -> bool {
-        (0..self.columns.len()).all(|c| {
-            let l = self.level(c, a, b);
-            let floor = match self.columns[c].kind {
-                ColumnKind::Given => 1,
-                _ => 0,
-            };
-            l == MISSING || l > floor
+            }
         })
     }
 
+    /// Whether no column of the pair disagrees: each is missing on a side or
+    /// agrees. A given name agrees as the same name, another form of it, an
+    /// initial that fits, or written in the surname's field (two similar but
+    /// different names, Мария and Марина, disagree); a date agrees as far as both are known (the same
+    /// year with another day, or years a digit apart, disagree); a year
+    /// agrees only when it is the same; any other column at least in part.
+    fn nothing_disagrees(&self, a: usize, b: usize) -> bool {
+        (0..self.columns.len()).all(|c| {
+            let l = self.level(c, a, b);
+            if l == MISSING {
+                return true;
+            }
+            let kind = self.columns[c].kind;
+            match kind {
+                // The two highest levels: another form of the name, the same.
+                ColumnKind::Given => {
+                    Some(l) == kind.initial_level()
+                        || Some(l) == kind.swapped_level()
+                        || usize::from(l) + 2 >= kind.levels().len()
+                }
+                ColumnKind::Date => l >= 2,
+                ColumnKind::Year => l >= 2,
+                _ => l > 0,
+            }
+        })
+    }
+
+    /// The match weight of one pair, compared directly.
     fn pair_weight(&self, model: &Model, tf: &TermFrequencies, a: usize, b: usize) -> f64 {
         let row = self.unit_levels(&model.units, a, b);
         self.row_weight(model, tf, &row, a, b)
@@ -3533,6 +3553,73 @@ mod tests {
         // The same pair with a field that disagrees counts against the merge.
         let apart = cluster(3, &pairs, 0.5, prior, weight, |_, _| false);
         assert_eq!(apart, vec![0, 0, 2]);
+    }
+
+    /// What makes a pair "sparse and saying nothing against" for clustering:
+    /// sisters with similar given names disagree, as do two full birth dates
+    /// of one year; an initial that fits and a year that fits do not; an
+    /// action's date (a group's column) never makes a record sparse.
+    #[test]
+    fn a_sparse_pair_is_one_where_nothing_disagrees_and_a_birth_date_is_missing() {
+        let spec = Spec::parse(
+            r#"id = "rec_id"
+[fields]
+given_name = "given_name"
+surname = "surname"
+patronymic = "patronymic"
+birth_date = "date"
+action_date = "date"
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let header = [
+            "given_name",
+            "surname",
+            "patronymic",
+            "birth_date",
+            "action_date",
+        ];
+        let cols: Vec<usize> = spec
+            .fields
+            .iter()
+            .filter_map(|f| header.iter().position(|h| *h == f.column))
+            .collect();
+        let mut data = Dataset::new(spec);
+        for row in [
+            ["Мария", "Петрова", "Ивановна", "05.03.1961", "06.05.2012"],
+            ["Марина", "Петрова", "Ивановна", "", "06.05.2012"],
+            ["Мария", "Петрова", "Ивановна", "", "06.05.2012"],
+            ["М.", "Петрова", "Ивановна", "1961", "06.05.2012"],
+            ["Мария", "Петрова", "Ивановна", "17.09.1961", "06.05.2012"],
+            ["Мария", "Петрова", "Ивановна", "05.03.1961", ""],
+        ] {
+            let values: Vec<&str> = cols.iter().map(|&c| row[c]).collect();
+            data.push(0, &values);
+        }
+        assert!(!data.nothing_disagrees(0, 1), "Мария and Марина disagree");
+        assert!(data.nothing_disagrees(0, 2), "a missing date says nothing");
+        assert!(
+            data.nothing_disagrees(0, 3),
+            "an initial and a year that fit"
+        );
+        assert!(!data.nothing_disagrees(0, 4), "one year, another day");
+        let no_groups = vec![None; data.columns.len()];
+        let action_in_group: Vec<Option<usize>> = data
+            .columns
+            .iter()
+            .map(|c| (c.name == "action_date").then_some(0))
+            .collect();
+        assert!(!data.lacks_full_date(0, &no_groups));
+        assert!(data.lacks_full_date(2, &action_in_group));
+        assert!(data.lacks_full_date(3, &action_in_group));
+        assert!(
+            data.lacks_full_date(5, &no_groups),
+            "two person dates read as such"
+        );
+        assert!(
+            !data.lacks_full_date(5, &action_in_group),
+            "a missing action date does not make a person's record sparse"
+        );
     }
 
     #[test]
