@@ -300,6 +300,12 @@ fn record_index(id: &str) -> Option<usize> {
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
+    if !(cli.favour.is_finite() && cli.favour > 0.0) {
+        return Err(format!(
+            "--favour {}: give a finite number above 0 (1 = no favour)",
+            cli.favour
+        ));
+    }
     let truth = generate_with_truth(cli.records, cli.seed);
     let (mut pairs, consistent) = true_pairs(&truth.shown, &truth.persons, cli.favour);
     let total = pairs.len();
