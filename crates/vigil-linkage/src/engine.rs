@@ -3561,7 +3561,16 @@ mod tests {
     /// action's date (a group's column) never makes a record sparse.
     #[test]
     fn a_sparse_pair_is_one_where_nothing_disagrees_and_a_birth_date_is_missing() {
-        let spec = Spec::parse(
+        let rows = [
+            ["Мария", "Петрова", "Ивановна", "05.03.1961", "06.05.2012"],
+            ["Марина", "Петрова", "Ивановна", "", "06.05.2012"],
+            ["Мария", "Петрова", "Ивановна", "", "06.05.2012"],
+            ["М.", "Петрова", "Ивановна", "1961", "06.05.2012"],
+            ["Мария", "Петрова", "Ивановна", "17.09.1961", "06.05.2012"],
+            ["Мария", "Петрова", "Ивановна", "05.03.1961", ""],
+        ]
+        .map(|r| r.to_vec());
+        let data = dataset_from(
             r#"id = "rec_id"
 [fields]
 given_name = "given_name"
@@ -3570,32 +3579,15 @@ patronymic = "patronymic"
 birth_date = "date"
 action_date = "date"
 "#,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let header = [
-            "given_name",
-            "surname",
-            "patronymic",
-            "birth_date",
-            "action_date",
-        ];
-        let cols: Vec<usize> = spec
-            .fields
-            .iter()
-            .filter_map(|f| header.iter().position(|h| *h == f.column))
-            .collect();
-        let mut data = Dataset::new(spec);
-        for row in [
-            ["Мария", "Петрова", "Ивановна", "05.03.1961", "06.05.2012"],
-            ["Марина", "Петрова", "Ивановна", "", "06.05.2012"],
-            ["Мария", "Петрова", "Ивановна", "", "06.05.2012"],
-            ["М.", "Петрова", "Ивановна", "1961", "06.05.2012"],
-            ["Мария", "Петрова", "Ивановна", "17.09.1961", "06.05.2012"],
-            ["Мария", "Петрова", "Ивановна", "05.03.1961", ""],
-        ] {
-            let values: Vec<&str> = cols.iter().map(|&c| row[c]).collect();
-            data.push(0, &values);
-        }
+            &[
+                "given_name",
+                "surname",
+                "patronymic",
+                "birth_date",
+                "action_date",
+            ],
+            &rows,
+        );
         assert!(!data.nothing_disagrees(0, 1), "Мария and Марина disagree");
         assert!(data.nothing_disagrees(0, 2), "a missing date says nothing");
         assert!(
@@ -3656,7 +3648,7 @@ action_date = "date"
     /// A small detentions set: strangers share actions, persons recur.
     pub(super) fn small_detentions() -> Dataset {
         let table = crate::hard::detentions(2_000, 9);
-        let spec = Spec::parse(
+        dataset_from(
             r#"id = "rec_id"
 [fields]
 given_name = "given_name"
@@ -3670,16 +3662,27 @@ police_station = "place"
 court = "place"
 article = "exact"
 "#,
+            &table.header,
+            &table.rows,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// A dataset of `rows` (cells named by `header`) read with the spec
+    /// `spec`, the cells taken in the spec's order of fields.
+    pub(super) fn dataset_from<H: AsRef<str>, C: AsRef<str>>(
+        spec: &str,
+        header: &[H],
+        rows: &[Vec<C>],
+    ) -> Dataset {
+        let spec = Spec::parse(spec).unwrap_or_else(|e| panic!("{e}"));
         let cols: Vec<usize> = spec
             .fields
             .iter()
-            .filter_map(|f| table.header.iter().position(|h| *h == f.column))
+            .filter_map(|f| header.iter().position(|h| h.as_ref() == f.column))
             .collect();
         let mut data = Dataset::new(spec);
-        for row in &table.rows {
-            let values: Vec<&str> = cols.iter().map(|&c| row[c].as_str()).collect();
+        for row in rows {
+            let values: Vec<&str> = cols.iter().map(|&c| row[c].as_ref()).collect();
             data.push(0, &values);
         }
         data
