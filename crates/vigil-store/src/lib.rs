@@ -36,6 +36,8 @@ pub mod record {
         ActionCount, ActionCursor, ActionDetained, ActionRow, BatchOutcome, CaseRow, DateRow,
         EventFacts, EventRow, EventsOf, Origin, PersonRow, RecordBatch, SourceRow, Stamp,
     };
+    // importwrite: the import's writer thread.
+    pub use crate::desk::ImportPipe;
 }
 /// The urgent line's rows (deskurgent): duty shifts, urgent reports, alerts, retention.
 pub mod urgent {

@@ -829,6 +829,31 @@ pub async fn import(
     let store = target.as_ref().map(|t| t.store);
     let write = async {
         let (mut imported, mut held) = (0u64, 0u64);
+        // importwrite: on an SQLite file the batches go to a writer thread of
+        // the import's own, queued up to `PIPE_DEPTH` deep: handing one over
+        // is a channel send (waiting only when the queue is full), so the
+        // reader is never held back by when its own task polls the writer.
+        let pipe = match store {
+            Some(store) => store.record_import_pipe(PIPE_DEPTH)?,
+            None => None,
+        };
+        if let Some(mut pipe) = pipe {
+            let mut valids = Vec::new();
+            while let Some((batch, valid)) = batches.recv().await {
+                valids.push(valid);
+                if !pipe.send(batch) {
+                    break;
+                }
+            }
+            // The reader stops at its next send (the writer's error wins).
+            drop(batches);
+            for (outcome, valid) in pipe.finish()?.iter().zip(valids) {
+                let new = new_rows(mapping.table, outcome);
+                imported += new;
+                held += valid - new.min(valid);
+            }
+            return Ok((imported, held));
+        }
         while let Some((batch, valid)) = batches.recv().await {
             let Some(store) = store else { break };
             let outcome = store.record_import(batch).await?;
@@ -852,6 +877,13 @@ pub async fn import(
     progress.finish();
     Ok(summary)
 }
+
+/// importwrite: batches queued for the import's writer thread beyond the one
+/// it writes (and the one in the channel from the reader, and the one being
+/// read): two keep both sides busy through a batch that takes one of them
+/// longer, within the import's memory bound (a batch of 10,000 rows is about
+/// 20 MiB).
+const PIPE_DEPTH: usize = 2;
 
 fn new_rows(table: TableKind, outcome: &vigil_store::record::BatchOutcome) -> u64 {
     match table {

@@ -10,6 +10,7 @@ pub(crate) mod counts;
 mod facts;
 pub(crate) mod history;
 mod import;
+pub use import::ImportPipe;
 mod messages;
 mod pubread;
 pub(crate) mod record;
@@ -105,6 +106,15 @@ pub trait DeskStore: Send + Sync {
     /// caller makes the next one. A batch that names a record neither in it nor
     /// held is refused as a whole, as by the foreign keys.
     async fn record_import(&self, batch: RecordBatch) -> Result<BatchOutcome, StoreError>;
+
+    // --- importwrite: the import's writer thread (import.rs) ---
+
+    /// On an SQLite file, a writer thread of the import's own with a queue of
+    /// `depth` batches: `send` returns while the writer writes, `finish`
+    /// gives each batch's outcome in order (as `record_import` would have).
+    /// `None` where there is none (PostgreSQL, an SQLite database that is not
+    /// a file): the caller uses `record_import`.
+    fn record_import_pipe(&self, depth: usize) -> Result<Option<ImportPipe>, StoreError>;
 
     // --- recfast: counting facts (facts.rs) ---
 
@@ -427,6 +437,10 @@ impl DeskStore for DeskDb {
             Some(writer) => writer.write(batch).await,
             None => record::write_batch(&self.db, &batch, record::Durability::Rerunnable).await,
         }
+    }
+
+    fn record_import_pipe(&self, depth: usize) -> Result<Option<ImportPipe>, StoreError> {
+        self.import.as_ref().map(|w| w.pipe(depth)).transpose()
     }
 
     async fn record_source(&self, id: &str) -> Result<Option<SourceRow>, StoreError> {
