@@ -9,7 +9,12 @@ VARIANT: `full` (foreign keys on, the counting facts' insert triggers on),
 once per batch instead of by the triggers: what the import's own path does),
 `noindex` (as notrig, without any secondary index), `nosource` (as notrig,
 without the persons', actions' and events' `source_id` indexes), `readonly` (only the
-reading, to subtract). BATCH: events per transaction (default 10,000, as
+reading, to subtract). importwrite: `rollback` (as nosource, with a rollback journal
+instead of the WAL: new pages need no journal, and there is no checkpoint to copy
+them again), `noid` (as nosource, the persons', actions' and events' text `id` not a
+PRIMARY KEY: what an integer key instead of the second B-tree would save), `bigcache`
+(as nosource, a 128 MiB page cache), `walbig` (as nosource, autocheckpoint at 1 GiB:
+each page copied to the file once, at the end). BATCH: events per transaction (default 10,000, as
 `vigil import`). The copy goes next to the source as floor-VARIANT.db and is
 removed afterwards. Prints the CPU seconds of this process (SQLite runs in it).
 """
@@ -38,8 +43,10 @@ schema = s.execute(
 ).fetchall()
 s.close()
 d = sqlite3.connect(dst, isolation_level=None)
-for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-32768",
-               "wal_autocheckpoint=16384", "temp_store=MEMORY"):
+journal = "journal_mode=TRUNCATE" if variant == "rollback" else "journal_mode=WAL"
+cache = "cache_size=-131072" if variant == "bigcache" else "cache_size=-32768"
+autock = "wal_autocheckpoint=262144" if variant == "walbig" else "wal_autocheckpoint=16384"
+for pragma in (journal, "synchronous=NORMAL", cache, autock, "temp_store=MEMORY"):
     d.execute("PRAGMA " + pragma)
 d.execute("PRAGMA foreign_keys=" + ("ON" if variant == "full" else "OFF"))
 triggers = variant in ("full", "nofk")
@@ -49,8 +56,15 @@ for typ, name, sql in schema:
     if typ == "index" and variant == "noindex":
         continue
     # import5: the record's source_id indexes left out (what they cost).
-    if typ == "index" and variant == "nosource" and name.endswith("_source"):
+    nosource = ("nosource", "rollback", "noid", "bigcache", "walbig")
+    if typ == "index" and variant in nosource and name.endswith("_source"):
         continue
+    if variant == "noid" and name in ("record_persons", "record_actions", "record_events"):
+        sql = sql.replace("id TEXT PRIMARY KEY", "id TEXT", 1)
+        sql = sql.replace("id           TEXT PRIMARY KEY", "id           TEXT", 1)
+        sql = sql.replace("id             TEXT PRIMARY KEY", "id             TEXT", 1)
+        sql = sql.replace("id         TEXT PRIMARY KEY", "id         TEXT", 1)
+        assert "PRIMARY KEY" not in sql.split(",")[0], sql[:120]
     d.execute(sql)
 d.execute("ATTACH ? AS src", (src,))
 nev = d.execute("SELECT max(rowid) FROM src.record_events").fetchone()[0]
@@ -87,6 +101,8 @@ for i, lo in enumerate(range(1, nev + 1, batch)):
     if not triggers and variant != "readonly":
         d.execute("DELETE FROM record_event_facts WHERE block >= ?", (lo >> 14,))
     d.execute("COMMIT")
+if variant == "walbig":
+    d.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 cpu, wall = time.process_time() - t0, time.time() - w0
 rows = [d.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("record_persons", "record_actions", "record_events", "record_event_articles")]

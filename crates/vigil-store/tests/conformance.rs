@@ -137,6 +137,8 @@ conformance!(
     record_import_checks_references_and_keeps_counting_facts,
     // import4: the import writes the counting facts itself
     record_import_writes_the_counting_facts_a_rebuild_would,
+    // importwrite: the import's writer thread
+    record_import_pipe_writes_in_order_and_stops_at_a_refused_batch,
     intake_forgets_receipts_before_the_cutoff_day,
     intake_keeps_order_across_purges,
     // deskaccess (issue 11)
@@ -2782,4 +2784,70 @@ async fn record_pages_walk_the_whole_record_once_in_order(f: Fresh) {
     assert_eq!(total, want);
     // b: 2 named (p1 once, one unnamed) over 1 reported; a: 9 reported; e6: 1.
     assert_eq!(total.detentions, 2 + 9 + 1);
+}
+
+// importwrite: on an SQLite file the import's batches go to a writer thread
+// of their own (`record_import_pipe`); PostgreSQL has none (the import uses
+// `record_import`). Batches are written in the order sent (a later one names
+// an earlier one's action), each outcome comes back in order, and a refused
+// batch stops the writer: nothing after it is written, the batches before
+// it stay, and a new pipe writes again.
+async fn record_import_pipe_writes_in_order_and_stops_at_a_refused_batch(f: Fresh) {
+    let s = f.desk().await;
+    let pipe = s.record_import_pipe(2).unwrap();
+    assert_eq!(pipe.is_some(), f.url.starts_with("sqlite:"));
+    let Some(mut pipe) = pipe else { return };
+    let batch = |n: usize, a: &str, new_action: bool| RecordBatch {
+        sources: vec![source("s1")],
+        persons: vec![person(&format!("p{n}"))],
+        actions: if new_action {
+            vec![action(a, "2013-05-06", "RU-MOW", "rally")]
+        } else {
+            vec![]
+        },
+        events: vec![event(
+            &format!("e{n}"),
+            Some(&format!("p{n}")),
+            Some(a),
+            "detention",
+            "2013-05-06",
+            "RU-MOW",
+        )],
+        ..RecordBatch::default()
+    };
+    // Batch 2 names batch 1's action, batch 3 batch 2's person's action.
+    for n in 1..=3 {
+        assert!(pipe.send(batch(n, "a1", n == 1)));
+    }
+    let outcomes = pipe.finish().unwrap();
+    let got: Vec<_> = outcomes
+        .iter()
+        .map(|o| (o.persons, o.actions, o.events))
+        .collect();
+    assert_eq!(got, vec![(1, 1, 1), (1, 0, 1), (1, 0, 1)]);
+    for n in 1..=3 {
+        assert!(s.record_event(&format!("e{n}")).await.unwrap().is_some());
+    }
+
+    // Sent again: everything is held.
+    let mut pipe = s.record_import_pipe(2).unwrap().unwrap();
+    assert!(pipe.send(batch(1, "a1", true)));
+    assert_eq!(pipe.finish().unwrap()[0].events, 0);
+
+    // A batch naming an unknown action is refused; the one after it is not
+    // written even if it was queued.
+    let mut pipe = s.record_import_pipe(2).unwrap().unwrap();
+    assert!(pipe.send(batch(4, "a1", false)));
+    let _ = pipe.send(batch(5, "ghost", false));
+    let _ = pipe.send(batch(6, "a1", false));
+    assert!(pipe.finish().is_err());
+    assert!(s.record_event("e4").await.unwrap().is_some());
+    assert_eq!(s.record_person("p5").await.unwrap(), None);
+    assert_eq!(s.record_event("e6").await.unwrap(), None);
+
+    // A new pipe opens the connection again and writes.
+    let mut pipe = s.record_import_pipe(2).unwrap().unwrap();
+    assert!(pipe.send(batch(6, "a1", false)));
+    assert_eq!(pipe.finish().unwrap()[0].events, 1);
+    assert!(s.record_event("e6").await.unwrap().is_some());
 }
