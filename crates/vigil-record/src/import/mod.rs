@@ -881,8 +881,9 @@ pub async fn import(
 /// importwrite: batches queued for the import's writer thread beyond the one
 /// it writes (and the one in the channel from the reader, and the one being
 /// read): two keep both sides busy through a batch that takes one of them
-/// longer, within the import's memory bound (a batch of 10,000 rows is about
-/// 20 MiB).
+/// longer, within the import's memory bound of 256 MiB (a batch of 10,000
+/// rows is about 16 MiB; 1,000,000 rows peaked at 193–201 MiB with one,
+/// 196–215 with two, 208–248 with four; docs/benchmarks.md, run 9).
 const PIPE_DEPTH: usize = 2;
 
 fn new_rows(table: TableKind, outcome: &vigil_store::record::BatchOutcome) -> u64 {
