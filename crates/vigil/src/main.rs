@@ -15,7 +15,7 @@ use clap::Parser;
 /// some twenty small strings per row on two threads; glibc's free lists
 /// fragment over a large import (its coalescing and consolidation were about
 /// a third of the reader's samples at 1,000,000 rows). Paired 1M imports:
-/// reader 11.4 -> 6.8 CPU s, writer 13.3 -> 11.0, peak 185 -> 160 MiB
+/// reader 11.4 -> 6.8 CPU s, writer 13.3 -> 11.0, peak 181 -> 156 MiB
 /// (docs/benchmarks.md, run 9).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
