@@ -11,6 +11,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// importread: jemalloc instead of glibc's malloc. An import makes and frees
+/// some twenty small strings per row on two threads; glibc's free lists
+/// fragment over a large import (its coalescing and consolidation were about
+/// a third of the reader's samples at 1,000,000 rows). Paired 1M imports:
+/// reader 11.4 -> 6.8 CPU s, writer 13.3 -> 11.0, peak 181 -> 156 MiB
+/// (docs/benchmarks.md, run 9).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     // Whatever vigil creates (keys, configs, databases, their -wal and -shm,
     // releases) is its owner's alone, whatever umask the shell had: set before

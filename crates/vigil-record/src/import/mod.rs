@@ -245,27 +245,107 @@ struct Reader<'a> {
     mapping: &'a Mapping,
     vocab: &'a Vocabularies,
     feeds: Vec<(&'static str, FieldKind, Feed)>,
-    /// recfast: what a cell of a vocabulary, gender or date field read as, by
-    /// field and cell: a large table repeats a few hundred such values a
-    /// million times, and folding each spelling again cost several allocations.
-    /// import5: one map per feed (by its place in `feeds`), so that a cell is
-    /// found without hashing its field's name first.
-    cache: Vec<std::sync::Mutex<HashMap<String, Cached>>>,
+}
+
+/// recfast: what a cell of a vocabulary, gender or date field read as, by
+/// field and cell: a large table repeats a few hundred such values a million
+/// times, and folding each spelling again cost several allocations. import5:
+/// one map per feed (by its place in `feeds`). importread: the reader's own
+/// (no lock per cell), and a row's fields point at the values kept here
+/// instead of holding a copy of each (one `String` less per cell per row).
+struct Cache {
+    feeds: Vec<FeedCache>,
+}
+
+#[derive(Default)]
+struct FeedCache {
+    /// Cell as written → its place in `values`.
+    places: HashMap<String, u32>,
+    values: Vec<Cached>,
 }
 
 type Cached = (Result<Option<Value>, Problem>, Vec<(String, String)>);
 
+impl Cache {
+    fn new(feeds: usize) -> Cache {
+        Cache {
+            feeds: (0..feeds).map(|_| FeedCache::default()).collect(),
+        }
+    }
+
+    /// The value of a cached cell (`None` if there is none: never for a
+    /// `Got::Cached` that this cache gave).
+    fn value(&self, feed: u32, place: u32) -> Option<&Value> {
+        self.feeds
+            .get(feed as usize)?
+            .values
+            .get(place as usize)?
+            .0
+            .as_ref()
+            .ok()?
+            .as_ref()
+    }
+}
+
+/// A field's value in a row: its own, or one kept in the [`Cache`].
+#[derive(Debug, Clone)]
+enum Got {
+    Own(Value),
+    Cached { feed: u32, place: u32 },
+}
+
 /// Distinct cells remembered per field (free text is never cached).
 const CACHE_PER_FIELD: usize = 50_000;
 
-/// A record's id from the file and the row it came from: the same on every run
+/// A record's id from the file and the row it came from,
+/// `numbered(&id_head(prefix, file_sha, mark), row)`: the same on every run
 /// (which makes an import idempotent), and in the file's order, so that a large
 /// import appends to the ends of the id indexes instead of writing all over
 /// them (random ids cost a B-tree page read and split per row). The file is
 /// named by 64 bits of its SHA-256; the row is zero-padded so that text order
 /// is row order. `mark` tells apart ids made from a row for different uses.
-fn row_id(prefix: &str, file_sha: &str, mark: &str, row: u64) -> String {
-    format!("{prefix}{}{mark}{row:010}", &file_sha[..16])
+/// This is what every id of a kind starts with in one file.
+fn id_head(prefix: &str, file_sha: &str, mark: &str) -> String {
+    format!("{prefix}{}{mark}", file_sha.get(..16).unwrap_or(file_sha))
+}
+
+/// `head` and `row` zero-padded to at least 10 digits: `format!("{head}{row:010}")`
+/// without the formatting machinery (importread: three ids per row).
+fn numbered(head: &str, row: u64) -> String {
+    let mut digits = [b'0'; 20];
+    let mut n = row;
+    let mut at = digits.len();
+    while n > 0 {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let from = at.min(digits.len() - 10);
+    let mut id = String::with_capacity(head.len() + digits.len() - from);
+    id.push_str(head);
+    for &d in &digits[from..] {
+        id.push(char::from(d));
+    }
+    id
+}
+
+/// The heads of a file's record ids (see [`id_head`]).
+struct RowIds {
+    action: String,
+    keyed_action: String,
+    person: String,
+    event: String,
+}
+
+impl RowIds {
+    fn new(file_sha: &str) -> RowIds {
+        RowIds {
+            action: id_head("a-", file_sha, "-"),
+            keyed_action: id_head("a-", file_sha, "-k"),
+            person: id_head("p-", file_sha, "-"),
+            event: id_head("e-", file_sha, "-"),
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -274,31 +354,48 @@ impl Reader<'_> {
     /// `feeds`.
     fn read(
         &self,
+        cache: &mut Cache,
         feed: usize,
         field: &str,
         kind: FieldKind,
         raw: &str,
         new_spellings: &mut Vec<(String, String)>,
-    ) -> Result<Option<Value>, Problem> {
+    ) -> Result<Option<Got>, Problem> {
         let cacheable = matches!(
             kind,
             FieldKind::Vocab(_) | FieldKind::VocabList(_) | FieldKind::Gender | FieldKind::Date
         );
-        let Some(cache) = self.cache.get(feed).filter(|_| cacheable) else {
-            return self.read_cell(field, kind, raw, new_spellings);
+        let own = |v: Result<Option<Value>, Problem>| v.map(|v| v.map(Got::Own));
+        let Some(of_field) = cache.feeds.get_mut(feed).filter(|_| cacheable) else {
+            return own(self.read_cell(field, kind, raw, new_spellings));
         };
-        let mut of_field = cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((value, new)) = of_field.get(raw) {
-            new_spellings.extend(new.iter().cloned());
-            return value.clone();
+        let place = match of_field.places.get(raw) {
+            Some(&place) => place,
+            None => {
+                let mut new = Vec::new();
+                let value = self.read_cell(field, kind, raw, &mut new);
+                let place = u32::try_from(of_field.values.len()).unwrap_or(u32::MAX);
+                if of_field.values.len() >= CACHE_PER_FIELD || place == u32::MAX {
+                    new_spellings.extend(new);
+                    return own(value);
+                }
+                of_field.places.insert(raw.to_owned(), place);
+                of_field.values.push((value, new));
+                place
+            }
+        };
+        let Some((value, new)) = of_field.values.get(place as usize) else {
+            return own(self.read_cell(field, kind, raw, new_spellings));
+        };
+        new_spellings.extend(new.iter().cloned());
+        match value {
+            Ok(Some(_)) => Ok(Some(Got::Cached {
+                feed: u32::try_from(feed).unwrap_or(u32::MAX),
+                place,
+            })),
+            Ok(None) => Ok(None),
+            Err(p) => Err(p.clone()),
         }
-        let mut new = Vec::new();
-        let value = self.read_cell(field, kind, raw, &mut new);
-        if of_field.len() < CACHE_PER_FIELD {
-            of_field.insert(raw.to_owned(), (value.clone(), new.clone()));
-        }
-        new_spellings.extend(new);
-        value
     }
 
     fn read_cell(
@@ -312,19 +409,9 @@ impl Reader<'_> {
         if raw.is_empty() {
             return Ok(None);
         }
-        let mapped = |v: &str| -> String {
-            // Folded only where the mapping lists spellings for the field.
-            self.mapping
-                .values
-                .get(field)
-                .and_then(|m| {
-                    let f = fold(v);
-                    m.iter()
-                        .find(|(k, _)| fold(k) == f)
-                        .map(|(_, to)| to.clone())
-                })
-                .unwrap_or_else(|| v.trim().to_owned())
-        };
+        // Folded only where the mapping lists spellings for the field.
+        let spellings = self.mapping.values.get(field);
+        let mapped = |v: &str| -> String { mapped_in(spellings, v).into_owned() };
         let vocab_code =
             |v: &str, name: &str, new: &mut Vec<(String, String)>| -> Result<String, Problem> {
                 let v = mapped(v);
@@ -362,22 +449,27 @@ impl Reader<'_> {
             FieldKind::Text => Value::Text(mapped(raw)),
             FieldKind::TextList => Value::List(split(raw)),
             FieldKind::Integer => {
-                let v = mapped(raw);
-                let n: i64 = v
-                    .replace([' ', '\u{a0}'], "")
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or(Problem::NotANumber { value: v })?;
+                let v = mapped_in(spellings, raw);
+                let spaced = |c: char| c == ' ' || c == '\u{a0}';
+                let n: Option<i64> = if v.contains(spaced) {
+                    v.replace(spaced, "").parse().ok()
+                } else {
+                    v.parse().ok()
+                };
+                let n = n.filter(|n| *n >= 0).ok_or_else(|| Problem::NotANumber {
+                    value: v.clone().into_owned(),
+                })?;
                 Value::Integer(n)
             }
             FieldKind::Year => {
-                let v = mapped(raw);
+                let v = mapped_in(spellings, raw);
                 let y: i32 = v
                     .parse()
                     .ok()
                     .filter(|y| (1900..=2100).contains(y))
-                    .ok_or(Problem::NotANumber { value: v })?;
+                    .ok_or_else(|| Problem::NotANumber {
+                        value: v.clone().into_owned(),
+                    })?;
                 Value::Year(y)
             }
             FieldKind::Date => {
@@ -445,6 +537,22 @@ const fn slot(name: &str) -> usize {
     i
 }
 
+/// A cell as the mapping's spellings for its field (`spellings`) map it, or
+/// as written, trimmed. Folded only where the mapping lists spellings.
+fn mapped_in<'v>(
+    spellings: Option<&BTreeMap<String, String>>,
+    v: &'v str,
+) -> std::borrow::Cow<'v, str> {
+    spellings
+        .and_then(|m| {
+            let f = fold(v);
+            m.iter()
+                .find(|(k, _)| fold(k) == f)
+                .map(|(_, to)| std::borrow::Cow::Owned(to.clone()))
+        })
+        .unwrap_or(std::borrow::Cow::Borrowed(v.trim()))
+}
+
 /// A field's slot in [`Fields`]; a name that is no field does not compile.
 macro_rules! at {
     ($name:literal) => {{
@@ -456,7 +564,7 @@ macro_rules! at {
 
 /// One row's fields, read: a slot per field of `mapping::FIELDS` (import4:
 /// was a map made anew for every row, with its growths and hashing).
-struct Fields(Vec<Option<Value>>);
+struct Fields(Vec<Option<Got>>);
 
 impl Fields {
     fn new() -> Fields {
@@ -467,14 +575,42 @@ impl Fields {
             *v = None;
         }
     }
+}
+
+/// A row's fields with the cache their values may be kept in.
+struct Row<'a> {
+    fields: &'a mut Fields,
+    cache: &'a Cache,
+}
+
+impl Row<'_> {
     fn get(&self, i: usize) -> Option<&Value> {
-        self.0.get(i).and_then(Option::as_ref)
+        match self.fields.0.get(i)?.as_ref()? {
+            Got::Own(v) => Some(v),
+            Got::Cached { feed, place } => self.cache.value(*feed, *place),
+        }
     }
     fn text(&self, i: usize) -> Option<String> {
         match self.get(i) {
             Some(Value::Text(s)) => Some(s.clone()),
             _ => None,
         }
+    }
+    fn str(&self, i: usize) -> Option<&str> {
+        match self.get(i) {
+            Some(Value::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+    /// Like `text`, for the last use of a field: a row's own text is moved
+    /// out instead of copied.
+    fn take_text(&mut self, i: usize) -> Option<String> {
+        if let Some(slot) = self.fields.0.get_mut(i)
+            && let Some(Got::Own(Value::Text(s))) = slot
+        {
+            return Some(std::mem::take(s));
+        }
+        self.text(i)
     }
     fn is(&self, i: usize, text: &str) -> bool {
         matches!(self.get(i), Some(Value::Text(s)) if s == text)
@@ -595,20 +731,17 @@ pub async fn import(
     }
     // Each feed's slot in a row's `Fields`.
     let slots: Vec<usize> = feeds.iter().map(|(name, _, _)| slot(name)).collect();
-    let cache = (0..feeds.len())
-        .map(|_| std::sync::Mutex::new(HashMap::default()))
-        .collect();
+    let mut cache = Cache::new(feeds.len());
     let reader = Reader {
         mapping,
         vocab,
         feeds,
-        cache,
     };
     // A fixed value must itself be valid, or every row would fail the same way.
     for (at, (name, kind, feed)) in reader.feeds.iter().enumerate() {
         if let Feed::Fixed(v) = feed {
             reader
-                .read(at, name, *kind, v, &mut Vec::new())
+                .read(&mut cache, at, name, *kind, v, &mut Vec::new())
                 .map_err(|p| ImportError::BadSetValue {
                     field: (*name).to_owned(),
                     value: v.clone(),
@@ -624,6 +757,7 @@ pub async fn import(
     }
 
     let source_id = format!("f-{}", &file_sha[..32]);
+    let ids = RowIds::new(&file_sha);
     let stamp = first_stamp(&options.editor, options.today);
     let source = |key: &RecordKey| -> Result<SourceRow, ImportError> {
         let name = file
@@ -655,7 +789,24 @@ pub async fn import(
             dry_run: key.is_none(),
             ..Summary::default()
         };
-        let mut batch = RecordBatch::default();
+        // importread: a batch's rows are put where they stay, instead of
+        // being moved to twice the room a dozen times as it fills.
+        let empty_batch = || {
+            let mut b = RecordBatch::default();
+            let rows = options.batch_rows.min(1 << 16);
+            match mapping.table {
+                TableKind::Actions => {
+                    b.actions.reserve(rows);
+                    b.counts.reserve(rows);
+                }
+                TableKind::Events => {
+                    b.persons.reserve(rows);
+                    b.events.reserve(rows);
+                }
+            }
+            b
+        };
+        let mut batch = empty_batch();
         let mut batch_valid = 0u64;
         let mut actions_by_key: HashMap<String, String> = HashMap::default();
         progress.start(total_bytes);
@@ -718,7 +869,7 @@ pub async fn import(
                     }
                     Feed::Fixed(v) => (v.as_str(), "--set"),
                 };
-                match reader.read(at, name, *kind, raw, &mut new) {
+                match reader.read(&mut cache, at, name, *kind, raw, &mut new) {
                     Ok(Some(v)) => {
                         if let Some(at) = fields.0.get_mut(slot) {
                             *at = Some(v);
@@ -745,10 +896,14 @@ pub async fn import(
                     }
                 }
             }
+            let mut f = Row {
+                fields: &mut fields,
+                cache: &cache,
+            };
             // A date that contradicts the row's year column.
             if failed.is_none()
                 && let (Some(Value::Year(y)), Some(Value::Date(d))) =
-                    (fields.get(at!("year")), fields.get(at!("date")))
+                    (f.get(at!("year")), f.get(at!("date")))
                 && d.year() != Some(*y)
             {
                 let column_of = |f: &str| {
@@ -784,10 +939,10 @@ pub async fn import(
             batch_valid += 1;
             match mapping.table {
                 TableKind::Actions => {
-                    summary.detentions += fields.int(at!("detained")).unwrap_or(0).unsigned_abs();
+                    summary.detentions += f.int(at!("detained")).unwrap_or(0).unsigned_abs();
                 }
                 TableKind::Events => {
-                    if fields.is(at!("event_kind"), "detention") {
+                    if f.is(at!("event_kind"), "detention") {
                         summary.detentions += 1;
                     }
                 }
@@ -795,10 +950,10 @@ pub async fn import(
             if let Some(key) = key {
                 add_row(
                     &mut batch,
-                    &fields,
+                    &mut f,
                     mapping.table,
                     key,
-                    &file_sha,
+                    &ids,
                     &source_id,
                     row,
                     &stamp,
@@ -806,7 +961,7 @@ pub async fn import(
                 )?;
                 if batch_valid as usize >= options.batch_rows {
                     batch.sources.push(source(key)?);
-                    let full = std::mem::take(&mut batch);
+                    let full = std::mem::replace(&mut batch, empty_batch());
                     if to_writer.send((full, batch_valid)).await.is_err() {
                         // The writer stopped: its error is the import's.
                         break;
@@ -896,16 +1051,15 @@ fn new_rows(table: TableKind, outcome: &vigil_store::record::BatchOutcome) -> u6
 #[allow(clippy::too_many_arguments)]
 fn add_row(
     batch: &mut RecordBatch,
-    f: &Fields,
+    f: &mut Row,
     table: TableKind,
     key: &RecordKey,
-    file_sha: &str,
+    ids: &RowIds,
     source_id: &str,
     row: u64,
     stamp: &vigil_store::record::Stamp,
     actions_by_key: &mut HashMap<String, String>,
 ) -> Result<(), ImportError> {
-    let id = |kind: &str| row_id(kind, file_sha, "-", row);
     let origin = Some(Origin {
         source_id: source_id.to_owned(),
         row: i64::try_from(row).ok(),
@@ -933,7 +1087,7 @@ fn add_row(
     };
     match table {
         TableKind::Actions => {
-            let a = action(id("a-"));
+            let a = action(numbered(&ids.action, row));
             batch.counts.push(ActionCount {
                 action_id: a.id.clone(),
                 source_id: source_id.to_owned(),
@@ -943,31 +1097,32 @@ fn add_row(
         }
         TableKind::Events => {
             // Rows naming the same action key share one action.
-            let action_id = match f.text(at!("action")) {
+            let action_id = match f.str(at!("action")) {
                 Some(k) => {
-                    let known = actions_by_key.get(&k).cloned();
+                    let known = actions_by_key.get(k).cloned();
                     Some(match known {
                         Some(id) => id,
                         None => {
                             // Named by the first row that names the key: the
                             // same row on every run of the same file.
-                            let aid = row_id("a-", file_sha, "-k", row);
+                            let aid = numbered(&ids.keyed_action, row);
+                            actions_by_key.insert(k.to_owned(), aid.clone());
                             batch
                                 .actions
                                 .push(action(aid.clone()).to_row(key, stamp.clone())?);
-                            actions_by_key.insert(k, aid.clone());
                             aid
                         }
                     })
                 }
                 None => None,
             };
-            let person_id = matches!(f.get(at!("name")), Some(Value::Text(_))).then(|| id("p-"));
+            let person_id = matches!(f.get(at!("name")), Some(Value::Text(_)))
+                .then(|| numbered(&ids.person, row));
             if let Some(pid) = &person_id {
                 let person = Person {
                     id: pid.clone(),
                     identity: PersonIdentity {
-                        name: f.text(at!("name")).unwrap_or_default(),
+                        name: f.take_text(at!("name")).unwrap_or_default(),
                         variants: f.list(at!("name_variants")),
                         birth_date: f.text(at!("birth_date")),
                         birth_year: f.int(at!("birth_year")).and_then(|y| i32::try_from(y).ok()),
@@ -983,7 +1138,7 @@ fn add_row(
                 batch.persons.push(person.into_row(key, stamp.clone())?);
             }
             let event = Event {
-                id: id("e-"),
+                id: numbered(&ids.event, row),
                 person_id,
                 action_id,
                 case_id: None,
@@ -991,16 +1146,16 @@ fn add_row(
                 date: f.date(),
                 region: f.text(at!("region")),
                 city: f.text(at!("city")),
-                police_station: f.text(at!("police_station")),
-                court: f.text(at!("court")),
+                police_station: f.take_text(at!("police_station")),
+                court: f.take_text(at!("court")),
                 articles: f.list(at!("articles")),
                 trigger: f.text(at!("trigger")),
                 fine_rub: f.int(at!("fine_rub")),
                 arrest_days: f.int(at!("arrest_days")),
-                sentence: f.text(at!("sentence")),
+                sentence: f.take_text(at!("sentence")),
                 verification,
                 details: EventDetails {
-                    notes: f.text(at!("notes")),
+                    notes: f.take_text(at!("notes")),
                     links: f.list(at!("links")),
                 },
                 origin,
@@ -1009,4 +1164,43 @@ fn add_row(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// importread: ids are written without `format!`, and must stay what it
+    /// wrote (a re-import finds its records by them).
+    #[test]
+    fn ids_are_the_head_and_the_row_zero_padded_to_ten_digits() {
+        let sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        for row in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            12_345,
+            999_999_999,
+            1_000_000_000,
+            9_999_999_999,
+            10_000_000_000,
+            u64::MAX,
+        ] {
+            for (prefix, mark) in [("p-", "-"), ("a-", "-k")] {
+                assert_eq!(
+                    numbered(&id_head(prefix, sha, mark), row),
+                    format!("{prefix}{}{mark}{row:010}", &sha[..16]),
+                );
+            }
+        }
+        let ids = RowIds::new(sha);
+        assert_eq!(numbered(&ids.event, 7), "e-0123456789abcdef-0000000007");
+        assert_eq!(
+            numbered(&ids.keyed_action, 7),
+            "a-0123456789abcdef-k0000000007"
+        );
+    }
 }
