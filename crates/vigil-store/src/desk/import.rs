@@ -193,13 +193,21 @@ impl ImportPipe {
     /// Queues a batch for the writer; `false` when the writer has stopped
     /// (on an error, which `finish` returns).
     pub fn send(&mut self, batch: RecordBatch) -> bool {
-        // The batches written since the last call, freed here.
-        while let Ok(spent) = self.spent.try_recv() {
-            drop(spent);
-        }
-        match &self.to {
+        // The batches written since the last call, freed here, and again once
+        // the send returns: one written while the send waited is not kept
+        // until the next call (review: it raised the import's peak by a batch).
+        self.free_spent();
+        let sent = match &self.to {
             Some(to) => to.send(batch).is_ok(),
             None => false,
+        };
+        self.free_spent();
+        sent
+    }
+
+    fn free_spent(&self) {
+        while let Ok(spent) = self.spent.try_recv() {
+            drop(spent);
         }
     }
 
