@@ -1064,11 +1064,50 @@ fn split_pair(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
 
+/// Sorts `v` as `sort_unstable` would, faster for large lists whose `key`
+/// spreads evenly over its range (hashes, record numbers): one pass counts the
+/// items per bucket of the key's top bits, one moves them into their buckets,
+/// and each bucket (a few dozen items, in the cache) is sorted on its own.
+/// `key` must order as the items do: `key(x) < key(y)` implies `x < y`.
+fn bucket_sort<T: Ord + Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    let n = v.len();
+    if n < 1 << 15 {
+        v.sort_unstable();
+        return;
+    }
+    let (lo, hi) = v
+        .iter()
+        .map(&key)
+        .fold((u64::MAX, 0), |(lo, hi), k| (lo.min(k), hi.max(k)));
+    let span_bits = 64 - (hi - lo).leading_zeros();
+    let bucket_bits = (usize::BITS - (n / 32).leading_zeros()).clamp(8, 16);
+    let shift = span_bits.saturating_sub(bucket_bits);
+    let bucket = |x: &T| ((key(x) - lo) >> shift) as usize;
+    let mut starts = vec![0usize; (1 << bucket_bits) + 1];
+    for x in v.iter() {
+        starts[bucket(x) + 1] += 1;
+    }
+    for b in 0..1 << bucket_bits {
+        starts[b + 1] += starts[b];
+    }
+    let mut out = vec![v[0]; n];
+    let mut next = starts.clone();
+    for x in v.iter() {
+        let slot = &mut next[bucket(x)];
+        out[*slot] = *x;
+        *slot += 1;
+    }
+    for w in starts.windows(2) {
+        out[w[0]..w[1]].sort_unstable();
+    }
+    *v = out;
+}
+
 /// Merges the pairs in `batch` into the sorted, distinct `pairs`, which stay
 /// sorted and distinct; `batch` is left empty. The merge runs from the back in
 /// place, so memory grows only by the batch.
 fn merge_sorted(pairs: &mut Vec<u64>, batch: &mut Vec<u64>) {
-    batch.sort_unstable();
+    bucket_sort(batch, |&p| p);
     batch.dedup();
     let old = pairs.len();
     pairs.reserve_exact(batch.len());
@@ -1823,7 +1862,7 @@ impl Dataset {
                     }
                 }
             }
-            entries.sort_unstable();
+            bucket_sort(&mut entries, |e| e.0);
             entries.dedup();
             let mut sizes: Vec<usize> = Vec::new();
             let mut start = 0;
@@ -2197,7 +2236,7 @@ impl Dataset {
                 (first | second, r as u32)
             })
             .collect();
-        keyed.sort_unstable();
+        bucket_sort(&mut keyed, |e| e.0);
         let order: Vec<u32> = keyed.iter().map(|&(_, r)| r).collect();
         drop(keyed);
         let mut rank = vec![0u32; n];
@@ -2209,36 +2248,14 @@ impl Dataset {
             let r = r as usize;
             local.extend_from_slice(&self.values[r * ncol..(r + 1) * ncol]);
         }
-        // Renumbered and in order of the first record, by a counting sort
-        // into a new list while the old one is taken from the back and
-        // shrunk, so that both are never held in full.
-        let renumber = |p: u64| {
-            let (a, b) = split_pair(p);
+        // Renumbered and in order of the layout.
+        for p in pairs.iter_mut() {
+            let (a, b) = split_pair(*p);
             let (x, y) = (rank[a as usize], rank[b as usize]);
-            (u64::from(x.min(y)) << 32) | u64::from(x.max(y))
-        };
-        let mut starts = vec![0usize; n + 1];
-        for &p in &pairs {
-            starts[(renumber(p) >> 32) as usize + 1] += 1;
+            *p = (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
         }
-        for k in 0..n {
-            starts[k + 1] += starts[k];
-        }
-        let mut sorted = vec![0u64; pairs.len()];
-        let step = (pairs.len() / 16).max(1 << 20);
-        while !pairs.is_empty() {
-            let keep = pairs.len().saturating_sub(step);
-            for p in pairs.drain(keep..) {
-                let p = renumber(p);
-                let slot = &mut starts[(p >> 32) as usize];
-                sorted[*slot] = p;
-                *slot += 1;
-            }
-            pairs.shrink_to_fit();
-        }
-        drop(starts);
         drop(rank);
-        let pairs = sorted;
+        bucket_sort(&mut pairs, |&p| p);
         let quick = quick::Quick::new(self, plan, units, &order);
         let (local, order, pairs, quick) = (&local, &order, &pairs, &quick);
         let chunk = pairs.len().div_ceil(threads()).max(1);
@@ -2514,7 +2531,7 @@ impl Dataset {
     /// (key, record); 20,000 pairs are drawn from keys that two or more share.
     fn sample_sharing(&self, mut keyed: Vec<(u64, u32)>, seed: u64) -> Option<groups::Tally> {
         let ncol = self.columns.len();
-        keyed.sort_unstable();
+        bucket_sort(&mut keyed, |e| e.0);
         let mut starts: Vec<usize> = Vec::new();
         let mut k = 0;
         while k < keyed.len() {
@@ -2821,12 +2838,41 @@ impl Dataset {
         let (scored, kept_levels) = self.score_pairs(pairs, &model, &tf, &plan, progress);
         stage("scoring");
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
+        // Where each record's scored pairs (as the first record) begin.
+        let mut first_of = vec![0u32; self.len() + 1];
+        for p in &scored {
+            first_of[p.a as usize + 1] += 1;
+        }
+        for r in 0..self.len() {
+            first_of[r + 1] += first_of[r];
+        }
         let clusters = cluster(
             self.len(),
             &scored,
             self.spec.threshold,
             prior,
-            |a, b| self.pair_weight(&model, &tf, a as usize, b as usize),
+            |a, b| {
+                // A scored pair's kept levels weigh as comparing it again
+                // (see `kept_levels_weigh_as_comparing_the_pair_again`): most
+                // pairs weighed here were scored, and comparing is the cost.
+                let (x, y) = (a.min(b), a.max(b));
+                let nu = model.units.len();
+                let (from, to) = (first_of[x as usize], first_of[x as usize + 1]);
+                let found = scored[from as usize..to as usize]
+                    .iter()
+                    .position(|p| p.b == y)
+                    .map(|k| from as usize + k);
+                match found {
+                    Some(k) => self.row_weight(
+                        &model,
+                        &tf,
+                        &kept_levels[k * nu..(k + 1) * nu],
+                        x as usize,
+                        y as usize,
+                    ),
+                    None => self.pair_weight(&model, &tf, a as usize, b as usize),
+                }
+            },
             |a, b| {
                 let (a, b) = (a as usize, b as usize);
                 let member_of = &model.units.member_of;
@@ -3612,6 +3658,22 @@ action_date = "date"
             !data.lacks_full_date(5, &action_in_group),
             "a missing action date does not make a person's record sparse"
         );
+    }
+
+    #[test]
+    fn bucket_sort_sorts_as_sort_unstable() {
+        let mut rng = SplitMix(7);
+        // Hashes over the whole range, record numbers in a small one, and
+        // many repeats of a few keys (one large bucket).
+        for spread in [u64::MAX, 1 << 20, 3] {
+            let mut v: Vec<(u64, u32)> = (0..100_000)
+                .map(|_| (rng.next() % spread.max(1), (rng.next() % 50) as u32))
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            bucket_sort(&mut v, |e| e.0);
+            assert_eq!(v, want);
+        }
     }
 
     #[test]
