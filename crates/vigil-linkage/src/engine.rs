@@ -66,6 +66,52 @@ impl std::hash::Hasher for FastHasher {
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
+/// A raw text as a map key, held in the map's own slot when short (most names,
+/// dates and identifiers), so that a look-up reads no memory elsewhere: at a
+/// million records the maps of raw names outgrow the cache, and a key held
+/// apart costs a cache miss on every look-up. Looked up by its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum RawKey {
+    Inline { len: u8, bytes: [u8; 22] },
+    Apart(Box<[u8]>),
+}
+
+impl RawKey {
+    pub(crate) fn new(raw: &str) -> RawKey {
+        let b = raw.as_bytes();
+        if b.len() <= 22 {
+            let mut bytes = [0u8; 22];
+            bytes[..b.len()].copy_from_slice(b);
+            RawKey::Inline {
+                len: b.len() as u8,
+                bytes,
+            }
+        } else {
+            RawKey::Apart(b.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            RawKey::Inline { len, bytes } => &bytes[..*len as usize],
+            RawKey::Apart(b) => b,
+        }
+    }
+}
+
+// Hashes as its bytes do, so that a map of keys can be searched by `&[u8]`.
+impl std::hash::Hash for RawKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for RawKey {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
 /// Weights are clipped to this many bits when clustering weighs two groups.
 const MERGE_CLIP: f64 = 10.0;
 
@@ -197,7 +243,7 @@ pub struct Dataset {
     interner: Interner,
     texts: Vec<Box<[u32]>>,
     /// Prepared values by column and raw text: names and places repeat a lot.
-    prepared: Vec<FastMap<Box<str>, Value>>,
+    prepared: Vec<FastMap<RawKey, Value>>,
     /// Sets of given names a key can stand for; entry 0 is the empty set.
     canon_sets: Vec<&'static [u16]>,
     /// The distinct name and place values, which `Value::Name` points into.
@@ -361,24 +407,24 @@ impl Dataset {
                     continue;
                 }
                 FieldKind::GivenName | FieldKind::Surname | FieldKind::Patronymic => {
-                    let v = match self.prepared[col].get(raw) {
+                    let v = match self.prepared[col].get(raw.as_bytes()) {
                         Some(&v) => v,
                         None => {
                             let kind = self.columns[col].kind;
                             let norm = normalize(raw);
                             let v = self.name_value(Some(&norm), kind);
-                            self.prepared[col].insert(raw.into(), v);
+                            self.prepared[col].insert(RawKey::new(raw), v);
                             v
                         }
                     };
                     self.values.push(v);
                 }
                 FieldKind::Place => {
-                    let v = match self.prepared[col].get(raw) {
+                    let v = match self.prepared[col].get(raw.as_bytes()) {
                         Some(&v) => v,
                         None => {
                             let v = self.place_value(raw);
-                            self.prepared[col].insert(raw.into(), v);
+                            self.prepared[col].insert(RawKey::new(raw), v);
                             v
                         }
                     };
@@ -387,7 +433,7 @@ impl Dataset {
                 FieldKind::Date => {
                     // Dates repeat (an action's date in every record of
                     // it): those read without a problem are remembered.
-                    if let Some(&v) = self.prepared[col].get(raw) {
+                    if let Some(&v) = self.prepared[col].get(raw.as_bytes()) {
                         self.values.push(v);
                         col += 1;
                         continue;
@@ -433,7 +479,7 @@ impl Dataset {
                     self.values.push(v);
                 }
                 FieldKind::Exact => {
-                    let v = match self.prepared[col].get(raw) {
+                    let v = match self.prepared[col].get(raw.as_bytes()) {
                         Some(&v) => v,
                         None => {
                             let t: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -483,7 +529,7 @@ impl Dataset {
     /// be remembered once and never read again).
     fn remember(&mut self, col: usize, raw: &str, v: Value) -> Value {
         if self.prepared[col].len() < PREPARED_CACHE {
-            self.prepared[col].insert(raw.into(), v);
+            self.prepared[col].insert(RawKey::new(raw), v);
         }
         v
     }
