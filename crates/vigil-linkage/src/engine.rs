@@ -2578,7 +2578,8 @@ impl Dataset {
     fn sample_sharing(&self, mut keyed: Vec<(u64, u32)>, seed: u64) -> Option<groups::Tally> {
         let ncol = self.columns.len();
         bucket_sort(&mut keyed, |e| e.0);
-        let mut starts: Vec<usize> = Vec::new();
+        // Each record in a key that two or more share, with its key's range.
+        let mut starts: Vec<(usize, usize, usize)> = Vec::new();
         let mut k = 0;
         while k < keyed.len() {
             let mut e = k + 1;
@@ -2586,7 +2587,7 @@ impl Dataset {
                 e += 1;
             }
             if e - k >= 2 {
-                starts.extend(k..e);
+                starts.extend((k..e).map(|x| (x, k, e)));
             }
             k = e;
         }
@@ -2597,10 +2598,7 @@ impl Dataset {
         let mut levels = vec![0u8; ncol];
         let mut given = groups::Tally::new(ncol);
         for _ in 0..20_000 {
-            let x = starts[rng.below(starts.len())];
-            let h = keyed[x].0;
-            let lo = keyed.partition_point(|e| e.0 < h);
-            let hi = keyed.partition_point(|e| e.0 <= h);
+            let (x, lo, hi) = starts[rng.below(starts.len())];
             let y = lo + rng.below(hi - lo);
             if y == x {
                 continue;
