@@ -1335,6 +1335,23 @@ struct TermFrequencies {
 /// 33 million pairs would otherwise be held with their levels).
 const ESTIMATION_PAIRS: usize = 2_000_000;
 
+/// Records laid out for comparing (see `Dataset::layout`).
+struct Layout {
+    /// The records in layout order.
+    order: Vec<u32>,
+    /// Each record's place in the layout.
+    rank: Vec<u32>,
+    /// The records' rows of values, in layout order.
+    local: Vec<Value>,
+}
+
+/// A pair (`a << 32 | b`) renumbered into the layout, smaller place first.
+fn renumber(rank: &[u32], p: u64) -> u64 {
+    let (a, b) = split_pair(p);
+    let (x, y) = (rank[a as usize], rank[b as usize]);
+    (u64::from(x.min(y)) << 32) | u64::from(x.max(y))
+}
+
 /// Threads for comparing: the cores there are, at most 8.
 fn threads() -> usize {
     std::thread::available_parallelism()
@@ -2205,6 +2222,7 @@ impl Dataset {
     fn compare_patterns(
         &self,
         pairs: &[u64],
+        rows: &[Value],
         units: &Units,
         progress: &mut dyn Progress,
     ) -> Patterns {
@@ -2223,8 +2241,13 @@ impl Dataset {
                     let mut local = Patterns::new(nu);
                     for &p in ps {
                         let (a, b) = split_pair(p);
+                        let (a, b) = (a as usize, b as usize);
+                        let (ra, rb) = (
+                            &rows[a * ncol..(a + 1) * ncol],
+                            &rows[b * ncol..(b + 1) * ncol],
+                        );
                         for (c, l) in cols.iter_mut().enumerate() {
-                            *l = self.level(c, a as usize, b as usize);
+                            *l = self.row_level(ra, rb, c);
                         }
                         units.unit_row(&cols, &mut row);
                         local.add(&row, 1.0);
@@ -2245,29 +2268,14 @@ impl Dataset {
         all
     }
 
-    /// Scores the candidate pairs, in parallel, and keeps those with a match
-    /// probability of at least KEEP_PROBABILITY (with their unit levels). A
-    /// pair is compared column by column in the plan's order and left as soon
-    /// as even the best levels of the columns still to compare could not lift
-    /// it to that probability: most candidate pairs are strangers who share a
-    /// context, and a different given name or birth date settles them.
-    fn score_pairs(
-        &self,
-        mut pairs: Vec<u64>,
-        model: &Model,
-        tf: &TermFrequencies,
-        plan: &ScorePlan,
-        progress: &mut dyn Progress,
-    ) -> (Vec<ScoredPair>, Vec<u8>) {
-        let units = &model.units;
-        let nu = units.len();
-        let ncol = self.columns.len();
-        // Comparing is bound by reading the second record's row from memory.
-        // Records that share a context (the group's values) and a surname are
-        // laid out next to each other in a copy of the rows, and pairs are
-        // renumbered and visited in that order: most candidate pairs then
-        // read rows that are already in the cache.
+    /// The layout comparing reads records in. Comparing is bound by reading
+    /// the second record's row from memory. Records that share a context (the
+    /// group's values) and a surname are laid out next to each other in a copy
+    /// of the rows, and pairs are renumbered and visited in that order: most
+    /// candidate pairs then read rows that are already in the cache.
+    fn layout(&self, units: &Units) -> Layout {
         let n = self.len();
+        let ncol = self.columns.len();
         let surname = (0..ncol).find(|&c| self.columns[c].kind == ColumnKind::Surname);
         let context = units.members.first();
         let mut keyed: Vec<(u64, u32)> = (0..n)
@@ -2294,11 +2302,31 @@ impl Dataset {
             let r = r as usize;
             local.extend_from_slice(&self.values[r * ncol..(r + 1) * ncol]);
         }
+        Layout { order, rank, local }
+    }
+
+    /// Scores the candidate pairs, in parallel, and keeps those with a match
+    /// probability of at least KEEP_PROBABILITY (with their unit levels). A
+    /// pair is compared column by column in the plan's order and left as soon
+    /// as even the best levels of the columns still to compare could not lift
+    /// it to that probability: most candidate pairs are strangers who share a
+    /// context, and a different given name or birth date settles them.
+    fn score_pairs(
+        &self,
+        mut pairs: Vec<u64>,
+        layout: Layout,
+        model: &Model,
+        tf: &TermFrequencies,
+        plan: &ScorePlan,
+        progress: &mut dyn Progress,
+    ) -> (Vec<ScoredPair>, Vec<u8>) {
+        let units = &model.units;
+        let nu = units.len();
+        let ncol = self.columns.len();
+        let Layout { order, rank, local } = layout;
         // Renumbered and in order of the layout.
         for p in pairs.iter_mut() {
-            let (a, b) = split_pair(*p);
-            let (x, y) = (rank[a as usize], rank[b as usize]);
-            *p = (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
+            *p = renumber(&rank, *p);
         }
         drop(rank);
         bucket_sort(&mut pairs, |&p| p);
@@ -2865,7 +2893,17 @@ impl Dataset {
                 .collect();
             &sample
         };
-        let mut patterns = self.compare_patterns(estimated, &units, &mut Quiet);
+        // Compared in the layout scoring reads (the patterns' counts do not
+        // depend on the order).
+        let layout = self.layout(&units);
+        let mut estimated_local: Vec<u64> = estimated
+            .iter()
+            .map(|&p| renumber(&layout.rank, p))
+            .collect();
+        bucket_sort(&mut estimated_local, |&p| p);
+        let mut patterns =
+            self.compare_patterns(&estimated_local, &layout.local, &units, &mut Quiet);
+        drop(estimated_local);
         let scale = pairs.len() as f64 / estimated.len().max(1) as f64;
         for c in patterns.counts.iter_mut() {
             *c *= scale;
@@ -2879,7 +2917,7 @@ impl Dataset {
         // Only pairs that could matter are kept (for clustering, --pairs and
         // explanations); the rest are counted.
         let compared = pairs.len();
-        let (scored, kept_levels) = self.score_pairs(pairs, &model, &tf, &plan, progress);
+        let (scored, kept_levels) = self.score_pairs(pairs, layout, &model, &tf, &plan, progress);
         stage("scoring");
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
         // Where each record's scored pairs (as the first record) begin.
