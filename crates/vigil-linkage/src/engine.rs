@@ -1116,6 +1116,13 @@ fn split_pair(p: u64) -> (u32, u32) {
 /// and each bucket (a few dozen items, in the cache) is sorted on its own.
 /// `key` must order as the items do: `key(x) < key(y)` implies `x < y`.
 fn bucket_sort<T: Ord + Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    bucket_sort_in(v, &mut Vec::new(), key);
+}
+
+/// `bucket_sort` moving the items through `scratch`, which is left holding
+/// the unsorted items' memory: a caller that sorts many lists keeps its
+/// buffers (fresh memory of that size costs a page fault per 4 KiB).
+fn bucket_sort_in<T: Ord + Copy>(v: &mut Vec<T>, scratch: &mut Vec<T>, key: impl Fn(&T) -> u64) {
     let n = v.len();
     if n < 1 << 15 {
         v.sort_unstable();
@@ -1136,7 +1143,9 @@ fn bucket_sort<T: Ord + Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
     for b in 0..1 << bucket_bits {
         starts[b + 1] += starts[b];
     }
-    let mut out = vec![v[0]; n];
+    let out = scratch;
+    out.clear();
+    out.resize(n, v[0]);
     let mut next = starts.clone();
     for x in v.iter() {
         let slot = &mut next[bucket(x)];
@@ -1146,14 +1155,20 @@ fn bucket_sort<T: Ord + Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
     for w in starts.windows(2) {
         out[w[0]..w[1]].sort_unstable();
     }
-    *v = out;
+    std::mem::swap(v, out);
 }
 
 /// Merges the pairs in `batch` into the sorted, distinct `pairs`, which stay
 /// sorted and distinct; `batch` is left empty. The merge runs from the back in
 /// place, so memory grows only by the batch.
+#[cfg(test)]
 fn merge_sorted(pairs: &mut Vec<u64>, batch: &mut Vec<u64>) {
-    bucket_sort(batch, |&p| p);
+    merge_sorted_in(pairs, batch, &mut Vec::new());
+}
+
+/// `merge_sorted`, sorting the batch through `scratch` (see `bucket_sort_in`).
+fn merge_sorted_in(pairs: &mut Vec<u64>, batch: &mut Vec<u64>, scratch: &mut Vec<u64>) {
+    bucket_sort_in(batch, scratch, |&p| p);
     batch.dedup();
     let old = pairs.len();
     pairs.reserve_exact(batch.len());
@@ -1892,6 +1907,10 @@ impl Dataset {
                 first_hash.push(key.map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32));
             }
         }
+        // Buffers kept from rule to rule (see `bucket_sort_in`).
+        let mut entries: Vec<(u64, u64)> = Vec::with_capacity(n);
+        let mut entries_scratch: Vec<(u64, u64)> = Vec::new();
+        let mut batch_scratch: Vec<u64> = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
             let order: Vec<usize> = by_priority
                 .iter()
@@ -1901,7 +1920,7 @@ impl Dataset {
                 .collect();
             // (block, order within the block and record): the order takes 20 bits
             // of the first item's hash and 12 of the second's.
-            let mut entries: Vec<(u64, u64)> = Vec::with_capacity(n);
+            entries.clear();
             for r in 0..n {
                 let ka = keys_of(rule[0], r);
                 if ka.is_empty() {
@@ -1925,7 +1944,7 @@ impl Dataset {
                     }
                 }
             }
-            bucket_sort(&mut entries, |e| e.0);
+            bucket_sort_in(&mut entries, &mut entries_scratch, |e| e.0);
             entries.dedup();
             let mut sizes: Vec<usize> = Vec::new();
             let mut start = 0;
@@ -2024,12 +2043,15 @@ impl Dataset {
             }
             if batch.len() >= (pairs.len() / 4).max(1 << 22) {
                 found += batch.len();
-                merge_sorted(&mut pairs, &mut batch);
+                merge_sorted_in(&mut pairs, &mut batch, &mut batch_scratch);
             }
             progress.advance(1);
         }
+        drop(entries);
+        drop(entries_scratch);
         found += batch.len();
-        merge_sorted(&mut pairs, &mut batch);
+        merge_sorted_in(&mut pairs, &mut batch, &mut batch_scratch);
+        drop(batch_scratch);
         drop(batch);
         pairs.shrink_to_fit();
         progress.finish();
