@@ -200,7 +200,7 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
     }
     let mut data = Dataset::new(spec.clone());
     let mut origins: Vec<Origin> = Vec::new();
-    let mut truth_ids: crate::engine::FastMap<String, u32> = Default::default();
+    let mut truth_ids: crate::engine::FastMap<crate::engine::RawKey, u32> = Default::default();
     let mut warnings: Vec<String> = Vec::new();
     let mut unreadable = 0usize;
     for (source, path) in args.input.iter().enumerate() {
@@ -258,11 +258,11 @@ pub fn run(args: &LinkArgs) -> Result<(), LinkError> {
             let truth = match truth_col {
                 Some(c) => {
                     let t = record.get(c).unwrap_or("").trim();
-                    match truth_ids.get(t) {
+                    match truth_ids.get(t.as_bytes()) {
                         Some(&id) => id,
                         None => {
                             let next = truth_ids.len() as u32;
-                            truth_ids.insert(t.to_string(), next);
+                            truth_ids.insert(crate::engine::RawKey::new(t), next);
                             next
                         }
                     }

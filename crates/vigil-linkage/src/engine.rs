@@ -66,6 +66,52 @@ impl std::hash::Hasher for FastHasher {
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
+/// A raw text as a map key, held in the map's own slot when short (most names,
+/// dates and identifiers), so that a look-up reads no memory elsewhere: at a
+/// million records the maps of raw names outgrow the cache, and a key held
+/// apart costs a cache miss on every look-up. Looked up by its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum RawKey {
+    Inline { len: u8, bytes: [u8; 22] },
+    Apart(Box<[u8]>),
+}
+
+impl RawKey {
+    pub(crate) fn new(raw: &str) -> RawKey {
+        let b = raw.as_bytes();
+        if b.len() <= 22 {
+            let mut bytes = [0u8; 22];
+            bytes[..b.len()].copy_from_slice(b);
+            RawKey::Inline {
+                len: b.len() as u8,
+                bytes,
+            }
+        } else {
+            RawKey::Apart(b.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            RawKey::Inline { len, bytes } => &bytes[..*len as usize],
+            RawKey::Apart(b) => b,
+        }
+    }
+}
+
+// Hashes as its bytes do, so that a map of keys can be searched by `&[u8]`.
+impl std::hash::Hash for RawKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for RawKey {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
 /// Weights are clipped to this many bits when clustering weighs two groups.
 const MERGE_CLIP: f64 = 10.0;
 
@@ -197,7 +243,7 @@ pub struct Dataset {
     interner: Interner,
     texts: Vec<Box<[u32]>>,
     /// Prepared values by column and raw text: names and places repeat a lot.
-    prepared: Vec<FastMap<Box<str>, Value>>,
+    prepared: Vec<FastMap<RawKey, Value>>,
     /// Sets of given names a key can stand for; entry 0 is the empty set.
     canon_sets: Vec<&'static [u16]>,
     /// The distinct name and place values, which `Value::Name` points into.
@@ -361,24 +407,24 @@ impl Dataset {
                     continue;
                 }
                 FieldKind::GivenName | FieldKind::Surname | FieldKind::Patronymic => {
-                    let v = match self.prepared[col].get(raw) {
+                    let v = match self.prepared[col].get(raw.as_bytes()) {
                         Some(&v) => v,
                         None => {
                             let kind = self.columns[col].kind;
                             let norm = normalize(raw);
                             let v = self.name_value(Some(&norm), kind);
-                            self.prepared[col].insert(raw.into(), v);
+                            self.prepared[col].insert(RawKey::new(raw), v);
                             v
                         }
                     };
                     self.values.push(v);
                 }
                 FieldKind::Place => {
-                    let v = match self.prepared[col].get(raw) {
+                    let v = match self.prepared[col].get(raw.as_bytes()) {
                         Some(&v) => v,
                         None => {
                             let v = self.place_value(raw);
-                            self.prepared[col].insert(raw.into(), v);
+                            self.prepared[col].insert(RawKey::new(raw), v);
                             v
                         }
                     };
@@ -387,7 +433,7 @@ impl Dataset {
                 FieldKind::Date => {
                     // Dates repeat (an action's date in every record of
                     // it): those read without a problem are remembered.
-                    if let Some(&v) = self.prepared[col].get(raw) {
+                    if let Some(&v) = self.prepared[col].get(raw.as_bytes()) {
                         self.values.push(v);
                         col += 1;
                         continue;
@@ -433,7 +479,7 @@ impl Dataset {
                     self.values.push(v);
                 }
                 FieldKind::Exact => {
-                    let v = match self.prepared[col].get(raw) {
+                    let v = match self.prepared[col].get(raw.as_bytes()) {
                         Some(&v) => v,
                         None => {
                             let t: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -483,7 +529,7 @@ impl Dataset {
     /// be remembered once and never read again).
     fn remember(&mut self, col: usize, raw: &str, v: Value) -> Value {
         if self.prepared[col].len() < PREPARED_CACHE {
-            self.prepared[col].insert(raw.into(), v);
+            self.prepared[col].insert(RawKey::new(raw), v);
         }
         v
     }
@@ -1064,11 +1110,65 @@ fn split_pair(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
 
+/// Sorts `v` as `sort_unstable` would, faster for large lists whose `key`
+/// spreads evenly over its range (hashes, record numbers): one pass counts the
+/// items per bucket of the key's top bits, one moves them into their buckets,
+/// and each bucket (a few dozen items, in the cache) is sorted on its own.
+/// `key` must order as the items do: `key(x) < key(y)` implies `x < y`.
+fn bucket_sort<T: Ord + Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    bucket_sort_in(v, &mut Vec::new(), key);
+}
+
+/// `bucket_sort` moving the items through `scratch`, which is left holding
+/// the unsorted items' memory: a caller that sorts many lists keeps its
+/// buffers (fresh memory of that size costs a page fault per 4 KiB).
+fn bucket_sort_in<T: Ord + Copy>(v: &mut Vec<T>, scratch: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    let n = v.len();
+    if n < 1 << 15 {
+        v.sort_unstable();
+        return;
+    }
+    let (lo, hi) = v
+        .iter()
+        .map(&key)
+        .fold((u64::MAX, 0), |(lo, hi), k| (lo.min(k), hi.max(k)));
+    let span_bits = 64 - (hi - lo).leading_zeros();
+    let bucket_bits = (usize::BITS - (n / 32).leading_zeros()).clamp(8, 16);
+    let shift = span_bits.saturating_sub(bucket_bits);
+    let bucket = |x: &T| ((key(x) - lo) >> shift) as usize;
+    let mut starts = vec![0usize; (1 << bucket_bits) + 1];
+    for x in v.iter() {
+        starts[bucket(x) + 1] += 1;
+    }
+    for b in 0..1 << bucket_bits {
+        starts[b + 1] += starts[b];
+    }
+    let out = scratch;
+    out.clear();
+    out.resize(n, v[0]);
+    let mut next = starts.clone();
+    for x in v.iter() {
+        let slot = &mut next[bucket(x)];
+        out[*slot] = *x;
+        *slot += 1;
+    }
+    for w in starts.windows(2) {
+        out[w[0]..w[1]].sort_unstable();
+    }
+    std::mem::swap(v, out);
+}
+
 /// Merges the pairs in `batch` into the sorted, distinct `pairs`, which stay
 /// sorted and distinct; `batch` is left empty. The merge runs from the back in
 /// place, so memory grows only by the batch.
+#[cfg(test)]
 fn merge_sorted(pairs: &mut Vec<u64>, batch: &mut Vec<u64>) {
-    batch.sort_unstable();
+    merge_sorted_in(pairs, batch, &mut Vec::new());
+}
+
+/// `merge_sorted`, sorting the batch through `scratch` (see `bucket_sort_in`).
+fn merge_sorted_in(pairs: &mut Vec<u64>, batch: &mut Vec<u64>, scratch: &mut Vec<u64>) {
+    bucket_sort_in(batch, scratch, |&p| p);
     batch.dedup();
     let old = pairs.len();
     pairs.reserve_exact(batch.len());
@@ -1249,6 +1349,23 @@ struct TermFrequencies {
 /// seeded share of them this large stands for all (at a million records the
 /// 33 million pairs would otherwise be held with their levels).
 const ESTIMATION_PAIRS: usize = 2_000_000;
+
+/// Records laid out for comparing (see `Dataset::layout`).
+struct Layout {
+    /// The records in layout order.
+    order: Vec<u32>,
+    /// Each record's place in the layout.
+    rank: Vec<u32>,
+    /// The records' rows of values, in layout order.
+    local: Vec<Value>,
+}
+
+/// A pair (`a << 32 | b`) renumbered into the layout, smaller place first.
+fn renumber(rank: &[u32], p: u64) -> u64 {
+    let (a, b) = split_pair(p);
+    let (x, y) = (rank[a as usize], rank[b as usize]);
+    (u64::from(x.min(y)) << 32) | u64::from(x.max(y))
+}
 
 /// Threads for comparing: the cores there are, at most 8.
 fn threads() -> usize {
@@ -1790,6 +1907,10 @@ impl Dataset {
                 first_hash.push(key.map_or(u32::MAX, |&k| (mix(i, k, 0) >> 33) as u32));
             }
         }
+        // Buffers kept from rule to rule (see `bucket_sort_in`).
+        let mut entries: Vec<(u64, u64)> = Vec::with_capacity(n);
+        let mut entries_scratch: Vec<(u64, u64)> = Vec::new();
+        let mut batch_scratch: Vec<u64> = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
             let order: Vec<usize> = by_priority
                 .iter()
@@ -1799,7 +1920,7 @@ impl Dataset {
                 .collect();
             // (block, order within the block and record): the order takes 20 bits
             // of the first item's hash and 12 of the second's.
-            let mut entries: Vec<(u64, u64)> = Vec::with_capacity(n);
+            entries.clear();
             for r in 0..n {
                 let ka = keys_of(rule[0], r);
                 if ka.is_empty() {
@@ -1823,7 +1944,7 @@ impl Dataset {
                     }
                 }
             }
-            entries.sort_unstable();
+            bucket_sort_in(&mut entries, &mut entries_scratch, |e| e.0);
             entries.dedup();
             let mut sizes: Vec<usize> = Vec::new();
             let mut start = 0;
@@ -1922,12 +2043,15 @@ impl Dataset {
             }
             if batch.len() >= (pairs.len() / 4).max(1 << 22) {
                 found += batch.len();
-                merge_sorted(&mut pairs, &mut batch);
+                merge_sorted_in(&mut pairs, &mut batch, &mut batch_scratch);
             }
             progress.advance(1);
         }
+        drop(entries);
+        drop(entries_scratch);
         found += batch.len();
-        merge_sorted(&mut pairs, &mut batch);
+        merge_sorted_in(&mut pairs, &mut batch, &mut batch_scratch);
+        drop(batch_scratch);
         drop(batch);
         pairs.shrink_to_fit();
         progress.finish();
@@ -2120,6 +2244,7 @@ impl Dataset {
     fn compare_patterns(
         &self,
         pairs: &[u64],
+        rows: &[Value],
         units: &Units,
         progress: &mut dyn Progress,
     ) -> Patterns {
@@ -2138,8 +2263,13 @@ impl Dataset {
                     let mut local = Patterns::new(nu);
                     for &p in ps {
                         let (a, b) = split_pair(p);
+                        let (a, b) = (a as usize, b as usize);
+                        let (ra, rb) = (
+                            &rows[a * ncol..(a + 1) * ncol],
+                            &rows[b * ncol..(b + 1) * ncol],
+                        );
                         for (c, l) in cols.iter_mut().enumerate() {
-                            *l = self.level(c, a as usize, b as usize);
+                            *l = self.row_level(ra, rb, c);
                         }
                         units.unit_row(&cols, &mut row);
                         local.add(&row, 1.0);
@@ -2160,29 +2290,14 @@ impl Dataset {
         all
     }
 
-    /// Scores the candidate pairs, in parallel, and keeps those with a match
-    /// probability of at least KEEP_PROBABILITY (with their unit levels). A
-    /// pair is compared column by column in the plan's order and left as soon
-    /// as even the best levels of the columns still to compare could not lift
-    /// it to that probability: most candidate pairs are strangers who share a
-    /// context, and a different given name or birth date settles them.
-    fn score_pairs(
-        &self,
-        mut pairs: Vec<u64>,
-        model: &Model,
-        tf: &TermFrequencies,
-        plan: &ScorePlan,
-        progress: &mut dyn Progress,
-    ) -> (Vec<ScoredPair>, Vec<u8>) {
-        let units = &model.units;
-        let nu = units.len();
-        let ncol = self.columns.len();
-        // Comparing is bound by reading the second record's row from memory.
-        // Records that share a context (the group's values) and a surname are
-        // laid out next to each other in a copy of the rows, and pairs are
-        // renumbered and visited in that order: most candidate pairs then
-        // read rows that are already in the cache.
+    /// The layout comparing reads records in. Comparing is bound by reading
+    /// the second record's row from memory. Records that share a context (the
+    /// group's values) and a surname are laid out next to each other in a copy
+    /// of the rows, and pairs are renumbered and visited in that order: most
+    /// candidate pairs then read rows that are already in the cache.
+    fn layout(&self, units: &Units) -> Layout {
         let n = self.len();
+        let ncol = self.columns.len();
         let surname = (0..ncol).find(|&c| self.columns[c].kind == ColumnKind::Surname);
         let context = units.members.first();
         let mut keyed: Vec<(u64, u32)> = (0..n)
@@ -2197,7 +2312,7 @@ impl Dataset {
                 (first | second, r as u32)
             })
             .collect();
-        keyed.sort_unstable();
+        bucket_sort(&mut keyed, |e| e.0);
         let order: Vec<u32> = keyed.iter().map(|&(_, r)| r).collect();
         drop(keyed);
         let mut rank = vec![0u32; n];
@@ -2209,36 +2324,34 @@ impl Dataset {
             let r = r as usize;
             local.extend_from_slice(&self.values[r * ncol..(r + 1) * ncol]);
         }
-        // Renumbered and in order of the first record, by a counting sort
-        // into a new list while the old one is taken from the back and
-        // shrunk, so that both are never held in full.
-        let renumber = |p: u64| {
-            let (a, b) = split_pair(p);
-            let (x, y) = (rank[a as usize], rank[b as usize]);
-            (u64::from(x.min(y)) << 32) | u64::from(x.max(y))
-        };
-        let mut starts = vec![0usize; n + 1];
-        for &p in &pairs {
-            starts[(renumber(p) >> 32) as usize + 1] += 1;
+        Layout { order, rank, local }
+    }
+
+    /// Scores the candidate pairs, in parallel, and keeps those with a match
+    /// probability of at least KEEP_PROBABILITY (with their unit levels). A
+    /// pair is compared column by column in the plan's order and left as soon
+    /// as even the best levels of the columns still to compare could not lift
+    /// it to that probability: most candidate pairs are strangers who share a
+    /// context, and a different given name or birth date settles them.
+    fn score_pairs(
+        &self,
+        mut pairs: Vec<u64>,
+        layout: Layout,
+        model: &Model,
+        tf: &TermFrequencies,
+        plan: &ScorePlan,
+        progress: &mut dyn Progress,
+    ) -> (Vec<ScoredPair>, Vec<u8>) {
+        let units = &model.units;
+        let nu = units.len();
+        let ncol = self.columns.len();
+        let Layout { order, rank, local } = layout;
+        // Renumbered and in order of the layout.
+        for p in pairs.iter_mut() {
+            *p = renumber(&rank, *p);
         }
-        for k in 0..n {
-            starts[k + 1] += starts[k];
-        }
-        let mut sorted = vec![0u64; pairs.len()];
-        let step = (pairs.len() / 16).max(1 << 20);
-        while !pairs.is_empty() {
-            let keep = pairs.len().saturating_sub(step);
-            for p in pairs.drain(keep..) {
-                let p = renumber(p);
-                let slot = &mut starts[(p >> 32) as usize];
-                sorted[*slot] = p;
-                *slot += 1;
-            }
-            pairs.shrink_to_fit();
-        }
-        drop(starts);
         drop(rank);
-        let pairs = sorted;
+        bucket_sort(&mut pairs, |&p| p);
         let quick = quick::Quick::new(self, plan, units, &order);
         let (local, order, pairs, quick) = (&local, &order, &pairs, &quick);
         let chunk = pairs.len().div_ceil(threads()).max(1);
@@ -2514,8 +2627,9 @@ impl Dataset {
     /// (key, record); 20,000 pairs are drawn from keys that two or more share.
     fn sample_sharing(&self, mut keyed: Vec<(u64, u32)>, seed: u64) -> Option<groups::Tally> {
         let ncol = self.columns.len();
-        keyed.sort_unstable();
-        let mut starts: Vec<usize> = Vec::new();
+        bucket_sort(&mut keyed, |e| e.0);
+        // Each record in a key that two or more share, with its key's range.
+        let mut starts: Vec<(usize, usize, usize)> = Vec::new();
         let mut k = 0;
         while k < keyed.len() {
             let mut e = k + 1;
@@ -2523,7 +2637,7 @@ impl Dataset {
                 e += 1;
             }
             if e - k >= 2 {
-                starts.extend(k..e);
+                starts.extend((k..e).map(|x| (x, k, e)));
             }
             k = e;
         }
@@ -2534,10 +2648,7 @@ impl Dataset {
         let mut levels = vec![0u8; ncol];
         let mut given = groups::Tally::new(ncol);
         for _ in 0..20_000 {
-            let x = starts[rng.below(starts.len())];
-            let h = keyed[x].0;
-            let lo = keyed.partition_point(|e| e.0 < h);
-            let hi = keyed.partition_point(|e| e.0 <= h);
+            let (x, lo, hi) = starts[rng.below(starts.len())];
             let y = lo + rng.below(hi - lo);
             if y == x {
                 continue;
@@ -2804,7 +2915,17 @@ impl Dataset {
                 .collect();
             &sample
         };
-        let mut patterns = self.compare_patterns(estimated, &units, &mut Quiet);
+        // Compared in the layout scoring reads (the patterns' counts do not
+        // depend on the order).
+        let layout = self.layout(&units);
+        let mut estimated_local: Vec<u64> = estimated
+            .iter()
+            .map(|&p| renumber(&layout.rank, p))
+            .collect();
+        bucket_sort(&mut estimated_local, |&p| p);
+        let mut patterns =
+            self.compare_patterns(&estimated_local, &layout.local, &units, &mut Quiet);
+        drop(estimated_local);
         let scale = pairs.len() as f64 / estimated.len().max(1) as f64;
         for c in patterns.counts.iter_mut() {
             *c *= scale;
@@ -2818,15 +2939,44 @@ impl Dataset {
         // Only pairs that could matter are kept (for clustering, --pairs and
         // explanations); the rest are counted.
         let compared = pairs.len();
-        let (scored, kept_levels) = self.score_pairs(pairs, &model, &tf, &plan, progress);
+        let (scored, kept_levels) = self.score_pairs(pairs, layout, &model, &tf, &plan, progress);
         stage("scoring");
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
+        // Where each record's scored pairs (as the first record) begin.
+        let mut first_of = vec![0u32; self.len() + 1];
+        for p in &scored {
+            first_of[p.a as usize + 1] += 1;
+        }
+        for r in 0..self.len() {
+            first_of[r + 1] += first_of[r];
+        }
         let clusters = cluster(
             self.len(),
             &scored,
             self.spec.threshold,
             prior,
-            |a, b| self.pair_weight(&model, &tf, a as usize, b as usize),
+            |a, b| {
+                // A scored pair's kept levels weigh as comparing it again
+                // (see `kept_levels_weigh_as_comparing_the_pair_again`): most
+                // pairs weighed here were scored, and comparing is the cost.
+                let (x, y) = (a.min(b), a.max(b));
+                let nu = model.units.len();
+                let (from, to) = (first_of[x as usize], first_of[x as usize + 1]);
+                let found = scored[from as usize..to as usize]
+                    .iter()
+                    .position(|p| p.b == y)
+                    .map(|k| from as usize + k);
+                match found {
+                    Some(k) => self.row_weight(
+                        &model,
+                        &tf,
+                        &kept_levels[k * nu..(k + 1) * nu],
+                        x as usize,
+                        y as usize,
+                    ),
+                    None => self.pair_weight(&model, &tf, a as usize, b as usize),
+                }
+            },
             |a, b| {
                 let (a, b) = (a as usize, b as usize);
                 let member_of = &model.units.member_of;
@@ -3612,6 +3762,22 @@ action_date = "date"
             !data.lacks_full_date(5, &action_in_group),
             "a missing action date does not make a person's record sparse"
         );
+    }
+
+    #[test]
+    fn bucket_sort_sorts_as_sort_unstable() {
+        let mut rng = SplitMix(7);
+        // Hashes over the whole range, record numbers in a small one, and
+        // many repeats of a few keys (one large bucket).
+        for spread in [u64::MAX, 1 << 20, 3] {
+            let mut v: Vec<(u64, u32)> = (0..100_000)
+                .map(|_| (rng.next() % spread.max(1), (rng.next() % 50) as u32))
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            bucket_sort(&mut v, |e| e.0);
+            assert_eq!(v, want);
+        }
     }
 
     #[test]
