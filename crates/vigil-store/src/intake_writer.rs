@@ -63,11 +63,56 @@ struct Batch {
     committed: oneshot::Sender<Result<Durable, StoreError>>,
 }
 
+/// What the writer thread is handed.
+enum Job {
+    /// A batch gathered by the caller (`IntakeStore::intake_insert_pipelined`).
+    Batch(Batch),
+    /// intake6: one report straight from its request (a [`ReportQueue`]); the
+    /// thread gathers what has queued up into one transaction, and the syncer
+    /// answers each report once its commit is on disk.
+    One(SealedReport, oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// Who is told once a committed batch is synced.
+enum Answer {
+    /// The caller's batch, through its [`Durable`].
+    Durable(oneshot::Sender<Result<(), StoreError>>),
+    /// intake6: each report's own request.
+    Reports(Vec<oneshot::Sender<Result<(), StoreError>>>),
+}
+
 /// A committed batch waiting for its sync.
 struct Unsynced {
     /// The writer's count of committed batches, this one included.
     seq: u64,
-    durable: oneshot::Sender<Result<(), StoreError>>,
+    answer: Answer,
+}
+
+/// intake6: the most reports the writer thread gathers into one transaction
+/// from its queue (as the intake's own writer task did).
+const MAX_GATHERED: usize = 512;
+
+/// intake6: a handle that hands one report at a time straight to the SQLite
+/// writer thread, and is answered by the syncer thread once the report's
+/// commit is on disk. Between a request's task and its answer there is then no
+/// other task: before, every batch went through the intake's writer task, a
+/// `committed` and a `durable` answer and a task spawned to pass the answer
+/// on, each a wake-up across threads.
+#[derive(Clone)]
+pub struct ReportQueue {
+    tx: mpsc::Sender<Job>,
+}
+
+impl ReportQueue {
+    /// Returns `Ok` once the report is committed and its commit synced to
+    /// disk; on error it is not stored.
+    pub async fn store(&self, report: SealedReport) -> Result<(), StoreError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Job::One(report, done))
+            .map_err(|_| StoreError::WriterGone)?;
+        wait.await.map_err(|_| StoreError::WriterGone)?
+    }
 }
 
 enum Checkpoint {
@@ -97,7 +142,7 @@ pub(crate) struct Progress {
 
 /// The handle of the writing thread; the threads end when this is dropped.
 pub(crate) struct SqliteWriter {
-    tx: mpsc::Sender<Batch>,
+    tx: mpsc::Sender<Job>,
     checkpoint: mpsc::SyncSender<Checkpoint>,
     #[cfg(test)]
     pub(crate) progress: Arc<Progress>,
@@ -162,7 +207,7 @@ impl SqliteWriter {
             .spawn(move || checkpoint_loop(&checkpointer, &ckpt_rx, &p))
             .map_err(spawn_err)?;
 
-        let (tx, rx) = mpsc::channel::<Batch>();
+        let (tx, rx) = mpsc::channel::<Job>();
         let p = progress.clone();
         let checkpoint = ckpt_tx.clone();
         std::thread::Builder::new()
@@ -186,9 +231,16 @@ impl SqliteWriter {
     ) -> Result<Durable, StoreError> {
         let (committed, wait) = oneshot::channel();
         self.tx
-            .send(Batch { reports, committed })
+            .send(Job::Batch(Batch { reports, committed }))
             .map_err(|_| StoreError::WriterGone)?;
         wait.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// intake6: a queue of single reports into this writer.
+    pub(crate) fn queue(&self) -> ReportQueue {
+        ReportQueue {
+            tx: self.tx.clone(),
+        }
     }
 }
 
@@ -209,15 +261,34 @@ impl SqliteWriter {
 
 fn write_loop(
     mut conn: Connection,
-    rx: &mpsc::Receiver<Batch>,
+    rx: &mpsc::Receiver<Job>,
     sync: &mpsc::Sender<Unsynced>,
     checkpoint: &mpsc::SyncSender<Checkpoint>,
     progress: &Progress,
 ) {
     let mut since_checkpoint: u64 = 0;
-    while let Ok(batch) = rx.recv() {
+    // A caller's batch that came while single reports were being gathered:
+    // it goes next, in order.
+    let mut held: Option<Job> = None;
+    let mut reports: Vec<SealedReport> = Vec::new();
+    let mut dones: Vec<oneshot::Sender<Result<(), StoreError>>> = Vec::new();
+    loop {
+        let job = match held.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
         if progress.broken.load(Ordering::Acquire) {
-            let _ = batch.committed.send(Err(sync_failed()));
+            match job {
+                Job::Batch(batch) => {
+                    let _ = batch.committed.send(Err(sync_failed()));
+                }
+                Job::One(_, done) => {
+                    let _ = done.send(Err(sync_failed()));
+                }
+            }
             continue;
         }
         if progress.wal_frames.load(Ordering::Acquire) >= WAL_FRAMES_LIMIT {
@@ -230,22 +301,50 @@ fn write_loop(
             progress.wal_frames.store(0, Ordering::Release);
             since_checkpoint = 0;
         }
-        if let Err(e) = insert(&mut conn, &batch.reports) {
-            let _ = batch.committed.send(Err(StoreError::from(e)));
-            continue;
-        }
-        let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
-        let (durable, synced) = oneshot::channel();
-        if sync.send(Unsynced { seq, durable }).is_err() {
-            let _ = batch.committed.send(Err(StoreError::WriterGone));
-            continue;
-        }
-        let _ = batch.committed.send(Ok(Durable::pending(synced)));
-        since_checkpoint += batch
-            .reports
-            .iter()
-            .map(|r| r.sealed.len() as u64 + 1024)
-            .sum::<u64>();
+        let written = match job {
+            Job::Batch(batch) => {
+                if let Err(e) = insert(&mut conn, &batch.reports) {
+                    let _ = batch.committed.send(Err(StoreError::from(e)));
+                    continue;
+                }
+                let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
+                let (durable, synced) = oneshot::channel();
+                if sync
+                    .send(Unsynced {
+                        seq,
+                        answer: Answer::Durable(durable),
+                    })
+                    .is_err()
+                {
+                    let _ = batch.committed.send(Err(StoreError::WriterGone));
+                    continue;
+                }
+                let _ = batch.committed.send(Ok(Durable::pending(synced)));
+                wal_bytes(&batch.reports)
+            }
+            Job::One(report, done) => {
+                reports.push(report);
+                dones.push(done);
+                // Everything queued by now shares this transaction.
+                while reports.len() < MAX_GATHERED {
+                    match rx.try_recv() {
+                        Ok(Job::One(report, done)) => {
+                            reports.push(report);
+                            dones.push(done);
+                        }
+                        Ok(batch) => {
+                            held = Some(batch);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let written = wal_bytes(&reports);
+                commit_gathered(&mut conn, &mut reports, &mut dones, sync, progress);
+                written
+            }
+        };
+        since_checkpoint += written;
         if since_checkpoint >= CHECKPOINT_BYTES {
             since_checkpoint = 0;
             // One already asked for and not yet begun covers this one.
@@ -256,6 +355,62 @@ fn write_loop(
     // connection's `synchronous = OFF` that checkpoint would not sync the
     // database before the WAL goes. With FULL it does.
     let _ = conn.execute_batch("PRAGMA synchronous = FULL;");
+}
+
+/// About how many bytes of WAL a batch appends (its blobs and a page's worth
+/// of index and receipt entries each).
+fn wal_bytes(reports: &[SealedReport]) -> u64 {
+    reports.iter().map(|r| r.sealed.len() as u64 + 1024).sum()
+}
+
+/// intake6: commits the gathered reports in one transaction and hands their
+/// answers to the syncer. If the transaction fails, each report is tried in
+/// one of its own, so that one bad report does not sink the others (as the
+/// intake's writer task did); a report that fails alone is answered with its
+/// error at once. Empties both vectors.
+fn commit_gathered(
+    conn: &mut Connection,
+    reports: &mut Vec<SealedReport>,
+    dones: &mut Vec<oneshot::Sender<Result<(), StoreError>>>,
+    sync: &mpsc::Sender<Unsynced>,
+    progress: &Progress,
+) {
+    let mut stored = Vec::with_capacity(dones.len());
+    match insert(conn, reports) {
+        Ok(()) => stored.append(dones),
+        Err(e) if reports.len() > 1 => {
+            tracing::warn!(batch = reports.len(), error = %e, "batch commit failed; retrying one by one");
+            for (report, done) in reports.iter().zip(dones.drain(..)) {
+                match insert(conn, std::slice::from_ref(report)) {
+                    Ok(()) => stored.push(done),
+                    Err(e) => {
+                        tracing::error!(error = %e, "a report could not be stored");
+                        let _ = done.send(Err(StoreError::from(e)));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a report could not be stored");
+            for done in dones.drain(..) {
+                let _ = done.send(Err(StoreError::Direct(e.to_string())));
+            }
+        }
+    }
+    reports.clear();
+    if stored.is_empty() {
+        return;
+    }
+    let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
+    if let Err(mpsc::SendError(lost)) = sync.send(Unsynced {
+        seq,
+        answer: Answer::Reports(stored),
+    }) && let Answer::Reports(dones) = lost.answer
+    {
+        for done in dones {
+            let _ = done.send(Err(StoreError::WriterGone));
+        }
+    }
 }
 
 fn sync_failed() -> StoreError {
@@ -291,10 +446,18 @@ fn sync_loop(
                 "the intake's write-ahead log could not be synced; no report is acknowledged from now on"
             );
         }
+        let answer = || if synced { Ok(()) } else { Err(sync_failed()) };
         for u in group.drain(..) {
-            let _ = u
-                .durable
-                .send(if synced { Ok(()) } else { Err(sync_failed()) });
+            match u.answer {
+                Answer::Durable(durable) => {
+                    let _ = durable.send(answer());
+                }
+                Answer::Reports(dones) => {
+                    for done in dones {
+                        let _ = done.send(answer());
+                    }
+                }
+            }
         }
     }
 }
@@ -546,6 +709,76 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM intake_reports", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 5);
+    }
+
+    /// intake6: a report handed to the queue is committed at once and
+    /// answered only after the syncer's `fdatasync` returned; reports that
+    /// queue up meanwhile are committed together and share the next sync.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_queue_answers_only_after_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intake.db");
+        let _db = crate::db::Db::open(&crate::sqlite_url(&path), crate::migrate::Zone::Intake)
+            .await
+            .unwrap();
+        let (reached_tx, reached) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
+        let writer = SqliteWriter::start_gated(
+            path.clone(),
+            Some(Gate {
+                reached: reached_tx,
+                go: go_rx,
+            }),
+        )
+        .unwrap();
+        let bound = Duration::from_secs(20);
+        let progress = writer.progress.clone();
+        let queue = writer.queue();
+        let q = queue.clone();
+        let mut first = tokio::spawn(async move { q.store(report(1)).await });
+        // Committed, and held by the syncer before its sync.
+        assert_eq!(reached.recv_timeout(bound).unwrap(), 1);
+        assert_eq!(progress.committed.load(Ordering::Acquire), 1);
+        let mut later = Vec::new();
+        for n in 2..5 {
+            let q = queue.clone();
+            later.push(tokio::spawn(async move { q.store(report(n)).await }));
+        }
+        // The three are committed (in one or more transactions) while the
+        // first one's sync waits; none is answered.
+        let deadline = std::time::Instant::now() + bound;
+        while count(&path) < 4 {
+            assert!(std::time::Instant::now() < deadline, "not committed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut first)
+                .await
+                .is_err(),
+            "answered before its sync"
+        );
+        assert!(later.iter().all(|t| !t.is_finished()));
+        go.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        // The next sync takes every batch committed meanwhile.
+        let batches = reached.recv_timeout(bound).unwrap();
+        assert!((1..=3).contains(&batches));
+        assert!(later.iter().all(|t| !t.is_finished()));
+        go.send(()).unwrap();
+        for t in later {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            progress.synced.load(Ordering::Acquire),
+            progress.committed.load(Ordering::Acquire)
+        );
+    }
+
+    fn count(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM intake_reports", [], |r| r.get(0))
+            .unwrap()
     }
 
     /// The writer's connection runs without syncs and without checkpoints of
