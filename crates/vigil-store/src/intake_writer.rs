@@ -35,13 +35,13 @@
 //! docs/zones.md ("The intake's commit pipeline"). PostgreSQL, and SQLite in
 //! memory (tests), keep the sqlx path.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::sync::oneshot;
@@ -91,6 +91,121 @@ struct Unsynced {
 /// intake6: the most reports the writer thread gathers into one transaction
 /// from its queue (as the intake's own writer task did).
 const MAX_GATHERED: usize = 512;
+/// intake6: while the syncer syncs the last gathered reports, the writer
+/// waits for that sync to end before it commits the reports that came since
+/// (they could not be answered before the next sync anyway), unless this
+/// many have queued up.
+const GATHER_WHILE_SYNCING: usize = 128;
+
+/// intake6: the writer thread's queue. A report handed in while the
+/// syncer is syncing the last gathered ones does not wake the writer: it
+/// waits for the syncer to say the sync ended, and then commits everything
+/// that came meanwhile in one transaction. (With a channel that woke the
+/// writer for every report, it committed one or two at a time, each commit
+/// a wake-up, a transaction and its pages.)
+struct Inbox {
+    state: Mutex<InboxState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct InboxState {
+    jobs: VecDeque<Job>,
+    /// Callers' batches among `jobs`: they are committed at once.
+    batches: usize,
+    /// Gathered reports are committed and not yet synced.
+    syncing: bool,
+    /// The writer is waiting on `wake`.
+    waiting: bool,
+    /// Handles that can still send; the writer ends when none is left and
+    /// the queue is empty.
+    senders: usize,
+}
+
+impl InboxState {
+    fn ready(&self) -> bool {
+        !self.jobs.is_empty()
+            && (!self.syncing
+                || self.batches > 0
+                || self.jobs.len() >= GATHER_WHILE_SYNCING
+                || self.senders == 0)
+    }
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Everything queued, once the writer should commit it; `None` once no
+    /// handle is left and nothing is queued.
+    fn take(&self) -> Option<VecDeque<Job>> {
+        let mut st = self.lock();
+        loop {
+            if st.ready() {
+                st.batches = 0;
+                return Some(std::mem::take(&mut st.jobs));
+            }
+            if st.senders == 0 && st.jobs.is_empty() {
+                return None;
+            }
+            st.waiting = true;
+            st = self.wake.wait(st).unwrap_or_else(PoisonError::into_inner);
+            st.waiting = false;
+        }
+    }
+
+    fn set_syncing(&self, syncing: bool) {
+        let mut st = self.lock();
+        st.syncing = syncing;
+        let wake = st.waiting && st.ready();
+        drop(st);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// A handle on the writer's queue.
+struct InboxSender(Arc<Inbox>);
+
+impl InboxSender {
+    fn new(inbox: Arc<Inbox>) -> InboxSender {
+        inbox.lock().senders += 1;
+        InboxSender(inbox)
+    }
+
+    fn send(&self, job: Job) {
+        let mut st = self.0.lock();
+        if matches!(job, Job::Batch(_)) {
+            st.batches += 1;
+        }
+        st.jobs.push_back(job);
+        let wake = st.waiting && st.ready();
+        drop(st);
+        if wake {
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+impl Clone for InboxSender {
+    fn clone(&self) -> Self {
+        InboxSender::new(self.0.clone())
+    }
+}
+
+impl Drop for InboxSender {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.senders -= 1;
+        let wake = st.waiting;
+        drop(st);
+        if wake {
+            self.0.wake.notify_one();
+        }
+    }
+}
 
 /// intake6: a handle that hands one report at a time straight to the SQLite
 /// writer thread, and is answered by the syncer thread once the report's
@@ -100,7 +215,7 @@ const MAX_GATHERED: usize = 512;
 /// on, each a wake-up across threads.
 #[derive(Clone)]
 pub struct ReportQueue {
-    tx: mpsc::Sender<Job>,
+    tx: InboxSender,
 }
 
 impl ReportQueue {
@@ -108,9 +223,7 @@ impl ReportQueue {
     /// disk; on error it is not stored.
     pub async fn store(&self, report: SealedReport) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Job::One(report, done))
-            .map_err(|_| StoreError::WriterGone)?;
+        self.tx.send(Job::One(report, done));
         wait.await.map_err(|_| StoreError::WriterGone)?
     }
 }
@@ -142,7 +255,7 @@ pub(crate) struct Progress {
 
 /// The handle of the writing thread; the threads end when this is dropped.
 pub(crate) struct SqliteWriter {
-    tx: mpsc::Sender<Job>,
+    tx: InboxSender,
     checkpoint: mpsc::SyncSender<Checkpoint>,
     #[cfg(test)]
     pub(crate) progress: Arc<Progress>,
@@ -185,14 +298,21 @@ impl SqliteWriter {
         let progress = Arc::new(Progress::default());
         let spawn_err = |e: std::io::Error| StoreError::Open(e.to_string());
 
+        let inbox = Arc::new(Inbox {
+            state: Mutex::new(InboxState::default()),
+            wake: Condvar::new(),
+        });
+        let tx = InboxSender::new(inbox.clone());
         let (sync_tx, sync_rx) = mpsc::channel::<Unsynced>();
         let p = progress.clone();
+        let writer_inbox = inbox.clone();
         std::thread::Builder::new()
             .name("intake-syncer".into())
             .spawn(move || {
                 sync_loop(
                     &wal,
                     &sync_rx,
+                    &inbox,
                     &p,
                     #[cfg(test)]
                     gate,
@@ -207,12 +327,11 @@ impl SqliteWriter {
             .spawn(move || checkpoint_loop(&checkpointer, &ckpt_rx, &p))
             .map_err(spawn_err)?;
 
-        let (tx, rx) = mpsc::channel::<Job>();
         let p = progress.clone();
         let checkpoint = ckpt_tx.clone();
         std::thread::Builder::new()
             .name("intake-writer".into())
-            .spawn(move || write_loop(conn, &rx, &sync_tx, &ckpt_tx, &p))
+            .spawn(move || write_loop(conn, &writer_inbox, &sync_tx, &ckpt_tx, &p))
             .map_err(spawn_err)?;
         Ok(SqliteWriter {
             tx,
@@ -230,9 +349,7 @@ impl SqliteWriter {
         reports: Arc<Vec<SealedReport>>,
     ) -> Result<Durable, StoreError> {
         let (committed, wait) = oneshot::channel();
-        self.tx
-            .send(Job::Batch(Batch { reports, committed }))
-            .map_err(|_| StoreError::WriterGone)?;
+        self.tx.send(Job::Batch(Batch { reports, committed }));
         wait.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -261,94 +378,81 @@ impl SqliteWriter {
 
 fn write_loop(
     mut conn: Connection,
-    rx: &mpsc::Receiver<Job>,
+    inbox: &Inbox,
     sync: &mpsc::Sender<Unsynced>,
     checkpoint: &mpsc::SyncSender<Checkpoint>,
     progress: &Progress,
 ) {
     let mut since_checkpoint: u64 = 0;
-    // A caller's batch that came while single reports were being gathered:
-    // it goes next, in order.
-    let mut held: Option<Job> = None;
     let mut reports: Vec<SealedReport> = Vec::new();
     let mut dones: Vec<oneshot::Sender<Result<(), StoreError>>> = Vec::new();
-    loop {
-        let job = match held.take() {
-            Some(job) => job,
-            None => match rx.recv() {
-                Ok(job) => job,
-                Err(_) => break,
-            },
-        };
-        if progress.broken.load(Ordering::Acquire) {
-            match job {
+    while let Some(jobs) = inbox.take() {
+        let mut jobs = jobs.into_iter().peekable();
+        while let Some(job) = jobs.next() {
+            if progress.broken.load(Ordering::Acquire) {
+                match job {
+                    Job::Batch(batch) => {
+                        let _ = batch.committed.send(Err(sync_failed()));
+                    }
+                    Job::One(_, done) => {
+                        let _ = done.send(Err(sync_failed()));
+                    }
+                }
+                continue;
+            }
+            if progress.wal_frames.load(Ordering::Acquire) >= WAL_FRAMES_LIMIT {
+                // Nothing else writes while this waits, so the checkpoint copies
+                // every frame and this connection's next write restarts the WAL.
+                let (done, wait) = mpsc::channel();
+                if checkpoint.send(Checkpoint::Now(done)).is_ok() {
+                    let _ = wait.recv();
+                }
+                progress.wal_frames.store(0, Ordering::Release);
+                since_checkpoint = 0;
+            }
+            let written = match job {
                 Job::Batch(batch) => {
-                    let _ = batch.committed.send(Err(sync_failed()));
+                    if let Err(e) = insert(&mut conn, &batch.reports) {
+                        let _ = batch.committed.send(Err(StoreError::from(e)));
+                        continue;
+                    }
+                    let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
+                    let (durable, synced) = oneshot::channel();
+                    if sync
+                        .send(Unsynced {
+                            seq,
+                            answer: Answer::Durable(durable),
+                        })
+                        .is_err()
+                    {
+                        let _ = batch.committed.send(Err(StoreError::WriterGone));
+                        continue;
+                    }
+                    let _ = batch.committed.send(Ok(Durable::pending(synced)));
+                    wal_bytes(&batch.reports)
                 }
-                Job::One(_, done) => {
-                    let _ = done.send(Err(sync_failed()));
-                }
-            }
-            continue;
-        }
-        if progress.wal_frames.load(Ordering::Acquire) >= WAL_FRAMES_LIMIT {
-            // Nothing else writes while this waits, so the checkpoint copies
-            // every frame and this connection's next write restarts the WAL.
-            let (done, wait) = mpsc::channel();
-            if checkpoint.send(Checkpoint::Now(done)).is_ok() {
-                let _ = wait.recv();
-            }
-            progress.wal_frames.store(0, Ordering::Release);
-            since_checkpoint = 0;
-        }
-        let written = match job {
-            Job::Batch(batch) => {
-                if let Err(e) = insert(&mut conn, &batch.reports) {
-                    let _ = batch.committed.send(Err(StoreError::from(e)));
-                    continue;
-                }
-                let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
-                let (durable, synced) = oneshot::channel();
-                if sync
-                    .send(Unsynced {
-                        seq,
-                        answer: Answer::Durable(durable),
-                    })
-                    .is_err()
-                {
-                    let _ = batch.committed.send(Err(StoreError::WriterGone));
-                    continue;
-                }
-                let _ = batch.committed.send(Ok(Durable::pending(synced)));
-                wal_bytes(&batch.reports)
-            }
-            Job::One(report, done) => {
-                reports.push(report);
-                dones.push(done);
-                // Everything queued by now shares this transaction.
-                while reports.len() < MAX_GATHERED {
-                    match rx.try_recv() {
-                        Ok(Job::One(report, done)) => {
+                Job::One(report, done) => {
+                    reports.push(report);
+                    dones.push(done);
+                    // The reports queued after it share its transaction.
+                    while reports.len() < MAX_GATHERED && matches!(jobs.peek(), Some(Job::One(..)))
+                    {
+                        if let Some(Job::One(report, done)) = jobs.next() {
                             reports.push(report);
                             dones.push(done);
                         }
-                        Ok(batch) => {
-                            held = Some(batch);
-                            break;
-                        }
-                        Err(_) => break,
                     }
+                    let written = wal_bytes(&reports);
+                    commit_gathered(&mut conn, &mut reports, &mut dones, sync, inbox, progress);
+                    written
                 }
-                let written = wal_bytes(&reports);
-                commit_gathered(&mut conn, &mut reports, &mut dones, sync, progress);
-                written
+            };
+            since_checkpoint += written;
+            if since_checkpoint >= CHECKPOINT_BYTES {
+                since_checkpoint = 0;
+                // One already asked for and not yet begun covers this one.
+                let _ = checkpoint.try_send(Checkpoint::Soon);
             }
-        };
-        since_checkpoint += written;
-        if since_checkpoint >= CHECKPOINT_BYTES {
-            since_checkpoint = 0;
-            // One already asked for and not yet begun covers this one.
-            let _ = checkpoint.try_send(Checkpoint::Soon);
         }
     }
     // Closing the last connection checkpoints and deletes the WAL; with this
@@ -373,6 +477,7 @@ fn commit_gathered(
     reports: &mut Vec<SealedReport>,
     dones: &mut Vec<oneshot::Sender<Result<(), StoreError>>>,
     sync: &mpsc::Sender<Unsynced>,
+    inbox: &Inbox,
     progress: &Progress,
 ) {
     let mut stored = Vec::with_capacity(dones.len());
@@ -402,11 +507,15 @@ fn commit_gathered(
         return;
     }
     let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
+    // Reports that come until the syncer has synced these wait to be
+    // gathered (see `Inbox`).
+    inbox.set_syncing(true);
     if let Err(mpsc::SendError(lost)) = sync.send(Unsynced {
         seq,
         answer: Answer::Reports(stored),
     }) && let Answer::Reports(dones) = lost.answer
     {
+        inbox.set_syncing(false);
         for done in dones {
             let _ = done.send(Err(StoreError::WriterGone));
         }
@@ -420,6 +529,7 @@ fn sync_failed() -> StoreError {
 fn sync_loop(
     wal: &Path,
     rx: &mpsc::Receiver<Unsynced>,
+    inbox: &Inbox,
     progress: &Progress,
     #[cfg(test)] gate: Option<Gate>,
 ) {
@@ -446,6 +556,8 @@ fn sync_loop(
                 "the intake's write-ahead log could not be synced; no report is acknowledged from now on"
             );
         }
+        // The writer may commit what has gathered meanwhile (intake6).
+        inbox.set_syncing(false);
         let answer = || if synced { Ok(()) } else { Err(sync_failed()) };
         for u in group.drain(..) {
             match u.answer {
@@ -713,7 +825,9 @@ mod tests {
 
     /// intake6: a report handed to the queue is committed at once and
     /// answered only after the syncer's `fdatasync` returned; reports that
-    /// queue up meanwhile are committed together and share the next sync.
+    /// queue up while that sync runs wait for it to end (they are not
+    /// committed one by one), then are committed in one transaction and
+    /// share the next sync.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_queue_answers_only_after_the_sync() {
         let dir = tempfile::tempdir().unwrap();
@@ -739,16 +853,16 @@ mod tests {
         // Committed, and held by the syncer before its sync.
         assert_eq!(reached.recv_timeout(bound).unwrap(), 1);
         assert_eq!(progress.committed.load(Ordering::Acquire), 1);
+        assert_eq!(count(&path), 1);
         let mut later = Vec::new();
         for n in 2..5 {
             let q = queue.clone();
             later.push(tokio::spawn(async move { q.store(report(n)).await }));
         }
-        // The three are committed (in one or more transactions) while the
-        // first one's sync waits; none is answered.
+        // The three wait in the queue while the first one's sync runs.
         let deadline = std::time::Instant::now() + bound;
-        while count(&path) < 4 {
-            assert!(std::time::Instant::now() < deadline, "not committed");
+        while writer.tx.0.lock().jobs.len() < 3 {
+            assert!(std::time::Instant::now() < deadline, "not queued");
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(
@@ -757,21 +871,20 @@ mod tests {
                 .is_err(),
             "answered before its sync"
         );
+        assert_eq!(count(&path), 1, "committed while the sync ran");
         assert!(later.iter().all(|t| !t.is_finished()));
         go.send(()).unwrap();
         first.await.unwrap().unwrap();
-        // The next sync takes every batch committed meanwhile.
-        let batches = reached.recv_timeout(bound).unwrap();
-        assert!((1..=3).contains(&batches));
+        // Then all three in one transaction, and one sync.
+        assert_eq!(reached.recv_timeout(bound).unwrap(), 1);
+        assert_eq!(progress.committed.load(Ordering::Acquire), 2);
+        assert_eq!(count(&path), 4);
         assert!(later.iter().all(|t| !t.is_finished()));
         go.send(()).unwrap();
         for t in later {
             t.await.unwrap().unwrap();
         }
-        assert_eq!(
-            progress.synced.load(Ordering::Acquire),
-            progress.committed.load(Ordering::Acquire)
-        );
+        assert_eq!(progress.synced.load(Ordering::Acquire), 2);
     }
 
     fn count(path: &Path) -> i64 {
