@@ -123,6 +123,17 @@ writer_ticks() {
   echo "$t"
 }
 hz=$(getconf CLK_TCK)
+# intake6: every thread's name, CPU ticks and context switches (voluntary +
+# involuntary), one line each, summed by name; the 64-client step prints the
+# difference per report (bench/intake/out/threads-64.txt).
+thread_stats() {
+  local f
+  for f in /proc/"$intake_pid"/task/*; do
+    printf '%s\t%s\t%s\n' "$(cat "$f/comm" 2>/dev/null)" \
+      "$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null)" \
+      "$(awk '/ctxt_switches/ {s += $2} END {print s}' "$f/status" 2>/dev/null)"
+  done
+}
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $bin; load tool: $(command -v oha >/dev/null 2>&1 && echo oha || echo 'vigil bench-load')"
@@ -142,9 +153,11 @@ for c in $clients; do
   before=$(cpu_ticks)
   wbefore=$(writer_ticks)
   sbefore=$(( $(writer_ticks intake-syncer) + $(writer_ticks intake-ckpt) ))
+  thread_stats > "$work/threads-before"
   if [ "${VIGIL_BENCH_PERF:-0}" = 1 ] && [ "$c" = 64 ] && command -v perf >/dev/null 2>&1; then
     # Where the intake's CPU goes under load (bench/intake/out/perf-64.txt).
-    perf record -q -F 499 -g -p "$intake_pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    # VIGIL_BENCH_PERF_ARGS="--call-graph dwarf" for call stacks through C code (intake6).
+    perf record -q -F 499 ${VIGIL_BENCH_PERF_ARGS:--g} -p "$intake_pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
     perf_pid=$!
   fi
   load "$c" "$base/api/v1/reports" "$out/load-$c.json"
@@ -156,6 +169,7 @@ for c in $clients; do
   after=$(cpu_ticks)
   wafter=$(writer_ticks)
   safter=$(( $(writer_ticks intake-syncer) + $(writer_ticks intake-ckpt) ))
+  thread_stats > "$work/threads-after"
   stored=$(drain)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$intake_pid/status")
   python3 - "$out/load-$c.json" "$c" "$stored" "$rss" "$((after - before))" "$hz" "$((wafter - wbefore))" "$per_core" "$ours_per_core" "$cores" "$((safter - sbefore))" <<'PY'
@@ -187,6 +201,28 @@ if c == "64" and per_core:
     ours = f", {rate / (cores * ours_per_core):.2f} of cores x the intake's own sealing rate" if ours_per_core else ""
     print(f"         64 clients: {ratio:.2f} of cores x the age crate's sealing rate (goal >= 0.50){ours}")
 PY
+  if [ "$c" = 64 ]; then
+    # Per thread name: CPU µs and context switches per answered report.
+    python3 - "$work/threads-before" "$work/threads-after" "$out/load-$c.json" "$hz" <<'PY' | tee "$out/threads-64.txt"
+import collections, json, sys
+def read(path):
+    d = collections.defaultdict(lambda: [0, 0])
+    for line in open(path):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) == 3 and parts[1] and parts[2]:
+            d[parts[0]][0] += int(parts[1]); d[parts[0]][1] += int(parts[2])
+    return d
+before, after = read(sys.argv[1]), read(sys.argv[2])
+created = int(json.load(open(sys.argv[3])).get("statusCodeDistribution", {}).get("201", 0)) or 1
+hz = int(sys.argv[4])
+rows = []
+for name, (ticks, switches) in after.items():
+    b = before.get(name, [0, 0])
+    rows.append((name, (ticks - b[0]) / hz * 1e6 / created, (switches - b[1]) / created))
+rows.sort(key=lambda r: -r[1])
+print("         threads at 64 clients (CPU µs and context switches per report): " + ", ".join(f"{n} {us:.0f} µs {cs:.2f} cs" for n, us, cs in rows if us > 0.5 or cs > 0.01))
+PY
+  fi
 done
 echo "goal at 64 clients: >= 50 % of cores x one-core sealing (CPU time) = $(python3 -c "print(round(0.5*$cores*$per_core))") reports/s, zero errors, RSS < 64 MiB"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share these cores; compare CPU µs/report with the sealing CPU µs above)"

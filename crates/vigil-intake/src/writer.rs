@@ -3,6 +3,10 @@
 //! submissions shares one fsync while each is still durable before its answer.
 //! intake5: it commits the next batch while the last one's fsync is under way
 //! (`IntakeStore::intake_insert_pipelined`); each answer still waits for its sync.
+//! intake6: where the store has a writer thread of its own (an SQLite file),
+//! a report goes straight to it (`IntakeStore::intake_report_queue`) and is
+//! answered from the store's syncer: no task here, and no wake-ups across
+//! threads per batch beyond the store's own.
 
 use std::sync::Arc;
 
@@ -20,8 +24,14 @@ struct Job {
 }
 
 #[derive(Clone)]
-pub struct Writer {
-    tx: mpsc::Sender<Job>,
+pub struct Writer(Via);
+
+#[derive(Clone)]
+enum Via {
+    /// Batches gathered by a task here (PostgreSQL, SQLite in memory).
+    Task(mpsc::Sender<Job>),
+    /// intake6: the store's own writer thread gathers them.
+    Store(vigil_store::ReportQueue),
 }
 
 #[derive(Debug)]
@@ -29,18 +39,23 @@ pub struct NotStored;
 
 impl Writer {
     pub fn spawn(store: Arc<dyn IntakeStore>) -> Writer {
+        if let Some(queue) = store.intake_report_queue() {
+            return Writer(Via::Store(queue));
+        }
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(store, rx));
-        Writer { tx }
+        Writer(Via::Task(tx))
     }
 
-    /// Returns once the report is committed, or with an error if it is not.
+    /// Returns once the report is committed and durable, or with an error if
+    /// it is not.
     pub async fn store(&self, report: SealedReport) -> Result<(), NotStored> {
+        let tx = match &self.0 {
+            Via::Store(queue) => return queue.store(report).await.map_err(|_| NotStored),
+            Via::Task(tx) => tx,
+        };
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Job { report, done })
-            .await
-            .map_err(|_| NotStored)?;
+        tx.send(Job { report, done }).await.map_err(|_| NotStored)?;
         match wait.await {
             Ok(true) => Ok(()),
             _ => Err(NotStored),

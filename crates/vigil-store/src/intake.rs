@@ -137,6 +137,19 @@ pub trait IntakeStore: Send + Sync {
         self.intake_insert(&reports).await?;
         Ok(Durable::now())
     }
+
+    // --- intake6: reports handed straight to the store's writer ---
+
+    /// A queue that takes one report at a time straight to the store's own
+    /// writer thread, where the store has one (an SQLite file): the thread
+    /// gathers what has queued up into one transaction and each report is
+    /// answered, once its commit is on disk, from the store's threads, with
+    /// no task of the caller's in between. `None` elsewhere (PostgreSQL,
+    /// SQLite in memory): callers gather batches themselves and use
+    /// [`IntakeStore::intake_insert_pipelined`].
+    fn intake_report_queue(&self) -> Option<crate::ReportQueue> {
+        None
+    }
 }
 
 /// intake5: a committed batch's durability, to await before answering.
@@ -579,5 +592,11 @@ impl IntakeStore for IntakeDb {
                 Ok(Durable::now())
             }
         }
+    }
+
+    fn intake_report_queue(&self) -> Option<crate::ReportQueue> {
+        self.writer
+            .as_ref()
+            .map(crate::intake_writer::SqliteWriter::queue)
     }
 }

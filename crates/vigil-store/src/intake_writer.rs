@@ -35,13 +35,13 @@
 //! docs/zones.md ("The intake's commit pipeline"). PostgreSQL, and SQLite in
 //! memory (tests), keep the sqlx path.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::sync::oneshot;
@@ -63,11 +63,169 @@ struct Batch {
     committed: oneshot::Sender<Result<Durable, StoreError>>,
 }
 
+/// What the writer thread is handed.
+enum Job {
+    /// A batch gathered by the caller (`IntakeStore::intake_insert_pipelined`).
+    Batch(Batch),
+    /// intake6: one report straight from its request (a [`ReportQueue`]); the
+    /// thread gathers what has queued up into one transaction, and the syncer
+    /// answers each report once its commit is on disk.
+    One(SealedReport, oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// Who is told once a committed batch is synced.
+enum Answer {
+    /// The caller's batch, through its [`Durable`].
+    Durable(oneshot::Sender<Result<(), StoreError>>),
+    /// intake6: each report's own request.
+    Reports(Vec<oneshot::Sender<Result<(), StoreError>>>),
+}
+
 /// A committed batch waiting for its sync.
 struct Unsynced {
     /// The writer's count of committed batches, this one included.
     seq: u64,
-    durable: oneshot::Sender<Result<(), StoreError>>,
+    answer: Answer,
+}
+
+/// intake6: the most reports the writer thread gathers into one transaction
+/// from its queue (as the intake's own writer task did).
+const MAX_GATHERED: usize = 512;
+/// intake6: while the syncer syncs the last gathered reports, the writer
+/// waits for that sync to end before it commits the reports that came since
+/// (they could not be answered before the next sync anyway), unless this
+/// many have queued up.
+const GATHER_WHILE_SYNCING: usize = 128;
+
+/// intake6: the writer thread's queue. A report handed in while the
+/// syncer is syncing the last gathered ones does not wake the writer: it
+/// waits for the syncer to say the sync ended, and then commits everything
+/// that came meanwhile in one transaction. (With a channel that woke the
+/// writer for every report, it committed one or two at a time, each commit
+/// a wake-up, a transaction and its pages.)
+struct Inbox {
+    state: Mutex<InboxState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct InboxState {
+    jobs: VecDeque<Job>,
+    /// Callers' batches among `jobs`: they are committed at once.
+    batches: usize,
+    /// Gathered reports are committed and not yet synced.
+    syncing: bool,
+    /// The writer is waiting on `wake`.
+    waiting: bool,
+    /// Handles that can still send; the writer ends when none is left and
+    /// the queue is empty.
+    senders: usize,
+}
+
+impl InboxState {
+    fn ready(&self) -> bool {
+        !self.jobs.is_empty()
+            && (!self.syncing
+                || self.batches > 0
+                || self.jobs.len() >= GATHER_WHILE_SYNCING
+                || self.senders == 0)
+    }
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Everything queued, once the writer should commit it; `None` once no
+    /// handle is left and nothing is queued.
+    fn take(&self) -> Option<VecDeque<Job>> {
+        let mut st = self.lock();
+        loop {
+            if st.ready() {
+                st.batches = 0;
+                return Some(std::mem::take(&mut st.jobs));
+            }
+            if st.senders == 0 && st.jobs.is_empty() {
+                return None;
+            }
+            st.waiting = true;
+            st = self.wake.wait(st).unwrap_or_else(PoisonError::into_inner);
+            st.waiting = false;
+        }
+    }
+
+    fn set_syncing(&self, syncing: bool) {
+        let mut st = self.lock();
+        st.syncing = syncing;
+        let wake = st.waiting && st.ready();
+        drop(st);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// A handle on the writer's queue.
+struct InboxSender(Arc<Inbox>);
+
+impl InboxSender {
+    fn new(inbox: Arc<Inbox>) -> InboxSender {
+        inbox.lock().senders += 1;
+        InboxSender(inbox)
+    }
+
+    fn send(&self, job: Job) {
+        let mut st = self.0.lock();
+        if matches!(job, Job::Batch(_)) {
+            st.batches += 1;
+        }
+        st.jobs.push_back(job);
+        let wake = st.waiting && st.ready();
+        drop(st);
+        if wake {
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+impl Clone for InboxSender {
+    fn clone(&self) -> Self {
+        InboxSender::new(self.0.clone())
+    }
+}
+
+impl Drop for InboxSender {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.senders -= 1;
+        let wake = st.waiting;
+        drop(st);
+        if wake {
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+/// intake6: a handle that hands one report at a time straight to the SQLite
+/// writer thread, and is answered by the syncer thread once the report's
+/// commit is on disk. Between a request's task and its answer there is then no
+/// other task: before, every batch went through the intake's writer task, a
+/// `committed` and a `durable` answer and a task spawned to pass the answer
+/// on, each a wake-up across threads.
+#[derive(Clone)]
+pub struct ReportQueue {
+    tx: InboxSender,
+}
+
+impl ReportQueue {
+    /// Returns `Ok` once the report is committed and its commit synced to
+    /// disk; on error it is not stored.
+    pub async fn store(&self, report: SealedReport) -> Result<(), StoreError> {
+        let (done, wait) = oneshot::channel();
+        self.tx.send(Job::One(report, done));
+        wait.await.map_err(|_| StoreError::WriterGone)?
+    }
 }
 
 enum Checkpoint {
@@ -97,7 +255,7 @@ pub(crate) struct Progress {
 
 /// The handle of the writing thread; the threads end when this is dropped.
 pub(crate) struct SqliteWriter {
-    tx: mpsc::Sender<Batch>,
+    tx: InboxSender,
     checkpoint: mpsc::SyncSender<Checkpoint>,
     #[cfg(test)]
     pub(crate) progress: Arc<Progress>,
@@ -140,14 +298,21 @@ impl SqliteWriter {
         let progress = Arc::new(Progress::default());
         let spawn_err = |e: std::io::Error| StoreError::Open(e.to_string());
 
+        let inbox = Arc::new(Inbox {
+            state: Mutex::new(InboxState::default()),
+            wake: Condvar::new(),
+        });
+        let tx = InboxSender::new(inbox.clone());
         let (sync_tx, sync_rx) = mpsc::channel::<Unsynced>();
         let p = progress.clone();
+        let writer_inbox = inbox.clone();
         std::thread::Builder::new()
             .name("intake-syncer".into())
             .spawn(move || {
                 sync_loop(
                     &wal,
                     &sync_rx,
+                    &inbox,
                     &p,
                     #[cfg(test)]
                     gate,
@@ -162,12 +327,11 @@ impl SqliteWriter {
             .spawn(move || checkpoint_loop(&checkpointer, &ckpt_rx, &p))
             .map_err(spawn_err)?;
 
-        let (tx, rx) = mpsc::channel::<Batch>();
         let p = progress.clone();
         let checkpoint = ckpt_tx.clone();
         std::thread::Builder::new()
             .name("intake-writer".into())
-            .spawn(move || write_loop(conn, &rx, &sync_tx, &ckpt_tx, &p))
+            .spawn(move || write_loop(conn, &writer_inbox, &sync_tx, &ckpt_tx, &p))
             .map_err(spawn_err)?;
         Ok(SqliteWriter {
             tx,
@@ -185,10 +349,15 @@ impl SqliteWriter {
         reports: Arc<Vec<SealedReport>>,
     ) -> Result<Durable, StoreError> {
         let (committed, wait) = oneshot::channel();
-        self.tx
-            .send(Batch { reports, committed })
-            .map_err(|_| StoreError::WriterGone)?;
+        self.tx.send(Job::Batch(Batch { reports, committed }));
         wait.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// intake6: a queue of single reports into this writer.
+    pub(crate) fn queue(&self) -> ReportQueue {
+        ReportQueue {
+            tx: self.tx.clone(),
+        }
     }
 }
 
@@ -209,53 +378,148 @@ impl SqliteWriter {
 
 fn write_loop(
     mut conn: Connection,
-    rx: &mpsc::Receiver<Batch>,
+    inbox: &Inbox,
     sync: &mpsc::Sender<Unsynced>,
     checkpoint: &mpsc::SyncSender<Checkpoint>,
     progress: &Progress,
 ) {
     let mut since_checkpoint: u64 = 0;
-    while let Ok(batch) = rx.recv() {
-        if progress.broken.load(Ordering::Acquire) {
-            let _ = batch.committed.send(Err(sync_failed()));
-            continue;
-        }
-        if progress.wal_frames.load(Ordering::Acquire) >= WAL_FRAMES_LIMIT {
-            // Nothing else writes while this waits, so the checkpoint copies
-            // every frame and this connection's next write restarts the WAL.
-            let (done, wait) = mpsc::channel();
-            if checkpoint.send(Checkpoint::Now(done)).is_ok() {
-                let _ = wait.recv();
+    let mut reports: Vec<SealedReport> = Vec::new();
+    let mut dones: Vec<oneshot::Sender<Result<(), StoreError>>> = Vec::new();
+    while let Some(jobs) = inbox.take() {
+        let mut jobs = jobs.into_iter().peekable();
+        while let Some(job) = jobs.next() {
+            if progress.broken.load(Ordering::Acquire) {
+                match job {
+                    Job::Batch(batch) => {
+                        let _ = batch.committed.send(Err(sync_failed()));
+                    }
+                    Job::One(_, done) => {
+                        let _ = done.send(Err(sync_failed()));
+                    }
+                }
+                continue;
             }
-            progress.wal_frames.store(0, Ordering::Release);
-            since_checkpoint = 0;
-        }
-        if let Err(e) = insert(&mut conn, &batch.reports) {
-            let _ = batch.committed.send(Err(StoreError::from(e)));
-            continue;
-        }
-        let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
-        let (durable, synced) = oneshot::channel();
-        if sync.send(Unsynced { seq, durable }).is_err() {
-            let _ = batch.committed.send(Err(StoreError::WriterGone));
-            continue;
-        }
-        let _ = batch.committed.send(Ok(Durable::pending(synced)));
-        since_checkpoint += batch
-            .reports
-            .iter()
-            .map(|r| r.sealed.len() as u64 + 1024)
-            .sum::<u64>();
-        if since_checkpoint >= CHECKPOINT_BYTES {
-            since_checkpoint = 0;
-            // One already asked for and not yet begun covers this one.
-            let _ = checkpoint.try_send(Checkpoint::Soon);
+            if progress.wal_frames.load(Ordering::Acquire) >= WAL_FRAMES_LIMIT {
+                // Nothing else writes while this waits, so the checkpoint copies
+                // every frame and this connection's next write restarts the WAL.
+                let (done, wait) = mpsc::channel();
+                if checkpoint.send(Checkpoint::Now(done)).is_ok() {
+                    let _ = wait.recv();
+                }
+                progress.wal_frames.store(0, Ordering::Release);
+                since_checkpoint = 0;
+            }
+            let written = match job {
+                Job::Batch(batch) => {
+                    if let Err(e) = insert(&mut conn, &batch.reports) {
+                        let _ = batch.committed.send(Err(StoreError::from(e)));
+                        continue;
+                    }
+                    let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
+                    let (durable, synced) = oneshot::channel();
+                    if sync
+                        .send(Unsynced {
+                            seq,
+                            answer: Answer::Durable(durable),
+                        })
+                        .is_err()
+                    {
+                        let _ = batch.committed.send(Err(StoreError::WriterGone));
+                        continue;
+                    }
+                    let _ = batch.committed.send(Ok(Durable::pending(synced)));
+                    wal_bytes(&batch.reports)
+                }
+                Job::One(report, done) => {
+                    reports.push(report);
+                    dones.push(done);
+                    // The reports queued after it share its transaction.
+                    while reports.len() < MAX_GATHERED && matches!(jobs.peek(), Some(Job::One(..)))
+                    {
+                        if let Some(Job::One(report, done)) = jobs.next() {
+                            reports.push(report);
+                            dones.push(done);
+                        }
+                    }
+                    let written = wal_bytes(&reports);
+                    commit_gathered(&mut conn, &mut reports, &mut dones, sync, inbox, progress);
+                    written
+                }
+            };
+            since_checkpoint += written;
+            if since_checkpoint >= CHECKPOINT_BYTES {
+                since_checkpoint = 0;
+                // One already asked for and not yet begun covers this one.
+                let _ = checkpoint.try_send(Checkpoint::Soon);
+            }
         }
     }
     // Closing the last connection checkpoints and deletes the WAL; with this
     // connection's `synchronous = OFF` that checkpoint would not sync the
     // database before the WAL goes. With FULL it does.
     let _ = conn.execute_batch("PRAGMA synchronous = FULL;");
+}
+
+/// About how many bytes of WAL a batch appends (its blobs and a page's worth
+/// of index and receipt entries each).
+fn wal_bytes(reports: &[SealedReport]) -> u64 {
+    reports.iter().map(|r| r.sealed.len() as u64 + 1024).sum()
+}
+
+/// intake6: commits the gathered reports in one transaction and hands their
+/// answers to the syncer. If the transaction fails, each report is tried in
+/// one of its own, so that one bad report does not sink the others (as the
+/// intake's writer task did); a report that fails alone is answered with its
+/// error at once. Empties both vectors.
+fn commit_gathered(
+    conn: &mut Connection,
+    reports: &mut Vec<SealedReport>,
+    dones: &mut Vec<oneshot::Sender<Result<(), StoreError>>>,
+    sync: &mpsc::Sender<Unsynced>,
+    inbox: &Inbox,
+    progress: &Progress,
+) {
+    let mut stored = Vec::with_capacity(dones.len());
+    match insert(conn, reports) {
+        Ok(()) => stored.append(dones),
+        Err(e) if reports.len() > 1 => {
+            tracing::warn!(batch = reports.len(), error = %e, "batch commit failed; retrying one by one");
+            for (report, done) in reports.iter().zip(dones.drain(..)) {
+                match insert(conn, std::slice::from_ref(report)) {
+                    Ok(()) => stored.push(done),
+                    Err(e) => {
+                        tracing::error!(error = %e, "a report could not be stored");
+                        let _ = done.send(Err(StoreError::from(e)));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a report could not be stored");
+            for done in dones.drain(..) {
+                let _ = done.send(Err(StoreError::Direct(e.to_string())));
+            }
+        }
+    }
+    reports.clear();
+    if stored.is_empty() {
+        return;
+    }
+    let seq = progress.committed.fetch_add(1, Ordering::AcqRel) + 1;
+    // Reports that come until the syncer has synced these wait to be
+    // gathered (see `Inbox`).
+    inbox.set_syncing(true);
+    if let Err(mpsc::SendError(lost)) = sync.send(Unsynced {
+        seq,
+        answer: Answer::Reports(stored),
+    }) && let Answer::Reports(dones) = lost.answer
+    {
+        inbox.set_syncing(false);
+        for done in dones {
+            let _ = done.send(Err(StoreError::WriterGone));
+        }
+    }
 }
 
 fn sync_failed() -> StoreError {
@@ -265,6 +529,7 @@ fn sync_failed() -> StoreError {
 fn sync_loop(
     wal: &Path,
     rx: &mpsc::Receiver<Unsynced>,
+    inbox: &Inbox,
     progress: &Progress,
     #[cfg(test)] gate: Option<Gate>,
 ) {
@@ -291,10 +556,20 @@ fn sync_loop(
                 "the intake's write-ahead log could not be synced; no report is acknowledged from now on"
             );
         }
+        // The writer may commit what has gathered meanwhile (intake6).
+        inbox.set_syncing(false);
+        let answer = || if synced { Ok(()) } else { Err(sync_failed()) };
         for u in group.drain(..) {
-            let _ = u
-                .durable
-                .send(if synced { Ok(()) } else { Err(sync_failed()) });
+            match u.answer {
+                Answer::Durable(durable) => {
+                    let _ = durable.send(answer());
+                }
+                Answer::Reports(dones) => {
+                    for done in dones {
+                        let _ = done.send(answer());
+                    }
+                }
+            }
         }
     }
 }
@@ -546,6 +821,77 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM intake_reports", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 5);
+    }
+
+    /// intake6: a report handed to the queue is committed at once and
+    /// answered only after the syncer's `fdatasync` returned; reports that
+    /// queue up while that sync runs wait for it to end (they are not
+    /// committed one by one), then are committed in one transaction and
+    /// share the next sync.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_queue_answers_only_after_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intake.db");
+        let _db = crate::db::Db::open(&crate::sqlite_url(&path), crate::migrate::Zone::Intake)
+            .await
+            .unwrap();
+        let (reached_tx, reached) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
+        let writer = SqliteWriter::start_gated(
+            path.clone(),
+            Some(Gate {
+                reached: reached_tx,
+                go: go_rx,
+            }),
+        )
+        .unwrap();
+        let bound = Duration::from_secs(20);
+        let progress = writer.progress.clone();
+        let queue = writer.queue();
+        let q = queue.clone();
+        let mut first = tokio::spawn(async move { q.store(report(1)).await });
+        // Committed, and held by the syncer before its sync.
+        assert_eq!(reached.recv_timeout(bound).unwrap(), 1);
+        assert_eq!(progress.committed.load(Ordering::Acquire), 1);
+        assert_eq!(count(&path), 1);
+        let mut later = Vec::new();
+        for n in 2..5 {
+            let q = queue.clone();
+            later.push(tokio::spawn(async move { q.store(report(n)).await }));
+        }
+        // The three wait in the queue while the first one's sync runs.
+        let deadline = std::time::Instant::now() + bound;
+        while writer.tx.0.lock().jobs.len() < 3 {
+            assert!(std::time::Instant::now() < deadline, "not queued");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut first)
+                .await
+                .is_err(),
+            "answered before its sync"
+        );
+        assert_eq!(count(&path), 1, "committed while the sync ran");
+        assert!(later.iter().all(|t| !t.is_finished()));
+        go.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        // Then all three in one transaction, and one sync.
+        assert_eq!(reached.recv_timeout(bound).unwrap(), 1);
+        assert_eq!(progress.committed.load(Ordering::Acquire), 2);
+        assert_eq!(count(&path), 4);
+        assert!(later.iter().all(|t| !t.is_finished()));
+        go.send(()).unwrap();
+        for t in later {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(progress.synced.load(Ordering::Acquire), 2);
+    }
+
+    fn count(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM intake_reports", [], |r| r.get(0))
+            .unwrap()
     }
 
     /// The writer's connection runs without syncs and without checkpoints of

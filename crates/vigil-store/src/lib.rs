@@ -54,6 +54,7 @@ pub mod coding {
     };
 }
 pub use intake::{Durable, IntakeStore};
+pub use intake_writer::ReportQueue;
 pub use vigil_core::SealedReport;
 use vigil_core::{Day, ReportId};
 

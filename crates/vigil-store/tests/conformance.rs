@@ -171,6 +171,8 @@ conformance!(
     intake_receipts_across_days_and_batches,
     // intake5: the commit pipeline
     intake_pipelined_insert_keeps_order_and_all_or_nothing,
+    // intake6: reports straight to the store's writer thread
+    intake_report_queue_stores_each_report_and_refuses_a_bad_one_alone,
 );
 
 #[path = "conformance/coding.rs"]
@@ -247,6 +249,58 @@ async fn intake_pipelined_insert_keeps_order_and_all_or_nothing(f: Fresh) {
     assert_eq!(s.intake_pending(10).await.unwrap(), want);
     assert!(!s.intake_receipt_known(&[5; 32]).await.unwrap());
     assert!(s.intake_receipt_known(&[3; 32]).await.unwrap());
+}
+
+/// intake6: on an SQLite file the store hands out a queue to its writer
+/// thread (elsewhere none). Reports sent at once are gathered into shared
+/// transactions; each is answered `Ok` only once stored, a report that cannot
+/// be stored (its id is taken) is refused alone while the others in its
+/// transaction are stored, and a caller's batch sent meanwhile keeps working.
+async fn intake_report_queue_stores_each_report_and_refuses_a_bad_one_alone(f: Fresh) {
+    let s = f.intake().await;
+    let Some(queue) = s.intake_report_queue() else {
+        assert!(
+            !f.url.starts_with("sqlite:"),
+            "an SQLite file has a writer thread"
+        );
+        return;
+    };
+    let first = report(1, "2024-01-01");
+    queue.store(first.clone()).await.unwrap();
+    assert_eq!(s.intake_pending(10).await.unwrap(), vec![first.clone()]);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut want = vec![first.clone()];
+    for n in 2..60u8 {
+        let mut r = report(n, "2024-01-02");
+        if n == 30 {
+            r.id = first.id;
+        } else {
+            want.push(r.clone());
+        }
+        let queue = queue.clone();
+        tasks.spawn(async move { (n, queue.store(r).await.is_ok()) });
+    }
+    let batch = std::sync::Arc::new(vec![report(70, "2024-01-02")]);
+    want.push(batch[0].clone());
+    s.intake_insert_pipelined(batch)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    while let Some(done) = tasks.join_next().await {
+        let (n, stored) = done.unwrap();
+        assert_eq!(stored, n != 30, "report {n}");
+    }
+    let mut got = s.intake_pending(100).await.unwrap();
+    assert_eq!(got[0], first, "in the order stored");
+    let key = |r: &SealedReport| r.receipt_hash;
+    got.sort_by_key(key);
+    want.sort_by_key(key);
+    assert_eq!(got, want);
+    assert!(!s.intake_receipt_known(&[30; 32]).await.unwrap());
+    assert!(s.intake_receipt_known(&[59; 32]).await.unwrap());
 }
 
 async fn desk_store_is_idempotent(f: Fresh) {
