@@ -120,6 +120,10 @@ struct InboxState {
     /// Handles that can still send; the writer ends when none is left and
     /// the queue is empty.
     senders: usize,
+    /// The writer or the syncer thread has ended (a panic): nothing queued
+    /// or sent from now on can be stored, so each waiter is told at once
+    /// instead of waiting for good (review).
+    closed: bool,
 }
 
 impl InboxState {
@@ -142,6 +146,9 @@ impl Inbox {
     fn take(&self) -> Option<VecDeque<Job>> {
         let mut st = self.lock();
         loop {
+            if st.closed {
+                return None;
+            }
             if st.ready() {
                 st.batches = 0;
                 return Some(std::mem::take(&mut st.jobs));
@@ -152,6 +159,22 @@ impl Inbox {
             st.waiting = true;
             st = self.wake.wait(st).unwrap_or_else(PoisonError::into_inner);
             st.waiting = false;
+        }
+    }
+
+    /// Marks the queue closed and drops what waits in it: each waiter's
+    /// answer channel closes, which it reads as "not stored".
+    fn close(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        st.syncing = false;
+        let jobs = std::mem::take(&mut st.jobs);
+        st.batches = 0;
+        let wake = st.waiting;
+        drop(st);
+        drop(jobs);
+        if wake {
+            self.wake.notify_one();
         }
     }
 
@@ -177,6 +200,12 @@ impl InboxSender {
 
     fn send(&self, job: Job) {
         let mut st = self.0.lock();
+        if st.closed {
+            // Its answer channel closes: the caller hears "not stored".
+            drop(st);
+            drop(job);
+            return;
+        }
         if matches!(job, Job::Batch(_)) {
             st.batches += 1;
         }
@@ -225,6 +254,16 @@ impl ReportQueue {
         let (done, wait) = oneshot::channel();
         self.tx.send(Job::One(report, done));
         wait.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+/// Closes the writer's queue when the thread holding it ends, normally or by
+/// a panic (review: a panicking writer left every request waiting for good).
+struct CloseOnExit<'a>(&'a Inbox);
+
+impl Drop for CloseOnExit<'_> {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
@@ -383,6 +422,7 @@ fn write_loop(
     checkpoint: &mpsc::SyncSender<Checkpoint>,
     progress: &Progress,
 ) {
+    let _closing = CloseOnExit(inbox);
     let mut since_checkpoint: u64 = 0;
     let mut reports: Vec<SealedReport> = Vec::new();
     let mut dones: Vec<oneshot::Sender<Result<(), StoreError>>> = Vec::new();
@@ -533,6 +573,7 @@ fn sync_loop(
     progress: &Progress,
     #[cfg(test)] gate: Option<Gate>,
 ) {
+    let _closing = CloseOnExit(inbox);
     let mut file: Option<File> = None;
     let mut group: Vec<Unsynced> = Vec::new();
     while let Ok(first) = rx.recv() {
@@ -885,6 +926,42 @@ mod tests {
             t.await.unwrap().unwrap();
         }
         assert_eq!(progress.synced.load(Ordering::Acquire), 2);
+    }
+
+    /// When the thread holding the queue ends (a panic in the writer or the
+    /// syncer), a report waiting in the queue and one sent afterwards are
+    /// told "not stored" at once instead of waiting for good (review).
+    #[tokio::test]
+    async fn a_writer_that_ends_answers_every_waiting_report() {
+        let inbox = Arc::new(Inbox {
+            state: Mutex::new(InboxState::default()),
+            wake: Condvar::new(),
+        });
+        let queue = ReportQueue {
+            tx: InboxSender::new(inbox.clone()),
+        };
+        let q = queue.clone();
+        let waiting = tokio::spawn(async move { q.store(report(1)).await });
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while inbox.lock().jobs.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "not queued");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let i = inbox.clone();
+        let panicked = std::thread::spawn(move || {
+            let _closing = CloseOnExit(&i);
+            panic!("the writer failed");
+        })
+        .join();
+        assert!(panicked.is_err());
+        let bound = Duration::from_secs(20);
+        let first = tokio::time::timeout(bound, waiting).await.unwrap().unwrap();
+        assert!(matches!(first, Err(StoreError::WriterGone)), "{first:?}");
+        let later = tokio::time::timeout(bound, queue.store(report(2)))
+            .await
+            .unwrap();
+        assert!(matches!(later, Err(StoreError::WriterGone)), "{later:?}");
+        assert!(inbox.take().is_none());
     }
 
     fn count(path: &Path) -> i64 {
