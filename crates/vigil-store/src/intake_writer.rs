@@ -799,27 +799,42 @@ mod tests {
         assert_ne!(second, first, "the new file is held from then on");
     }
 
-    /// The pipeline's order: a batch is committed (and the next one can be)
-    /// while its sync has not happened, its answer comes only after the
-    /// syncer's `fdatasync` returned, and batches committed while a sync
-    /// runs share the next one.
-    #[tokio::test]
-    async fn answers_only_after_the_sync() {
+    /// A writer on a fresh intake database whose syncer stops before each
+    /// sync: it says how many batches it holds on `reached` and syncs them
+    /// when `go` says so.
+    async fn gated_writer() -> (
+        tempfile::TempDir,
+        crate::db::Db,
+        SqliteWriter,
+        mpsc::Receiver<usize>,
+        mpsc::Sender<()>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("intake.db");
-        let _db = crate::db::Db::open(&crate::sqlite_url(&path), crate::migrate::Zone::Intake)
+        let db = crate::db::Db::open(&crate::sqlite_url(&path), crate::migrate::Zone::Intake)
             .await
             .unwrap();
         let (reached_tx, reached) = mpsc::channel();
         let (go, go_rx) = mpsc::channel();
         let writer = SqliteWriter::start_gated(
-            path.clone(),
+            path,
             Some(Gate {
                 reached: reached_tx,
                 go: go_rx,
             }),
         )
         .unwrap();
+        (dir, db, writer, reached, go)
+    }
+
+    /// The pipeline's order: a batch is committed (and the next one can be)
+    /// while its sync has not happened, its answer comes only after the
+    /// syncer's `fdatasync` returned, and batches committed while a sync
+    /// runs share the next one.
+    #[tokio::test]
+    async fn answers_only_after_the_sync() {
+        let (dir, _db, writer, reached, go) = gated_writer().await;
+        let path = dir.path().join("intake.db");
         let bound = Duration::from_secs(20);
         let progress = writer.progress.clone();
 
@@ -871,21 +886,8 @@ mod tests {
     /// share the next sync.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_queue_answers_only_after_the_sync() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, _db, writer, reached, go) = gated_writer().await;
         let path = dir.path().join("intake.db");
-        let _db = crate::db::Db::open(&crate::sqlite_url(&path), crate::migrate::Zone::Intake)
-            .await
-            .unwrap();
-        let (reached_tx, reached) = mpsc::channel();
-        let (go, go_rx) = mpsc::channel();
-        let writer = SqliteWriter::start_gated(
-            path.clone(),
-            Some(Gate {
-                reached: reached_tx,
-                go: go_rx,
-            }),
-        )
-        .unwrap();
         let bound = Duration::from_secs(20);
         let progress = writer.progress.clone();
         let queue = writer.queue();
