@@ -43,6 +43,9 @@ schema = s.execute(
 ).fetchall()
 s.close()
 d = sqlite3.connect(dst, isolation_level=None)
+# import6: FLOOR_PAGE_SIZE=N sets the new file's page size (before any table).
+if os.environ.get("FLOOR_PAGE_SIZE"):
+    d.execute("PRAGMA page_size=" + str(int(os.environ["FLOOR_PAGE_SIZE"])))
 journal = "journal_mode=TRUNCATE" if variant == "rollback" else "journal_mode=WAL"
 cache = "cache_size=-131072" if variant == "bigcache" else "cache_size=-32768"
 autock = "wal_autocheckpoint=262144" if variant == "walbig" else "wal_autocheckpoint=16384"
@@ -108,6 +111,7 @@ rows = [d.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("record_persons", "record_actions", "record_events", "record_event_articles")]
 d.close()
 remove()
-print(f"floor {variant}: batch {batch}, CPU {cpu:.2f} s, wall {wall:.2f} s, rows "
+page = os.environ.get("FLOOR_PAGE_SIZE", "4096")
+print(f"floor {variant}: page {page}, batch {batch}, CPU {cpu:.2f} s, wall {wall:.2f} s, rows "
       f"(persons, actions, events, articles) {rows}, SQLite {sqlite3.sqlite_version}, "
       f"load {os.getloadavg()[0]:.1f}")

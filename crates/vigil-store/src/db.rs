@@ -61,6 +61,10 @@ impl Db {
                     // stays free of anything about the record, and a line per
                     // INSERT would date each report.
                     .disable_statement_logging();
+                let options = match zone {
+                    Zone::Desk => options.page_size(DESK_PAGE_SIZE),
+                    Zone::Intake => options,
+                };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
                     .acquire_slow_level(log::LevelFilter::Off)
@@ -85,5 +89,63 @@ impl Db {
         };
         crate::migrate::run(&db, zone).await?;
         Ok(db)
+    }
+}
+
+/// import6: the page size a new desk file is made with (sqlx sets it first
+/// on each connection, before the journal mode and any table; on a file that
+/// exists, in WAL mode, SQLite keeps the size it has). The desk's record is
+/// written by the thousands of rows and appended in key order: 16 KiB pages
+/// mean a quarter of the B-tree pages, splits and WAL frames that 4 KiB ones
+/// do (SQLite alone inserting an import of 1,000,000 rows: 7.5 CPU s at 4 KiB,
+/// 5.0 at 16 KiB, docs/benchmarks.md run 10). The intake's small writes keep
+/// SQLite's 4 KiB.
+const DESK_PAGE_SIZE: u32 = 16_384;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn page_size_of(db: &Db) -> i64 {
+        let Db::Sqlite(pool) = db else {
+            unreachable!("an SQLite url")
+        };
+        sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    /// import6: a new desk gets 16 KiB pages, a new intake SQLite's 4 KiB,
+    /// and a desk made before keeps its pages and opens and migrates as ever.
+    #[tokio::test]
+    async fn new_desks_get_16k_pages_and_older_desks_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = |name: &str| crate::sqlite_url(&dir.path().join(name));
+        let desk = Db::open(&url("desk.db"), Zone::Desk).await.unwrap();
+        assert_eq!(page_size_of(&desk).await, 16_384);
+        let intake = Db::open(&url("intake.db"), Zone::Intake).await.unwrap();
+        assert_eq!(page_size_of(&intake).await, 4_096);
+
+        // A desk file as an earlier vigil made it: WAL, 4 KiB pages, a table.
+        let old = dir.path().join("old.db");
+        let c = rusqlite::Connection::open(&old).unwrap();
+        c.execute_batch(
+            "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE earlier (x)",
+        )
+        .unwrap();
+        drop(c);
+        let desk = Db::open(&url("old.db"), Zone::Desk).await.unwrap();
+        assert_eq!(page_size_of(&desk).await, 4_096);
+        let Db::Sqlite(pool) = &desk else {
+            unreachable!("an SQLite url")
+        };
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('earlier', 'record_events')",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert_eq!(tables, 2);
     }
 }
