@@ -1833,6 +1833,20 @@ impl Dataset {
                     .any(|b| b.column == c && b.what == BlockWhat::FullDate);
             by_group || year_of_context || fixed_by.get(c).copied().unwrap_or(false)
         };
+        // A patronymic (the father's given name, shared by siblings and by
+        // many strangers) does not block with a year or a place of residence:
+        // those blocks are mostly strangers of one city or year of birth
+        // (linkdet3: at a million Russian records the two rules found 1.5 M
+        // pairs and 624 of 770,279 true pairs that no other rule found; F1 on
+        // the Russian 10k, families and common names sets moved by at most
+        // 0.0003). With the surname, a given name, a full date or a context
+        // column (an action's date) it still blocks.
+        let weak_patronymic = |i: usize, j: usize| {
+            self.columns[items[i].column].kind == ColumnKind::Patronymic
+                && !in_context(j)
+                && (items[j].what == BlockWhat::Year
+                    || self.columns[items[j].column].kind == ColumnKind::Place)
+        };
         let mut rules: Vec<Vec<usize>> = Vec::new();
         for i in 0..items.len() {
             // The unordered given name and surname block alone, like an
@@ -1850,6 +1864,9 @@ impl Dataset {
                     || items[i].what == BlockWhat::SwappedNames
                     || items[j].what == BlockWhat::SwappedNames
                 {
+                    continue;
+                }
+                if weak_patronymic(i, j) || weak_patronymic(j, i) {
                     continue;
                 }
                 rules.push(vec![i, j]);
@@ -3895,7 +3912,7 @@ article = "exact"
     }
 
     #[test]
-    fn the_year_of_a_context_date_does_not_block() {
+    fn the_year_of_a_context_date_and_a_patronymic_with_a_year_or_city_do_not_block() {
         // The action's date blocks by its full date only: its year alone is
         // everyone detained that year. The birth date, not context, blocks by
         // its year too.
@@ -3914,6 +3931,26 @@ article = "exact"
             "{used:?}"
         );
         assert!(used.contains(&("birth_date", BlockWhat::Year)), "{used:?}");
+        // The patronymic blocks with the surname, the given name, the full
+        // birth date and the action's date, not with a year or the city.
+        let with_patronymic: Vec<(&str, BlockWhat)> = rules
+            .iter()
+            .filter(|rule| rule.iter().any(|&i| named(i).0 == "patronymic"))
+            .flatten()
+            .map(|&i| named(i))
+            .filter(|n| n.0 != "patronymic")
+            .collect();
+        for n in [
+            ("surname", BlockWhat::Name),
+            ("given_name", BlockWhat::Name),
+            ("birth_date", BlockWhat::FullDate),
+            ("action_date", BlockWhat::FullDate),
+        ] {
+            assert!(with_patronymic.contains(&n), "{n:?}: {with_patronymic:?}");
+        }
+        for n in [("birth_date", BlockWhat::Year), ("city", BlockWhat::Name)] {
+            assert!(!with_patronymic.contains(&n), "{n:?}: {with_patronymic:?}");
+        }
     }
 
     #[test]
