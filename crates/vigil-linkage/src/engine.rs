@@ -939,17 +939,23 @@ impl Dataset {
                 if !n.only_initial {
                     // A given name in the names table blocks by its canonical
                     // name (and initial), not also by its spelling: records
-                    // that share the spelling's key share the canonical name
-                    // it is read as, so the key's blocks only found again
-                    // pairs the canonical name's blocks find (linkdet3; a
-                    // third of the given name's block entries at a million).
-                    // A name the table does not know blocks by its key.
-                    if !(item.with_initial && n.canon != 0) {
-                        for &k in n.keys() {
+                    // that share a spelling key read as the record's
+                    // canonical names share those names, so the key's blocks
+                    // found pairs the canonical name's blocks find too,
+                    // compared in full or in a window (linkdet3; a third of
+                    // the given name's block entries at a million). A key the
+                    // table does not know, or reads as other canonical names
+                    // (a Latin spelling read several ways), blocks by itself.
+                    let canon = self.canon_sets[n.canon as usize];
+                    for &k in n.keys() {
+                        if !(item.with_initial
+                            && n.canon != 0
+                            && canonical_given(self.interner.get(k)) == canon)
+                        {
                             out.push(u64::from(k) << 2);
                         }
                     }
-                    for &c in self.canon_sets[n.canon as usize] {
+                    for &c in canon {
                         out.push((u64::from(c) << 2) | 1);
                     }
                 }
@@ -1114,6 +1120,11 @@ const PREPARED_CACHE: usize = 1 << 16;
 /// often where the group all but fixes it (blocking leaves out rules made
 /// only of such columns).
 const FIXED_BY_CONTEXT: f64 = 0.5;
+
+/// A context date column's year blocks only where fewer than this share of
+/// its present dates are known to the day: only those have a full-date key,
+/// and a year or a month alone ("2022", "03.2022") has only its year.
+const CONTEXT_YEAR_DAY_SHARE: f64 = 0.95;
 
 fn split_pair(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
@@ -1813,6 +1824,16 @@ impl Dataset {
         } else {
             self.fixed_by(&context, &chance)
         };
+        // Context date columns whose present dates are nearly all known to
+        // the day: only there does the full date stand in for the year.
+        let full_dates: Vec<bool> = (0..self.columns.len())
+            .map(|c| {
+                !all_rules
+                    && context[c].is_some()
+                    && self.columns[c].kind == ColumnKind::Date
+                    && self.day_share(c) >= CONTEXT_YEAR_DAY_SHARE
+            })
+            .collect();
         let lesser_context = |i: usize| {
             let c = items[i].column;
             let fixed = group_of.get(c).copied().flatten().is_none();
@@ -1823,11 +1844,14 @@ impl Dataset {
                     })
                 });
             // The year of a context date whose full date blocks too (the
-            // action's year): the full date fixes it, and alone it blocks
-            // everyone detained that year (linkdet3: at a million detentions its
-            // six rules found 7.6 M pairs and 413 true pairs no other rule found).
+            // action's year), where nearly every date is known to the day:
+            // the full date fixes it, and alone it blocks everyone detained
+            // that year (linkdet3: at a million detentions its six rules found
+            // 7.6 M pairs and 413 true pairs no other rule found). Where
+            // partial dates ("2022", "03.2022") are more than a few, they have
+            // only the year's key, and the year still blocks.
             let year_of_context = items[i].what == BlockWhat::Year
-                && context[c].is_some()
+                && full_dates[c]
                 && items
                     .iter()
                     .any(|b| b.column == c && b.what == BlockWhat::FullDate);
@@ -2205,6 +2229,25 @@ impl Dataset {
             eprintln!("context columns a more selective one fixes: {names:?}");
         }
         fixed
+    }
+
+    /// The share of column `c`'s present dates that are known to the day
+    /// (0 where none is present).
+    fn day_share(&self, c: usize) -> f64 {
+        let ncol = self.columns.len();
+        let (mut day, mut present) = (0usize, 0usize);
+        for r in 0..self.len() {
+            if let Value::Date(d) = self.values[r * ncol + c] {
+                present += 1;
+                if d.precision() == Precision::Day {
+                    day += 1;
+                }
+            }
+        }
+        if present == 0 {
+            return 0.0;
+        }
+        day as f64 / present as f64
     }
 
     /// The chance that two random records agree on column `c` (both values
@@ -3953,6 +3996,74 @@ article = "exact"
     }
 
     #[test]
+    fn the_year_of_a_context_date_blocks_where_dates_are_partial() {
+        // A fifth of the action dates are known only to the year or month:
+        // those have no full-date key, so the action's year still blocks.
+        let mut table = crate::hard::detentions(2_000, 9);
+        let col = |name: &str| table.header.iter().position(|h| *h == name).unwrap();
+        let (date, id, entity) = (col("action_date"), col("rec_id"), col("entity_id"));
+        for (k, row) in table.rows.iter_mut().enumerate() {
+            let full = row[date].clone();
+            if k % 10 == 0 {
+                row[date] = full[6..].to_string();
+            } else if k % 10 == 5 {
+                row[date] = full[3..].to_string();
+            }
+        }
+        // Three persons each recorded twice, agreeing only on the surname
+        // and the action's year: one date a year, a month, a mistyped day.
+        let people = [
+            ("Шмыгалёвский", "2022", "15.03.2022"),
+            ("Зарубянцев", "03.2022", "15.03.2022"),
+            ("Кочетыгин", "15.03.2022", "16.03.2022"),
+        ];
+        let n = table.rows.len();
+        for (p, (surname, a, b)) in people.iter().enumerate() {
+            for (k, (given, city, day)) in [("Пётр", "Москва", a), ("Глеб", "Казань", b)]
+                .into_iter()
+                .enumerate()
+            {
+                let mut row = vec![String::new(); table.header.len()];
+                row[id] = format!("partial-{p}-{k}");
+                row[entity] = format!("partial-{p}");
+                row[col("given_name")] = given.to_string();
+                row[col("surname")] = surname.to_string();
+                row[col("city")] = city.to_string();
+                row[date] = day.to_string();
+                table.rows.push(row);
+            }
+        }
+        let data = dataset_from(
+            r#"id = "rec_id"
+[fields]
+given_name = "given_name"
+surname = "surname"
+patronymic = "patronymic"
+birth_date = "date"
+city = "place"
+action_date = "date"
+action_place = "place"
+police_station = "place"
+court = "place"
+article = "exact"
+"#,
+            &table.header,
+            &table.rows,
+        );
+        let linkage = data.link(&mut Quiet);
+        let units = &linkage.model.units;
+        let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
+        let context = data.context_columns(&units.member_of);
+        let action_date = data.columns.iter().position(|c| c.name == "action_date");
+        assert!(action_date.is_some_and(|c| context[c].is_some()));
+        let pairs = data.candidate_pairs_skipping(&copies, &units.member_of, &mut Quiet);
+        for p in 0..people.len() {
+            let (a, b) = ((n + 2 * p) as u64, (n + 2 * p + 1) as u64);
+            assert!(pairs.binary_search(&(a << 32 | b)).is_ok(), "{p}");
+        }
+    }
+
+    #[test]
     fn a_known_given_name_blocks_by_its_canonical_name_not_its_spelling() {
         let header = ["id", "given_name", "surname"];
         let rows = vec![
@@ -3961,6 +4072,11 @@ article = "exact"
             vec!["3", "Саша", "Иванов"],
             vec!["4", "Xylqwert", "Иванов"],
             vec!["5", "Xylqwert", "Петров"],
+            vec!["6", "Мария", "Смирнова"],
+            vec!["7", "Мария", "Смирнова"],
+            vec!["8", "Xylqwert", "Иванов"],
+            vec!["9", "Lyoxa", "Иванов"],
+            vec!["10", "Leksa", "Иванов"],
         ];
         let data = dataset_from(
             "id = \"id\"\n[fields]\ngiven_name = \"given_name\"\nsurname = \"surname\"\n",
@@ -3990,6 +4106,25 @@ article = "exact"
         // A name the table does not know blocks by its spelling.
         assert!(keys(3).iter().any(|k| k & 3 == 0), "{:?}", keys(3));
         assert_eq!(keys(3), keys(4));
+        // The two spellings, the short form and the same spelling twice
+        // (known or not) are still candidate pairs; the strangers are not.
+        let pairs = data.candidate_pairs(&mut Quiet);
+        for pair in [(0, 1), (0, 2), (1, 2), (5, 6), (3, 7)] {
+            assert!(pairs.contains(&pair), "{pair:?}: {pairs:?}");
+        }
+        assert!(!pairs.contains(&(3, 4)), "{pairs:?}");
+        // Lyoxa has two keys: "leha" (Лёха, known) and "leksa", which the
+        // table does not know and which Leksa has too: they share it, not
+        // only the initial.
+        let spelled =
+            |r: usize| -> Vec<u64> { keys(r).into_iter().filter(|k| k & 3 == 0).collect() };
+        assert!(canon(8).iter().any(|k| k & 3 == 1), "{:?}", keys(8));
+        assert!(
+            spelled(8).iter().any(|k| spelled(9).contains(k)),
+            "{:?} {:?}",
+            keys(8),
+            keys(9)
+        );
     }
 
     #[test]
