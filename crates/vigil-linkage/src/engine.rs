@@ -3899,11 +3899,8 @@ action_date = "date"
         }
     }
 
-    /// A small detentions set: strangers share actions, persons recur.
-    pub(super) fn small_detentions() -> Dataset {
-        let table = crate::hard::detentions(2_000, 9);
-        dataset_from(
-            r#"id = "rec_id"
+    /// The spec of the detentions sets in these tests.
+    const DETENTIONS_SPEC: &str = r#"id = "rec_id"
 [fields]
 given_name = "given_name"
 surname = "surname"
@@ -3915,10 +3912,12 @@ action_place = "place"
 police_station = "place"
 court = "place"
 article = "exact"
-"#,
-            &table.header,
-            &table.rows,
-        )
+"#;
+
+    /// A small detentions set: strangers share actions, persons recur.
+    pub(super) fn small_detentions() -> Dataset {
+        let table = crate::hard::detentions(2_000, 9);
+        dataset_from(DETENTIONS_SPEC, &table.header, &table.rows)
     }
 
     /// A dataset of `rows` (cells named by `header`) read with the spec
@@ -4033,23 +4032,7 @@ article = "exact"
                 table.rows.push(row);
             }
         }
-        let data = dataset_from(
-            r#"id = "rec_id"
-[fields]
-given_name = "given_name"
-surname = "surname"
-patronymic = "patronymic"
-birth_date = "date"
-city = "place"
-action_date = "date"
-action_place = "place"
-police_station = "place"
-court = "place"
-article = "exact"
-"#,
-            &table.header,
-            &table.rows,
-        );
+        let data = dataset_from(DETENTIONS_SPEC, &table.header, &table.rows);
         let linkage = data.link(&mut Quiet);
         let units = &linkage.model.units;
         let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
