@@ -140,6 +140,9 @@ struct NameValue {
     /// The given names it can stand for: an index into the dataset's
     /// `canon_sets` (0: none).
     canon: u16,
+    /// Bit i set: `keys()[i]` is a given name the table reads as exactly
+    /// `canon` (such a key does not block by its spelling; `block_keys`).
+    own_canon: u8,
     /// 0 unknown, 1 male, 2 female, as the name's form tells.
     sex: u8,
 }
@@ -626,11 +629,15 @@ impl Dataset {
             initial,
             only_initial,
             canon: self.canon_id(canon),
+            own_canon: 0,
             sex,
         };
         for k in keys.iter().take(3) {
             let id = self.interner.id(k);
             if !nv.keys().contains(&id) {
+                if !canon.is_empty() && canonical_given(k) == canon {
+                    nv.own_canon |= 1 << nv.n;
+                }
                 nv.keys[nv.n as usize] = id;
                 nv.n += 1;
             }
@@ -678,6 +685,7 @@ impl Dataset {
             initial: key.as_bytes().first().copied().unwrap_or(0),
             only_initial: false,
             canon: 0,
+            own_canon: 0,
             sex: 0,
         })
     }
@@ -946,16 +954,12 @@ impl Dataset {
                     // the given name's block entries at a million). A key the
                     // table does not know, or reads as other canonical names
                     // (a Latin spelling read several ways), blocks by itself.
-                    let canon = self.canon_sets[n.canon as usize];
-                    for &k in n.keys() {
-                        if !(item.with_initial
-                            && n.canon != 0
-                            && canonical_given(self.interner.get(k)) == canon)
-                        {
+                    for (i, &k) in n.keys().iter().enumerate() {
+                        if !(item.with_initial && n.own_canon & (1 << i) != 0) {
                             out.push(u64::from(k) << 2);
                         }
                     }
-                    for &c in canon {
+                    for &c in self.canon_sets[n.canon as usize] {
                         out.push((u64::from(c) << 2) | 1);
                     }
                 }
