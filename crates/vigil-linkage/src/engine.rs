@@ -1130,6 +1130,15 @@ const FIXED_BY_CONTEXT: f64 = 0.5;
 /// and a year or a month alone ("2022", "03.2022") has only its year.
 const CONTEXT_YEAR_DAY_SHARE: f64 = 0.95;
 
+/// One person's records agree on a context column at least this often (among
+/// records that agree on every name and on a birth date known to the day) for
+/// a blocking rule without context to be left to a rule that pairs one of its
+/// items with that column and compares every block in full (linkdet4).
+const CONTEXT_HOLDS: f64 = 0.995;
+
+/// Pairs of one person's records seen before [`CONTEXT_HOLDS`] is trusted.
+const CONTEXT_HOLDS_SEEN: usize = 200;
+
 fn split_pair(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
@@ -1781,12 +1790,14 @@ impl Dataset {
     }
 
     /// The blockable items and the blocking rules over them (each one or two
-    /// items' numbers), leaving out the columns `skip` marks.
+    /// items' numbers), leaving out the columns `skip` marks; and per rule the
+    /// rules that find every pair of one person it finds when they compare
+    /// their blocks in full (see [`Dataset::context_holds`]).
     fn blocking_rules(
         &self,
         skip: &[bool],
         group_of: &[Option<usize>],
-    ) -> (Vec<Blockable>, Vec<Vec<usize>>) {
+    ) -> (Vec<Blockable>, Vec<Vec<usize>>, Vec<Vec<usize>>) {
         let items = self.blockables(skip);
         // A rule made only of context columns (a group's members, such as the
         // action's date and place or an address's street and postcode, and the
@@ -1911,7 +1922,125 @@ impl Dataset {
                 !drop.contains(&(k - 1))
             });
         }
-        (items, rules)
+        // A rule without context (the birth date and the surname) finds the
+        // pairs of one person that a rule pairing one of its items with a
+        // context column (the birth date and the action's date) finds, where
+        // one person's records share that column's value (the repeat reports
+        // of one detention) and that rule compares all its blocks in full.
+        // Then its own finds are strangers (linkdet4: at a million detentions
+        // the full birth date's four rules with a name found 2.5 M pairs and
+        // no true pair that no other rule found). Where one person is
+        // recorded in several contexts (detained twice), the rule stays.
+        let keyed = |i: usize| matches!(items[i].what, BlockWhat::FullDate | BlockWhat::Exact);
+        let holds: Vec<bool> = (0..self.columns.len())
+            .map(|c| {
+                !all_rules
+                    && context[c].is_some()
+                    && rules.iter().any(|r| {
+                        r.len() == 2 && r.iter().any(|&i| items[i].column == c && keyed(i))
+                    })
+                    && self.context_holds(c, &context, skip)
+            })
+            .collect();
+        let subsumers: Vec<Vec<usize>> = rules
+            .iter()
+            .map(|r| {
+                if r.iter().any(|&i| in_context(i)) {
+                    return Vec::new();
+                }
+                (0..rules.len())
+                    .filter(|&k| {
+                        let s = &rules[k];
+                        s.len() == 2
+                            && s.iter()
+                                .any(|&i| in_context(i) && keyed(i) && holds[items[i].column])
+                            && s.iter().any(|&i| !in_context(i) && r.contains(&i))
+                    })
+                    .collect()
+            })
+            .collect();
+        (items, rules, subsumers)
+    }
+
+    /// Whether one person's records nearly always share context column `c`'s
+    /// value: among pairs of records that agree on every present name and
+    /// non-context date column (a date known to the day, at least one date
+    /// and two names; at most six records a value, so that a common name
+    /// with a common birthday does not count), at least [`CONTEXT_HOLDS`]
+    /// agree on `c`. Such pairs are almost all one person's.
+    fn context_holds(&self, c: usize, context: &[Option<usize>], skip: &[bool]) -> bool {
+        let ncol = self.columns.len();
+        let person: Vec<usize> = (0..ncol)
+            .filter(|&d| {
+                !skip.get(d).copied().unwrap_or(false)
+                    && context[d].is_none()
+                    && matches!(
+                        self.columns[d].kind,
+                        ColumnKind::Given
+                            | ColumnKind::Surname
+                            | ColumnKind::Patronymic
+                            | ColumnKind::Date
+                    )
+            })
+            .collect();
+        let dates = person
+            .iter()
+            .filter(|&&d| self.columns[d].kind == ColumnKind::Date)
+            .count();
+        if dates == 0 || person.len() - dates < 2 {
+            return false;
+        }
+        let mut keyed: Vec<(u64, u32)> = (0..self.len())
+            .filter_map(|r| {
+                use std::hash::{Hash, Hasher};
+                let mut h = FastHasher::default();
+                for &d in &person {
+                    if let Value::Date(x) = self.values[r * ncol + d]
+                        && x.precision() != Precision::Day
+                    {
+                        return None;
+                    }
+                    self.value_hash(d, r)?.hash(&mut h);
+                }
+                Some((h.finish(), r as u32))
+            })
+            .collect();
+        bucket_sort(&mut keyed, |e| e.0);
+        let (mut pairs, mut agree) = (0usize, 0usize);
+        let mut k = 0;
+        while k < keyed.len() {
+            let mut e = k + 1;
+            while e < keyed.len() && keyed[e].0 == keyed[k].0 {
+                e += 1;
+            }
+            if (2..=6).contains(&(e - k)) {
+                for x in k..e {
+                    for y in x + 1..e {
+                        let a = keyed[x].1 as usize * ncol + c;
+                        let b = keyed[y].1 as usize * ncol + c;
+                        let (va, vb) = (self.values[a], self.values[b]);
+                        pairs += 1;
+                        if va != Value::Missing && self.same_value(va, vb) {
+                            agree += 1;
+                        }
+                    }
+                }
+            }
+            k = e;
+        }
+        let holds = pairs >= CONTEXT_HOLDS_SEEN && agree as f64 >= CONTEXT_HOLDS * pairs as f64;
+        if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+            eprintln!(
+                "one person's records share {}: {agree} of {pairs} pairs agreeing on every name and the birth date{}",
+                self.columns[c].name,
+                if holds {
+                    " (rules without context that pair with it in full are left out)"
+                } else {
+                    ""
+                }
+            );
+        }
+        holds
     }
 
     /// Candidate pairs, leaving out the columns `skip` marks (copies of another):
@@ -1922,7 +2051,7 @@ impl Dataset {
         group_of: &[Option<usize>],
         progress: &mut dyn Progress,
     ) -> Vec<u64> {
-        let (items, rules) = self.blocking_rules(skip, group_of);
+        let (items, rules, subsumers) = self.blocking_rules(skip, group_of);
         let n = self.len();
         let linking = self.sources.iter().any(|&s| s != self.sources[0]);
         // The distinct pairs so far, sorted; new ones wait in `batch` until it
@@ -1984,7 +2113,22 @@ impl Dataset {
         let mut entries: Vec<(u64, u64)> = Vec::with_capacity(n);
         let mut entries_scratch: Vec<(u64, u64)> = Vec::new();
         let mut batch_scratch: Vec<u64> = Vec::new();
-        for (ri, rule) in rules.iter().enumerate() {
+        // The rules that may be left to others come last, so that those
+        // others have shown whether they compare every block in full.
+        let mut rule_order: Vec<usize> = (0..rules.len()).collect();
+        rule_order.sort_by_key(|&ri| !subsumers[ri].is_empty());
+        let mut complete = vec![false; rules.len()];
+        for ri in rule_order {
+            let rule = &rules[ri];
+            if let Some(&by) = subsumers[ri].iter().find(|&&k| complete[k]) {
+                if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
+                    eprintln!(
+                        "blocking rule {ri} left out: rule {by} finds its pairs of one person"
+                    );
+                }
+                progress.advance(1);
+                continue;
+            }
             let order: Vec<usize> = by_priority
                 .iter()
                 .copied()
@@ -2046,6 +2190,7 @@ impl Dataset {
             while full > 2 && full_pairs(full) > budget / 2 {
                 full = full * 2 / 3;
             }
+            complete[ri] = sizes.iter().all(|&s| s <= full);
             let rest = budget.saturating_sub(full_pairs(full));
             let window_pairs = |w: usize| -> usize {
                 sizes
@@ -3964,7 +4109,7 @@ article = "exact"
         let (data, linkage, _) = small_detentions_linked();
         let units = &linkage.model.units;
         let copies: Vec<bool> = units.copy_of.iter().map(Option::is_some).collect();
-        let (items, rules) = data.blocking_rules(&copies, &units.member_of);
+        let (items, rules, _) = data.blocking_rules(&copies, &units.member_of);
         let named = |i: usize| (data.columns[items[i].column].name.as_str(), items[i].what);
         let used: Vec<(&str, BlockWhat)> = rules.iter().flatten().map(|&i| named(i)).collect();
         assert!(
@@ -3996,6 +4141,88 @@ article = "exact"
         }
         let n = ("birth_date", BlockWhat::Year);
         assert!(!with_patronymic.contains(&n), "{n:?}: {with_patronymic:?}");
+    }
+
+    #[test]
+    fn a_rule_without_context_is_left_to_a_context_rule_only_where_one_person_keeps_the_context() {
+        // In the generated detentions every repeat report of a person is of
+        // one detention: the full birth date's rules with a name find that
+        // person's pairs again with the action's date (rule of the birth
+        // date and the action's date, compared in full), and are left out.
+        let table = crate::hard::detentions(20_000, 9);
+        let col = |name: &str| table.header.iter().position(|h| *h == name).unwrap();
+        // The groups as linking finds them (the action's date, place and
+        // police station), from random pairs.
+        let group_of = |data: &Dataset| {
+            let random = data.random_pairs(20_000);
+            let rows = data.compare_pairs(&random, &Units::plain(&data.columns), &mut Quiet);
+            data.units(&rows).member_of
+        };
+        let rule_of = |data: &Dataset| {
+            let (items, rules, subsumers) = data.blocking_rules(&[], &group_of(data));
+            let named = |i: usize| (data.columns[items[i].column].name.clone(), items[i].what);
+            let k = rules
+                .iter()
+                .position(|r| {
+                    r.len() == 2
+                        && r.iter()
+                            .any(|&i| named(i) == ("birth_date".into(), BlockWhat::FullDate))
+                        && r.iter()
+                            .any(|&i| named(i) == ("surname".into(), BlockWhat::Name))
+                })
+                .expect("a rule of the full birth date and the surname");
+            let by: Vec<Vec<(String, BlockWhat)>> = subsumers[k]
+                .iter()
+                .map(|&s| rules[s].iter().map(|&i| named(i)).collect())
+                .collect();
+            by
+        };
+        let data = dataset_from(DETENTIONS_SPEC, &table.header, &table.rows);
+        let by = rule_of(&data);
+        assert!(
+            by.iter()
+                .any(|r| r.contains(&("action_date".into(), BlockWhat::FullDate))
+                    && r.contains(&("birth_date".into(), BlockWhat::FullDate))),
+            "{by:?}"
+        );
+        // Left out, the rules lose no pair of one person that agrees on the
+        // full birth date and the surname.
+        let pairs = data.candidate_pairs_skipping(&[], &group_of(&data), &mut Quiet);
+        let (entity, birth, surname) = (col("entity_id"), col("birth_date"), col("surname"));
+        let mut of_entity: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (r, row) in table.rows.iter().enumerate() {
+            of_entity.entry(row[entity].as_str()).or_default().push(r);
+        }
+        let mut checked = 0;
+        for rows in of_entity.values() {
+            for (k, &a) in rows.iter().enumerate() {
+                for &b in &rows[k + 1..] {
+                    let (x, y) = (&table.rows[a], &table.rows[b]);
+                    if x[birth] == y[birth] && x[birth].len() == 10 && x[surname] == y[surname] {
+                        checked += 1;
+                        let p = ((a.min(b) as u64) << 32) | a.max(b) as u64;
+                        assert!(
+                            pairs.binary_search(&p).is_ok(),
+                            "rows {a} and {b}: {x:?} {y:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        // One person detained twice: a third of the repeat reports are of
+        // another action. Then the birth date's rules stay.
+        let mut moved = table.rows.clone();
+        let action = col("action_date");
+        let mut seen = std::collections::HashSet::new();
+        for (r, row) in moved.iter_mut().enumerate() {
+            if !seen.insert(row[entity].clone()) && r % 3 == 0 {
+                row[action] = "01.01.2011".into();
+            }
+        }
+        let data = dataset_from(DETENTIONS_SPEC, &table.header, &moved);
+        let by = rule_of(&data);
+        assert!(by.is_empty(), "{by:?}");
     }
 
     #[test]
