@@ -1380,8 +1380,11 @@ struct TermFrequencies {
 
 /// Candidate pairs beyond this many are not all compared for estimation: a
 /// seeded share of them this large stands for all (at a million records the
-/// 33 million pairs would otherwise be held with their levels).
-const ESTIMATION_PAIRS: usize = 2_000_000;
+/// 33 million pairs would otherwise be held with their levels). linkdet4: a
+/// million instead of two (80,000 true pairs and more in the sample at a
+/// million records) changed F1 on no set by more than 0.0004 and saved 0.3 to
+/// 1.8 CPU s at a million records.
+const ESTIMATION_PAIRS: usize = 1_000_000;
 
 /// Records laid out for comparing (see `Dataset::layout`).
 struct Layout {
