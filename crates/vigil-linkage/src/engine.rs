@@ -1130,10 +1130,11 @@ const FIXED_BY_CONTEXT: f64 = 0.5;
 /// and a year or a month alone ("2022", "03.2022") has only its year.
 const CONTEXT_YEAR_DAY_SHARE: f64 = 0.95;
 
-/// One person's records agree on a context column at least this often (among
-/// records that agree on every name and on a birth date known to the day) for
-/// a blocking rule without context to be left to a rule that pairs one of its
-/// items with that column and compares every block in full (linkdet4).
+/// One person's records share a context item's block key at least this often
+/// (among records that agree on every name and on a birth date known to the
+/// day) for the blocking rules without context to block within it, or to be
+/// left to a rule that pairs one of their items with it and compares every
+/// block in full (linkdet4; see `Dataset::context_holds`).
 const CONTEXT_HOLDS: f64 = 0.995;
 
 /// Pairs of one person's records seen before [`CONTEXT_HOLDS`] is trusted.
@@ -1792,8 +1793,9 @@ impl Dataset {
             .collect()
     }
 
-    /// The blockable items and the blocking rules over them (each one or two
-    /// items' numbers), leaving out the columns `skip` marks; and per rule the
+    /// The blockable items and the blocking rules over them (each one, two or
+    /// three items' numbers: a rule without context gets a context item one
+    /// person keeps as its third), leaving out the columns `skip` marks; and per rule the
     /// rules that find every pair of one person it finds when they compare
     /// their blocks in full (see [`Dataset::context_holds`]).
     fn blocking_rules(
