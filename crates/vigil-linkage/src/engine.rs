@@ -3911,44 +3911,47 @@ fn cluster(
     let threshold_weight = (threshold / (1.0 - threshold)).log2();
     let mut root: Vec<u32> = (0..n as u32).collect();
     let mut members: FastMap<u32, Vec<u32>> = FastMap::default();
+    // The average evidence between the groups, each pair's weight clipped to
+    // ±10 bits, so that neither one overwhelming pair nor one pair that blocking
+    // left weak (initials, a missing date) decides alone.
+    let clipped = |w: f64, x: u32, y: u32| {
+        if w < threshold_weight && w - prior >= NEUTRAL * prior.abs() && sparse(x, y) {
+            threshold_weight
+        } else {
+            w.clamp(-MERGE_CLIP, MERGE_CLIP)
+        }
+    };
     for p in linked {
         let (ra, rb) = (root[p.a as usize], root[p.b as usize]);
         if ra == rb {
             continue;
         }
-        let ma = members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
-        let mb = members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
-        // The average evidence between the groups, each pair's weight clipped to
-        // ±10 bits, so that neither one overwhelming pair nor one pair that blocking
-        // left weak (initials, a missing date) decides alone.
-        let support: f64 = ma
-            .iter()
-            .map(|&x| {
-                mb.iter()
-                    .map(|&y| {
-                        let w = weight(x, y);
-                        if w < threshold_weight
-                            && w - prior >= NEUTRAL * prior.abs()
-                            && sparse(x, y)
-                        {
-                            threshold_weight
-                        } else {
-                            w.clamp(-MERGE_CLIP, MERGE_CLIP)
-                        }
-                    })
-                    .sum::<f64>()
-            })
-            .sum();
+        let ma = members.remove(&ra).unwrap_or_else(|| vec![ra]);
+        let mb = members.remove(&rb).unwrap_or_else(|| vec![rb]);
+        let support: f64 = if ma.len() == 1 && mb.len() == 1 {
+            // Two records on their own: the one pair between them is `p`,
+            // weighed when it was scored (linkdet4: most merges at a million
+            // records, each weighed again before).
+            clipped(p.weight, p.a, p.b)
+        } else {
+            ma.iter()
+                .map(|&x| mb.iter().map(|&y| clipped(weight(x, y), x, y)).sum::<f64>())
+                .sum()
+        };
         if support < threshold_weight * (ma.len() * mb.len()) as f64 {
+            for (r, m) in [(ra, ma), (rb, mb)] {
+                if m.len() > 1 {
+                    members.insert(r, m);
+                }
+            }
             continue;
         }
-        let (keep, gone) = (ra.min(rb), ra.max(rb));
+        let keep = ra.min(rb);
         let mut all = ma;
         all.extend(mb);
         for &x in &all {
             root[x as usize] = keep;
         }
-        members.remove(&gone);
         members.insert(keep, all);
     }
     root
