@@ -1943,14 +1943,19 @@ impl Dataset {
         let keyed = |i: usize| matches!(items[i].what, BlockWhat::FullDate | BlockWhat::Exact);
         // Per item: a context item with one key a value (a full date, an
         // identifier) that one person's records share.
+        let candidate = |i: usize| {
+            !all_rules
+                && in_context(i)
+                && keyed(i)
+                && rules.iter().any(|r| r.len() == 2 && r.contains(&i))
+        };
+        let clean = if (0..items.len()).any(candidate) {
+            self.clean_pairs(&context, skip)
+        } else {
+            Vec::new()
+        };
         let holds: Vec<bool> = (0..items.len())
-            .map(|i| {
-                !all_rules
-                    && in_context(i)
-                    && keyed(i)
-                    && rules.iter().any(|r| r.len() == 2 && r.contains(&i))
-                    && self.context_holds(items[i], &context, skip)
-            })
+            .map(|i| candidate(i) && self.context_holds(items[i], &clean))
             .collect();
         let subsumers: Vec<Vec<usize>> = rules
             .iter()
@@ -1989,21 +1994,13 @@ impl Dataset {
         (items, rules, subsumers)
     }
 
-    /// Whether one person's records nearly always share the key of context
-    /// item `item` (the action's date known to the day): among pairs of
-    /// records that agree on every present name and non-context date column
-    /// (a date known to the day, at least one date and two names; at most six
-    /// records a value, so that a common name with a common birthday does not
-    /// count), at least [`CONTEXT_HOLDS`] have a key of `item` and share it. A
-    /// missing or partial date has no key and counts against. In linking, only
-    /// pairs across sources count (the only pairs compared). Such pairs are
-    /// almost all one person's; those with a mistyped value in one of those
-    /// columns are not among them, so up to the share's complement of one
-    /// person's pairs may lose the rules that defer to the item.
-    fn context_holds(&self, item: Blockable, context: &[Option<usize>], skip: &[bool]) -> bool {
+    /// Pairs of records that agree on every present name and non-context
+    /// date column (a date known to the day; at least one date and two names,
+    /// else none; at most six records a value, so that a common name with a
+    /// common birthday does not count; in linking, only pairs across
+    /// sources, the only pairs compared): nearly all one person's.
+    fn clean_pairs(&self, context: &[Option<usize>], skip: &[bool]) -> Vec<(u32, u32)> {
         let ncol = self.columns.len();
-        let linking = self.sources.iter().any(|&s| s != self.sources[0]);
-        let (mut ka, mut kb) = (Vec::new(), Vec::new());
         let person: Vec<usize> = (0..ncol)
             .filter(|&d| {
                 !skip.get(d).copied().unwrap_or(false)
@@ -2017,54 +2014,57 @@ impl Dataset {
                     )
             })
             .collect();
-        let dates = person
+        let dates: Vec<usize> = person
             .iter()
-            .filter(|&&d| self.columns[d].kind == ColumnKind::Date)
-            .count();
-        if dates == 0 || person.len() - dates < 2 {
-            return false;
-        }
-        let mut keyed: Vec<(u64, u32)> = (0..self.len())
-            .filter_map(|r| {
-                use std::hash::{Hash, Hasher};
-                let mut h = FastHasher::default();
-                for &d in &person {
-                    if let Value::Date(x) = self.values[r * ncol + d]
-                        && x.precision() != Precision::Day
-                    {
-                        return None;
-                    }
-                    self.value_hash(d, r)?.hash(&mut h);
-                }
-                Some((h.finish(), r as u32))
-            })
+            .copied()
+            .filter(|&d| self.columns[d].kind == ColumnKind::Date)
             .collect();
+        if dates.is_empty() || person.len() - dates.len() < 2 {
+            return Vec::new();
+        }
+        let mut keyed = self.keyed_by_values(&person, |r| {
+            dates.iter().all(|&d| match self.values[r * ncol + d] {
+                Value::Date(x) => x.precision() == Precision::Day,
+                _ => true,
+            })
+        });
         bucket_sort(&mut keyed, |e| e.0);
-        let (mut pairs, mut agree) = (0usize, 0usize);
-        let mut k = 0;
-        while k < keyed.len() {
-            let mut e = k + 1;
-            while e < keyed.len() && keyed[e].0 == keyed[k].0 {
-                e += 1;
+        let linking = self.sources.iter().any(|&s| s != self.sources[0]);
+        let mut pairs = Vec::new();
+        for run in keyed.chunk_by(|x, y| x.0 == y.0) {
+            if !(2..=6).contains(&run.len()) {
+                continue;
             }
-            if (2..=6).contains(&(e - k)) {
-                for x in k..e {
-                    for y in x + 1..e {
-                        let (a, b) = (keyed[x].1 as usize, keyed[y].1 as usize);
-                        if linking && self.sources[a] == self.sources[b] {
-                            continue;
-                        }
-                        pairs += 1;
-                        self.block_keys(item, a, &mut ka);
-                        self.block_keys(item, b, &mut kb);
-                        if ka.iter().any(|k| kb.contains(k)) {
-                            agree += 1;
-                        }
+            for (k, &(_, a)) in run.iter().enumerate() {
+                for &(_, b) in &run[k + 1..] {
+                    if !(linking && self.sources[a as usize] == self.sources[b as usize]) {
+                        pairs.push((a, b));
                     }
                 }
             }
-            k = e;
         }
+        pairs
+    }
+
+    /// Whether one person's records nearly always share the key of context
+    /// item `item` (the action's date known to the day): at least
+    /// [`CONTEXT_HOLDS`] of the [`Dataset::clean_pairs`] `clean` (and at
+    /// least [`CONTEXT_HOLDS_SEEN`] of them) have a key of `item` and share
+    /// it. A missing or partial date has no key and counts against. Pairs
+    /// with a mistyped value in a name or the birth date are not among the
+    /// clean ones, so up to the share's complement of one person's pairs may
+    /// lose the rules that defer to the item.
+    fn context_holds(&self, item: Blockable, clean: &[(u32, u32)]) -> bool {
+        let (mut ka, mut kb) = (Vec::new(), Vec::new());
+        let agree = clean
+            .iter()
+            .filter(|&&(a, b)| {
+                self.block_keys(item, a as usize, &mut ka);
+                self.block_keys(item, b as usize, &mut kb);
+                ka.iter().any(|k| kb.contains(k))
+            })
+            .count();
+        let pairs = clean.len();
         let holds = pairs >= CONTEXT_HOLDS_SEEN && agree as f64 >= CONTEXT_HOLDS * pairs as f64;
         if std::env::var_os("VIGIL_LINK_DEBUG").is_some() {
             eprintln!(
@@ -2079,6 +2079,23 @@ impl Dataset {
             );
         }
         holds
+    }
+
+    /// Each record that has a value in every column of `cols` and that `keep`
+    /// accepts, with a hash of those values (records with the same values
+    /// share it).
+    fn keyed_by_values(&self, cols: &[usize], keep: impl Fn(usize) -> bool) -> Vec<(u64, u32)> {
+        (0..self.len())
+            .filter(|&r| keep(r))
+            .filter_map(|r| {
+                use std::hash::{Hash, Hasher};
+                let mut h = FastHasher::default();
+                for &c in cols {
+                    self.value_hash(c, r)?.hash(&mut h);
+                }
+                Some((h.finish(), r as u32))
+            })
+            .collect()
     }
 
     /// Candidate pairs, leaving out the columns `skip` marks (copies of another):
@@ -2370,16 +2387,7 @@ impl Dataset {
             let members: Vec<usize> = (0..ncol)
                 .filter(|&c| group_of.get(c).copied().flatten() == Some(g))
                 .collect();
-            let keyed: Vec<(u64, u32)> = (0..self.len())
-                .filter_map(|r| {
-                    use std::hash::{Hash, Hasher};
-                    let mut h = FastHasher::default();
-                    for &m in &members {
-                        self.value_hash(m, r)?.hash(&mut h);
-                    }
-                    Some((h.finish(), r as u32))
-                })
-                .collect();
+            let keyed = self.keyed_by_values(&members, |_| true);
             let Some(t) = self.sample_sharing(keyed, 0xB10C + g as u64) else {
                 continue;
             };
@@ -2865,16 +2873,7 @@ impl Dataset {
         let ncol = self.columns.len();
         let mut contexts: Vec<(usize, groups::Tally)> = Vec::new();
         for (g, members) in units.members.iter().enumerate() {
-            let keyed: Vec<(u64, u32)> = (0..self.len())
-                .filter_map(|r| {
-                    use std::hash::{Hash, Hasher};
-                    let mut h = FastHasher::default();
-                    for &m in members {
-                        self.value_hash(m, r)?.hash(&mut h);
-                    }
-                    Some((h.finish(), r as u32))
-                })
-                .collect();
+            let keyed = self.keyed_by_values(members, |_| true);
             if let Some(t) = self.sample_sharing(keyed, 0xC0_7E47 + g as u64)
                 && groups::is_context(&t)
             {
