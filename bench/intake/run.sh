@@ -109,6 +109,9 @@ PY
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$intake_pid/stat"; }
+# intake8: bytes the intake wrote through write(2) and friends (wchar), and
+# bytes sent to the disk (write_bytes), from /proc/PID/io.
+io_bytes() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$intake_pid/io"; }
 # intake4: the SQLite writer thread's own CPU ticks (the rest of the intake's
 # CPU is the tokio workers: HTTP, JSON, sealing, receipts).
 # intake5: `writer_ticks intake-syncer` (or intake-ckpt) counts the commit
@@ -154,6 +157,7 @@ for c in $clients; do
   wbefore=$(writer_ticks)
   sbefore=$(( $(writer_ticks intake-syncer) + $(writer_ticks intake-ckpt) ))
   thread_stats > "$work/threads-before"
+  wcbefore=$(io_bytes wchar); wbbefore=$(io_bytes write_bytes); statbefore=$(head -1 /proc/stat)
   if [ "${VIGIL_BENCH_PERF:-0}" = 1 ] && [ "$c" = 64 ] && command -v perf >/dev/null 2>&1; then
     # Where the intake's CPU goes under load (bench/intake/out/perf-64.txt).
     # VIGIL_BENCH_PERF_ARGS="--call-graph dwarf" for call stacks through C code (intake6).
@@ -170,6 +174,7 @@ for c in $clients; do
   wafter=$(writer_ticks)
   safter=$(( $(writer_ticks intake-syncer) + $(writer_ticks intake-ckpt) ))
   thread_stats > "$work/threads-after"
+  wcafter=$(io_bytes wchar); wbafter=$(io_bytes write_bytes); statafter=$(head -1 /proc/stat)
   stored=$(drain)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$intake_pid/status")
   python3 - "$out/load-$c.json" "$c" "$stored" "$rss" "$((after - before))" "$hz" "$((wafter - wbefore))" "$per_core" "$ours_per_core" "$cores" "$((safter - sbefore))" <<'PY'
@@ -201,6 +206,18 @@ if c == "64" and per_core:
     ours = f", {rate / (cores * ours_per_core):.2f} of cores x the intake's own sealing rate" if ours_per_core else ""
     print(f"         64 clients: {ratio:.2f} of cores x the age crate's sealing rate (goal >= 0.50){ours}")
 PY
+  python3 - "$out/load-$c.json" "$((wcafter - wcbefore))" "$((wbafter - wbbefore))" "$statbefore" "$statafter" "$hz" <<'PY'
+import json, sys
+created = int(json.load(open(sys.argv[1])).get("statusCodeDistribution", {}).get("201", 0)) or 1
+# wchar counts the sockets' bytes too (each answer); write_bytes is what went to the disk,
+# the WAL and the checkpoint's copies into the database file.
+# intake8: the whole machine over the step (/proc/stat): how busy both cores
+# were, and the CPU of everything (intake, load tool, kernel) per report.
+d = [int(b) - int(a) for a, b in zip(sys.argv[4].split()[1:], sys.argv[5].split()[1:])]
+total, idle = sum(d), d[3] + d[4]
+busy_us = (total - idle) / int(sys.argv[6]) * 1e6 / created
+print(f"         bytes written per report: {int(sys.argv[2]) / created / 1024:.1f} KiB through write calls (sockets too), {int(sys.argv[3]) / created / 1024:.1f} KiB to the disk; machine busy {100 * (total - idle) / total:.0f} % (idle {100 * d[3] / total:.0f}, waiting on the disk {100 * d[4] / total:.0f}), {busy_us:.0f} µs of the machine's CPU per report")
+PY
   if [ "$c" = 64 ]; then
     # Per thread name: CPU µs and context switches per answered report.
     python3 - "$work/threads-before" "$work/threads-after" "$out/load-$c.json" "$hz" <<'PY' | tee "$out/threads-64.txt"
@@ -224,5 +241,62 @@ print("         threads at 64 clients (CPU µs and context switches per report):
 PY
   fi
 done
+# intake8: the floor. `vigil bench-floor` does per report only what no intake
+# on this stack can skip (HTTP/1.1, the JSON parsed, a receipt and its keyed
+# hash, the same sealing as the intake, a durable SQLite commit shared by the
+# reports queued meanwhile) and nothing else vigil's intake does. Measured at
+# 64 clients with the same load tool, right after the intake: how far the
+# goal lies from what this machine allows (VIGIL_BENCH_FLOOR=0 skips it).
+if [ "${VIGIL_BENCH_FLOOR:-1}" = 1 ] && "$bin" bench-floor --help >/dev/null 2>&1; then
+  kill "$intake_pid" 2>/dev/null || true
+  wait "$intake_pid" 2>/dev/null || true
+  intake_pid=""
+  # The floor's steps one by one (`--stop-after`): what HTTP and the JSON
+  # cost alone, then with the receipt and sealing, then with the durable commit.
+  for step in parse seal store; do
+    rm -rf "$work/floor"
+    "$bin" bench-floor --listen "127.0.0.1:$port" --data "$work/floor" --stop-after "$step" \
+      --recipient "$(tr -d '[:space:]' < "$work/data/desk/recipient.txt")" > "$work/floor.log" 2>&1 &
+    intake_pid=$!
+    for _ in $(seq 1 100); do
+      grep -q listening "$work/floor.log" 2>/dev/null && break
+      kill -0 "$intake_pid" 2>/dev/null || { cat "$work/floor.log" >&2; exit 1; }
+      sleep 0.1
+    done
+    before=$(cpu_ticks); statbefore=$(head -1 /proc/stat)
+    load 64 "$base/api/v1/reports" "$out/floor-$step-64.json"
+    after=$(cpu_ticks); statafter=$(head -1 /proc/stat)
+    stored=-
+    if [ "$step" = store ]; then
+      stored=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM reports").fetchone()[0])' "$work/floor/floor.db")
+    fi
+    python3 - "$out/floor-$step-64.json" "$stored" "$((after - before))" "$hz" "$statbefore" "$statafter" "$per_core" "$cores" "$step" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+stored, ticks, hz = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+per_core, cores, step = float(sys.argv[7]), int(sys.argv[8]), sys.argv[9]
+codes = r.get("statusCodeDistribution", {})
+created = int(codes.get("201", 0))
+errors = sum(int(v) for k, v in codes.items() if k != "201") + sum(int(v) for v in r.get("errorDistribution", {}).values())
+rate = created / r["summary"]["total"] if created else 0
+d = [int(b) - int(a) for a, b in zip(sys.argv[5].split()[1:], sys.argv[6].split()[1:])]
+total, idle = sum(d), d[3] + d[4]
+load_us = "-"
+if os.path.exists(sys.argv[1] + ".time") and created:
+    user, system = open(sys.argv[1] + ".time").read().split()[-2:]
+    load_us = f"{(float(user) + float(system)) * 1e6 / created:.0f}"
+cpu_us = ticks / hz * 1e6 / created if created else 0
+machine_us = (total - idle) / hz * 1e6 / created if created else 0
+flag = "" if stored in ("-", str(created)) else "  MISMATCH: answered != stored"
+name = "floor" if step == "store" else f"fl:{step}"
+print(f"{name:<8} {rate:10.0f} {r['latencyPercentiles']['p50']*1000:9.1f} {r['latencyPercentiles']['p99']*1000:9.1f} {errors:8d} {stored:>8} {created:9d} {cpu_us:12.0f} {'':>9} {load_us:>13}{flag}")
+what = {"parse": "HTTP and the JSON only", "seal": "and a receipt and sealing", "store": "and the durable commit: the floor"}[step]
+print(f"         {what}: {rate / (cores * per_core):.2f} of cores x the age crate's sealing rate; machine busy {100 * (total - idle) / total:.0f} %, {machine_us:.0f} µs of the machine's CPU per report (the goal allows {2e6 / per_core:.0f} with both cores always busy)")
+PY
+    kill "$intake_pid" 2>/dev/null || true
+    wait "$intake_pid" 2>/dev/null || true
+    intake_pid=""
+  done
+fi
 echo "goal at 64 clients: >= 50 % of cores x one-core sealing (CPU time) = $(python3 -c "print(round(0.5*$cores*$per_core))") reports/s, zero errors, RSS < 64 MiB"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share these cores; compare CPU µs/report with the sealing CPU µs above)"

@@ -85,6 +85,9 @@ pub enum Command {
     /// A small loopback HTTP load generator (bench/intake, when oha is absent).
     #[command(hide = true, name = "bench-load")]
     BenchLoad(crate::commands::bench_load::BenchLoadArgs),
+    /// The least an intake could do for a report here (bench/intake's floor).
+    #[command(hide = true, name = "bench-floor")]
+    BenchFloor(crate::commands::bench_floor::BenchFloorArgs),
 }
 
 #[derive(Args, Debug)]

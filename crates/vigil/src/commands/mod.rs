@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod audit;
+pub mod bench_floor;
 pub mod bench_load;
 pub mod bench_seal;
 mod demo;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> Result {
         Command::Audit(args) => audit::run(args).await,
         Command::BenchSeal(args) => bench_seal::run(&args),
         Command::BenchLoad(args) => bench_load::run(args).await,
+        Command::BenchFloor(args) => bench_floor::run(args).await,
     }
 }
 

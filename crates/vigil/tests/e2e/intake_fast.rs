@@ -68,3 +68,77 @@ async fn every_answered_report_survives_a_sigkill_under_load() {
         "{answered} reports were answered 201 but only {stored} are stored"
     );
 }
+
+/// intake8: `vigil bench-floor`, the benchmark's floor (bench/intake), does
+/// what it says: a report is answered 201 with a receipt only once it is in
+/// its SQLite file, sealed (no clear text in the file); a blank report is
+/// refused and nothing is stored for it; it listens on loopback only.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_benchmarks_floor_seals_and_stores_each_report_before_answering() {
+    let mut w = World::new();
+    let recipient = std::fs::read_to_string(w.data().join("desk/recipient.txt")).unwrap();
+    let recipient = recipient.trim().to_owned();
+    let refused = w.run(&[
+        "bench-floor",
+        "--listen",
+        "0.0.0.0:0",
+        "--recipient",
+        &recipient,
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"));
+    let floor = w.serve(
+        &[
+            "bench-floor",
+            "--listen",
+            "127.0.0.1:0",
+            "--recipient",
+            &recipient,
+        ],
+        "bench-floor listening on",
+    );
+    let url = format!("{floor}/api/v1/reports");
+    let c = client();
+    let marker = "floor marker Задержан у метро";
+    let mut receipts = Vec::new();
+    for i in 0..3 {
+        let r = c
+            .post(&url)
+            .json(&serde_json::json!({ "text": format!("{marker} {i}"), "lang": "ru" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let body: serde_json::Value = r.json().await.unwrap();
+        let receipt = body["receipt"].as_str().unwrap().to_owned();
+        assert_eq!(receipt.len(), 32);
+        receipts.push(receipt);
+    }
+    receipts.sort();
+    receipts.dedup();
+    assert_eq!(receipts.len(), 3, "each report gets its own receipt");
+    let blank = c
+        .post(&url)
+        .json(&serde_json::json!({ "text": "   " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blank.status(), 422);
+    let db = rusqlite::Connection::open(w.data().join("floor.db")).unwrap();
+    let sealed: Vec<Vec<u8>> = db
+        .prepare("SELECT sealed FROM reports ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        sealed.len(),
+        3,
+        "three answered, three stored, the blank one not"
+    );
+    for s in &sealed {
+        assert!(s.starts_with(b"age-encryption.org/v1\n-> X25519 "));
+        assert!(!super::contains(s, "floor marker"));
+    }
+}
