@@ -149,6 +149,8 @@ thread_stats() {
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+fs=$(stat -f -c %T "$work")
+echo "storage: $work on $fs$([ "$fs" = tmpfs ] && echo ' (WARNING: tmpfs: syncs return at once; the intake and the floor do not wait for a disk)')"
 echo "binary: $bin; load tool: $(command -v oha >/dev/null 2>&1 && echo oha || echo 'vigil bench-load')"
 seal=$("$bin" bench-seal --seconds 3)
 echo "bare sealing (one core): $seal"
@@ -223,10 +225,12 @@ created = int(json.load(open(sys.argv[1])).get("statusCodeDistribution", {}).get
 # the WAL and the checkpoint's copies into the database file.
 # intake8: the whole machine over the step (/proc/stat): how busy both cores
 # were, and the CPU of everything (intake, load tool, kernel) per report.
-d = [int(b) - int(a) for a, b in zip(sys.argv[4].split()[1:], sys.argv[5].split()[1:])]
-total, idle = sum(d), d[3] + d[4]
-busy_us = (total - idle) / int(sys.argv[6]) * 1e6 / created
-print(f"         bytes written per report: {int(sys.argv[2]) / created / 1024:.1f} KiB through write calls (sockets too), {int(sys.argv[3]) / created / 1024:.1f} KiB to the disk; machine busy {100 * (total - idle) / total:.0f} % (idle {100 * d[3] / total:.0f}, waiting on the disk {100 * d[4] / total:.0f}), {busy_us:.0f} µs of the machine's CPU per report")
+# user nice system idle iowait irq softirq steal (guest time is inside user).
+d = [int(b) - int(a) for a, b in zip(sys.argv[4].split()[1:9], sys.argv[5].split()[1:9])]
+total, idle, steal = sum(d), d[3] + d[4], d[7]
+busy = total - idle - steal
+busy_us = busy / int(sys.argv[6]) * 1e6 / created
+print(f"         bytes written per report: {int(sys.argv[2]) / created / 1024:.1f} KiB through write calls (sockets too), {int(sys.argv[3]) / created / 1024:.1f} KiB to the disk; machine busy {100 * busy / total:.0f} % (idle {100 * d[3] / total:.0f}, waiting on the disk {100 * d[4] / total:.0f}, steal {100 * steal / total:.0f}), {busy_us:.0f} µs of the machine's CPU per report")
 PY
   if [ "$c" = 64 ]; then
     # Per thread name: CPU µs and context switches per answered report.
@@ -262,29 +266,37 @@ if [ "${VIGIL_BENCH_FLOOR:-1}" = 1 ] && "$bin" bench-floor --help >/dev/null 2>&
   wait "$intake_pid" 2>/dev/null || true
   intake_pid=""
   # The floor's steps one by one (`--stop-after`): what HTTP and the JSON
-  # cost alone, then with the receipt and sealing, then with the durable commit.
-  # store-tmpfs: the floor again with its SQLite file on /dev/shm (tmpfs,
-  # where a sync returns at once): what the disk's syncs cost the floor.
-  steps="parse seal store"
-  if [ -d /dev/shm ] && [ -w /dev/shm ]; then steps="$steps store-tmpfs"; fi
+  # cost alone, then with the receipt and sealing, then with the durable
+  # commit (`store`: one table, one index, a plain commit). `intake-store`:
+  # the floor's requests into the intake's own store and commit pipeline.
+  # `tmpfs`: the plain floor again with its file on /dev/shm (a sync returns
+  # at once): what waiting for the disk costs.
+  steps="parse seal store intake-store"
+  if [ -d /dev/shm ] && [ -w /dev/shm ]; then steps="$steps tmpfs"; fi
   for step in $steps; do
     floor_data="$work/floor"
-    if [ "$step" = store-tmpfs ]; then floor_data=$(mktemp -d /dev/shm/vigil-bench-floor.XXXXXX); fi
+    stop_after=store storage=minimal table=reports file=floor.db
+    case "$step" in
+      parse | seal) stop_after=$step ;;
+      intake-store) storage=intake table=intake_reports file=intake.db ;;
+      tmpfs) floor_data=$(mktemp -d /dev/shm/vigil-bench-floor.XXXXXX) ;;
+    esac
     rm -rf "$work/floor"
-    "$bin" bench-floor --listen "127.0.0.1:$port" --data "$floor_data/db" --stop-after "${step%-tmpfs}" \
-      --recipient "$(tr -d '[:space:]' < "$work/data/desk/recipient.txt")" > "$work/floor.log" 2>&1 &
+    "$bin" bench-floor --listen "127.0.0.1:$port" --data "$floor_data/db" --stop-after "$stop_after" \
+      --storage "$storage" --recipient "$(tr -d '[:space:]' < "$work/data/desk/recipient.txt")" > "$work/floor.log" 2>&1 &
     intake_pid=$!
     for _ in $(seq 1 100); do
       grep -q listening "$work/floor.log" 2>/dev/null && break
       kill -0 "$intake_pid" 2>/dev/null || { cat "$work/floor.log" >&2; exit 1; }
       sleep 0.1
     done
+    grep -q listening "$work/floor.log" || { echo "bench-floor did not start in 10 s" >&2; cat "$work/floor.log" >&2; exit 1; }
     before=$(cpu_ticks); statbefore=$(head -1 /proc/stat)
     load 64 "$base/api/v1/reports" "$out/floor-$step-64.json"
     after=$(cpu_ticks); statafter=$(head -1 /proc/stat)
     stored=-
-    if [ "${step%-tmpfs}" = store ]; then
-      stored=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM reports").fetchone()[0])' "$floor_data/db/floor.db")
+    if [ "$stop_after" = store ]; then
+      stored=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM " + sys.argv[2]).fetchone()[0])' "$floor_data/db/$file" "$table")
     fi
     python3 - "$out/floor-$step-64.json" "$stored" "$((after - before))" "$hz" "$statbefore" "$statafter" "$per_core" "$cores" "$step" <<'PY'
 import json, os, sys
@@ -295,24 +307,33 @@ codes = r.get("statusCodeDistribution", {})
 created = int(codes.get("201", 0))
 errors = sum(int(v) for k, v in codes.items() if k != "201") + sum(int(v) for v in r.get("errorDistribution", {}).values())
 rate = created / r["summary"]["total"] if created else 0
-d = [int(b) - int(a) for a, b in zip(sys.argv[5].split()[1:], sys.argv[6].split()[1:])]
-total, idle = sum(d), d[3] + d[4]
+# /proc/stat: user nice system idle iowait irq softirq steal (guest and
+# guest_nice are already inside user and nice); steal is time the host took.
+d = [int(b) - int(a) for a, b in zip(sys.argv[5].split()[1:9], sys.argv[6].split()[1:9])]
+total, idle, steal = sum(d), d[3] + d[4], d[7]
+busy = total - idle - steal
 load_us = "-"
 if os.path.exists(sys.argv[1] + ".time") and created:
     user, system = open(sys.argv[1] + ".time").read().split()[-2:]
     load_us = f"{(float(user) + float(system)) * 1e6 / created:.0f}"
 cpu_us = ticks / hz * 1e6 / created if created else 0
-machine_us = (total - idle) / hz * 1e6 / created if created else 0
+machine_us = busy / hz * 1e6 / created if created else 0
 flag = "" if stored in ("-", str(created)) else "  MISMATCH: answered != stored"
-name = {"store": "floor", "store-tmpfs": "fl:tmpfs"}.get(step, f"fl:{step}")
+name = {"store": "floor", "intake-store": "fl:intst", "tmpfs": "fl:tmpfs"}.get(step, f"fl:{step}")
 print(f"{name:<8} {rate:10.0f} {r['latencyPercentiles']['p50']*1000:9.1f} {r['latencyPercentiles']['p99']*1000:9.1f} {errors:8d} {stored:>8} {created:9d} {cpu_us:12.0f} {'':>9} {load_us:>13}{flag}")
-what = {"parse": "HTTP and the JSON only", "seal": "and a receipt and sealing", "store": "and the durable commit: the floor", "store-tmpfs": "the floor with its file on tmpfs (no wait for a disk)"}[step]
-print(f"         {what}: {rate / (cores * per_core):.2f} of cores x the age crate's sealing rate; machine busy {100 * (total - idle) / total:.0f} %, {machine_us:.0f} µs of the machine's CPU per report (the goal allows {2e6 / per_core:.0f} with both cores always busy)")
+what = {
+    "parse": "HTTP and the JSON only",
+    "seal": "and a receipt and sealing",
+    "store": "and the durable commit: the floor",
+    "intake-store": "the floor's requests into the intake's own store and commit pipeline",
+    "tmpfs": "the floor with its file on tmpfs (no wait for a disk)",
+}[step]
+print(f"         {what}: {rate / (cores * per_core):.2f} of cores x the age crate's sealing rate; machine busy {100 * busy / total:.0f} % (steal {100 * steal / total:.0f} %), {machine_us:.0f} µs of the machine's CPU per report (the goal allows {2e6 / per_core:.0f} with both cores always busy)")
 PY
     kill "$intake_pid" 2>/dev/null || true
     wait "$intake_pid" 2>/dev/null || true
     intake_pid=""
-    if [ "$step" = store-tmpfs ]; then rm -rf "$floor_data"; fi
+    if [ "$step" = tmpfs ]; then rm -rf "$floor_data"; fi
   done
 fi
 # intake8: the machine's speed drifts within a run here (one binary's sealing

@@ -70,9 +70,10 @@ async fn every_answered_report_survives_a_sigkill_under_load() {
 }
 
 /// intake8: `vigil bench-floor`, the benchmark's floor (bench/intake), does
-/// what it says: a report is answered 201 with a receipt only once it is in
-/// its SQLite file, sealed (no clear text in the file); a blank report is
-/// refused and nothing is stored for it; it listens on loopback only.
+/// what it says: each report is in its SQLite file when its 201 and receipt
+/// arrive, sealed so that the desk's identity opens it to the text sent; a
+/// blank report is refused and nothing is stored for it; with `--storage
+/// intake` reports land in the intake's own store; it listens on loopback only.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_benchmarks_floor_seals_and_stores_each_report_before_answering() {
     let mut w = World::new();
@@ -100,6 +101,11 @@ async fn the_benchmarks_floor_seals_and_stores_each_report_before_answering() {
     let url = format!("{floor}/api/v1/reports");
     let c = client();
     let marker = "floor marker Задержан у метро";
+    let db = rusqlite::Connection::open(w.data().join("floor.db")).unwrap();
+    let count = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
+            .unwrap()
+    };
     let mut receipts = Vec::new();
     for i in 0..3 {
         let r = c
@@ -110,13 +116,14 @@ async fn the_benchmarks_floor_seals_and_stores_each_report_before_answering() {
             .unwrap();
         assert_eq!(r.status(), 201);
         let body: serde_json::Value = r.json().await.unwrap();
-        let receipt = body["receipt"].as_str().unwrap().to_owned();
-        assert_eq!(receipt.len(), 32);
-        receipts.push(receipt);
+        receipts.push(body["receipt"].as_str().unwrap().to_owned());
+        // Committed before the answer: the row is there the moment it arrives.
+        assert_eq!(count(&db), i + 1, "answered before the report was stored");
     }
     receipts.sort();
     receipts.dedup();
     assert_eq!(receipts.len(), 3, "each report gets its own receipt");
+    assert!(receipts.iter().all(|r| r.len() >= 26), "{receipts:?}");
     let blank = c
         .post(&url)
         .json(&serde_json::json!({ "text": "   " }))
@@ -124,7 +131,7 @@ async fn the_benchmarks_floor_seals_and_stores_each_report_before_answering() {
         .await
         .unwrap();
     assert_eq!(blank.status(), 422);
-    let db = rusqlite::Connection::open(w.data().join("floor.db")).unwrap();
+    assert_eq!(count(&db), 3, "nothing stored for the blank one");
     let sealed: Vec<Vec<u8>> = db
         .prepare("SELECT sealed FROM reports ORDER BY seq")
         .unwrap()
@@ -132,13 +139,58 @@ async fn the_benchmarks_floor_seals_and_stores_each_report_before_answering() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(
-        sealed.len(),
-        3,
-        "three answered, three stored, the blank one not"
-    );
-    for s in &sealed {
-        assert!(s.starts_with(b"age-encryption.org/v1\n-> X25519 "));
+    let passphrase = vigil_core::keys::SecretString::from(super::PASS.to_owned());
+    let identity =
+        vigil_core::keys::read_identity(&w.data().join("desk/identity.age"), &passphrase).unwrap();
+    for (i, s) in sealed.iter().enumerate() {
         assert!(!super::contains(s, "floor marker"));
+        let opened: serde_json::Value = serde_json::from_slice(&identity.open(s).unwrap()).unwrap();
+        assert_eq!(opened["text"], format!("{marker} {i}"));
     }
+
+    // The intake's own store: a folder of its own, the intake's table.
+    let folder = w.dir.path().join("floor-intake-store");
+    let mut cmd = super::vigil(&[
+        "bench-floor",
+        "--listen",
+        "127.0.0.1:0",
+        "--storage",
+        "intake",
+        "--recipient",
+        &recipient,
+        "--data",
+    ]);
+    cmd.arg(&folder);
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("bench-floor listening on")
+        .unwrap()
+        .trim()
+        .to_owned();
+    let r = c
+        .post(format!("{base}/api/v1/reports"))
+        .json(&serde_json::json!({ "text": marker }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let stored: i64 = rusqlite::Connection::open(folder.join("intake.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM intake_reports", [], |r| r.get(0))
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 201);
+    assert_eq!(stored, 1);
 }
