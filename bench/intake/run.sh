@@ -11,9 +11,10 @@
 # busy the whole machine was (/proc/stat) and the machine's CPU per report (the
 # intake, the load tool and the kernel together). Then the floor: `vigil
 # bench-floor`, which does per report only what no intake can skip, at 64
-# clients, step by step (HTTP and the JSON; and sealing; and the durable
-# commit; and the same with its file on tmpfs): how far the goal lies from
-# what this machine allows (docs/benchmarks.md, "The floor").
+# clients, step by step (HTTP and the JSON; and sealing; and a plain durable
+# commit; the same requests into the intake's own store and commit pipeline;
+# the plain floor with its file on tmpfs): how far the goal lies from what
+# this machine allows (docs/benchmarks.md, "Intake throughput: the floor").
 #
 #   bash bench/intake/run.sh              release build, 10 s a step
 #   VIGIL_BIN=path/to/vigil bash bench/intake/run.sh   use a built binary
