@@ -286,12 +286,14 @@ if [ "${VIGIL_BENCH_FLOOR:-1}" = 1 ] && "$bin" bench-floor --help >/dev/null 2>&
     "$bin" bench-floor --listen "127.0.0.1:$port" --data "$floor_data/db" --stop-after "$stop_after" \
       --storage "$storage" --recipient "$(tr -d '[:space:]' < "$work/data/desk/recipient.txt")" > "$work/floor.log" 2>&1 &
     intake_pid=$!
-    for _ in $(seq 1 100); do
+    # Creating its file syncs, which can wait for the last step's writes to
+    # reach the disk: up to a minute.
+    for _ in $(seq 1 600); do
       grep -q listening "$work/floor.log" 2>/dev/null && break
       kill -0 "$intake_pid" 2>/dev/null || { cat "$work/floor.log" >&2; exit 1; }
       sleep 0.1
     done
-    grep -q listening "$work/floor.log" || { echo "bench-floor did not start in 10 s" >&2; cat "$work/floor.log" >&2; exit 1; }
+    grep -q listening "$work/floor.log" || { echo "bench-floor did not start in 60 s" >&2; cat "$work/floor.log" >&2; exit 1; }
     before=$(cpu_ticks); statbefore=$(head -1 /proc/stat)
     load 64 "$base/api/v1/reports" "$out/floor-$step-64.json"
     after=$(cpu_ticks); statafter=$(head -1 /proc/stat)
