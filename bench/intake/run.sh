@@ -26,6 +26,7 @@
 # docs/benchmarks.md, section "Intake throughput".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export VIGIL_BENCH_DIR="$PWD/bench/intake"  # measure.py, for the Python steps
 
 seconds="${VIGIL_BENCH_SECONDS:-10}"
 clients="${VIGIL_BENCH_CLIENTS:-1 16 64 256}"
@@ -119,6 +120,16 @@ print(total)
 PY
 }
 
+# intake8: every step starts once the last step's writes are on the disk
+# (`sync`): a step ends with up to gigabytes not yet written back, which the
+# next step would otherwise pay for in its own syncs.
+settle() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  sync
+  t1=$(date +%s.%N)
+  python3 -c 'import sys; w = float(sys.argv[2]) - float(sys.argv[1]); print(f"         (waited {w:.0f} s for the last step\x27s writes to reach the disk)") if w >= 1 else None' "$t0" "$t1"
+}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$intake_pid/stat"; }
 # intake8: bytes the intake wrote through write(2) and friends (wchar), and
 # bytes sent to the disk (write_bytes), from /proc/PID/io.
@@ -166,6 +177,7 @@ cores=$(nproc)
 printf '%-8s %10s %9s %9s %8s %8s %9s %12s %9s %13s %13s %12s\n' clients "reports/s" "p50 ms" "p99 ms" errors stored "answered" "CPU µs/rep" "RSS MiB" "load µs/rep" "writer µs/rep" "sync+ckpt µs"
 for c in $clients; do
   drain >/dev/null
+  settle
   before=$(cpu_ticks)
   wbefore=$(writer_ticks)
   sbefore=$(( $(writer_ticks intake-syncer) + $(writer_ticks intake-ckpt) ))
@@ -192,6 +204,8 @@ for c in $clients; do
   rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$intake_pid/status")
   python3 - "$out/load-$c.json" "$c" "$stored" "$rss" "$((after - before))" "$hz" "$((wafter - wbefore))" "$per_core" "$ours_per_core" "$cores" "$((safter - sbefore))" <<'PY'
 import json, os, sys
+sys.path.insert(0, os.environ["VIGIL_BENCH_DIR"])
+import measure
 r = json.load(open(sys.argv[1]))
 c, stored, rss, ticks, hz = sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 wticks, per_core, ours_per_core, cores = int(sys.argv[7]), float(sys.argv[8]), float(sys.argv[9]), int(sys.argv[10])
@@ -205,10 +219,7 @@ rate = created / elapsed if elapsed else 0
 cpu_us = ticks / hz * 1e6 / created if created else 0
 flag = "" if stored == created else "  MISMATCH: answered != stored"
 # The load tool's CPU (user + system seconds) per answered request.
-load_us = "-"
-if os.path.exists(sys.argv[1] + ".time") and created:
-    user, system = open(sys.argv[1] + ".time").read().split()[-2:]
-    load_us = f"{(float(user) + float(system)) * 1e6 / created:.0f}"
+load_us = measure.load_us(sys.argv[1], created)
 writer_us = wticks / hz * 1e6 / created if created else 0
 sync_us = sticks / hz * 1e6 / created if created else 0
 print(f"{c:<8} {rate:10.0f} {p['p50']*1000:9.1f} {p['p99']*1000:9.1f} {errors:8d} {stored:8d} {created:9d} {cpu_us:12.0f} {rss:>9} {load_us:>13} {writer_us:13.0f} {sync_us:12.0f}{flag}")
@@ -220,18 +231,17 @@ if c == "64" and per_core:
     print(f"         64 clients: {ratio:.2f} of cores x the age crate's sealing rate (goal >= 0.50){ours}")
 PY
   python3 - "$out/load-$c.json" "$((wcafter - wcbefore))" "$((wbafter - wbbefore))" "$statbefore" "$statafter" "$hz" <<'PY'
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.environ["VIGIL_BENCH_DIR"])
+import measure
 created = int(json.load(open(sys.argv[1])).get("statusCodeDistribution", {}).get("201", 0)) or 1
 # wchar counts the sockets' bytes too (each answer); write_bytes is what went to the disk,
 # the WAL and the checkpoint's copies into the database file.
 # intake8: the whole machine over the step (/proc/stat): how busy both cores
 # were, and the CPU of everything (intake, load tool, kernel) per report.
-# user nice system idle iowait irq softirq steal (guest time is inside user).
-d = [int(b) - int(a) for a, b in zip(sys.argv[4].split()[1:9], sys.argv[5].split()[1:9])]
-total, idle, steal = sum(d), d[3] + d[4], d[7]
-busy = total - idle - steal
+total, idle, iowait, steal, busy = measure.machine(sys.argv[4], sys.argv[5])
 busy_us = busy / int(sys.argv[6]) * 1e6 / created
-print(f"         bytes written per report: {int(sys.argv[2]) / created / 1024:.1f} KiB through write calls (sockets too), {int(sys.argv[3]) / created / 1024:.1f} KiB to the disk; machine busy {100 * busy / total:.0f} % (idle {100 * d[3] / total:.0f}, waiting on the disk {100 * d[4] / total:.0f}, steal {100 * steal / total:.0f}), {busy_us:.0f} µs of the machine's CPU per report")
+print(f"         bytes written per report: {int(sys.argv[2]) / created / 1024:.1f} KiB through write calls (sockets too), {int(sys.argv[3]) / created / 1024:.1f} KiB to the disk; machine busy {100 * busy / total:.0f} % (idle {100 * idle / total:.0f}, waiting on the disk {100 * iowait / total:.0f}, steal {100 * steal / total:.0f}), {busy_us:.0f} µs of the machine's CPU per report")
 PY
   if [ "$c" = 64 ]; then
     # Per thread name: CPU µs and context switches per answered report.
@@ -283,17 +293,23 @@ if [ "${VIGIL_BENCH_FLOOR:-1}" = 1 ] && "$bin" bench-floor --help >/dev/null 2>&
       tmpfs) floor_data=$(mktemp -d /dev/shm/vigil-bench-floor.XXXXXX) ;;
     esac
     rm -rf "$work/floor"
+    settle
     "$bin" bench-floor --listen "127.0.0.1:$port" --data "$floor_data/db" --stop-after "$stop_after" \
-      --storage "$storage" --recipient "$(tr -d '[:space:]' < "$work/data/desk/recipient.txt")" > "$work/floor.log" 2>&1 &
+      --storage "$storage" --recipient "$(tr -d '[:space:]' < "$work/data/desk/recipient.txt")" > "$work/floor-$step.log" 2>&1 &
     intake_pid=$!
-    # Creating its file syncs, which can wait for the last step's writes to
-    # reach the disk: up to a minute.
+    # A log of its own per step: a shared one could still hold the last
+    # step's "listening" when it is read, before the new process truncates it.
     for _ in $(seq 1 600); do
-      grep -q listening "$work/floor.log" 2>/dev/null && break
-      kill -0 "$intake_pid" 2>/dev/null || { cat "$work/floor.log" >&2; exit 1; }
+      grep -q listening "$work/floor-$step.log" 2>/dev/null && break
+      kill -0 "$intake_pid" 2>/dev/null || { cat "$work/floor-$step.log" >&2; exit 1; }
       sleep 0.1
     done
-    grep -q listening "$work/floor.log" || { echo "bench-floor did not start in 60 s" >&2; cat "$work/floor.log" >&2; exit 1; }
+    grep -q listening "$work/floor-$step.log" || {
+      echo "bench-floor did not start in 60 s" >&2; cat "$work/floor-$step.log" >&2
+      for t in /proc/"$intake_pid"/task/*; do echo "$(cat "$t/comm") $(cat "$t/wchan")" >&2; done
+      ss -ltnp 2>/dev/null | grep ":$port " >&2 || true
+      exit 1
+    }
     before=$(cpu_ticks); statbefore=$(head -1 /proc/stat)
     load 64 "$base/api/v1/reports" "$out/floor-$step-64.json"
     after=$(cpu_ticks); statafter=$(head -1 /proc/stat)
@@ -303,6 +319,8 @@ if [ "${VIGIL_BENCH_FLOOR:-1}" = 1 ] && "$bin" bench-floor --help >/dev/null 2>&
     fi
     python3 - "$out/floor-$step-64.json" "$stored" "$((after - before))" "$hz" "$statbefore" "$statafter" "$per_core" "$cores" "$step" <<'PY'
 import json, os, sys
+sys.path.insert(0, os.environ["VIGIL_BENCH_DIR"])
+import measure
 r = json.load(open(sys.argv[1]))
 stored, ticks, hz = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 per_core, cores, step = float(sys.argv[7]), int(sys.argv[8]), sys.argv[9]
@@ -310,15 +328,8 @@ codes = r.get("statusCodeDistribution", {})
 created = int(codes.get("201", 0))
 errors = sum(int(v) for k, v in codes.items() if k != "201") + sum(int(v) for v in r.get("errorDistribution", {}).values())
 rate = created / r["summary"]["total"] if created else 0
-# /proc/stat: user nice system idle iowait irq softirq steal (guest and
-# guest_nice are already inside user and nice); steal is time the host took.
-d = [int(b) - int(a) for a, b in zip(sys.argv[5].split()[1:9], sys.argv[6].split()[1:9])]
-total, idle, steal = sum(d), d[3] + d[4], d[7]
-busy = total - idle - steal
-load_us = "-"
-if os.path.exists(sys.argv[1] + ".time") and created:
-    user, system = open(sys.argv[1] + ".time").read().split()[-2:]
-    load_us = f"{(float(user) + float(system)) * 1e6 / created:.0f}"
+total, _, _, steal, busy = measure.machine(sys.argv[5], sys.argv[6])
+load_us = measure.load_us(sys.argv[1], created)
 cpu_us = ticks / hz * 1e6 / created if created else 0
 machine_us = busy / hz * 1e6 / created if created else 0
 flag = "" if stored in ("-", str(created)) else "  MISMATCH: answered != stored"
